@@ -1,0 +1,133 @@
+//! Account actions: sign-up, login, logout, bearer tokens, finding people.
+
+use crate::app::App;
+use crate::auth::secrets;
+use crate::auth::{Caller, Credential};
+use crate::error::Error;
+use crate::input::{DisplayName, Password, Username};
+use crate::store::{NewSession, NewUser, StoreError, User};
+use crate::time::Timestamp;
+
+/// A new browser session: the cookie value (shown once, stored only as a digest) and its token.
+pub struct SessionGrant {
+    pub user: User,
+    pub session_id: String,
+    pub csrf_token: String,
+}
+
+pub struct SignupInput {
+    pub username: String,
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+pub async fn signup(app: &App, input: SignupInput) -> Result<SessionGrant, Error> {
+    let username = Username::parse(&input.username)?;
+    let password = Password::parse(input.password)?;
+    let display_name = match input.display_name.as_deref() {
+        Some(name) => DisplayName::parse(name)?.into_inner(),
+        None => username.as_str().to_owned(),
+    };
+    app.login_limit.check(&format!("signup:{username}"))?;
+    if app.store.user_by_username(&username).await?.is_some() {
+        return Err(Error::UsernameTaken(username.to_string()));
+    }
+    let password_hash = app.hasher.hash(&password).await?;
+    let new = NewUser { username: username.clone(), display_name, password_hash, at: Timestamp::now() };
+    let user = match app.timed("create_user", app.store.create_user(new)).await {
+        Ok(user) => user,
+        Err(StoreError::Conflict(_)) => return Err(Error::UsernameTaken(username.to_string())),
+        Err(other) => return Err(other.into()),
+    };
+    start_session(app, user).await
+}
+
+/// Checks credentials; an unknown user and a wrong password get the same error and cost.
+pub async fn verify_credentials(app: &App, username: &str, password: String) -> Result<User, Error> {
+    let password = Password::parse(password).map_err(|_| Error::InvalidCredentials)?;
+    let username = Username::parse(username).map_err(|_| Error::InvalidCredentials)?;
+    app.login_limit.check(&format!("login:{username}"))?;
+    let credentials = app.store.credentials(&username).await?;
+    let (user, stored) = match credentials {
+        Some(c) => (Some(c.user), Some(c.password_hash)),
+        None => (None, None),
+    };
+    match (app.hasher.verify(&password, stored).await?, user) {
+        (true, Some(user)) => Ok(user),
+        _ => Err(Error::InvalidCredentials),
+    }
+}
+
+/// Logs in with a fresh session id (never reusing one the browser brought: no fixation).
+pub async fn login(app: &App, username: &str, password: String, previous: Option<Vec<u8>>) -> Result<SessionGrant, Error> {
+    let user = verify_credentials(app, username, password).await?;
+    if let Some(old) = previous {
+        app.store.delete_session(old).await?;
+    }
+    start_session(app, user).await
+}
+
+async fn start_session(app: &App, user: User) -> Result<SessionGrant, Error> {
+    let session_id = secrets::random_token();
+    let csrf_token = secrets::random_token();
+    let now = Timestamp::now();
+    let session = NewSession {
+        id_hash: secrets::digest(&session_id),
+        user: user.id,
+        csrf_token: csrf_token.clone(),
+        at: now,
+        expires_at: now.plus_secs(app.settings.session_ttl_secs),
+    };
+    app.timed("create_session", app.store.create_session(session)).await?;
+    Ok(SessionGrant { user, session_id, csrf_token })
+}
+
+/// Ends the credential the caller used: the session, or the bearer token.
+pub async fn logout(app: &App, caller: &Caller) -> Result<(), Error> {
+    match &caller.credential {
+        Credential::Session { id_hash, .. } => app.store.delete_session(id_hash.clone()).await?,
+        Credential::Token { hash } => app.store.delete_token(hash.clone()).await?,
+    }
+    Ok(())
+}
+
+/// Issues a bearer token for `user`; the token is shown once and stored as a digest.
+pub async fn issue_token(app: &App, user: &User) -> Result<String, Error> {
+    let token = secrets::bearer_token();
+    app.store.create_token(secrets::digest(&token), user.id, Timestamp::now()).await?;
+    Ok(token)
+}
+
+/// Resolves a session cookie value to its caller.
+pub async fn caller_from_session(app: &App, session_id: &str) -> Result<Option<Caller>, Error> {
+    let id_hash = secrets::digest(session_id);
+    let record = app.timed("session", app.store.session(id_hash.clone(), Timestamp::now())).await?;
+    Ok(record.map(|r| Caller { user: r.user, credential: Credential::Session { id_hash, csrf_token: r.csrf_token } }))
+}
+
+/// Resolves a bearer token to its caller.
+pub async fn caller_from_token(app: &App, token: &str) -> Result<Option<Caller>, Error> {
+    let hash = secrets::digest(token);
+    let user = app.timed("token", app.store.token_user(hash.clone())).await?;
+    Ok(user.map(|user| Caller { user, credential: Credential::Token { hash } }))
+}
+
+/// People whose username starts with `query` (case-insensitive), excluding the caller.
+pub async fn search(app: &App, caller: &User, query: &str, limit: u32) -> Result<Vec<User>, Error> {
+    let query = query.trim().to_ascii_lowercase();
+    if query.len() > 32 {
+        return Err(Error::invalid("invalid_query", "q is at most 32 characters"));
+    }
+    if !query.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')) {
+        return Ok(Vec::new());
+    }
+    Ok(app.store.search_users(&query, caller.id, limit).await?)
+}
+
+/// Looks up another user by the username in a path, or 404.
+pub async fn find_user(app: &App, raw: &str) -> Result<User, Error> {
+    let username = Username::parse(raw).map_err(|_| Error::UserNotFound(raw.to_owned()))?;
+    app.timed("user_by_username", app.store.user_by_username(&username))
+        .await?
+        .ok_or_else(|| Error::UserNotFound(username.to_string()))
+}

@@ -1,0 +1,63 @@
+//! Authentication primitives: password hashing, session and token secrets, and the CSRF rule.
+//! The HTTP extractor that applies them lives in `web::extract`.
+
+pub mod passwords;
+pub mod secrets;
+
+use subtle::ConstantTimeEq;
+
+use crate::error::Error;
+use crate::store::User;
+
+/// The name of the browser session cookie.
+pub const SESSION_COOKIE: &str = "linkup_session";
+/// The header carrying the synchronizer CSRF token.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// How a request proved who it is.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A browser session; the SHA-256 of its id and its CSRF token.
+    Session { id_hash: Vec<u8>, csrf_token: String },
+    /// A bearer token; its SHA-256.
+    Token { hash: Vec<u8> },
+}
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub credential: Credential,
+}
+
+/// The CSRF rule: an unsafe request authenticated by a session cookie must carry the session's
+/// token. Bearer tokens cannot be sent by a browser on its own, so they need none.
+pub fn check_csrf(credential: &Credential, unsafe_method: bool, header: Option<&str>) -> Result<(), Error> {
+    let Credential::Session { csrf_token, .. } = credential else { return Ok(()) };
+    if !unsafe_method {
+        return Ok(());
+    }
+    match header {
+        None | Some("") => Err(Error::CsrfMissing),
+        Some(given) if bool::from(given.as_bytes().ct_eq(csrf_token.as_bytes())) => Ok(()),
+        Some(_) => Err(Error::CsrfMismatch),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csrf_is_required_only_for_unsafe_session_requests() {
+        let session = Credential::Session { id_hash: vec![1], csrf_token: "abc".into() };
+        assert!(check_csrf(&session, false, None).is_ok());
+        assert_eq!(check_csrf(&session, true, None).unwrap_err().code(), "csrf_missing");
+        assert_eq!(check_csrf(&session, true, Some("")).unwrap_err().code(), "csrf_missing");
+        assert_eq!(check_csrf(&session, true, Some("abd")).unwrap_err().code(), "csrf_mismatch");
+        assert_eq!(check_csrf(&session, true, Some("ab")).unwrap_err().code(), "csrf_mismatch");
+        assert!(check_csrf(&session, true, Some("abc")).is_ok());
+        let token = Credential::Token { hash: vec![2] };
+        assert!(check_csrf(&token, true, None).is_ok());
+    }
+}

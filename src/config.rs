@@ -1,0 +1,150 @@
+//! Configuration of `linkup serve`: flags, each with a `LINKUP_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Everything `linkup serve` (and `migrate`, `doctor`) can be told.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on (HTTP, WebSocket and pages share it).
+    #[arg(long, env = "LINKUP_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    /// Directory for the embedded SQLite database.
+    #[arg(long, env = "LINKUP_DATA_DIR", default_value = "./linkup-data")]
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH` (default: DATA_DIR/linkup.db) or `postgres://…`.
+    #[arg(long, env = "LINKUP_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// `redis://…` for fan-out between several nodes (default: in-process).
+    #[arg(long, env = "LINKUP_REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Origins allowed to open WebSockets with a session cookie (repeatable; default: the
+    /// server's own origin).
+    #[arg(long = "allowed-origin", env = "LINKUP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+    /// The URL users reach the server at, e.g. `https://chat.example.com` (sets Secure cookies
+    /// when https).
+    #[arg(long, env = "LINKUP_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Messages a user may send per second on average (0: no limit).
+    #[arg(long, env = "LINKUP_SEND_RATE", default_value_t = 20)]
+    pub send_rate: u32,
+    /// Messages a user may send in a burst above the average rate.
+    #[arg(long, env = "LINKUP_SEND_BURST", default_value_t = 100)]
+    pub send_burst: u32,
+    /// Login and signup attempts per username (or address) per minute.
+    #[arg(long, env = "LINKUP_LOGIN_RATE", default_value_t = 10)]
+    pub login_rate: u32,
+    /// The longest message body, in Unicode scalar values.
+    #[arg(long, env = "LINKUP_MAX_BODY_CHARS", default_value_t = 4096)]
+    pub max_body_chars: usize,
+    /// The largest request body, in bytes.
+    #[arg(long, env = "LINKUP_MAX_REQUEST_BYTES", default_value_t = 64 * 1024)]
+    pub max_request_bytes: usize,
+    /// How long a browser session lasts, in days.
+    #[arg(long, env = "LINKUP_SESSION_DAYS", default_value_t = 30)]
+    pub session_days: u32,
+    /// Create two demo users (alice, bob) and print their credentials.
+    #[arg(long, env = "LINKUP_DEMO")]
+    pub demo: bool,
+}
+
+/// Which store a configuration selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreLocation {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Config {
+    /// A configuration for tests: port 0 on loopback, the given data directory, no send limit.
+    pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
+        Config {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.into(),
+            database_url: None,
+            redis_url: None,
+            allowed_origins: Vec::new(),
+            public_url: None,
+            send_rate: 0,
+            send_burst: 100,
+            login_rate: 1000,
+            max_body_chars: 4096,
+            max_request_bytes: 64 * 1024,
+            session_days: 30,
+            demo: false,
+        }
+    }
+
+    /// Where the data lives, from `--database-url` or `--data-dir`.
+    pub fn store_location(&self) -> Result<StoreLocation, String> {
+        match self.database_url.as_deref() {
+            None => Ok(StoreLocation::Sqlite(self.data_dir.join("linkup.db"))),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                Ok(StoreLocation::Postgres(url.to_owned()))
+            }
+            Some(url) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+                Some(path) if !path.is_empty() => Ok(StoreLocation::Sqlite(PathBuf::from(path))),
+                _ => Err(format!(
+                    "--database-url {url:?} is not understood: use sqlite://PATH or postgres://USER@HOST/DB"
+                )),
+            },
+        }
+    }
+
+    /// Origins allowed to open a cookie-authenticated WebSocket.
+    pub fn effective_allowed_origins(&self, local: SocketAddr) -> Vec<String> {
+        if !self.allowed_origins.is_empty() {
+            return self.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_owned()).collect();
+        }
+        match &self.public_url {
+            Some(url) => vec![origin_of(url)],
+            None => {
+                let mut origins = vec![format!("http://{local}")];
+                if local.ip().is_loopback() {
+                    origins.push(format!("http://localhost:{}", local.port()));
+                }
+                origins
+            }
+        }
+    }
+
+    /// Whether cookies must be marked Secure (served over TLS).
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("http", url));
+    let host = rest.split('/').next().unwrap_or(rest);
+    format!("{scheme}://{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_selects_the_store() {
+        let mut c = Config::for_tests("/tmp/x");
+        assert_eq!(c.store_location().unwrap(), StoreLocation::Sqlite("/tmp/x/linkup.db".into()));
+        c.database_url = Some("sqlite:///var/db.sqlite".into());
+        assert_eq!(c.store_location().unwrap(), StoreLocation::Sqlite("/var/db.sqlite".into()));
+        c.database_url = Some("mysql://x".into());
+        assert!(c.store_location().is_err());
+    }
+
+    #[test]
+    fn origins_default_to_the_server_itself() {
+        let mut c = Config::for_tests("/tmp/x");
+        let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        assert_eq!(c.effective_allowed_origins(local), ["http://127.0.0.1:8000", "http://localhost:8000"]);
+        c.public_url = Some("https://chat.example.com/app".into());
+        assert_eq!(c.effective_allowed_origins(local), ["https://chat.example.com"]);
+        assert!(c.secure_cookies());
+    }
+}

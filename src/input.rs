@@ -1,0 +1,219 @@
+//! Validated input. Each type can only be built by `parse`, so a bad value cannot travel past
+//! the edge of the system; every failure is an `Error::Invalid` with a stable code.
+
+use crate::error::Error;
+use crate::ids::{Cursor, MessageId};
+
+/// A username: 3–32 of `[a-z0-9_.-]`, compared case-insensitively and stored lower-case.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Username(String);
+
+impl Username {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let lower = raw.to_ascii_lowercase();
+        let valid_chars = lower
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+        if (3..=32).contains(&lower.len()) && valid_chars {
+            Ok(Username(lower))
+        } else {
+            Err(Error::invalid(
+                "invalid_username",
+                format!("a username is 3-32 characters of a-z, 0-9, '_', '.', '-'; got {raw:?}"),
+            ))
+        }
+    }
+
+    /// Wraps a username read back from the store (already validated when it was stored).
+    pub fn from_trusted(stored: String) -> Self {
+        Username(stored)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Username {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password as typed: 8–1024 characters. Never stored; only its argon2id hash is.
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: String) -> Result<Self, Error> {
+        let chars = raw.chars().count();
+        if (8..=1024).contains(&chars) {
+            Ok(Password(raw))
+        } else {
+            Err(Error::invalid("invalid_password", "a password is 8-1024 characters"))
+        }
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: 1–64 characters after trimming, no control characters.
+#[derive(Debug, Clone)]
+pub struct DisplayName(String);
+
+impl DisplayName {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let trimmed = raw.trim();
+        let chars = trimmed.chars().count();
+        if (1..=64).contains(&chars) && !trimmed.chars().any(char::is_control) {
+            Ok(DisplayName(trimmed.to_owned()))
+        } else {
+            Err(Error::invalid(
+                "invalid_display_name",
+                "a display name is 1-64 characters without control characters",
+            ))
+        }
+    }
+
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+/// The client-generated idempotency key of a send: 1–64 of `[A-Za-z0-9_-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ClientId(String);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let valid = (1..=64).contains(&raw.len())
+            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if valid {
+            Ok(ClientId(raw.to_owned()))
+        } else {
+            Err(Error::invalid(
+                "invalid_client_id",
+                format!("client_id is 1-64 characters of A-Z, a-z, 0-9, '_', '-'; got {raw:?}"),
+            ))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A message body: trimmed, then 1..=max Unicode scalar values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body(String);
+
+impl Body {
+    pub fn parse(raw: &str, max_chars: usize) -> Result<Self, Error> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(Error::invalid("invalid_body", "the message body is empty"));
+        }
+        let chars = trimmed.chars().count();
+        if chars > max_chars {
+            return Err(Error::invalid(
+                "body_too_long",
+                format!("the message body has {chars} characters; the limit is {max_chars}"),
+            ));
+        }
+        Ok(Body(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Parses a strictly positive 64-bit integer written in plain decimal digits.
+fn positive(raw: &str) -> Option<i64> {
+    if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    raw.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+/// Parses a non-negative 64-bit integer written in plain decimal digits.
+fn non_negative(raw: &str) -> Option<i64> {
+    if raw == "0" { Some(0) } else { positive(raw) }
+}
+
+/// `before_id`: a real message id. Temporary client ids and anything else are refused.
+pub fn before_id(raw: &str) -> Result<MessageId, Error> {
+    positive(raw).map(MessageId).ok_or_else(|| {
+        Error::invalid("invalid_before_id", format!("before_id must be a positive integer, got {raw:?}"))
+    })
+}
+
+/// `after_id` of a conversation sync: 0 (from the start) or a message id.
+pub fn after_id(raw: &str) -> Result<MessageId, Error> {
+    non_negative(raw).map(MessageId).ok_or_else(|| {
+        Error::invalid("invalid_after_id", format!("after_id must be a non-negative integer, got {raw:?}"))
+    })
+}
+
+/// `since` of the event stream: 0 (from the start) or a cursor the client received.
+pub fn since(raw: &str) -> Result<Cursor, Error> {
+    non_negative(raw).map(Cursor).ok_or_else(|| {
+        Error::invalid("invalid_cursor", format!("since must be a non-negative integer, got {raw:?}"))
+    })
+}
+
+/// A page size between 1 and `max`.
+pub fn limit(raw: &str, max: u32) -> Result<u32, Error> {
+    positive(raw)
+        .filter(|n| *n <= i64::from(max))
+        .map(|n| n as u32)
+        .ok_or_else(|| Error::invalid("invalid_limit", format!("limit must be an integer from 1 to {max}, got {raw:?}")))
+}
+
+/// An id inside a JSON body, which arrives already as a number.
+pub fn message_id(value: i64, field: &'static str) -> Result<MessageId, Error> {
+    if value > 0 {
+        Ok(MessageId(value))
+    } else {
+        Err(Error::invalid("invalid_message_id", format!("{field} must be a positive integer, got {value}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn before_id_accepts_only_positive_integers() {
+        assert_eq!(before_id("42").unwrap(), MessageId(42));
+        for bad in ["temp_client_1770216496118_y8zwwov1h", "0", "-5", "1.5", "abc", "", "+3", " 7", "99999999999999999999"] {
+            let err = before_id(bad).unwrap_err();
+            assert_eq!(err.code(), "invalid_before_id", "{bad}");
+        }
+    }
+
+    #[test]
+    fn usernames_are_lower_cased_and_checked() {
+        assert_eq!(Username::parse("Alice_1").unwrap().as_str(), "alice_1");
+        for bad in ["ab", "a b", "ünï", &"x".repeat(33), "../etc"] {
+            assert!(Username::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_trimmed_and_bounded_in_scalar_values() {
+        assert_eq!(Body::parse("  hi \n", 10).unwrap().as_str(), "hi");
+        assert_eq!(Body::parse("   ", 10).unwrap_err().code(), "invalid_body");
+        assert!(Body::parse(&"é".repeat(10), 10).is_ok());
+        assert_eq!(Body::parse(&"é".repeat(11), 10).unwrap_err().code(), "body_too_long");
+    }
+
+    #[test]
+    fn client_ids_are_restricted() {
+        assert!(ClientId::parse("c-1_A").is_ok());
+        for bad in ["", "a b", "ü", &"x".repeat(65)] {
+            assert_eq!(ClientId::parse(bad).unwrap_err().code(), "invalid_client_id");
+        }
+    }
+}

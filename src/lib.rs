@@ -1,0 +1,27 @@
+//! LinkUp Messaging: a real-time 1:1 messaging server.
+//!
+//! Layers point one way: `web` (HTTP, later WebSocket) → domain actions (`accounts`, `messages`,
+//! `receipts`, `conversations`, `sync`: they commit, then publish) → `store` (the only module that speaks SQL) and `bus` (fan-out).
+//! See `ARCHITECTURE.md` for the map and its invariants.
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod conversations;
+pub mod delivery;
+pub mod error;
+pub mod events;
+pub mod ids;
+pub mod input;
+pub mod limits;
+pub mod messages;
+pub mod metrics;
+pub mod receipts;
+pub mod server;
+pub mod store;
+pub mod sync;
+pub mod time;
+pub mod web;

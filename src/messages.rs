@@ -1,0 +1,110 @@
+//! Messages and their delivery status, as clients see them.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::accounts;
+use crate::app::App;
+use crate::error::Error;
+use crate::input::{Body, ClientId};
+use crate::store::{SendRequest, StoreError, User};
+use crate::ids::{ConversationId, MessageId};
+use crate::time::Timestamp;
+
+/// Where a message stands for its recipient. The order is the only allowed direction of travel:
+/// a request to move a status backwards is a no-op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageStatus {
+    Sent,
+    Delivered,
+    Read,
+}
+
+impl MessageStatus {
+    /// The status a recipient may set: `delivered` or `read`.
+    pub fn parse_target(raw: &str) -> Result<Self, Error> {
+        match raw {
+            "delivered" => Ok(MessageStatus::Delivered),
+            "read" => Ok(MessageStatus::Read),
+            _ => Err(Error::invalid(
+                "invalid_status",
+                format!("status must be \"delivered\" or \"read\", got {raw:?}"),
+            )),
+        }
+    }
+
+    /// The storage encoding (0, 1, 2), which preserves the order.
+    pub fn as_i64(self) -> i64 {
+        match self {
+            MessageStatus::Sent => 0,
+            MessageStatus::Delivered => 1,
+            MessageStatus::Read => 2,
+        }
+    }
+
+    pub fn from_i64(n: i64) -> Self {
+        match n {
+            0 => MessageStatus::Sent,
+            1 => MessageStatus::Delivered,
+            _ => MessageStatus::Read,
+        }
+    }
+}
+
+/// A stored message, as every API and socket shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Message {
+    pub id: MessageId,
+    /// Position in the conversation: 1, 2, 3, … without gaps.
+    pub seq: i64,
+    pub conversation_id: ConversationId,
+    /// Username of the sender.
+    pub sender: String,
+    /// Username of the recipient.
+    pub recipient: String,
+    pub client_id: String,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub status: MessageStatus,
+    pub edited_at: Option<Timestamp>,
+    pub deleted: bool,
+}
+
+/// Sends `body` from `sender` to the user named `to`, idempotently on `client_id`: commits, then
+/// publishes the new message to both parties. Returns the message and whether it is new.
+pub async fn send(app: &App, sender: &User, to: &str, client_id: &str, body: &str) -> Result<(Message, bool), Error> {
+    let client_id = ClientId::parse(client_id)?;
+    let body = Body::parse(body, app.settings.max_body_chars)?;
+    let recipient = accounts::find_user(app, to).await?;
+    if recipient.id == sender.id {
+        return Err(Error::invalid("cannot_message_self", "you cannot send a message to yourself"));
+    }
+    app.send_limit.check(&sender.id)?;
+    let request = SendRequest { sender: sender.clone(), recipient, client_id: client_id.clone(), body, at: Timestamp::now() };
+    let sent = match app.timed("send_message", app.store.send_message(request)).await {
+        Ok(sent) => sent,
+        Err(StoreError::Conflict(_)) => return Err(Error::ClientIdConflict(client_id.as_str().to_owned())),
+        Err(other) => return Err(other.into()),
+    };
+    if sent.created {
+        app.metrics.messages_stored.inc();
+    }
+    app.publish(sent.events).await;
+    Ok((sent.message, sent.created))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_only_order_forwards() {
+        assert!(MessageStatus::Sent < MessageStatus::Delivered);
+        assert!(MessageStatus::Delivered < MessageStatus::Read);
+        for s in [MessageStatus::Sent, MessageStatus::Delivered, MessageStatus::Read] {
+            assert_eq!(MessageStatus::from_i64(s.as_i64()), s);
+        }
+        assert!(MessageStatus::parse_target("sent").is_err());
+    }
+}

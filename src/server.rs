@@ -1,0 +1,145 @@
+//! Starting and stopping a server: open the store, build the application, bind, serve until
+//! told to stop, then finish in-flight requests and queued writes. Tests start servers on
+//! port 0 through `Server::start`; the CLI adds signal handling on top.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::{App, AppState, Settings};
+use crate::auth::passwords::Hasher;
+use crate::bus::memory::MemoryBus;
+use crate::config::{Config, StoreLocation};
+use crate::delivery::Hub;
+use crate::limits::KeyedLimit;
+use crate::metrics::Metrics;
+use crate::store::Store;
+use crate::store::sqlite::{SqliteOptions, SqliteStore};
+
+/// A running server.
+pub struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    stop: watch::Sender<bool>,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Opens the store the configuration selects, applying migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match config.store_location().map_err(anyhow::Error::msg)? {
+        StoreLocation::Sqlite(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+            }
+            let store = SqliteStore::open(&path, SqliteOptions::default())
+                .await
+                .with_context(|| format!("opening the SQLite database {}", path.display()))?;
+            Ok(Arc::new(store))
+        }
+        StoreLocation::Postgres(_) => {
+            anyhow::bail!("PostgreSQL support is not part of this build yet; use the embedded SQLite store")
+        }
+    }
+}
+
+fn build_state(config: &Config, store: Arc<dyn Store>, local: SocketAddr) -> anyhow::Result<AppState> {
+    if config.redis_url.is_some() {
+        anyhow::bail!("Redis fan-out is not part of this build yet; run a single node without --redis-url");
+    }
+    let hub = Arc::new(Hub::default());
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let settings = Settings {
+        max_body_chars: config.max_body_chars.max(1),
+        max_request_bytes: config.max_request_bytes.max(1024),
+        session_ttl_secs: i64::from(config.session_days.max(1)) * 86_400,
+        secure_cookies: config.secure_cookies(),
+        allowed_origins: config.effective_allowed_origins(local),
+    };
+    let app = App {
+        store,
+        bus: Arc::new(MemoryBus::new(hub.clone())),
+        hub,
+        hasher: Hasher::new(cores)?,
+        send_limit: KeyedLimit::per_second(config.send_rate, config.send_burst),
+        login_limit: KeyedLimit::per_minute(config.login_rate),
+        metrics: Metrics::default(),
+        settings,
+    };
+    Ok(AppState(Arc::new(app)))
+}
+
+impl Server {
+    /// Opens the store, binds `config.bind` and starts serving in the background.
+    pub async fn start(config: Config) -> anyhow::Result<Server> {
+        let store = open_store(&config).await?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("cannot listen on {}: is another server using it? (--bind)", config.bind))?;
+        let addr = listener.local_addr()?;
+        let state = match build_state(&config, store.clone(), addr) {
+            Ok(state) => state,
+            Err(err) => {
+                store.close().await;
+                return Err(err);
+            }
+        };
+        if config.demo {
+            crate::cli::demo::create_demo_users(&state).await?;
+        }
+        let (stop, mut stopped) = watch::channel(false);
+        let router = crate::web::router(state.clone());
+        let housekeeping = spawn_housekeeping(state.clone(), stop.subscribe());
+        let task = tokio::spawn(async move {
+            let shutdown = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await;
+            housekeeping.abort();
+            store.close().await;
+            served.context("serving HTTP")
+        });
+        Ok(Server { addr, state, stop, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://ADDR`, for clients.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Stops accepting, lets in-flight requests and queued writes finish, and returns.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await.context("server task")?
+    }
+}
+
+/// Periodic upkeep: forget idle rate-limit buckets.
+fn spawn_housekeeping(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    state.send_limit.forget_idle();
+                    state.login_limit.forget_idle();
+                }
+                _ = stop.changed() => return,
+            }
+        }
+    })
+}

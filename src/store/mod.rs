@@ -1,0 +1,195 @@
+//! The store: the only part of LinkUp that speaks SQL.
+//!
+//! `Store` is the interface the domain actions use; `sqlite` implements it for the embedded
+//! default (a PostgreSQL implementation will sit beside it). Every write that concerns a user
+//! appends that user's events in the same transaction, with the user's next cursor, and returns
+//! them so the caller can publish them after the commit.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+use crate::events::{Event, UserEvent};
+use crate::ids::{Cursor, MessageId, UserId};
+use crate::input::{Body, ClientId, Username};
+use crate::messages::{Message, MessageStatus};
+use crate::time::Timestamp;
+
+/// Why a store call failed. Not-found and conflict are told apart from the rest.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached or refused the work (disk full, locked, shut down).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("store error: {0}")]
+    Other(String),
+}
+
+/// A user as others see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub username: String,
+    pub display_name: String,
+}
+
+/// A user with the password hash, for login only.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub username: Username,
+    pub display_name: String,
+    pub password_hash: String,
+    pub at: Timestamp,
+}
+
+/// A browser session. Only the SHA-256 of its id is stored.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id_hash: Vec<u8>,
+    pub user: UserId,
+    pub csrf_token: String,
+    pub at: Timestamp,
+    pub expires_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub user: User,
+    pub csrf_token: String,
+}
+
+/// A send, validated and resolved to user ids.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub sender: User,
+    pub recipient: User,
+    pub client_id: ClientId,
+    pub body: Body,
+    pub at: Timestamp,
+}
+
+/// The result of a send: the stored message, whether this call created it, and the events to
+/// publish (none for an idempotent retry).
+#[derive(Debug, Clone)]
+pub struct Sent {
+    pub message: Message,
+    pub created: bool,
+    pub events: Vec<UserEvent>,
+}
+
+/// A recipient moving messages forward to `status`.
+#[derive(Debug, Clone)]
+pub struct StatusChange {
+    pub reader: User,
+    pub message_ids: Vec<MessageId>,
+    pub status: MessageStatus,
+    pub at: Timestamp,
+}
+
+/// A recipient marking everything up to `up_to` in the conversation with `other` read.
+#[derive(Debug, Clone)]
+pub struct ReadUpTo {
+    pub reader: User,
+    pub other: UserId,
+    pub up_to: MessageId,
+    pub at: Timestamp,
+}
+
+/// The ids a status write changed, and the events to publish.
+#[derive(Debug, Clone, Default)]
+pub struct StatusOutcome {
+    pub updated: Vec<MessageId>,
+    pub events: Vec<UserEvent>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryPage {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationSummary {
+    pub with: User,
+    pub last_message: Option<Message>,
+    pub unread: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ConversationSync {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    pub statuses: Vec<(MessageId, MessageStatus)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EventPage {
+    pub events: Vec<Event>,
+    pub has_more: bool,
+}
+
+/// Everything the domain needs from persistent storage.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Creates a user; `Conflict` if the username is taken.
+    async fn create_user(&self, new: NewUser) -> Result<User, StoreError>;
+    async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError>;
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
+    /// Users whose username starts with `prefix`, except `exclude`, alphabetically.
+    async fn search_users(&self, prefix: &str, exclude: UserId, limit: u32) -> Result<Vec<User>, StoreError>;
+
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError>;
+    /// The live (unexpired at `now`) session with this id hash.
+    async fn session(&self, id_hash: Vec<u8>, now: Timestamp) -> Result<Option<SessionRecord>, StoreError>;
+    async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError>;
+    async fn create_token(&self, token_hash: Vec<u8>, user: UserId, at: Timestamp) -> Result<(), StoreError>;
+    async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError>;
+    async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError>;
+
+    /// Stores a message idempotently on `(sender, client_id)`: a retry with the same body and
+    /// recipient returns the stored message with `created: false`; another body is `Conflict`.
+    async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError>;
+    /// Moves the reader's messages forward; `NotFound` (changing nothing) if any id is not a
+    /// message to the reader.
+    async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError>;
+    /// Marks read every message to the reader in the conversation up to an id of that
+    /// conversation; `NotFound` if the id is not one of its messages.
+    async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError>;
+
+    /// Up to `limit` messages of the conversation with id < `before` (or the newest), ascending.
+    async fn history(
+        &self,
+        user: UserId,
+        other: UserId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<HistoryPage, StoreError>;
+    /// Messages after `after` (ascending, at most `limit`) and the statuses of the latest
+    /// messages up to `after`, for a chat view that reconnects.
+    async fn conversation_sync(
+        &self,
+        user: UserId,
+        other: UserId,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<ConversationSync, StoreError>;
+    /// The user's conversations, newest activity first.
+    async fn conversations(&self, user: UserId, limit: u32) -> Result<Vec<ConversationSummary>, StoreError>;
+    /// The user's events with cursor > `since`, in order.
+    async fn events_since(&self, user: UserId, since: Cursor, limit: u32) -> Result<EventPage, StoreError>;
+
+    /// Cheap round trip for readiness checks.
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Finishes queued writes and releases the database.
+    async fn close(&self);
+}

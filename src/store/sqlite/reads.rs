@@ -1,0 +1,194 @@
+//! Read queries, run on pooled read-only connections (and by the writer where it needs them).
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::other;
+use crate::events::Event;
+use crate::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::messages::{Message, MessageStatus};
+use crate::store::{ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User};
+use crate::time::Timestamp;
+
+/// The columns `message_from_row` expects, for a `messages m` joined with its two users.
+pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.conversation_id, s.username, r.username, \
+     m.client_id, m.body, m.created_at, m.status, m.edited_at, m.deleted";
+pub const MESSAGE_JOINS: &str =
+    "messages m JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.recipient_id";
+
+/// Builds a message from `MESSAGE_COLUMNS` starting at column `at`.
+pub fn message_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
+    Ok(Message {
+        id: MessageId(row.get(at)?),
+        seq: row.get(at + 1)?,
+        conversation_id: ConversationId(row.get(at + 2)?),
+        sender: row.get(at + 3)?,
+        recipient: row.get(at + 4)?,
+        client_id: row.get(at + 5)?,
+        body: row.get(at + 6)?,
+        created_at: Timestamp(row.get(at + 7)?),
+        status: MessageStatus::from_i64(row.get(at + 8)?),
+        edited_at: row.get::<_, Option<i64>>(at + 9)?.map(Timestamp),
+        deleted: row.get(at + 10)?,
+    })
+}
+
+pub fn user_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
+    Ok(User { id: UserId(row.get(at)?), username: row.get(at + 1)?, display_name: row.get(at + 2)? })
+}
+
+pub fn message_by_id(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
+    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.id = ?1");
+    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
+    stmt.query_row([id.0], |r| message_from_row(r, 0)).optional().map_err(other)
+}
+
+/// The 1:1 conversation between two users, if they have exchanged a message.
+pub fn direct_conversation(conn: &Connection, a: UserId, b: UserId) -> Result<Option<ConversationId>, StoreError> {
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let mut stmt = conn
+        .prepare_cached("SELECT conversation_id FROM direct_conversations WHERE user_low = ?1 AND user_high = ?2")
+        .map_err(other)?;
+    stmt.query_row([low.0, high.0], |r| r.get(0)).optional().map(|c| c.map(ConversationId)).map_err(other)
+}
+
+fn query_messages(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Message>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(other)?;
+    let rows = stmt.query_map(args, |r| message_from_row(r, 0)).map_err(other)?;
+    rows.collect::<Result<_, _>>().map_err(other)
+}
+
+pub fn history(
+    conn: &Connection,
+    user: UserId,
+    other_user: UserId,
+    before: Option<MessageId>,
+    limit: u32,
+) -> Result<HistoryPage, StoreError> {
+    let Some(conversation) = direct_conversation(conn, user, other_user)? else {
+        return Ok(HistoryPage { messages: Vec::new(), has_more: false });
+    };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} \
+         WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+    );
+    let before = before.map_or(i64::MAX, |b| b.0);
+    let mut messages = query_messages(conn, &sql, params![conversation.0, before, i64::from(limit) + 1])?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    messages.reverse();
+    Ok(HistoryPage { messages, has_more })
+}
+
+/// How many recent statuses a conversation sync reports for messages the client already has.
+const SYNC_STATUS_WINDOW: i64 = 500;
+
+pub fn conversation_sync(
+    conn: &Connection,
+    user: UserId,
+    other_user: UserId,
+    after: MessageId,
+    limit: u32,
+) -> Result<ConversationSync, StoreError> {
+    let Some(conversation) = direct_conversation(conn, user, other_user)? else {
+        return Ok(ConversationSync { messages: Vec::new(), has_more: false, statuses: Vec::new() });
+    };
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} \
+         WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"
+    );
+    let mut messages = query_messages(conn, &sql, params![conversation.0, after.0, i64::from(limit) + 1])?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, status FROM messages WHERE conversation_id = ?1 AND id <= ?2 \
+             ORDER BY id DESC LIMIT ?3",
+        )
+        .map_err(other)?;
+    let mut statuses = stmt
+        .query_map(params![conversation.0, after.0, SYNC_STATUS_WINDOW], |r| {
+            Ok((MessageId(r.get(0)?), MessageStatus::from_i64(r.get(1)?)))
+        })
+        .map_err(other)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(other)?;
+    statuses.reverse();
+    Ok(ConversationSync { messages, has_more, statuses })
+}
+
+pub fn conversations(conn: &Connection, user: UserId, limit: u32) -> Result<Vec<ConversationSummary>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT c.last_message_id, o.id, o.username, o.display_name, \
+               (SELECT COUNT(*) FROM messages m \
+                 WHERE m.recipient_id = ?1 AND m.conversation_id = c.id AND m.status < 2) \
+             FROM conversation_members me \
+             JOIN conversations c ON c.id = me.conversation_id \
+             JOIN conversation_members om ON om.conversation_id = c.id AND om.user_id != me.user_id \
+             JOIN users o ON o.id = om.user_id \
+             WHERE me.user_id = ?1 ORDER BY c.updated_at DESC, c.id DESC LIMIT ?2",
+        )
+        .map_err(other)?;
+    let rows = stmt
+        .query_map(params![user.0, limit], |r| {
+            Ok((r.get::<_, Option<i64>>(0)?, user_from_row(r, 1)?, r.get::<_, i64>(4)?))
+        })
+        .map_err(other)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(other)?;
+    rows.into_iter()
+        .map(|(last, with, unread)| {
+            let last_message = match last {
+                Some(id) => message_by_id(conn, MessageId(id))?,
+                None => None,
+            };
+            Ok(ConversationSummary { with, last_message, unread })
+        })
+        .collect()
+}
+
+/// Event kinds as stored.
+pub const KIND_MESSAGE: i64 = 1;
+pub const KIND_STATUS: i64 = 2;
+
+/// The stored form of a status event's payload.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct StatusData {
+    pub message_ids: Vec<MessageId>,
+    pub status: MessageStatus,
+    pub by: String,
+    pub at: i64,
+}
+
+pub fn events_since(conn: &Connection, user: UserId, since: Cursor, limit: u32) -> Result<EventPage, StoreError> {
+    let sql = format!(
+        "SELECT e.cursor, e.kind, e.data, {MESSAGE_COLUMNS} FROM events e \
+         LEFT JOIN messages m ON m.id = e.message_id \
+         LEFT JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id \
+         WHERE e.user_id = ?1 AND e.cursor > ?2 ORDER BY e.cursor ASC LIMIT ?3"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
+    let mut rows = stmt.query(params![user.0, since.0, i64::from(limit) + 1]).map_err(other)?;
+    let mut events = Vec::new();
+    while let Some(row) = rows.next().map_err(other)? {
+        let cursor = Cursor(row.get(0).map_err(other)?);
+        let kind: i64 = row.get(1).map_err(other)?;
+        let event = if kind == KIND_MESSAGE {
+            Event::Message { cursor, message: message_from_row(row, 3).map_err(other)? }
+        } else {
+            let data: String = row.get(2).map_err(other)?;
+            let data: StatusData = serde_json::from_str(&data).map_err(|e| StoreError::Other(e.to_string()))?;
+            Event::Status {
+                cursor,
+                message_ids: data.message_ids,
+                status: data.status,
+                by: data.by,
+                at: Timestamp(data.at),
+            }
+        };
+        events.push(event);
+    }
+    let has_more = events.len() > limit as usize;
+    events.truncate(limit as usize);
+    Ok(EventPage { events, has_more })
+}

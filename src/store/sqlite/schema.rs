@@ -1,0 +1,168 @@
+//! The SQLite schema and its migrations, applied in order and recorded in `schema_migrations`.
+//!
+//! The model is ready for group conversations: membership lives in `conversation_members`, and
+//! `direct_conversations` only indexes the 1:1 pairs.
+
+use rusqlite::Connection;
+
+use crate::store::StoreError;
+
+/// Migrations in order; a migration is never edited once released, only appended to.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_cursor INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE sessions (
+        id_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        csrf_token TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_by_user ON sessions(user_id);
+    CREATE TABLE api_tokens (
+        token_hash BLOB PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL DEFAULT 'direct',
+        last_seq INTEGER NOT NULL DEFAULT 0,
+        last_message_id INTEGER,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE conversation_members (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        PRIMARY KEY (user_id, conversation_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_by_conversation ON conversation_members(conversation_id);
+    CREATE TABLE direct_conversations (
+        user_low INTEGER NOT NULL,
+        user_high INTEGER NOT NULL,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        PRIMARY KEY (user_low, user_high)
+    ) WITHOUT ROWID;
+    CREATE TABLE messages (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        seq INTEGER NOT NULL,
+        sender_id INTEGER NOT NULL REFERENCES users(id),
+        recipient_id INTEGER NOT NULL REFERENCES users(id),
+        client_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        status INTEGER NOT NULL DEFAULT 0,
+        delivered_at INTEGER,
+        read_at INTEGER,
+        edited_at INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (sender_id, client_id),
+        UNIQUE (conversation_id, seq)
+    );
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+    CREATE INDEX messages_unread ON messages(recipient_id, conversation_id, status);
+    CREATE TABLE events (
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        cursor INTEGER NOT NULL,
+        kind INTEGER NOT NULL,
+        message_id INTEGER,
+        data TEXT,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (user_id, cursor)
+    ) WITHOUT ROWID;
+    "#,
+)];
+
+/// The newest schema version this build knows.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
+}
+
+/// Settings for every connection: wait instead of failing on a busy database.
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch("PRAGMA foreign_keys = ON;")
+}
+
+/// Settings for the single writer connection: WAL so readers never block it, and a full fsync
+/// per commit, which group commit spreads over a whole batch of writes.
+pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
+    configure(conn)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")
+}
+
+/// The version recorded in the database (0 for a new file).
+pub fn current_version(conn: &Connection) -> Result<i64, StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )
+    .map_err(super::other)?;
+    conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(super::other)
+}
+
+/// Applies the migrations the database lacks, each in its own transaction. Refuses a database
+/// written by a newer build.
+pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>, StoreError> {
+    let current = current_version(conn)?;
+    if current > latest_version() {
+        return Err(StoreError::Other(format!(
+            "the database is at schema version {current}, newer than this build's {}; upgrade linkup",
+            latest_version()
+        )));
+    }
+    let mut applied = Vec::new();
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let tx = conn.transaction().map_err(super::other)?;
+        tx.execute_batch(sql).map_err(super::other)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
+            (version, crate::time::Timestamp::now().millis()),
+        )
+        .map_err(super::other)?;
+        tx.commit().map_err(super::other)?;
+        applied.push(*version);
+    }
+    Ok(applied)
+}
+
+/// What `linkup doctor` learns about a database file without changing it.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub version: i64,
+    pub latest: i64,
+    pub journal_mode: String,
+    pub integrity: String,
+}
+
+/// Opens the file read-only and reports its schema version and health; `None` if it does not
+/// exist yet.
+pub fn inspect(path: &std::path::Path) -> Result<Option<Inspection>, StoreError> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(super::other)?;
+    configure(&conn).map_err(super::other)?;
+    let has_table: bool = conn
+        .query_row("SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'schema_migrations'", [], |r| r.get(0))
+        .map_err(super::other)?;
+    let version = if has_table {
+        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+            .map_err(super::other)?
+    } else {
+        0
+    };
+    let journal_mode = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(super::other)?;
+    let integrity = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(super::other)?;
+    Ok(Some(Inspection { version, latest: latest_version(), journal_mode, integrity }))
+}

@@ -1,0 +1,150 @@
+//! The single write path to SQLite, with group commit.
+//!
+//! SQLite allows one writer at a time. Rather than let hundreds of tasks contend for the lock
+//! (and see `database is locked`), every write is a job queued to one thread that owns the
+//! write connection. The thread takes all queued jobs (up to a batch size), runs each inside
+//! its own SAVEPOINT in one transaction, commits once — one fsync for the whole batch — and
+//! only then answers each job. A job that fails rolls back to its savepoint and does not
+//! disturb the others.
+
+use std::sync::Mutex;
+use std::thread::JoinHandle;
+
+use rusqlite::Connection;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::StoreError;
+
+/// A unit of work for the writer thread.
+trait Job: Send {
+    /// Runs the work inside the open transaction; false if it failed and must be rolled back.
+    fn apply(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller once the batch's fate is known.
+    fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+}
+
+struct Pending<T, F> {
+    op: Option<F>,
+    outcome: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Result<T, StoreError>>,
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn apply(&mut self, conn: &Connection) -> bool {
+        let Some(op) = self.op.take() else { return false };
+        let outcome = op(conn);
+        let ok = outcome.is_ok();
+        self.outcome = Some(outcome);
+        ok
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), StoreError>) {
+        let result = match (self.outcome, commit) {
+            // The job's own failure was rolled back to its savepoint: report it as is.
+            (Some(Err(own)), _) => Err(own),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (_, Err(commit_error)) => Err(commit_error),
+            (None, Ok(())) => Err(StoreError::Other("write job was not run".into())),
+        };
+        // The caller may have gone away (request cancelled); the write stands regardless.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// Handle to the writer thread. Cloning is not needed: the store owns one.
+pub struct Writer {
+    /// `None` once closed; taking it drops the sender so the thread drains and exits.
+    queue: Mutex<Option<mpsc::Sender<Box<dyn Job>>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Writer {
+    /// Starts the writer thread on an already configured and migrated connection.
+    pub fn start(conn: Connection, queue_depth: usize, max_batch: usize) -> Self {
+        let (tx, rx) = mpsc::channel(queue_depth);
+        let thread = std::thread::Builder::new()
+            .name("linkup-sqlite-writer".into())
+            .spawn(move || run(conn, rx, max_batch))
+            .expect("spawning the SQLite writer thread");
+        Writer { queue: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) }
+    }
+
+    /// Queues `op` and waits until its batch is committed (or its own error is known).
+    pub async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let sender = self
+            .queue
+            .lock()
+            .map_err(|_| StoreError::Unavailable("writer lock poisoned".into()))?
+            .clone()
+            .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))?;
+        let (reply, answer) = oneshot::channel();
+        let job: Box<dyn Job> = Box::new(Pending { op: Some(op), outcome: None, reply });
+        sender
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Unavailable("the SQLite writer dropped a write".into()))?
+    }
+
+    /// Stops accepting writes, lets the thread commit everything queued, and waits for it.
+    pub async fn close(&self) {
+        if let Ok(mut queue) = self.queue.lock() {
+            queue.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+        }
+    }
+}
+
+fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let commit = commit_batch(&conn, &mut batch);
+        if let Err(err) = &commit {
+            tracing::error!(error = %err, jobs = batch.len(), "SQLite batch failed to commit");
+        }
+        for job in batch.drain(..) {
+            job.finish(commit.clone());
+        }
+    }
+    tracing::debug!("SQLite writer stopped");
+}
+
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    let unavailable = |e: rusqlite::Error| StoreError::Unavailable(e.to_string());
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(unavailable)?;
+    let result = (|| {
+        for job in batch.iter_mut() {
+            conn.execute_batch("SAVEPOINT job").map_err(unavailable)?;
+            if job.apply(conn) {
+                conn.execute_batch("RELEASE job").map_err(unavailable)?;
+            } else {
+                conn.execute_batch("ROLLBACK TO job; RELEASE job").map_err(unavailable)?;
+            }
+        }
+        conn.execute_batch("COMMIT").map_err(unavailable)
+    })();
+    if result.is_err() {
+        let _ = conn.execute_batch("ROLLBACK");
+    }
+    result
+}

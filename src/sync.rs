@@ -1,0 +1,28 @@
+//! The event stream read side: every event of a user after a cursor, in order.
+
+use crate::app::App;
+use crate::error::Error;
+use crate::events::Event;
+use crate::ids::Cursor;
+use crate::input;
+use crate::store::User;
+
+pub const DEFAULT_PAGE: u32 = 100;
+pub const MAX_PAGE: u32 = 1000;
+
+/// A page of a user's stream and the cursor to continue from.
+pub struct Page {
+    pub events: Vec<Event>,
+    /// The last cursor in this page, or `since` when the page is empty.
+    pub next: Cursor,
+    pub has_more: bool,
+}
+
+/// The caller's events after `since` (raw query value; absent means from the start).
+pub async fn events_since(app: &App, user: &User, since: Option<&str>, limit: Option<&str>) -> Result<Page, Error> {
+    let since = since.map(input::since).transpose()?.unwrap_or(Cursor(0));
+    let limit = limit.map(|l| input::limit(l, MAX_PAGE)).transpose()?.unwrap_or(DEFAULT_PAGE);
+    let page = app.timed("events_since", app.store.events_since(user.id, since, limit)).await?;
+    let next = page.events.last().map_or(since, Event::cursor);
+    Ok(Page { events: page.events, next, has_more: page.has_more })
+}

@@ -1,0 +1,82 @@
+//! The HTTP surface: routes, middleware and the OpenAPI document. Handlers only translate
+//! between HTTP and the domain actions; they hold no business rules.
+
+pub mod accounts;
+pub mod conversations;
+pub mod error;
+pub mod events;
+pub mod extract;
+pub mod ops;
+pub mod views;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+
+use crate::app::AppState;
+use crate::metrics::RequestLabels;
+use error::ApiError;
+
+/// The OpenAPI document, generated from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "LinkUp Messaging API", description = "1:1 messaging with idempotent sends, cursors and receipts. See docs/API.md."),
+    paths(
+        accounts::signup, accounts::login, accounts::logout, accounts::issue_token, accounts::me, accounts::search,
+        conversations::list, conversations::send, conversations::history, conversations::read, conversations::sync,
+        events::set_status, events::events, ops::healthz, ops::readyz, ops::metrics,
+    )
+)]
+pub struct ApiDoc;
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/api/auth/signup", post(accounts::signup))
+        .route("/api/auth/login", post(accounts::login))
+        .route("/api/auth/logout", post(accounts::logout))
+        .route("/api/auth/tokens", post(accounts::issue_token))
+        .route("/api/me", get(accounts::me))
+        .route("/api/users", get(accounts::search))
+        .route("/api/conversations", get(conversations::list))
+        .route("/api/conversations/{username}/messages", get(conversations::history).post(conversations::send))
+        .route("/api/conversations/{username}/read", post(conversations::read))
+        .route("/api/conversations/{username}/sync", get(conversations::sync))
+        .route("/api/messages/status", post(events::set_status))
+        .route("/api/sync", get(events::events))
+        .route("/api/openapi.json", get(ops::openapi))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics));
+    let max_body = state.settings.max_request_bytes;
+    api.fallback(error::route_not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), record_request))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::Domain(crate::error::Error::Internal(anyhow::anyhow!("handler panicked"))).into_response()
+        }))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Counts each request by method, route template and status.
+async fn record_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().to_string();
+    let response = next.run(request).await;
+    let labels = RequestLabels { method, route, status: response.status().as_u16() };
+    state.metrics.requests.get_or_create(&labels).inc();
+    response
+}

@@ -1,0 +1,103 @@
+//! Response bodies, exactly as PROTOCOL.md names them.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::events::Event;
+use crate::ids::{Cursor, MessageId};
+use crate::messages::{Message, MessageStatus};
+use crate::store::{ConversationSummary, User};
+
+/// A user as others see them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub username: String,
+    pub display_name: String,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        UserView { username: u.username, display_name: u.display_name }
+    }
+}
+
+/// The caller and the CSRF token to send as `X-CSRF-Token` (null for bearer-token callers).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub user: UserView,
+    pub csrf_token: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsersView {
+    pub users: Vec<UserView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    pub with: UserView,
+    pub last_message: Option<Message>,
+    pub unread: i64,
+}
+
+impl From<ConversationSummary> for ConversationView {
+    fn from(c: ConversationSummary) -> Self {
+        ConversationView { with: c.with.into(), last_message: c.last_message, unread: c.unread }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationsView {
+    pub conversations: Vec<ConversationView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryView {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusView {
+    pub id: MessageId,
+    pub status: MessageStatus,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationSyncView {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    pub statuses: Vec<StatusView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpdatedView {
+    pub updated: Vec<MessageId>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventsView {
+    pub events: Vec<Event>,
+    /// The cursor to pass as `since` next time.
+    pub next: Cursor,
+    pub has_more: bool,
+}
+
+/// The JSON error body every failure has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorView {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable snake_case identifier, e.g. `invalid_before_id`.
+    pub code: String,
+    /// For people.
+    pub message: String,
+}
