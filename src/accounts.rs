@@ -33,7 +33,12 @@ pub async fn signup(app: &App, input: SignupInput) -> Result<SessionGrant, Error
         return Err(Error::UsernameTaken(username.to_string()));
     }
     let password_hash = app.hasher.hash(&password).await?;
-    let new = NewUser { username: username.clone(), display_name, password_hash, at: Timestamp::now() };
+    let new = NewUser {
+        username: username.clone(),
+        display_name,
+        password_hash,
+        at: Timestamp::now(),
+    };
     let user = match app.timed("create_user", app.store.create_user(new)).await {
         Ok(user) => user,
         Err(StoreError::Conflict(_)) => return Err(Error::UsernameTaken(username.to_string())),
@@ -43,7 +48,11 @@ pub async fn signup(app: &App, input: SignupInput) -> Result<SessionGrant, Error
 }
 
 /// Checks credentials; an unknown user and a wrong password get the same error and cost.
-pub async fn verify_credentials(app: &App, username: &str, password: String) -> Result<User, Error> {
+pub async fn verify_credentials(
+    app: &App,
+    username: &str,
+    password: String,
+) -> Result<User, Error> {
     let password = Password::parse(password).map_err(|_| Error::InvalidCredentials)?;
     let username = Username::parse(username).map_err(|_| Error::InvalidCredentials)?;
     app.login_limit.check(&format!("login:{username}"))?;
@@ -59,7 +68,12 @@ pub async fn verify_credentials(app: &App, username: &str, password: String) -> 
 }
 
 /// Logs in with a fresh session id (never reusing one the browser brought: no fixation).
-pub async fn login(app: &App, username: &str, password: String, previous: Option<Vec<u8>>) -> Result<SessionGrant, Error> {
+pub async fn login(
+    app: &App,
+    username: &str,
+    password: String,
+    previous: Option<Vec<u8>>,
+) -> Result<SessionGrant, Error> {
     let user = verify_credentials(app, username, password).await?;
     if let Some(old) = previous {
         app.store.delete_session(old).await?;
@@ -78,8 +92,13 @@ async fn start_session(app: &App, user: User) -> Result<SessionGrant, Error> {
         at: now,
         expires_at: now.plus_secs(app.settings.session_ttl_secs),
     };
-    app.timed("create_session", app.store.create_session(session)).await?;
-    Ok(SessionGrant { user, session_id, csrf_token })
+    app.timed("create_session", app.store.create_session(session))
+        .await?;
+    Ok(SessionGrant {
+        user,
+        session_id,
+        csrf_token,
+    })
 }
 
 /// Ends the credential the caller used: the session, or the bearer token.
@@ -94,31 +113,55 @@ pub async fn logout(app: &App, caller: &Caller) -> Result<(), Error> {
 /// Issues a bearer token for `user`; the token is shown once and stored as a digest.
 pub async fn issue_token(app: &App, user: &User) -> Result<String, Error> {
     let token = secrets::bearer_token();
-    app.store.create_token(secrets::digest(&token), user.id, Timestamp::now()).await?;
+    app.store
+        .create_token(secrets::digest(&token), user.id, Timestamp::now())
+        .await?;
     Ok(token)
 }
 
 /// Resolves a session cookie value to its caller.
 pub async fn caller_from_session(app: &App, session_id: &str) -> Result<Option<Caller>, Error> {
     let id_hash = secrets::digest(session_id);
-    let record = app.timed("session", app.store.session(id_hash.clone(), Timestamp::now())).await?;
-    Ok(record.map(|r| Caller { user: r.user, credential: Credential::Session { id_hash, csrf_token: r.csrf_token } }))
+    let record = app
+        .timed(
+            "session",
+            app.store.session(id_hash.clone(), Timestamp::now()),
+        )
+        .await?;
+    Ok(record.map(|r| Caller {
+        user: r.user,
+        credential: Credential::Session {
+            id_hash,
+            csrf_token: r.csrf_token,
+        },
+    }))
 }
 
 /// Resolves a bearer token to its caller.
 pub async fn caller_from_token(app: &App, token: &str) -> Result<Option<Caller>, Error> {
     let hash = secrets::digest(token);
-    let user = app.timed("token", app.store.token_user(hash.clone())).await?;
-    Ok(user.map(|user| Caller { user, credential: Credential::Token { hash } }))
+    let user = app
+        .timed("token", app.store.token_user(hash.clone()))
+        .await?;
+    Ok(user.map(|user| Caller {
+        user,
+        credential: Credential::Token { hash },
+    }))
 }
 
 /// People whose username starts with `query` (case-insensitive), excluding the caller.
 pub async fn search(app: &App, caller: &User, query: &str, limit: u32) -> Result<Vec<User>, Error> {
     let query = query.trim().to_ascii_lowercase();
     if query.len() > 32 {
-        return Err(Error::invalid("invalid_query", "q is at most 32 characters"));
+        return Err(Error::invalid(
+            "invalid_query",
+            "q is at most 32 characters",
+        ));
     }
-    if !query.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')) {
+    if !query
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
+    {
         return Ok(Vec::new());
     }
     Ok(app.store.search_users(&query, caller.id, limit).await?)

@@ -22,20 +22,24 @@ pub struct Config {
     pub redis_url: Option<String>,
     /// Origins allowed to open WebSockets with a session cookie (repeatable; default: the
     /// server's own origin).
-    #[arg(long = "allowed-origin", env = "LINKUP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "allowed-origin",
+        env = "LINKUP_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Vec<String>,
     /// The URL users reach the server at, e.g. `https://chat.example.com` (sets Secure cookies
     /// when https).
     #[arg(long, env = "LINKUP_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Messages a user may send per second on average (0: no limit).
-    #[arg(long, env = "LINKUP_SEND_RATE", default_value_t = 20)]
+    #[arg(long, env = "LINKUP_SEND_RATE", default_value_t = 50)]
     pub send_rate: u32,
     /// Messages a user may send in a burst above the average rate.
-    #[arg(long, env = "LINKUP_SEND_BURST", default_value_t = 100)]
+    #[arg(long, env = "LINKUP_SEND_BURST", default_value_t = 200)]
     pub send_burst: u32,
-    /// Login and signup attempts per username (or address) per minute.
-    #[arg(long, env = "LINKUP_LOGIN_RATE", default_value_t = 10)]
+    /// Login and sign-up attempts per username per minute.
+    #[arg(long, env = "LINKUP_LOGIN_RATE", default_value_t = 30)]
     pub login_rate: u32,
     /// The longest message body, in Unicode scalar values.
     #[arg(long, env = "LINKUP_MAX_BODY_CHARS", default_value_t = 4096)]
@@ -85,7 +89,10 @@ impl Config {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Ok(StoreLocation::Postgres(url.to_owned()))
             }
-            Some(url) => match url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            Some(url) => match url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+            {
                 Some(path) if !path.is_empty() => Ok(StoreLocation::Sqlite(PathBuf::from(path))),
                 _ => Err(format!(
                     "--database-url {url:?} is not understood: use sqlite://PATH or postgres://USER@HOST/DB"
@@ -97,7 +104,11 @@ impl Config {
     /// Origins allowed to open a cookie-authenticated WebSocket.
     pub fn effective_allowed_origins(&self, local: SocketAddr) -> Vec<String> {
         if !self.allowed_origins.is_empty() {
-            return self.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_owned()).collect();
+            return self
+                .allowed_origins
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_owned())
+                .collect();
         }
         match &self.public_url {
             Some(url) => vec![origin_of(url)],
@@ -113,7 +124,9 @@ impl Config {
 
     /// Whether cookies must be marked Secure (served over TLS).
     pub fn secure_cookies(&self) -> bool {
-        self.public_url.as_deref().is_some_and(|u| u.starts_with("https://"))
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
     }
 }
 
@@ -131,9 +144,15 @@ mod tests {
     #[test]
     fn database_url_selects_the_store() {
         let mut c = Config::for_tests("/tmp/x");
-        assert_eq!(c.store_location().unwrap(), StoreLocation::Sqlite("/tmp/x/linkup.db".into()));
+        assert_eq!(
+            c.store_location().unwrap(),
+            StoreLocation::Sqlite("/tmp/x/linkup.db".into())
+        );
         c.database_url = Some("sqlite:///var/db.sqlite".into());
-        assert_eq!(c.store_location().unwrap(), StoreLocation::Sqlite("/var/db.sqlite".into()));
+        assert_eq!(
+            c.store_location().unwrap(),
+            StoreLocation::Sqlite("/var/db.sqlite".into())
+        );
         c.database_url = Some("mysql://x".into());
         assert!(c.store_location().is_err());
     }
@@ -142,9 +161,15 @@ mod tests {
     fn origins_default_to_the_server_itself() {
         let mut c = Config::for_tests("/tmp/x");
         let local: SocketAddr = "127.0.0.1:8000".parse().unwrap();
-        assert_eq!(c.effective_allowed_origins(local), ["http://127.0.0.1:8000", "http://localhost:8000"]);
+        assert_eq!(
+            c.effective_allowed_origins(local),
+            ["http://127.0.0.1:8000", "http://localhost:8000"]
+        );
         c.public_url = Some("https://chat.example.com/app".into());
-        assert_eq!(c.effective_allowed_origins(local), ["https://chat.example.com"]);
+        assert_eq!(
+            c.effective_allowed_origins(local),
+            ["https://chat.example.com"]
+        );
         assert!(c.secure_cookies());
     }
 }

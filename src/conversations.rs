@@ -14,7 +14,12 @@ pub const MAX_PAGE: u32 = 200;
 pub const MAX_CONVERSATIONS: u32 = 500;
 
 pub async fn list(app: &App, user: &User) -> Result<Vec<ConversationSummary>, Error> {
-    Ok(app.timed("conversations", app.store.conversations(user.id, MAX_CONVERSATIONS)).await?)
+    Ok(app
+        .timed(
+            "conversations",
+            app.store.conversations(user.id, MAX_CONVERSATIONS),
+        )
+        .await?)
 }
 
 /// Messages of the conversation with `other` older than `before_id` (raw query value), or the
@@ -27,9 +32,17 @@ pub async fn history(
     limit: Option<&str>,
 ) -> Result<HistoryPage, Error> {
     let before = before_id.map(input::before_id).transpose()?;
-    let limit = limit.map(|l| input::limit(l, MAX_PAGE)).transpose()?.unwrap_or(DEFAULT_PAGE);
+    let limit = limit
+        .map(|l| input::limit(l, MAX_PAGE))
+        .transpose()?
+        .unwrap_or(DEFAULT_PAGE);
     let other = accounts::find_user(app, other).await?;
-    Ok(app.timed("history", app.store.history(user.id, other.id, before, limit)).await?)
+    Ok(app
+        .timed(
+            "history",
+            app.store.history(user.id, other.id, before, limit),
+        )
+        .await?)
 }
 
 /// Messages after `after_id` and recent statuses, for a chat view that reconnects.
@@ -40,8 +53,19 @@ pub async fn sync(
     after_id: Option<&str>,
     limit: Option<&str>,
 ) -> Result<ConversationSync, Error> {
-    let after = after_id.map(input::after_id).transpose()?.unwrap_or(crate::ids::MessageId(0));
-    let limit = limit.map(|l| input::limit(l, MAX_PAGE)).transpose()?.unwrap_or(MAX_PAGE);
+    let after = after_id
+        .map(input::after_id)
+        .transpose()?
+        .unwrap_or(crate::ids::MessageId(0));
+    let limit = limit
+        .map(|l| input::limit(l, MAX_PAGE))
+        .transpose()?
+        .unwrap_or(MAX_PAGE);
     let other = accounts::find_user(app, other).await?;
-    Ok(app.timed("conversation_sync", app.store.conversation_sync(user.id, other.id, after, limit)).await?)
+    Ok(app
+        .timed(
+            "conversation_sync",
+            app.store.conversation_sync(user.id, other.id, after, limit),
+        )
+        .await?)
 }

@@ -56,17 +56,31 @@ impl Hub {
         let (queue, events) = mpsc::channel(capacity.max(1));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let overflowed = Arc::new(AtomicBool::new(false));
-        let entry = Entry { id, queue, overflowed: overflowed.clone() };
+        let entry = Entry {
+            id,
+            queue,
+            overflowed: overflowed.clone(),
+        };
         if let Ok(mut map) = self.subscribers.lock() {
             map.entry(user).or_default().push(entry);
         }
-        Subscription { hub: self.clone(), user, id, events, overflowed }
+        Subscription {
+            hub: self.clone(),
+            user,
+            id,
+            events,
+            overflowed,
+        }
     }
 
     /// Queues `event` for every subscriber of its user; overflowing subscribers are dropped.
     pub fn deliver(&self, event: UserEvent) {
-        let Ok(mut map) = self.subscribers.lock() else { return };
-        let Some(entries) = map.get_mut(&event.user) else { return };
+        let Ok(mut map) = self.subscribers.lock() else {
+            return;
+        };
+        let Some(entries) = map.get_mut(&event.user) else {
+            return;
+        };
         let shared = Arc::new(event.event);
         entries.retain(|entry| match entry.queue.try_send(shared.clone()) {
             Ok(()) => true,
@@ -82,7 +96,10 @@ impl Hub {
 
     /// How many subscribers `user` has (for presence and tests).
     pub fn count(&self, user: UserId) -> usize {
-        self.subscribers.lock().map(|m| m.get(&user).map_or(0, Vec::len)).unwrap_or(0)
+        self.subscribers
+            .lock()
+            .map(|m| m.get(&user).map_or(0, Vec::len))
+            .unwrap_or(0)
     }
 
     /// Users with at least one subscriber.

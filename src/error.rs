@@ -15,9 +15,13 @@ pub enum Error {
     NotAuthenticated,
     #[error("unknown username or wrong password")]
     InvalidCredentials,
-    #[error("this request needs the X-CSRF-Token header (read it from GET /api/me or the page's <meta name=\"csrf-token\">)")]
+    #[error(
+        "this request needs the X-CSRF-Token header (read it from GET /api/me or the page's <meta name=\"csrf-token\">)"
+    )]
     CsrfMissing,
-    #[error("the X-CSRF-Token header does not match this session's token; refresh it from GET /api/me")]
+    #[error(
+        "the X-CSRF-Token header does not match this session's token; refresh it from GET /api/me"
+    )]
     CsrfMismatch,
     #[error("no user named {0:?}")]
     UserNotFound(String),
@@ -38,7 +42,10 @@ pub enum Error {
 impl Error {
     /// Shorthand for a validation failure.
     pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
-        Error::Invalid { code, message: message.into() }
+        Error::Invalid {
+            code,
+            message: message.into(),
+        }
     }
 
     /// The stable snake_case code clients match on.

@@ -11,9 +11,9 @@ pub struct Username(String);
 impl Username {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let lower = raw.to_ascii_lowercase();
-        let valid_chars = lower
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'));
+        let valid_chars = lower.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        });
         if (3..=32).contains(&lower.len()) && valid_chars {
             Ok(Username(lower))
         } else {
@@ -49,7 +49,10 @@ impl Password {
         if (8..=1024).contains(&chars) {
             Ok(Password(raw))
         } else {
-            Err(Error::invalid("invalid_password", "a password is 8-1024 characters"))
+            Err(Error::invalid(
+                "invalid_password",
+                "a password is 8-1024 characters",
+            ))
         }
     }
 
@@ -88,7 +91,9 @@ pub struct ClientId(String);
 impl ClientId {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let valid = (1..=64).contains(&raw.len())
-            && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if valid {
             Ok(ClientId(raw.to_owned()))
         } else {
@@ -145,21 +150,30 @@ fn non_negative(raw: &str) -> Option<i64> {
 /// `before_id`: a real message id. Temporary client ids and anything else are refused.
 pub fn before_id(raw: &str) -> Result<MessageId, Error> {
     positive(raw).map(MessageId).ok_or_else(|| {
-        Error::invalid("invalid_before_id", format!("before_id must be a positive integer, got {raw:?}"))
+        Error::invalid(
+            "invalid_before_id",
+            format!("before_id must be a positive integer, got {raw:?}"),
+        )
     })
 }
 
 /// `after_id` of a conversation sync: 0 (from the start) or a message id.
 pub fn after_id(raw: &str) -> Result<MessageId, Error> {
     non_negative(raw).map(MessageId).ok_or_else(|| {
-        Error::invalid("invalid_after_id", format!("after_id must be a non-negative integer, got {raw:?}"))
+        Error::invalid(
+            "invalid_after_id",
+            format!("after_id must be a non-negative integer, got {raw:?}"),
+        )
     })
 }
 
 /// `since` of the event stream: 0 (from the start) or a cursor the client received.
 pub fn since(raw: &str) -> Result<Cursor, Error> {
     non_negative(raw).map(Cursor).ok_or_else(|| {
-        Error::invalid("invalid_cursor", format!("since must be a non-negative integer, got {raw:?}"))
+        Error::invalid(
+            "invalid_cursor",
+            format!("since must be a non-negative integer, got {raw:?}"),
+        )
     })
 }
 
@@ -168,7 +182,12 @@ pub fn limit(raw: &str, max: u32) -> Result<u32, Error> {
     positive(raw)
         .filter(|n| *n <= i64::from(max))
         .map(|n| n as u32)
-        .ok_or_else(|| Error::invalid("invalid_limit", format!("limit must be an integer from 1 to {max}, got {raw:?}")))
+        .ok_or_else(|| {
+            Error::invalid(
+                "invalid_limit",
+                format!("limit must be an integer from 1 to {max}, got {raw:?}"),
+            )
+        })
 }
 
 /// An id inside a JSON body, which arrives already as a number.
@@ -176,7 +195,10 @@ pub fn message_id(value: i64, field: &'static str) -> Result<MessageId, Error> {
     if value > 0 {
         Ok(MessageId(value))
     } else {
-        Err(Error::invalid("invalid_message_id", format!("{field} must be a positive integer, got {value}")))
+        Err(Error::invalid(
+            "invalid_message_id",
+            format!("{field} must be a positive integer, got {value}"),
+        ))
     }
 }
 
@@ -187,7 +209,17 @@ mod tests {
     #[test]
     fn before_id_accepts_only_positive_integers() {
         assert_eq!(before_id("42").unwrap(), MessageId(42));
-        for bad in ["temp_client_1770216496118_y8zwwov1h", "0", "-5", "1.5", "abc", "", "+3", " 7", "99999999999999999999"] {
+        for bad in [
+            "temp_client_1770216496118_y8zwwov1h",
+            "0",
+            "-5",
+            "1.5",
+            "abc",
+            "",
+            "+3",
+            " 7",
+            "99999999999999999999",
+        ] {
             let err = before_id(bad).unwrap_err();
             assert_eq!(err.code(), "invalid_before_id", "{bad}");
         }
@@ -206,14 +238,20 @@ mod tests {
         assert_eq!(Body::parse("  hi \n", 10).unwrap().as_str(), "hi");
         assert_eq!(Body::parse("   ", 10).unwrap_err().code(), "invalid_body");
         assert!(Body::parse(&"é".repeat(10), 10).is_ok());
-        assert_eq!(Body::parse(&"é".repeat(11), 10).unwrap_err().code(), "body_too_long");
+        assert_eq!(
+            Body::parse(&"é".repeat(11), 10).unwrap_err().code(),
+            "body_too_long"
+        );
     }
 
     #[test]
     fn client_ids_are_restricted() {
         assert!(ClientId::parse("c-1_A").is_ok());
         for bad in ["", "a b", "ü", &"x".repeat(65)] {
-            assert_eq!(ClientId::parse(bad).unwrap_err().code(), "invalid_client_id");
+            assert_eq!(
+                ClientId::parse(bad).unwrap_err().code(),
+                "invalid_client_id"
+            );
         }
     }
 }

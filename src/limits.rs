@@ -26,16 +26,23 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
 
     /// `per_minute` with bursts of the same size; 0 disables the limit.
     pub fn per_minute(per_minute: u32) -> Self {
-        let limiter = NonZeroU32::new(per_minute).map(|rate| RateLimiter::keyed(Quota::per_minute(rate)));
+        let limiter =
+            NonZeroU32::new(per_minute).map(|rate| RateLimiter::keyed(Quota::per_minute(rate)));
         KeyedLimit { limiter }
     }
 
     /// Takes one token for `key`, or says how long to wait.
     pub fn check(&self, key: &K) -> Result<(), Error> {
-        let Some(limiter) = &self.limiter else { return Ok(()) };
-        limiter.check_key(key).map_err(|not_until| Error::RateLimited {
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()).max(Duration::from_millis(1)),
-        })
+        let Some(limiter) = &self.limiter else {
+            return Ok(());
+        };
+        limiter
+            .check_key(key)
+            .map_err(|not_until| Error::RateLimited {
+                retry_after: not_until
+                    .wait_time_from(DefaultClock::default().now())
+                    .max(Duration::from_millis(1)),
+            })
     }
 
     /// Forgets keys whose buckets are full again, so memory stays bounded.

@@ -6,14 +6,16 @@ use utoipa::ToSchema;
 use crate::accounts;
 use crate::app::App;
 use crate::error::Error;
+use crate::ids::{ConversationId, MessageId};
 use crate::input::{Body, ClientId};
 use crate::store::{SendRequest, StoreError, User};
-use crate::ids::{ConversationId, MessageId};
 use crate::time::Timestamp;
 
 /// Where a message stands for its recipient. The order is the only allowed direction of travel:
 /// a request to move a status backwards is a no-op.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum MessageStatus {
     Sent,
@@ -73,18 +75,38 @@ pub struct Message {
 
 /// Sends `body` from `sender` to the user named `to`, idempotently on `client_id`: commits, then
 /// publishes the new message to both parties. Returns the message and whether it is new.
-pub async fn send(app: &App, sender: &User, to: &str, client_id: &str, body: &str) -> Result<(Message, bool), Error> {
+pub async fn send(
+    app: &App,
+    sender: &User,
+    to: &str,
+    client_id: &str,
+    body: &str,
+) -> Result<(Message, bool), Error> {
     let client_id = ClientId::parse(client_id)?;
     let body = Body::parse(body, app.settings.max_body_chars)?;
     let recipient = accounts::find_user(app, to).await?;
     if recipient.id == sender.id {
-        return Err(Error::invalid("cannot_message_self", "you cannot send a message to yourself"));
+        return Err(Error::invalid(
+            "cannot_message_self",
+            "you cannot send a message to yourself",
+        ));
     }
     app.send_limit.check(&sender.id)?;
-    let request = SendRequest { sender: sender.clone(), recipient, client_id: client_id.clone(), body, at: Timestamp::now() };
-    let sent = match app.timed("send_message", app.store.send_message(request)).await {
+    let request = SendRequest {
+        sender: sender.clone(),
+        recipient,
+        client_id: client_id.clone(),
+        body,
+        at: Timestamp::now(),
+    };
+    let sent = match app
+        .timed("send_message", app.store.send_message(request))
+        .await
+    {
         Ok(sent) => sent,
-        Err(StoreError::Conflict(_)) => return Err(Error::ClientIdConflict(client_id.as_str().to_owned())),
+        Err(StoreError::Conflict(_)) => {
+            return Err(Error::ClientIdConflict(client_id.as_str().to_owned()));
+        }
         Err(other) => return Err(other.into()),
     };
     if sent.created {
@@ -102,7 +124,11 @@ mod tests {
     fn statuses_only_order_forwards() {
         assert!(MessageStatus::Sent < MessageStatus::Delivered);
         assert!(MessageStatus::Delivered < MessageStatus::Read);
-        for s in [MessageStatus::Sent, MessageStatus::Delivered, MessageStatus::Read] {
+        for s in [
+            MessageStatus::Sent,
+            MessageStatus::Delivered,
+            MessageStatus::Read,
+        ] {
             assert_eq!(MessageStatus::from_i64(s.as_i64()), s);
         }
         assert!(MessageStatus::parse_target("sent").is_err());

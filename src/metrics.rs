@@ -40,23 +40,55 @@ impl Default for Metrics {
     fn default() -> Self {
         let mut registry = Registry::with_prefix("linkup");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register("http_requests", "HTTP requests by route and status", requests.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by route and status",
+            requests.clone(),
+        );
         let messages_stored = Counter::default();
-        registry.register("messages_stored", "Messages newly stored", messages_stored.clone());
-        let store_latency = Family::<StoreLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
-        registry.register("store_latency_seconds", "Latency of store operations", store_latency.clone());
+        registry.register(
+            "messages_stored",
+            "Messages newly stored",
+            messages_stored.clone(),
+        );
+        let store_latency =
+            Family::<StoreLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        registry.register(
+            "store_latency_seconds",
+            "Latency of store operations",
+            store_latency.clone(),
+        );
         let events_published = Counter::default();
-        registry.register("events_published", "Events handed to the bus after commit", events_published.clone());
+        registry.register(
+            "events_published",
+            "Events handed to the bus after commit",
+            events_published.clone(),
+        );
         let open_sockets = Gauge::default();
-        registry.register("open_sockets", "WebSocket connections open now", open_sockets.clone());
-        Metrics { registry, requests, messages_stored, store_latency, events_published, open_sockets }
+        registry.register(
+            "open_sockets",
+            "WebSocket connections open now",
+            open_sockets.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            messages_stored,
+            store_latency,
+            events_published,
+            open_sockets,
+        }
     }
 }
 
 impl Metrics {
     /// Records how long a store operation took since `started`.
     pub fn observe_store(&self, operation: &'static str, started: Instant) {
-        self.store_latency.get_or_create(&StoreLabels { operation }).observe(started.elapsed().as_secs_f64());
+        self.store_latency
+            .get_or_create(&StoreLabels { operation })
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// The Prometheus text exposition.

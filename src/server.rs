@@ -34,7 +34,8 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     match config.store_location().map_err(anyhow::Error::msg)? {
         StoreLocation::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("creating the data directory {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating the data directory {}", dir.display()))?;
             }
             let store = SqliteStore::open(&path, SqliteOptions::default())
                 .await
@@ -42,14 +43,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             Ok(Arc::new(store))
         }
         StoreLocation::Postgres(_) => {
-            anyhow::bail!("PostgreSQL support is not part of this build yet; use the embedded SQLite store")
+            anyhow::bail!(
+                "PostgreSQL support is not part of this build yet; use the embedded SQLite store"
+            )
         }
     }
 }
 
-fn build_state(config: &Config, store: Arc<dyn Store>, local: SocketAddr) -> anyhow::Result<AppState> {
+fn build_state(
+    config: &Config,
+    store: Arc<dyn Store>,
+    local: SocketAddr,
+) -> anyhow::Result<AppState> {
     if config.redis_url.is_some() {
-        anyhow::bail!("Redis fan-out is not part of this build yet; run a single node without --redis-url");
+        anyhow::bail!(
+            "Redis fan-out is not part of this build yet; run a single node without --redis-url"
+        );
     }
     let hub = Arc::new(Hub::default());
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -77,9 +86,12 @@ impl Server {
     /// Opens the store, binds `config.bind` and starts serving in the background.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
         let store = open_store(&config).await?;
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .with_context(|| format!("cannot listen on {}: is another server using it? (--bind)", config.bind))?;
+        let listener = TcpListener::bind(config.bind).await.with_context(|| {
+            format!(
+                "cannot listen on {}: is another server using it? (--bind)",
+                config.bind
+            )
+        })?;
         let addr = listener.local_addr()?;
         let state = match build_state(&config, store.clone(), addr) {
             Ok(state) => state,
@@ -98,14 +110,22 @@ impl Server {
             let shutdown = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(shutdown)
-                .await;
+            let served = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await;
             housekeeping.abort();
             store.close().await;
             served.context("serving HTTP")
         });
-        Ok(Server { addr, state, stop, task })
+        Ok(Server {
+            addr,
+            state,
+            stop,
+            task,
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {

@@ -19,10 +19,27 @@ pub struct Page {
 }
 
 /// The caller's events after `since` (raw query value; absent means from the start).
-pub async fn events_since(app: &App, user: &User, since: Option<&str>, limit: Option<&str>) -> Result<Page, Error> {
+pub async fn events_since(
+    app: &App,
+    user: &User,
+    since: Option<&str>,
+    limit: Option<&str>,
+) -> Result<Page, Error> {
     let since = since.map(input::since).transpose()?.unwrap_or(Cursor(0));
-    let limit = limit.map(|l| input::limit(l, MAX_PAGE)).transpose()?.unwrap_or(DEFAULT_PAGE);
-    let page = app.timed("events_since", app.store.events_since(user.id, since, limit)).await?;
+    let limit = limit
+        .map(|l| input::limit(l, MAX_PAGE))
+        .transpose()?
+        .unwrap_or(DEFAULT_PAGE);
+    let page = app
+        .timed(
+            "events_since",
+            app.store.events_since(user.id, since, limit),
+        )
+        .await?;
     let next = page.events.last().map_or(since, Event::cursor);
-    Ok(Page { events: page.events, next, has_more: page.has_more })
+    Ok(Page {
+        events: page.events,
+        next,
+        has_more: page.has_more,
+    })
 }

@@ -18,7 +18,10 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 #[derive(Debug, Clone)]
 pub enum Credential {
     /// A browser session; the SHA-256 of its id and its CSRF token.
-    Session { id_hash: Vec<u8>, csrf_token: String },
+    Session {
+        id_hash: Vec<u8>,
+        csrf_token: String,
+    },
     /// A bearer token; its SHA-256.
     Token { hash: Vec<u8> },
 }
@@ -32,8 +35,14 @@ pub struct Caller {
 
 /// The CSRF rule: an unsafe request authenticated by a session cookie must carry the session's
 /// token. Bearer tokens cannot be sent by a browser on its own, so they need none.
-pub fn check_csrf(credential: &Credential, unsafe_method: bool, header: Option<&str>) -> Result<(), Error> {
-    let Credential::Session { csrf_token, .. } = credential else { return Ok(()) };
+pub fn check_csrf(
+    credential: &Credential,
+    unsafe_method: bool,
+    header: Option<&str>,
+) -> Result<(), Error> {
+    let Credential::Session { csrf_token, .. } = credential else {
+        return Ok(());
+    };
     if !unsafe_method {
         return Ok(());
     }
@@ -50,12 +59,27 @@ mod tests {
 
     #[test]
     fn csrf_is_required_only_for_unsafe_session_requests() {
-        let session = Credential::Session { id_hash: vec![1], csrf_token: "abc".into() };
+        let session = Credential::Session {
+            id_hash: vec![1],
+            csrf_token: "abc".into(),
+        };
         assert!(check_csrf(&session, false, None).is_ok());
-        assert_eq!(check_csrf(&session, true, None).unwrap_err().code(), "csrf_missing");
-        assert_eq!(check_csrf(&session, true, Some("")).unwrap_err().code(), "csrf_missing");
-        assert_eq!(check_csrf(&session, true, Some("abd")).unwrap_err().code(), "csrf_mismatch");
-        assert_eq!(check_csrf(&session, true, Some("ab")).unwrap_err().code(), "csrf_mismatch");
+        assert_eq!(
+            check_csrf(&session, true, None).unwrap_err().code(),
+            "csrf_missing"
+        );
+        assert_eq!(
+            check_csrf(&session, true, Some("")).unwrap_err().code(),
+            "csrf_missing"
+        );
+        assert_eq!(
+            check_csrf(&session, true, Some("abd")).unwrap_err().code(),
+            "csrf_mismatch"
+        );
+        assert_eq!(
+            check_csrf(&session, true, Some("ab")).unwrap_err().code(),
+            "csrf_mismatch"
+        );
         assert!(check_csrf(&session, true, Some("abc")).is_ok());
         let token = Credential::Token { hash: vec![2] };
         assert!(check_csrf(&token, true, None).is_ok());

@@ -30,11 +30,18 @@ pub struct Hasher {
 impl Hasher {
     pub fn new(concurrency: usize) -> Result<Self, Error> {
         let decoy = hash_now(&crate::auth::secrets::random_token())?;
-        Ok(Hasher { permits: Arc::new(Semaphore::new(concurrency.max(1))), decoy: Arc::new(decoy) })
+        Ok(Hasher {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            decoy: Arc::new(decoy),
+        })
     }
 
     pub async fn hash(&self, password: &Password) -> Result<String, Error> {
-        let _permit = self.permits.acquire().await.map_err(|e| Error::Internal(e.into()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.into()))?;
         let password = password.expose().to_owned();
         tokio::task::spawn_blocking(move || hash_now(&password))
             .await
@@ -43,12 +50,20 @@ impl Hasher {
 
     /// True if `password` matches `stored`; with no stored hash, burns the same time and says no.
     pub async fn verify(&self, password: &Password, stored: Option<String>) -> Result<bool, Error> {
-        let _permit = self.permits.acquire().await.map_err(|e| Error::Internal(e.into()))?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| Error::Internal(e.into()))?;
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| self.decoy.as_str().to_owned());
         let password = password.expose().to_owned();
         let matches = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+            PasswordHash::new(&hash).is_ok_and(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
         })
         .await
         .map_err(|e| Error::Internal(e.into()))?;
@@ -72,7 +87,10 @@ mod tests {
         let hasher = Hasher::new(2).unwrap();
         let pw = Password::parse("correct horse".into()).unwrap();
         let hash = hasher.hash(&pw).await.unwrap();
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(hasher.verify(&pw, Some(hash.clone())).await.unwrap());
         let wrong = Password::parse("wrong horse".into()).unwrap();
         assert!(!hasher.verify(&wrong, Some(hash)).await.unwrap());

@@ -39,7 +39,10 @@ pub async fn run(config: Config) -> ExitCode {
     let mut report = Report { failed: false };
     let location = match config.store_location() {
         Ok(location) => {
-            report.say("configuration", Verdict::Ok(format!("bind {}, store {location:?}", config.bind)));
+            report.say(
+                "configuration",
+                Verdict::Ok(format!("bind {}, store {location:?}", config.bind)),
+            );
             Some(location)
         }
         Err(err) => {
@@ -48,7 +51,12 @@ pub async fn run(config: Config) -> ExitCode {
         }
     };
     if config.redis_url.is_some() {
-        report.say("bus", Verdict::Fail("--redis-url is set, but Redis fan-out is not in this build; unset it".into()));
+        report.say(
+            "bus",
+            Verdict::Fail(
+                "--redis-url is set, but Redis fan-out is not in this build; unset it".into(),
+            ),
+        );
     } else {
         report.say("bus", Verdict::Ok("in-process (single node)".into()));
     }
@@ -56,13 +64,18 @@ pub async fn run(config: Config) -> ExitCode {
         Some(StoreLocation::Sqlite(path)) => check_sqlite(&mut report, &path),
         Some(StoreLocation::Postgres(_)) => report.say(
             "store",
-            Verdict::Fail("PostgreSQL is not in this build; remove --database-url to use SQLite".into()),
+            Verdict::Fail(
+                "PostgreSQL is not in this build; remove --database-url to use SQLite".into(),
+            ),
         ),
         None => {}
     }
     check_bind(&mut report, &config).await;
     check_routes(&mut report).await;
-    report.say("static assets", Verdict::Ok("none needed by this build (API only)".into()));
+    report.say(
+        "static assets",
+        Verdict::Ok("none needed by this build (API only)".into()),
+    );
     if report.failed {
         println!("\nsome checks failed: fix the FAIL lines above, then run `linkup doctor` again");
         ExitCode::FAILURE
@@ -73,48 +86,83 @@ pub async fn run(config: Config) -> ExitCode {
 }
 
 fn check_sqlite(report: &mut Report, path: &std::path::Path) {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
     let probe = dir.join(format!(".linkup-doctor-{}", std::process::id()));
     let writable = std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&probe, b"ok"));
     let _ = std::fs::remove_file(&probe);
     match writable {
-        Ok(()) => report.say("data directory", Verdict::Ok(format!("{} is writable", dir.display()))),
+        Ok(()) => report.say(
+            "data directory",
+            Verdict::Ok(format!("{} is writable", dir.display())),
+        ),
         Err(err) => report.say(
             "data directory",
-            Verdict::Fail(format!("{} is not writable ({err}); choose another with --data-dir", dir.display())),
+            Verdict::Fail(format!(
+                "{} is not writable ({err}); choose another with --data-dir",
+                dir.display()
+            )),
         ),
     }
     match schema::inspect(path) {
         Ok(None) => report.say(
             "store",
-            Verdict::Warn(format!("{} does not exist yet; `linkup serve` or `linkup migrate` creates it", path.display())),
+            Verdict::Warn(format!(
+                "{} does not exist yet; `linkup serve` or `linkup migrate` creates it",
+                path.display()
+            )),
         ),
         Ok(Some(found)) => {
             let health = if found.integrity == "ok" {
-                Verdict::Ok(format!("{} opens; journal mode {}, integrity ok", path.display(), found.journal_mode))
+                Verdict::Ok(format!(
+                    "{} opens; journal mode {}, integrity ok",
+                    path.display(),
+                    found.journal_mode
+                ))
             } else {
-                Verdict::Fail(format!("{} fails its integrity check: {}; restore a backup", path.display(), found.integrity))
+                Verdict::Fail(format!(
+                    "{} fails its integrity check: {}; restore a backup",
+                    path.display(),
+                    found.integrity
+                ))
             };
             report.say("store", health);
             let migrations = if found.version == found.latest {
                 Verdict::Ok(format!("schema version {} is current", found.version))
             } else if found.version < found.latest {
-                Verdict::Fail(format!("schema version {} is behind {}; run `linkup migrate`", found.version, found.latest))
+                Verdict::Fail(format!(
+                    "schema version {} is behind {}; run `linkup migrate`",
+                    found.version, found.latest
+                ))
             } else {
-                Verdict::Fail(format!("schema version {} is newer than this build's {}; upgrade linkup", found.version, found.latest))
+                Verdict::Fail(format!(
+                    "schema version {} is newer than this build's {}; upgrade linkup",
+                    found.version, found.latest
+                ))
             };
             report.say("migrations", migrations);
         }
-        Err(err) => report.say("store", Verdict::Fail(format!("{} cannot be read: {err}", path.display()))),
+        Err(err) => report.say(
+            "store",
+            Verdict::Fail(format!("{} cannot be read: {err}", path.display())),
+        ),
     }
 }
 
 async fn check_bind(report: &mut Report, config: &Config) {
     match tokio::net::TcpListener::bind(config.bind).await {
-        Ok(_) => report.say("listen address", Verdict::Ok(format!("{} is free", config.bind))),
+        Ok(_) => report.say(
+            "listen address",
+            Verdict::Ok(format!("{} is free", config.bind)),
+        ),
         Err(err) => report.say(
             "listen address",
-            Verdict::Warn(format!("{} cannot be bound ({err}); a server may already run there, or choose --bind", config.bind)),
+            Verdict::Warn(format!(
+                "{} cannot be bound ({err}); a server may already run there, or choose --bind",
+                config.bind
+            )),
         ),
     }
 }
@@ -127,7 +175,10 @@ async fn check_routes(report: &mut Report) {
     let server = match Server::start(config).await {
         Ok(server) => server,
         Err(err) => {
-            report.say("routes", Verdict::Fail(format!("a test server did not start: {err:#}")));
+            report.say(
+                "routes",
+                Verdict::Fail(format!("a test server did not start: {err:#}")),
+            );
             let _ = std::fs::remove_dir_all(&dir);
             return;
         }
@@ -139,22 +190,33 @@ async fn check_routes(report: &mut Report) {
         ("/metrics", StatusCode::OK),
         ("/api/openapi.json", StatusCode::OK),
         ("/api/me", StatusCode::UNAUTHORIZED),
-        ("/api/conversations/someone/messages?before_id=temp_1", StatusCode::UNAUTHORIZED),
+        (
+            "/api/conversations/someone/messages?before_id=temp_1",
+            StatusCode::UNAUTHORIZED,
+        ),
         ("/api/no-such-route", StatusCode::NOT_FOUND),
     ];
     let mut wrong = Vec::new();
     for (path, expected) in expectations {
-        let request = Request::get(path).body(Body::empty()).expect("a valid literal request");
+        let request = Request::get(path)
+            .body(Body::empty())
+            .expect("a valid literal request");
         match router.clone().oneshot(request).await {
             Ok(response) if response.status() == expected => {}
-            Ok(response) => wrong.push(format!("{path} answered {} (expected {expected})", response.status())),
+            Ok(response) => wrong.push(format!(
+                "{path} answered {} (expected {expected})",
+                response.status()
+            )),
             Err(err) => wrong.push(format!("{path} failed: {err}")),
         }
     }
     let _ = server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
     if wrong.is_empty() {
-        report.say("routes", Verdict::Ok(format!("{} routes answer as expected", expectations.len())));
+        report.say(
+            "routes",
+            Verdict::Ok(format!("{} routes answer as expected", expectations.len())),
+        );
     } else {
         report.say("routes", Verdict::Fail(wrong.join("; ")));
     }

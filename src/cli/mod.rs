@@ -12,7 +12,11 @@ use crate::config::Config;
 use crate::server::{Server, open_store};
 
 #[derive(Debug, Parser)]
-#[command(name = "linkup", version, about = "LinkUp Messaging: real-time 1:1 messaging server")]
+#[command(
+    name = "linkup",
+    version,
+    about = "LinkUp Messaging: real-time 1:1 messaging server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,7 +36,10 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -72,8 +79,22 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 async fn migrate(config: Config) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
     store.close().await;
-    println!("migrations are up to date ({:?})", config.store_location().map_err(anyhow::Error::msg)?);
+    println!(
+        "migrations are up to date ({:?})",
+        config.store_location().map_err(anyhow::Error::msg)?
+    );
     Ok(())
+}
+
+/// Logs to stderr, filtered by `RUST_LOG`; `LINKUP_LOG_FORMAT=json` for one JSON object a line.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("LINKUP_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

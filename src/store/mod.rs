@@ -146,13 +146,27 @@ pub trait Store: Send + Sync + 'static {
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError>;
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError>;
     /// Users whose username starts with `prefix`, except `exclude`, alphabetically.
-    async fn search_users(&self, prefix: &str, exclude: UserId, limit: u32) -> Result<Vec<User>, StoreError>;
+    async fn search_users(
+        &self,
+        prefix: &str,
+        exclude: UserId,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError>;
 
     async fn create_session(&self, session: NewSession) -> Result<(), StoreError>;
     /// The live (unexpired at `now`) session with this id hash.
-    async fn session(&self, id_hash: Vec<u8>, now: Timestamp) -> Result<Option<SessionRecord>, StoreError>;
+    async fn session(
+        &self,
+        id_hash: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError>;
     async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError>;
-    async fn create_token(&self, token_hash: Vec<u8>, user: UserId, at: Timestamp) -> Result<(), StoreError>;
+    async fn create_token(
+        &self,
+        token_hash: Vec<u8>,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
     async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError>;
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError>;
 
@@ -184,9 +198,18 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<ConversationSync, StoreError>;
     /// The user's conversations, newest activity first.
-    async fn conversations(&self, user: UserId, limit: u32) -> Result<Vec<ConversationSummary>, StoreError>;
+    async fn conversations(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<ConversationSummary>, StoreError>;
     /// The user's events with cursor > `since`, in order.
-    async fn events_since(&self, user: UserId, since: Cursor, limit: u32) -> Result<EventPage, StoreError>;
+    async fn events_since(
+        &self,
+        user: UserId,
+        since: Cursor,
+        limit: u32,
+    ) -> Result<EventPage, StoreError>;
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

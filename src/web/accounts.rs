@@ -1,9 +1,9 @@
 //! `/api/auth/*`, `/api/me` and `/api/users`.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -34,13 +34,23 @@ pub struct SearchQuery {
 }
 
 fn session_cookie(state: &AppState, value: &str, max_age: i64) -> HeaderValue {
-    let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
-    let cookie = format!("{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}");
-    HeaderValue::from_str(&cookie).unwrap_or_else(|_| HeaderValue::from_static("linkup_session=; Max-Age=0"))
+    let secure = if state.settings.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
+    let cookie = format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    );
+    HeaderValue::from_str(&cookie)
+        .unwrap_or_else(|_| HeaderValue::from_static("linkup_session=; Max-Age=0"))
 }
 
 fn granted(state: &AppState, status: StatusCode, grant: SessionGrant) -> Response {
-    let body = MeView { user: grant.user.into(), csrf_token: Some(grant.csrf_token) };
+    let body = MeView {
+        user: grant.user.into(),
+        csrf_token: Some(grant.csrf_token),
+    };
     let cookie = session_cookie(state, &grant.session_id, state.settings.session_ttl_secs);
     (status, [(header::SET_COOKIE, cookie)], Json(body)).into_response()
 }
@@ -48,8 +58,15 @@ fn granted(state: &AppState, status: StatusCode, grant: SessionGrant) -> Respons
 /// Creates an account and logs it in.
 #[utoipa::path(post, path = "/api/auth/signup", request_body = SignupBody, tag = "accounts",
     responses((status = 201, body = MeView), (status = 400, body = super::views::ErrorView), (status = 409, body = super::views::ErrorView)))]
-pub async fn signup(State(state): State<AppState>, ApiJson(body): ApiJson<SignupBody>) -> Result<Response, ApiError> {
-    let input = SignupInput { username: body.username, password: body.password, display_name: body.display_name };
+pub async fn signup(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignupBody>,
+) -> Result<Response, ApiError> {
+    let input = SignupInput {
+        username: body.username,
+        password: body.password,
+        display_name: body.display_name,
+    };
     let grant = accounts::signup(&state, input).await?;
     Ok(granted(&state, StatusCode::CREATED, grant))
 }
@@ -82,7 +99,10 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
 /// Issues a bearer token for programs, given the account's credentials.
 #[utoipa::path(post, path = "/api/auth/tokens", request_body = LoginBody, tag = "accounts",
     responses((status = 201, body = TokenView), (status = 401, body = super::views::ErrorView)))]
-pub async fn issue_token(State(state): State<AppState>, ApiJson(body): ApiJson<LoginBody>) -> Result<Response, ApiError> {
+pub async fn issue_token(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginBody>,
+) -> Result<Response, ApiError> {
     let user = accounts::verify_credentials(&state, &body.username, body.password).await?;
     let token = accounts::issue_token(&state, &user).await?;
     Ok((StatusCode::CREATED, Json(TokenView { token })).into_response())
@@ -95,7 +115,10 @@ pub async fn me(caller: Caller) -> Json<MeView> {
         Credential::Session { csrf_token, .. } => Some(csrf_token),
         Credential::Token { .. } => None,
     };
-    Json(MeView { user: caller.user.into(), csrf_token })
+    Json(MeView {
+        user: caller.user.into(),
+        csrf_token,
+    })
 }
 
 /// People whose username starts with `q`.
@@ -105,6 +128,9 @@ pub async fn search(
     caller: Caller,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<UsersView>, ApiError> {
-    let users = accounts::search(&state, &caller.user, query.q.as_deref().unwrap_or(""), 20).await?;
-    Ok(Json(UsersView { users: users.into_iter().map(Into::into).collect() }))
+    let users =
+        accounts::search(&state, &caller.user, query.q.as_deref().unwrap_or(""), 20).await?;
+    Ok(Json(UsersView {
+        users: users.into_iter().map(Into::into).collect(),
+    }))
 }

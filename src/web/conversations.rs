@@ -8,7 +8,9 @@ use utoipa::ToSchema;
 
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use super::views::{ConversationSyncView, ConversationsView, ErrorView, HistoryView, StatusView, UpdatedView};
+use super::views::{
+    ConversationSyncView, ConversationsView, ErrorView, HistoryView, StatusView, UpdatedView,
+};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::messages::{self, Message};
@@ -45,9 +47,14 @@ pub struct ConversationSyncQuery {
 
 /// The caller's conversations, newest activity first.
 #[utoipa::path(get, path = "/api/conversations", tag = "messages", responses((status = 200, body = ConversationsView)))]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ConversationsView>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ConversationsView>, ApiError> {
     let list = conversations::list(&state, &caller.user).await?;
-    Ok(Json(ConversationsView { conversations: list.into_iter().map(Into::into).collect() }))
+    Ok(Json(ConversationsView {
+        conversations: list.into_iter().map(Into::into).collect(),
+    }))
 }
 
 /// Sends a message, idempotently on `client_id`: 201 when stored now, 200 for a retry.
@@ -61,8 +68,13 @@ pub async fn send(
     ApiPath(username): ApiPath<String>,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let (message, created) = messages::send(&state, &caller.user, &username, &body.client_id, &body.body).await?;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let (message, created) =
+        messages::send(&state, &caller.user, &username, &body.client_id, &body.body).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     Ok((status, Json(message)))
 }
 
@@ -76,10 +88,18 @@ pub async fn history(
     ApiPath(username): ApiPath<String>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<HistoryView>, ApiError> {
-    let page =
-        conversations::history(&state, &caller.user, &username, query.before_id.as_deref(), query.limit.as_deref())
-            .await?;
-    Ok(Json(HistoryView { messages: page.messages, has_more: page.has_more }))
+    let page = conversations::history(
+        &state,
+        &caller.user,
+        &username,
+        query.before_id.as_deref(),
+        query.limit.as_deref(),
+    )
+    .await?;
+    Ok(Json(HistoryView {
+        messages: page.messages,
+        has_more: page.has_more,
+    }))
 }
 
 /// Marks every message from `username` up to `up_to_id` read.
@@ -106,8 +126,22 @@ pub async fn sync(
     ApiPath(username): ApiPath<String>,
     ApiQuery(query): ApiQuery<ConversationSyncQuery>,
 ) -> Result<Json<ConversationSyncView>, ApiError> {
-    let synced =
-        conversations::sync(&state, &caller.user, &username, query.after_id.as_deref(), query.limit.as_deref()).await?;
-    let statuses = synced.statuses.into_iter().map(|(id, status)| StatusView { id, status }).collect();
-    Ok(Json(ConversationSyncView { messages: synced.messages, has_more: synced.has_more, statuses }))
+    let synced = conversations::sync(
+        &state,
+        &caller.user,
+        &username,
+        query.after_id.as_deref(),
+        query.limit.as_deref(),
+    )
+    .await?;
+    let statuses = synced
+        .statuses
+        .into_iter()
+        .map(|(id, status)| StatusView { id, status })
+        .collect();
+    Ok(Json(ConversationSyncView {
+        messages: synced.messages,
+        has_more: synced.has_more,
+        statuses,
+    }))
 }

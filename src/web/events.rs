@@ -47,6 +47,16 @@ pub async fn events(
     caller: Caller,
     ApiQuery(query): ApiQuery<SyncQuery>,
 ) -> Result<Json<EventsView>, ApiError> {
-    let page = sync::events_since(&state, &caller.user, query.since.as_deref(), query.limit.as_deref()).await?;
-    Ok(Json(EventsView { events: page.events, next: page.next, has_more: page.has_more }))
+    let page = sync::events_since(
+        &state,
+        &caller.user,
+        query.since.as_deref(),
+        query.limit.as_deref(),
+    )
+    .await?;
+    Ok(Json(EventsView {
+        events: page.events,
+        next: page.next,
+        has_more: page.has_more,
+    }))
 }

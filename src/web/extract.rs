@@ -44,7 +44,10 @@ fn bearer(parts: &Parts) -> Option<Result<&str, Error>> {
         value
             .to_str()
             .ok()
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .ok_or(Error::NotAuthenticated),
@@ -55,7 +58,10 @@ fn bearer(parts: &Parts) -> Option<Result<&str, Error>> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let caller = if let Some(token) = bearer(parts) {
             accounts::caller_from_token(state, token?).await?
         } else if let Some(session) = cookie(&parts.headers, SESSION_COOKIE) {
@@ -65,7 +71,10 @@ impl FromRequestParts<AppState> for Caller {
         };
         let caller = caller.ok_or(Error::NotAuthenticated)?;
         let unsafe_method = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let header = parts.headers.get(CSRF_HEADER).map(|v| v.to_str().unwrap_or("\u{0}"));
+        let header = parts
+            .headers
+            .get(CSRF_HEADER)
+            .map(|v| v.to_str().unwrap_or("\u{0}"));
         check_csrf(&caller.credential, unsafe_method, header)?;
         Ok(caller)
     }

@@ -27,11 +27,27 @@ use error::ApiError;
 /// The OpenAPI document, generated from the handlers' annotations.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "LinkUp Messaging API", description = "1:1 messaging with idempotent sends, cursors and receipts. See docs/API.md."),
+    info(
+        title = "LinkUp Messaging API",
+        description = "1:1 messaging with idempotent sends, cursors and receipts. See docs/API.md."
+    ),
     paths(
-        accounts::signup, accounts::login, accounts::logout, accounts::issue_token, accounts::me, accounts::search,
-        conversations::list, conversations::send, conversations::history, conversations::read, conversations::sync,
-        events::set_status, events::events, ops::healthz, ops::readyz, ops::metrics,
+        accounts::signup,
+        accounts::login,
+        accounts::logout,
+        accounts::issue_token,
+        accounts::me,
+        accounts::search,
+        conversations::list,
+        conversations::send,
+        conversations::history,
+        conversations::read,
+        conversations::sync,
+        events::set_status,
+        events::events,
+        ops::healthz,
+        ops::readyz,
+        ops::metrics,
     )
 )]
 pub struct ApiDoc;
@@ -46,9 +62,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/me", get(accounts::me))
         .route("/api/users", get(accounts::search))
         .route("/api/conversations", get(conversations::list))
-        .route("/api/conversations/{username}/messages", get(conversations::history).post(conversations::send))
-        .route("/api/conversations/{username}/read", post(conversations::read))
-        .route("/api/conversations/{username}/sync", get(conversations::sync))
+        .route(
+            "/api/conversations/{username}/messages",
+            get(conversations::history).post(conversations::send),
+        )
+        .route(
+            "/api/conversations/{username}/read",
+            post(conversations::read),
+        )
+        .route(
+            "/api/conversations/{username}/sync",
+            get(conversations::sync),
+        )
         .route("/api/messages/status", post(events::set_status))
         .route("/api/sync", get(events::events))
         .route("/api/openapi.json", get(ops::openapi))
@@ -59,11 +84,20 @@ pub fn router(state: AppState) -> Router {
     api.fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
-        .layer(middleware::from_fn_with_state(state.clone(), record_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_request,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Domain(crate::error::Error::Internal(anyhow::anyhow!("handler panicked"))).into_response()
+            ApiError::Domain(crate::error::Error::Internal(anyhow::anyhow!(
+                "handler panicked"
+            )))
+            .into_response()
         }))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -76,7 +110,11 @@ async fn record_request(State(state): State<AppState>, request: Request, next: N
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
     let method = request.method().to_string();
     let response = next.run(request).await;
-    let labels = RequestLabels { method, route, status: response.status().as_u16() };
+    let labels = RequestLabels {
+        method,
+        route,
+        status: response.status().as_u16(),
+    };
     state.metrics.requests.get_or_create(&labels).inc();
     response
 }

@@ -33,14 +33,31 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     let store_ok = state.store.ping().await.is_ok();
     let bus_ok = state.bus.ready().await;
     let word = |ok| if ok { "ok" } else { "unavailable" };
-    let status = if store_ok && bus_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(Readiness { status: word(store_ok && bus_ok), store: word(store_ok), bus: word(bus_ok) }))
+    let status = if store_ok && bus_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(Readiness {
+            status: word(store_ok && bus_ok),
+            store: word(store_ok),
+            bus: word(bus_ok),
+        }),
+    )
 }
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
 }
 
 /// This document.

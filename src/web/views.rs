@@ -17,7 +17,10 @@ pub struct UserView {
 
 impl From<User> for UserView {
     fn from(u: User) -> Self {
-        UserView { username: u.username, display_name: u.display_name }
+        UserView {
+            username: u.username,
+            display_name: u.display_name,
+        }
     }
 }
 
@@ -47,7 +50,11 @@ pub struct ConversationView {
 
 impl From<ConversationSummary> for ConversationView {
     fn from(c: ConversationSummary) -> Self {
-        ConversationView { with: c.with.into(), last_message: c.last_message, unread: c.unread }
+        ConversationView {
+            with: c.with.into(),
+            last_message: c.last_message,
+            unread: c.unread,
+        }
     }
 }
 

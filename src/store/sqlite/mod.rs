@@ -13,8 +13,9 @@ use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage, NewSession, NewUser, ReadUpTo,
-    SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError, User,
+    ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage, NewSession,
+    NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store,
+    StoreError, User,
 };
 use crate::ids::{Cursor, MessageId, UserId};
 use crate::input::Username;
@@ -45,7 +46,11 @@ pub struct SqliteOptions {
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { readers: 4, queue_depth: 8192, max_batch: 512 }
+        SqliteOptions {
+            readers: 4,
+            queue_depth: 8192,
+            max_batch: 512,
+        }
     }
 }
 
@@ -89,7 +94,11 @@ impl SqliteStore {
             }))
             .build()
             .map_err(|e| StoreError::Other(e.to_string()))?;
-        Ok(SqliteStore { path, writer, readers })
+        Ok(SqliteStore {
+            path,
+            writer,
+            readers,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -101,47 +110,84 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = self.readers.get().await.map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        conn.interact(move |c| f(c)).await.map_err(|e| StoreError::Other(e.to_string()))?
+        let conn = self
+            .readers
+            .get()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        conn.interact(move |c| f(c))
+            .await
+            .map_err(|e| StoreError::Other(e.to_string()))?
     }
 }
 
-fn user_query(conn: &Connection, sql: &str, arg: impl rusqlite::ToSql) -> Result<Option<User>, StoreError> {
+fn user_query(
+    conn: &Connection,
+    sql: &str,
+    arg: impl rusqlite::ToSql,
+) -> Result<Option<User>, StoreError> {
     conn.prepare_cached(sql)
-        .and_then(|mut s| s.query_row([arg], |r| reads::user_from_row(r, 0)).optional())
+        .and_then(|mut s| {
+            s.query_row([arg], |r| reads::user_from_row(r, 0))
+                .optional()
+        })
         .map_err(other)
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
-        self.writer.write(move |c| writes::create_user(c, &new)).await
+        self.writer
+            .write(move |c| writes::create_user(c, &new))
+            .await
     }
 
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
         let username = username.as_str().to_owned();
         self.read(move |c| {
-            c.prepare_cached("SELECT id, username, display_name, password_hash FROM users WHERE username = ?1")
-                .and_then(|mut s| {
-                    s.query_row([username], |r| {
-                        Ok(Credentials { user: reads::user_from_row(r, 0)?, password_hash: r.get(3)? })
+            c.prepare_cached(
+                "SELECT id, username, display_name, password_hash FROM users WHERE username = ?1",
+            )
+            .and_then(|mut s| {
+                s.query_row([username], |r| {
+                    Ok(Credentials {
+                        user: reads::user_from_row(r, 0)?,
+                        password_hash: r.get(3)?,
                     })
-                    .optional()
                 })
-                .map_err(other)
+                .optional()
+            })
+            .map_err(other)
         })
         .await
     }
 
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
         let username = username.as_str().to_owned();
-        self.read(move |c| user_query(c, "SELECT id, username, display_name FROM users WHERE username = ?1", username))
-            .await
+        self.read(move |c| {
+            user_query(
+                c,
+                "SELECT id, username, display_name FROM users WHERE username = ?1",
+                username,
+            )
+        })
+        .await
     }
 
-    async fn search_users(&self, prefix: &str, exclude: UserId, limit: u32) -> Result<Vec<User>, StoreError> {
+    async fn search_users(
+        &self,
+        prefix: &str,
+        exclude: UserId,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
         // Usernames only hold [a-z0-9_.-]; '_' is a LIKE wildcard, so escape it.
-        let pattern = format!("{}%", prefix.replace('\\', "\\\\").replace('_', "\\_").replace('%', "\\%"));
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('_', "\\_")
+                .replace('%', "\\%")
+        );
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(
@@ -149,7 +195,11 @@ impl Store for SqliteStore {
                      WHERE username LIKE ?1 ESCAPE '\\' AND id != ?2 ORDER BY username LIMIT ?3",
                 )
                 .map_err(other)?;
-            let rows = stmt.query_map(params![pattern, exclude.0, limit], |r| reads::user_from_row(r, 0)).map_err(other)?;
+            let rows = stmt
+                .query_map(params![pattern, exclude.0, limit], |r| {
+                    reads::user_from_row(r, 0)
+                })
+                .map_err(other)?;
             rows.collect::<Result<_, _>>().map_err(other)
         })
         .await
@@ -170,7 +220,11 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn session(&self, id_hash: Vec<u8>, now: Timestamp) -> Result<Option<SessionRecord>, StoreError> {
+    async fn session(
+        &self,
+        id_hash: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
         self.read(move |c| {
             c.prepare_cached(
                 "SELECT u.id, u.username, u.display_name, s.csrf_token FROM sessions s \
@@ -178,7 +232,10 @@ impl Store for SqliteStore {
             )
             .and_then(|mut s| {
                 s.query_row(params![id_hash, now.millis()], |r| {
-                    Ok(SessionRecord { user: reads::user_from_row(r, 0)?, csrf_token: r.get(3)? })
+                    Ok(SessionRecord {
+                        user: reads::user_from_row(r, 0)?,
+                        csrf_token: r.get(3)?,
+                    })
                 })
                 .optional()
             })
@@ -189,11 +246,20 @@ impl Store for SqliteStore {
 
     async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash]).map(|_| ()).map_err(other))
+            .write(move |c| {
+                c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
+                    .map(|_| ())
+                    .map_err(other)
+            })
             .await
     }
 
-    async fn create_token(&self, token_hash: Vec<u8>, user: UserId, at: Timestamp) -> Result<(), StoreError> {
+    async fn create_token(
+        &self,
+        token_hash: Vec<u8>,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
         self.writer
             .write(move |c| {
                 c.execute(
@@ -220,40 +286,76 @@ impl Store for SqliteStore {
 
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| c.execute("DELETE FROM api_tokens WHERE token_hash = ?1", [token_hash]).map(|_| ()).map_err(other))
+            .write(move |c| {
+                c.execute("DELETE FROM api_tokens WHERE token_hash = ?1", [token_hash])
+                    .map(|_| ())
+                    .map_err(other)
+            })
             .await
     }
 
     async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError> {
-        self.writer.write(move |c| writes::send_message(c, &request)).await
+        self.writer
+            .write(move |c| writes::send_message(c, &request))
+            .await
     }
 
     async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError> {
-        self.writer.write(move |c| writes::set_status(c, &change)).await
+        self.writer
+            .write(move |c| writes::set_status(c, &change))
+            .await
     }
 
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {
-        self.writer.write(move |c| writes::read_up_to(c, &request)).await
+        self.writer
+            .write(move |c| writes::read_up_to(c, &request))
+            .await
     }
 
-    async fn history(&self, user: UserId, other_user: UserId, before: Option<MessageId>, limit: u32) -> Result<HistoryPage, StoreError> {
-        self.read(move |c| reads::history(c, user, other_user, before, limit)).await
+    async fn history(
+        &self,
+        user: UserId,
+        other_user: UserId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<HistoryPage, StoreError> {
+        self.read(move |c| reads::history(c, user, other_user, before, limit))
+            .await
     }
 
-    async fn conversation_sync(&self, user: UserId, other_user: UserId, after: MessageId, limit: u32) -> Result<ConversationSync, StoreError> {
-        self.read(move |c| reads::conversation_sync(c, user, other_user, after, limit)).await
+    async fn conversation_sync(
+        &self,
+        user: UserId,
+        other_user: UserId,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<ConversationSync, StoreError> {
+        self.read(move |c| reads::conversation_sync(c, user, other_user, after, limit))
+            .await
     }
 
-    async fn conversations(&self, user: UserId, limit: u32) -> Result<Vec<ConversationSummary>, StoreError> {
-        self.read(move |c| reads::conversations(c, user, limit)).await
+    async fn conversations(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        self.read(move |c| reads::conversations(c, user, limit))
+            .await
     }
 
-    async fn events_since(&self, user: UserId, since: Cursor, limit: u32) -> Result<EventPage, StoreError> {
-        self.read(move |c| reads::events_since(c, user, since, limit)).await
+    async fn events_since(
+        &self,
+        user: UserId,
+        since: Cursor,
+        limit: u32,
+    ) -> Result<EventPage, StoreError> {
+        self.read(move |c| reads::events_since(c, user, since, limit))
+            .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(other)).await
+        self.read(|c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(other))
+            .await
     }
 
     async fn close(&self) {

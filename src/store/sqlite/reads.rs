@@ -6,7 +6,9 @@ use super::other;
 use crate::events::Event;
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
-use crate::store::{ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User};
+use crate::store::{
+    ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
+};
 use crate::time::Timestamp;
 
 /// The columns `message_from_row` expects, for a `messages m` joined with its two users.
@@ -33,27 +35,46 @@ pub fn message_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
 }
 
 pub fn user_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
-    Ok(User { id: UserId(row.get(at)?), username: row.get(at + 1)?, display_name: row.get(at + 2)? })
+    Ok(User {
+        id: UserId(row.get(at)?),
+        username: row.get(at + 1)?,
+        display_name: row.get(at + 2)?,
+    })
 }
 
 pub fn message_by_id(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
     let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.id = ?1");
     let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
-    stmt.query_row([id.0], |r| message_from_row(r, 0)).optional().map_err(other)
+    stmt.query_row([id.0], |r| message_from_row(r, 0))
+        .optional()
+        .map_err(other)
 }
 
 /// The 1:1 conversation between two users, if they have exchanged a message.
-pub fn direct_conversation(conn: &Connection, a: UserId, b: UserId) -> Result<Option<ConversationId>, StoreError> {
+pub fn direct_conversation(
+    conn: &Connection,
+    a: UserId,
+    b: UserId,
+) -> Result<Option<ConversationId>, StoreError> {
     let (low, high) = if a <= b { (a, b) } else { (b, a) };
     let mut stmt = conn
         .prepare_cached("SELECT conversation_id FROM direct_conversations WHERE user_low = ?1 AND user_high = ?2")
         .map_err(other)?;
-    stmt.query_row([low.0, high.0], |r| r.get(0)).optional().map(|c| c.map(ConversationId)).map_err(other)
+    stmt.query_row([low.0, high.0], |r| r.get(0))
+        .optional()
+        .map(|c| c.map(ConversationId))
+        .map_err(other)
 }
 
-fn query_messages(conn: &Connection, sql: &str, args: impl rusqlite::Params) -> Result<Vec<Message>, StoreError> {
+fn query_messages(
+    conn: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> Result<Vec<Message>, StoreError> {
     let mut stmt = conn.prepare_cached(sql).map_err(other)?;
-    let rows = stmt.query_map(args, |r| message_from_row(r, 0)).map_err(other)?;
+    let rows = stmt
+        .query_map(args, |r| message_from_row(r, 0))
+        .map_err(other)?;
     rows.collect::<Result<_, _>>().map_err(other)
 }
 
@@ -65,14 +86,21 @@ pub fn history(
     limit: u32,
 ) -> Result<HistoryPage, StoreError> {
     let Some(conversation) = direct_conversation(conn, user, other_user)? else {
-        return Ok(HistoryPage { messages: Vec::new(), has_more: false });
+        return Ok(HistoryPage {
+            messages: Vec::new(),
+            has_more: false,
+        });
     };
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} \
          WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
     );
     let before = before.map_or(i64::MAX, |b| b.0);
-    let mut messages = query_messages(conn, &sql, params![conversation.0, before, i64::from(limit) + 1])?;
+    let mut messages = query_messages(
+        conn,
+        &sql,
+        params![conversation.0, before, i64::from(limit) + 1],
+    )?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     messages.reverse();
@@ -90,13 +118,21 @@ pub fn conversation_sync(
     limit: u32,
 ) -> Result<ConversationSync, StoreError> {
     let Some(conversation) = direct_conversation(conn, user, other_user)? else {
-        return Ok(ConversationSync { messages: Vec::new(), has_more: false, statuses: Vec::new() });
+        return Ok(ConversationSync {
+            messages: Vec::new(),
+            has_more: false,
+            statuses: Vec::new(),
+        });
     };
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} \
          WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"
     );
-    let mut messages = query_messages(conn, &sql, params![conversation.0, after.0, i64::from(limit) + 1])?;
+    let mut messages = query_messages(
+        conn,
+        &sql,
+        params![conversation.0, after.0, i64::from(limit) + 1],
+    )?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     let mut stmt = conn
@@ -113,10 +149,18 @@ pub fn conversation_sync(
         .collect::<Result<Vec<_>, _>>()
         .map_err(other)?;
     statuses.reverse();
-    Ok(ConversationSync { messages, has_more, statuses })
+    Ok(ConversationSync {
+        messages,
+        has_more,
+        statuses,
+    })
 }
 
-pub fn conversations(conn: &Connection, user: UserId, limit: u32) -> Result<Vec<ConversationSummary>, StoreError> {
+pub fn conversations(
+    conn: &Connection,
+    user: UserId,
+    limit: u32,
+) -> Result<Vec<ConversationSummary>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT c.last_message_id, o.id, o.username, o.display_name, \
@@ -131,7 +175,11 @@ pub fn conversations(conn: &Connection, user: UserId, limit: u32) -> Result<Vec<
         .map_err(other)?;
     let rows = stmt
         .query_map(params![user.0, limit], |r| {
-            Ok((r.get::<_, Option<i64>>(0)?, user_from_row(r, 1)?, r.get::<_, i64>(4)?))
+            Ok((
+                r.get::<_, Option<i64>>(0)?,
+                user_from_row(r, 1)?,
+                r.get::<_, i64>(4)?,
+            ))
         })
         .map_err(other)?
         .collect::<Result<Vec<_>, _>>()
@@ -142,7 +190,11 @@ pub fn conversations(conn: &Connection, user: UserId, limit: u32) -> Result<Vec<
                 Some(id) => message_by_id(conn, MessageId(id))?,
                 None => None,
             };
-            Ok(ConversationSummary { with, last_message, unread })
+            Ok(ConversationSummary {
+                with,
+                last_message,
+                unread,
+            })
         })
         .collect()
 }
@@ -160,7 +212,12 @@ pub struct StatusData {
     pub at: i64,
 }
 
-pub fn events_since(conn: &Connection, user: UserId, since: Cursor, limit: u32) -> Result<EventPage, StoreError> {
+pub fn events_since(
+    conn: &Connection,
+    user: UserId,
+    since: Cursor,
+    limit: u32,
+) -> Result<EventPage, StoreError> {
     let sql = format!(
         "SELECT e.cursor, e.kind, e.data, {MESSAGE_COLUMNS} FROM events e \
          LEFT JOIN messages m ON m.id = e.message_id \
@@ -168,16 +225,22 @@ pub fn events_since(conn: &Connection, user: UserId, since: Cursor, limit: u32) 
          WHERE e.user_id = ?1 AND e.cursor > ?2 ORDER BY e.cursor ASC LIMIT ?3"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
-    let mut rows = stmt.query(params![user.0, since.0, i64::from(limit) + 1]).map_err(other)?;
+    let mut rows = stmt
+        .query(params![user.0, since.0, i64::from(limit) + 1])
+        .map_err(other)?;
     let mut events = Vec::new();
     while let Some(row) = rows.next().map_err(other)? {
         let cursor = Cursor(row.get(0).map_err(other)?);
         let kind: i64 = row.get(1).map_err(other)?;
         let event = if kind == KIND_MESSAGE {
-            Event::Message { cursor, message: message_from_row(row, 3).map_err(other)? }
+            Event::Message {
+                cursor,
+                message: message_from_row(row, 3).map_err(other)?,
+            }
         } else {
             let data: String = row.get(2).map_err(other)?;
-            let data: StatusData = serde_json::from_str(&data).map_err(|e| StoreError::Other(e.to_string()))?;
+            let data: StatusData =
+                serde_json::from_str(&data).map_err(|e| StoreError::Other(e.to_string()))?;
             Event::Status {
                 cursor,
                 message_ids: data.message_ids,

@@ -107,8 +107,12 @@ pub fn current_version(conn: &Connection) -> Result<i64, StoreError> {
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
     )
     .map_err(super::other)?;
-    conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
-        .map_err(super::other)
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(super::other)
 }
 
 /// Applies the migrations the database lacks, each in its own transaction. Refuses a database
@@ -151,18 +155,36 @@ pub fn inspect(path: &std::path::Path) -> Result<Option<Inspection>, StoreError>
     if !path.exists() {
         return Ok(None);
     }
-    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(super::other)?;
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(super::other)?;
     configure(&conn).map_err(super::other)?;
     let has_table: bool = conn
-        .query_row("SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'schema_migrations'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) > 0 FROM sqlite_master WHERE name = 'schema_migrations'",
+            [],
+            |r| r.get(0),
+        )
         .map_err(super::other)?;
     let version = if has_table {
-        conn.query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
-            .map_err(super::other)?
+        conn.query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(super::other)?
     } else {
         0
     };
-    let journal_mode = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0)).map_err(super::other)?;
-    let integrity = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(super::other)?;
-    Ok(Some(Inspection { version, latest: latest_version(), journal_mode, integrity }))
+    let journal_mode = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .map_err(super::other)?;
+    let integrity = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(super::other)?;
+    Ok(Some(Inspection {
+        version,
+        latest: latest_version(),
+        journal_mode,
+        integrity,
+    }))
 }

@@ -35,7 +35,9 @@ where
     F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
 {
     fn apply(&mut self, conn: &Connection) -> bool {
-        let Some(op) = self.op.take() else { return false };
+        let Some(op) = self.op.take() else {
+            return false;
+        };
         let outcome = op(conn);
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
@@ -70,7 +72,10 @@ impl Writer {
             .name("linkup-sqlite-writer".into())
             .spawn(move || run(conn, rx, max_batch))
             .expect("spawning the SQLite writer thread");
-        Writer { queue: Mutex::new(Some(tx)), thread: Mutex::new(Some(thread)) }
+        Writer {
+            queue: Mutex::new(Some(tx)),
+            thread: Mutex::new(Some(thread)),
+        }
     }
 
     /// Queues `op` and waits until its batch is committed (or its own error is known).
@@ -86,7 +91,11 @@ impl Writer {
             .clone()
             .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))?;
         let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Pending { op: Some(op), outcome: None, reply });
+        let job: Box<dyn Job> = Box::new(Pending {
+            op: Some(op),
+            outcome: None,
+            reply,
+        });
         sender
             .send(job)
             .await
@@ -138,7 +147,8 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Sto
             if job.apply(conn) {
                 conn.execute_batch("RELEASE job").map_err(unavailable)?;
             } else {
-                conn.execute_batch("ROLLBACK TO job; RELEASE job").map_err(unavailable)?;
+                conn.execute_batch("ROLLBACK TO job; RELEASE job")
+                    .map_err(unavailable)?;
             }
         }
         conn.execute_batch("COMMIT").map_err(unavailable)

@@ -13,7 +13,9 @@ use super::reads::{self, KIND_MESSAGE, KIND_STATUS, StatusData};
 use crate::events::{Event, UserEvent};
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
-use crate::store::{NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User};
+use crate::store::{
+    NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User,
+};
 use crate::time::Timestamp;
 
 pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User, StoreError> {
@@ -25,7 +27,10 @@ pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User, StoreError>
         .and_then(|mut s| s.execute(params![new.username.as_str(), new.display_name, new.password_hash, new.at.millis()]))
         .map_err(other)?;
     if inserted == 0 {
-        return Err(StoreError::Conflict(format!("username {} is taken", new.username)));
+        return Err(StoreError::Conflict(format!(
+            "username {} is taken",
+            new.username
+        )));
     }
     Ok(User {
         id: UserId(conn.last_insert_rowid()),
@@ -36,10 +41,12 @@ pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User, StoreError>
 
 /// Appends an event to `user`'s stream with the next cursor.
 fn next_cursor(conn: &Connection, user: UserId) -> Result<Cursor, StoreError> {
-    conn.prepare_cached("UPDATE users SET last_cursor = last_cursor + 1 WHERE id = ?1 RETURNING last_cursor")
-        .and_then(|mut s| s.query_row([user.0], |r| r.get(0)))
-        .map(Cursor)
-        .map_err(other)
+    conn.prepare_cached(
+        "UPDATE users SET last_cursor = last_cursor + 1 WHERE id = ?1 RETURNING last_cursor",
+    )
+    .and_then(|mut s| s.query_row([user.0], |r| r.get(0)))
+    .map(Cursor)
+    .map_err(other)
 }
 
 fn append_event(
@@ -60,7 +67,12 @@ fn append_event(
 }
 
 /// The conversation between sender and recipient and its last `seq`, created on first use.
-fn open_direct_conversation(conn: &Connection, a: UserId, b: UserId, at: Timestamp) -> Result<(ConversationId, i64), StoreError> {
+fn open_direct_conversation(
+    conn: &Connection,
+    a: UserId,
+    b: UserId,
+    at: Timestamp,
+) -> Result<(ConversationId, i64), StoreError> {
     if let Some(id) = reads::direct_conversation(conn, a, b)? {
         let last_seq = conn
             .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")
@@ -74,9 +86,15 @@ fn open_direct_conversation(conn: &Connection, a: UserId, b: UserId, at: Timesta
     let id = ConversationId(conn.last_insert_rowid());
     let (low, high) = if a <= b { (a, b) } else { (b, a) };
     let mut member = conn
-        .prepare_cached("INSERT INTO conversation_members (user_id, conversation_id) VALUES (?1, ?2)")
+        .prepare_cached(
+            "INSERT INTO conversation_members (user_id, conversation_id) VALUES (?1, ?2)",
+        )
         .map_err(other)?;
-    for user in if low == high { vec![low] } else { vec![low, high] } {
+    for user in if low == high {
+        vec![low]
+    } else {
+        vec![low, high]
+    } {
         member.execute([user.0, id.0]).map_err(other)?;
     }
     conn.prepare_cached("INSERT INTO direct_conversations (user_low, user_high, conversation_id) VALUES (?1, ?2, ?3)")
@@ -87,18 +105,30 @@ fn open_direct_conversation(conn: &Connection, a: UserId, b: UserId, at: Timesta
 
 pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreError> {
     let existing: Option<(i64, i64, String)> = conn
-        .prepare_cached("SELECT id, recipient_id, body FROM messages WHERE sender_id = ?1 AND client_id = ?2")
-        .and_then(|mut s| s.query_row(params![req.sender.id.0, req.client_id.as_str()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+        .prepare_cached(
+            "SELECT id, recipient_id, body FROM messages WHERE sender_id = ?1 AND client_id = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![req.sender.id.0, req.client_id.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
         .map_err(other)?;
     if let Some((id, recipient, body)) = existing {
         if recipient != req.recipient.id.0 || body != req.body.as_str() {
             return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
         }
         let message = reads::message_by_id(conn, MessageId(id))?.ok_or(StoreError::NotFound)?;
-        return Ok(Sent { message, created: false, events: Vec::new() });
+        return Ok(Sent {
+            message,
+            created: false,
+            events: Vec::new(),
+        });
     }
 
-    let (conversation, last_seq) = open_direct_conversation(conn, req.sender.id, req.recipient.id, req.at)?;
+    let (conversation, last_seq) =
+        open_direct_conversation(conn, req.sender.id, req.recipient.id, req.at)?;
     let seq = last_seq + 1;
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
@@ -141,9 +171,19 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
     let mut events = Vec::with_capacity(concerned.len());
     for user in concerned {
         let cursor = append_event(conn, user, KIND_MESSAGE, Some(id), None, req.at)?;
-        events.push(UserEvent { user, event: Event::Message { cursor, message: message.clone() } });
+        events.push(UserEvent {
+            user,
+            event: Event::Message {
+                cursor,
+                message: message.clone(),
+            },
+        });
     }
-    Ok(Sent { message, created: true, events })
+    Ok(Sent {
+        message,
+        created: true,
+        events,
+    })
 }
 
 /// A message as a status change needs it.
@@ -172,7 +212,13 @@ fn target(conn: &Connection, id: MessageId) -> Result<Option<Target>, StoreError
 
 /// Moves the given messages (all addressed to `reader`) forward and records one status event per
 /// sender, in both the sender's and the reader's streams.
-fn advance(conn: &Connection, reader: &User, targets: Vec<Target>, status: MessageStatus, at: Timestamp) -> Result<StatusOutcome, StoreError> {
+fn advance(
+    conn: &Connection,
+    reader: &User,
+    targets: Vec<Target>,
+    status: MessageStatus,
+    at: Timestamp,
+) -> Result<StatusOutcome, StoreError> {
     let mut update = conn
         .prepare_cached(
             "UPDATE messages SET status = ?1, delivered_at = COALESCE(delivered_at, ?2), \
@@ -181,13 +227,20 @@ fn advance(conn: &Connection, reader: &User, targets: Vec<Target>, status: Messa
         .map_err(other)?;
     let mut by_sender: BTreeMap<UserId, Vec<MessageId>> = BTreeMap::new();
     for t in targets.into_iter().filter(|t| t.status < status) {
-        update.execute(params![status.as_i64(), at.millis(), t.id.0]).map_err(other)?;
+        update
+            .execute(params![status.as_i64(), at.millis(), t.id.0])
+            .map_err(other)?;
         by_sender.entry(t.sender).or_default().push(t.id);
     }
     let mut outcome = StatusOutcome::default();
     for (sender, mut ids) in by_sender {
         ids.sort();
-        let data = StatusData { message_ids: ids.clone(), status, by: reader.username.clone(), at: at.millis() };
+        let data = StatusData {
+            message_ids: ids.clone(),
+            status,
+            by: reader.username.clone(),
+            at: at.millis(),
+        };
         let data = serde_json::to_string(&data).map_err(|e| StoreError::Other(e.to_string()))?;
         let mut concerned = vec![sender];
         if sender != reader.id {
@@ -197,7 +250,13 @@ fn advance(conn: &Connection, reader: &User, targets: Vec<Target>, status: Messa
             let cursor = append_event(conn, user, KIND_STATUS, None, Some(&data), at)?;
             outcome.events.push(UserEvent {
                 user,
-                event: Event::Status { cursor, message_ids: ids.clone(), status, by: reader.username.clone(), at },
+                event: Event::Status {
+                    cursor,
+                    message_ids: ids.clone(),
+                    status,
+                    by: reader.username.clone(),
+                    at,
+                },
             });
         }
         outcome.updated.extend(ids);
@@ -221,7 +280,8 @@ pub fn set_status(conn: &Connection, change: &StatusChange) -> Result<StatusOutc
 }
 
 pub fn read_up_to(conn: &Connection, req: &ReadUpTo) -> Result<StatusOutcome, StoreError> {
-    let conversation = reads::direct_conversation(conn, req.reader.id, req.other)?.ok_or(StoreError::NotFound)?;
+    let conversation =
+        reads::direct_conversation(conn, req.reader.id, req.other)?.ok_or(StoreError::NotFound)?;
     let in_conversation: Option<i64> = conn
         .prepare_cached("SELECT conversation_id FROM messages WHERE id = ?1")
         .and_then(|mut s| s.query_row([req.up_to.0], |r| r.get(0)).optional())
