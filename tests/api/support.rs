@@ -38,7 +38,10 @@ impl TestApp {
     pub async fn signup(&self, username: &str) -> Client {
         let mut client = self.anonymous();
         let (status, body) = client
-            .post("/api/auth/signup", json!({"username": username, "password": "password123", "display_name": username}))
+            .post(
+                "/api/auth/signup",
+                json!({"username": username, "password": "password123", "display_name": username}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "signup {username}: {body}");
         client.csrf = body["csrf_token"].as_str().map(str::to_owned);
@@ -47,8 +50,13 @@ impl TestApp {
 
     /// A bearer-token client for an existing user.
     pub async fn token_client(&self, username: &str) -> Client {
-        let (status, body) =
-            self.anonymous().post("/api/auth/tokens", json!({"username": username, "password": "password123"})).await;
+        let (status, body) = self
+            .anonymous()
+            .post(
+                "/api/auth/tokens",
+                json!({"username": username, "password": "password123"}),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "token for {username}: {body}");
         let mut client = self.anonymous();
         client.bearer = body["token"].as_str().map(str::to_owned);
@@ -71,18 +79,35 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let http = reqwest::Client::builder().cookie_store(true).build().expect("http client");
-        Client { base: base.to_owned(), http, csrf: None, bearer: None }
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("http client");
+        Client {
+            base: base.to_owned(),
+            http,
+            csrf: None,
+            bearer: None,
+        }
     }
 
     /// Sends a request with an optional JSON body; returns the status and the JSON body (Null
     /// when the body is empty, a string when it is not JSON).
-    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = self.http.request(method.clone(), format!("{}{}", self.base, path));
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path));
         if let Some(token) = &self.bearer {
             request = request.bearer_auth(token);
         }
-        if method != Method::GET && let Some(csrf) = &self.csrf {
+        if method != Method::GET
+            && let Some(csrf) = &self.csrf
+        {
             request = request.header("X-CSRF-Token", csrf);
         }
         if let Some(body) = body {
@@ -109,7 +134,11 @@ impl Client {
 
     /// Sends `body` to `to` with `client_id`; returns status and the message (or error).
     pub async fn send(&self, to: &str, client_id: &str, body: &str) -> (StatusCode, Value) {
-        self.post(&format!("/api/conversations/{to}/messages"), json!({"client_id": client_id, "body": body})).await
+        self.post(
+            &format!("/api/conversations/{to}/messages"),
+            json!({"client_id": client_id, "body": body}),
+        )
+        .await
     }
 
     /// Every event after `since`, following `has_more` pages.
@@ -117,7 +146,9 @@ impl Client {
         let mut since = since;
         let mut events = Vec::new();
         loop {
-            let (status, page) = self.get(&format!("/api/sync?since={since}&limit=1000")).await;
+            let (status, page) = self
+                .get(&format!("/api/sync?since={since}&limit=1000"))
+                .await;
             assert_eq!(status, StatusCode::OK, "{page}");
             events.extend(page["events"].as_array().expect("events").iter().cloned());
             since = page["next"].as_i64().expect("next");
@@ -133,5 +164,11 @@ impl Client {
 pub fn assert_error(response: &(StatusCode, Value), expected: StatusCode, code: &str) {
     assert_eq!(response.0, expected, "body: {}", response.1);
     assert_eq!(response.1["error"]["code"], code, "body: {}", response.1);
-    assert!(response.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "body: {}", response.1);
+    assert!(
+        response.1["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "body: {}",
+        response.1
+    );
 }
