@@ -91,7 +91,18 @@ pub async fn send(
             "you cannot send a message to yourself",
         ));
     }
-    app.send_limit.check(&sender.id)?;
+    if let Err(limited) = app.send_limit.check(&sender.id) {
+        // A retry of a message already stored is answered, not limited: it creates nothing.
+        return match app.store.sent_message(sender.id, &client_id).await? {
+            Some(message)
+                if message.body == body.as_str() && message.recipient == recipient.username =>
+            {
+                Ok((message, false))
+            }
+            Some(_) => Err(Error::ClientIdConflict(client_id.as_str().to_owned())),
+            None => Err(limited),
+        };
+    }
     let request = SendRequest {
         sender: sender.clone(),
         recipient,

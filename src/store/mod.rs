@@ -181,6 +181,12 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a message idempotently on `(sender, client_id)`: a retry with the same body and
     /// recipient returns the stored message with `created: false`; another body is `Conflict`.
     async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError>;
+    /// The message `sender` stored under `client_id`, if any.
+    async fn sent_message(
+        &self,
+        sender: UserId,
+        client_id: &ClientId,
+    ) -> Result<Option<Message>, StoreError>;
     /// Moves the reader's messages forward; `NotFound` (changing nothing) if any id is not a
     /// message to the reader.
     async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError>;

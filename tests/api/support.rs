@@ -11,7 +11,8 @@ use tempfile::TempDir;
 pub struct TestApp {
     pub server: Server,
     pub url: String,
-    pub dir: TempDir,
+    /// Holds the database; removed when the app is dropped.
+    _dir: TempDir,
 }
 
 impl TestApp {
@@ -26,7 +27,11 @@ impl TestApp {
         tweak(&mut config);
         let server = Server::start(config).await.expect("server starts");
         let url = server.url();
-        TestApp { server, url, dir }
+        TestApp {
+            server,
+            url,
+            _dir: dir,
+        }
     }
 
     /// A client with no session.

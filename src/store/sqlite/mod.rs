@@ -18,7 +18,8 @@ use super::{
     Store, StoreError, User,
 };
 use crate::ids::{Cursor, MessageId, UserId};
-use crate::input::Username;
+use crate::input::{ClientId, Username};
+use crate::messages::Message;
 use crate::time::Timestamp;
 use writer::Writer;
 
@@ -298,6 +299,16 @@ impl Store for SqliteStore {
     async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError> {
         self.writer
             .write(move |c| writes::send_message(c, &request))
+            .await
+    }
+
+    async fn sent_message(
+        &self,
+        sender: UserId,
+        client_id: &ClientId,
+    ) -> Result<Option<Message>, StoreError> {
+        let client_id = client_id.as_str().to_owned();
+        self.read(move |c| reads::sent_message(c, sender, &client_id))
             .await
     }
 

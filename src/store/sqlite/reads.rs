@@ -50,6 +50,20 @@ pub fn message_by_id(conn: &Connection, id: MessageId) -> Result<Option<Message>
         .map_err(other)
 }
 
+pub fn sent_message(
+    conn: &Connection,
+    sender: UserId,
+    client_id: &str,
+) -> Result<Option<Message>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.sender_id = ?1 AND m.client_id = ?2"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
+    stmt.query_row(params![sender.0, client_id], |r| message_from_row(r, 0))
+        .optional()
+        .map_err(other)
+}
+
 /// The 1:1 conversation between two users, if they have exchanged a message.
 pub fn direct_conversation(
     conn: &Connection,

@@ -1,0 +1,403 @@
+//! Accounts and authentication (PROTOCOL.md, "Authentication and CSRF"): sign-up, login with a
+//! fresh session id, logout, bearer tokens, and the CSRF rule that the seed got wrong
+//! (failure 2: "CSRF token incorrect length").
+
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::support::{Client, TestApp, assert_error};
+
+/// The `linkup_session` value a response sets, if any.
+fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("linkup_session="))
+        .map(|v| v.split(';').next().unwrap_or_default().to_owned())
+}
+
+/// GET /api/me with exactly this session cookie and nothing else (no cookie jar).
+async fn me_with_cookie(app: &TestApp, session: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/api/me", app.url))
+        .header(header::COOKIE, format!("linkup_session={session}"))
+        .send()
+        .await
+        .expect("request sent")
+        .status()
+}
+
+async fn post_raw(
+    app: &TestApp,
+    http: &reqwest::Client,
+    path: &str,
+    body: Value,
+) -> reqwest::Response {
+    http.post(format!("{}{path}", app.url))
+        .json(&body)
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// The same person's client without the CSRF token (sharing the cookie jar).
+fn without_csrf(client: &Client) -> Client {
+    Client {
+        base: client.base.clone(),
+        http: client.http.clone(),
+        csrf: None,
+        bearer: None,
+    }
+}
+
+fn with_csrf(client: &Client, token: &str) -> Client {
+    Client {
+        csrf: Some(token.to_owned()),
+        ..without_csrf(client)
+    }
+}
+
+async fn history_bodies(client: &Client, with: &str) -> Vec<String> {
+    let (status, page) = client
+        .get(&format!("/api/conversations/{with}/messages"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["body"].as_str().expect("body").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn signup_creates_a_logged_in_session_with_a_csrf_token() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let body = json!({"username": "Alice_1", "password": "password123", "display_name": "Alice"});
+    let response = post_raw(&app, &http, "/api/auth/signup", body).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let set_cookie: Vec<String> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    let cookie = set_cookie
+        .iter()
+        .find(|c| c.starts_with("linkup_session="))
+        .unwrap_or_else(|| panic!("no session cookie in {set_cookie:?}"));
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    let created: Value = response.json().await.unwrap();
+    assert_eq!(created["user"]["username"], "alice_1", "stored lower-case");
+    assert_eq!(created["user"]["display_name"], "Alice");
+    let csrf = created["csrf_token"].as_str().expect("csrf_token");
+    assert!(!csrf.is_empty());
+
+    let me: Value = http
+        .get(format!("{}/api/me", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["user"]["username"], "alice_1");
+    assert_eq!(me["csrf_token"], csrf);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn usernames_are_unique_regardless_of_case() {
+    let app = TestApp::spawn().await;
+    app.signup("alice").await;
+    for taken in ["alice", "Alice", "ALICE"] {
+        let response = app
+            .anonymous()
+            .post(
+                "/api/auth/signup",
+                json!({"username": taken, "password": "password123"}),
+            )
+            .await;
+        assert_error(&response, StatusCode::CONFLICT, "username_taken");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_usernames_and_passwords_are_refused_and_store_nothing() {
+    let app = TestApp::spawn().await;
+    let long = "x".repeat(33);
+    for bad in ["ab", "a b", "ünï", "../etc", "", long.as_str()] {
+        let response = app
+            .anonymous()
+            .post(
+                "/api/auth/signup",
+                json!({"username": bad, "password": "password123"}),
+            )
+            .await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "invalid_username");
+    }
+    let response = app
+        .anonymous()
+        .post(
+            "/api/auth/signup",
+            json!({"username": "dave", "password": "short"}),
+        )
+        .await;
+    assert_error(&response, StatusCode::BAD_REQUEST, "invalid_password");
+    // The refused sign-up created nothing: the name is still free.
+    app.signup("dave").await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn login_issues_a_new_session_id_and_ends_the_one_it_replaces() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let credentials = json!({"username": "alice", "password": "password123"});
+    let signup = post_raw(&app, &http, "/api/auth/signup", credentials.clone()).await;
+    assert_eq!(signup.status(), StatusCode::CREATED);
+    let first = session_cookie(&signup).expect("signup sets a session");
+
+    let login = post_raw(&app, &http, "/api/auth/login", credentials).await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let second = session_cookie(&login).expect("login sets a session");
+    assert_ne!(first, second, "login must not reuse the session id");
+    let body: Value = login.json().await.unwrap();
+    assert_eq!(body["user"]["username"], "alice");
+    assert!(body["csrf_token"].as_str().is_some_and(|t| !t.is_empty()));
+
+    assert_eq!(me_with_cookie(&app, &second).await, StatusCode::OK);
+    assert_eq!(
+        me_with_cookie(&app, &first).await,
+        StatusCode::UNAUTHORIZED,
+        "the session the browser brought to login must be gone (no fixation)"
+    );
+
+    // A login from another browser (username in another case) gets yet another session.
+    let upper = json!({"username": "ALICE", "password": "password123"});
+    let other = reqwest::Client::new();
+    let third = session_cookie(&post_raw(&app, &other, "/api/auth/login", upper).await)
+        .expect("login sets a session");
+    assert_ne!(third, second);
+    assert_eq!(me_with_cookie(&app, &second).await, StatusCode::OK);
+    assert_eq!(me_with_cookie(&app, &third).await, StatusCode::OK);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_user_and_wrong_password_get_the_same_401() {
+    let app = TestApp::spawn().await;
+    app.signup("alice").await;
+    let anon = app.anonymous();
+    let unknown = anon
+        .post(
+            "/api/auth/login",
+            json!({"username": "nobody", "password": "password123"}),
+        )
+        .await;
+    let wrong = anon
+        .post(
+            "/api/auth/login",
+            json!({"username": "alice", "password": "password124"}),
+        )
+        .await;
+    assert_error(&unknown, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_error(&wrong, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_eq!(
+        unknown.1, wrong.1,
+        "the bodies must not tell the cases apart"
+    );
+    let token = anon
+        .post(
+            "/api/auth/tokens",
+            json!({"username": "alice", "password": "password124"}),
+        )
+        .await;
+    assert_error(&token, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_on_the_server() {
+    let app = TestApp::spawn().await;
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let signup = post_raw(
+        &app,
+        &http,
+        "/api/auth/signup",
+        json!({"username": "alice", "password": "password123"}),
+    )
+    .await;
+    let session = session_cookie(&signup).expect("session");
+    let csrf = signup.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let client = Client {
+        base: app.url.clone(),
+        http,
+        csrf: Some(csrf),
+        bearer: None,
+    };
+    let (status, body) = client.request(Method::POST, "/api/auth/logout", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_error(
+        &client.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    );
+    // Even a client that kept the old cookie is out.
+    assert_eq!(
+        me_with_cookie(&app, &session).await,
+        StatusCode::UNAUTHORIZED
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bearer_tokens_need_no_csrf_and_logout_revokes_them() {
+    let app = TestApp::spawn().await;
+    app.signup("alice").await;
+    app.signup("bob").await;
+    let alice = app.token_client("alice").await;
+    let (status, me) = alice.get("/api/me").await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["user"]["username"], "alice");
+    assert!(alice.csrf.is_none());
+    let (status, sent) = alice.send("bob", "t1", "by token").await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+
+    let (status, body) = alice.request(Method::POST, "/api/auth/logout", None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_error(
+        &alice.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    );
+    assert_error(
+        &alice.send("bob", "t2", "after logout").await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    );
+    // Another token of the same user is unaffected.
+    let again = app.token_client("alice").await;
+    assert_eq!(history_bodies(&again, "bob").await, ["by token"]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn requests_without_valid_credentials_are_401() {
+    let app = TestApp::spawn().await;
+    app.signup("alice").await;
+    assert_error(
+        &app.anonymous().get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    );
+    assert_eq!(
+        me_with_cookie(&app, "forged").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let mut forged = app.anonymous();
+    forged.bearer = Some("not-a-token".into());
+    assert_error(
+        &forged.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    );
+    assert_error(
+        &app.anonymous().send("alice", "c1", "hi").await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn cookie_requests_need_the_session_csrf_token() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let token = alice.csrf.clone().expect("csrf token");
+    let bare = without_csrf(&alice);
+
+    assert_error(
+        &bare.send("bob", "c1", "no header").await,
+        StatusCode::FORBIDDEN,
+        "csrf_missing",
+    );
+    let mut wrong_same_length: Vec<u8> = token.clone().into_bytes();
+    wrong_same_length[0] = if wrong_same_length[0] == b'A' {
+        b'B'
+    } else {
+        b'A'
+    };
+    let wrong_same_length = String::from_utf8(wrong_same_length).unwrap();
+    let wrong = [
+        wrong_same_length,
+        token[..token.len() / 2].to_owned(),
+        format!("{token}x"),
+        "abc".to_owned(),
+        bob.csrf.clone().expect("bob's token"),
+    ];
+    for (i, bad) in wrong.iter().enumerate() {
+        let response = with_csrf(&alice, bad)
+            .send("bob", &format!("w{i}"), "wrong header")
+            .await;
+        assert_error(&response, StatusCode::FORBIDDEN, "csrf_mismatch");
+    }
+    let response = with_csrf(&alice, &token)
+        .request(Method::POST, "/api/auth/logout", None)
+        .await;
+    assert_eq!(response.0, StatusCode::NO_CONTENT, "sanity: logout works");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn refused_csrf_requests_change_nothing_and_safe_requests_need_no_token() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let bare = without_csrf(&alice);
+
+    assert_error(
+        &bare.send("bob", "c1", "refused").await,
+        StatusCode::FORBIDDEN,
+        "csrf_missing",
+    );
+    assert_error(
+        &with_csrf(&alice, "abc").send("bob", "c2", "refused").await,
+        StatusCode::FORBIDDEN,
+        "csrf_mismatch",
+    );
+    // A logout without the token is refused and the session survives it.
+    assert_error(
+        &bare.request(Method::POST, "/api/auth/logout", None).await,
+        StatusCode::FORBIDDEN,
+        "csrf_missing",
+    );
+    let (status, me) = bare.get("/api/me").await;
+    assert_eq!(status, StatusCode::OK, "GET needs no CSRF token: {me}");
+    assert_eq!(history_bodies(&bare, "bob").await, Vec::<String>::new());
+    assert_eq!(history_bodies(&bob, "alice").await, Vec::<String>::new());
+
+    // The refused client_id was not consumed: the right token stores it now.
+    let (status, sent) = alice.send("bob", "c1", "accepted").await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(history_bodies(&bob, "alice").await, ["accepted"]);
+    app.stop().await;
+}

@@ -1,0 +1,296 @@
+//! Errors and operations (PROTOCOL.md, "Errors"): every failure is a JSON body with a stable
+//! code and a fitting status, bad input changes nothing, every response says `nosniff`; plus
+//! health, readiness, metrics and the OpenAPI document.
+
+use reqwest::{Method, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::support::{Client, TestApp, assert_error};
+
+/// A raw request as `client` (bearer token, so no CSRF), with an exact content type and body.
+async fn raw(
+    client: &Client,
+    method: Method,
+    path: &str,
+    content_type: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> (StatusCode, Value) {
+    let mut request = client
+        .http
+        .request(method, format!("{}{path}", client.base))
+        .body(body);
+    if let Some(token) = &client.bearer {
+        request = request.bearer_auth(token);
+    }
+    if let Some(content_type) = content_type {
+        request = request.header(header::CONTENT_TYPE, content_type);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+/// alice (by bearer token) and bob, who exists.
+async fn alice_and_bob(app: &TestApp) -> (Client, Client) {
+    app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    (app.token_client("alice").await, bob)
+}
+
+async fn stored(bob: &Client) -> usize {
+    let (status, page) = bob.get("/api/conversations/alice/messages").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["messages"].as_array().expect("messages").len()
+}
+
+const JSON: Option<&str> = Some("application/json");
+const SEND: &str = "/api/conversations/bob/messages";
+
+#[tokio::test]
+async fn malformed_json_is_400_invalid_json() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = alice_and_bob(&app).await;
+    for bad in [
+        "{not json",
+        "",
+        "{\"client_id\": \"c1\", \"body\": \"hi\"",
+        "{\"client_id\": \"c1\",}",
+    ] {
+        let response = raw(&alice, Method::POST, SEND, JSON, bad).await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "invalid_json");
+    }
+    let signup = raw(
+        &app.anonymous(),
+        Method::POST,
+        "/api/auth/signup",
+        JSON,
+        "{\"username\":",
+    )
+    .await;
+    assert_error(&signup, StatusCode::BAD_REQUEST, "invalid_json");
+    assert_eq!(stored(&bob).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn missing_or_mistyped_fields_are_400_invalid_request() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = alice_and_bob(&app).await;
+    let cases = [
+        ("/api/auth/login", json!({"username": "alice"})),
+        ("/api/auth/signup", json!({"password": "password123"})),
+        (SEND, json!({"body": "hi"})),
+        (SEND, json!({"client_id": "c1"})),
+        (SEND, json!({"client_id": 5, "body": "hi"})),
+        (
+            "/api/messages/status",
+            json!({"message_ids": "1", "status": "read"}),
+        ),
+        ("/api/messages/status", json!({"message_ids": [1]})),
+        ("/api/conversations/bob/read", json!({})),
+        ("/api/conversations/bob/read", json!({"up_to_id": "7"})),
+    ];
+    for (path, body) in cases {
+        let response = alice.post(path, body.clone()).await;
+        assert_eq!(
+            response.0,
+            StatusCode::BAD_REQUEST,
+            "{path} {body}: {}",
+            response.1
+        );
+        assert_error(&response, StatusCode::BAD_REQUEST, "invalid_request");
+    }
+    assert_eq!(stored(&bob).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_that_are_not_json_are_415() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = alice_and_bob(&app).await;
+    let body = r#"{"client_id": "c1", "body": "hi"}"#;
+    for content_type in [
+        None,
+        Some("text/plain"),
+        Some("application/x-www-form-urlencoded"),
+    ] {
+        let response = raw(&alice, Method::POST, SEND, content_type, body).await;
+        assert_error(
+            &response,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        );
+    }
+    assert_eq!(stored(&bob).await, 0);
+    let response = raw(&alice, Method::POST, SEND, JSON, body).await;
+    assert_eq!(response.0, StatusCode::CREATED, "sanity: {}", response.1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn request_bodies_over_64_kib_are_413() {
+    let app = TestApp::spawn().await;
+    let (alice, bob) = alice_and_bob(&app).await;
+    let huge = json!({"client_id": "big", "body": "a".repeat(70 * 1024)}).to_string();
+    let response = raw(&alice, Method::POST, SEND, JSON, huge).await;
+    assert_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    let signup = json!({"username": "eve", "password": "p".repeat(65 * 1024)}).to_string();
+    let response = raw(
+        &app.anonymous(),
+        Method::POST,
+        "/api/auth/signup",
+        JSON,
+        signup,
+    )
+    .await;
+    assert_error(
+        &response,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    assert_eq!(stored(&bob).await, 0);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_json_errors() {
+    let app = TestApp::spawn().await;
+    let (alice, _bob) = alice_and_bob(&app).await;
+    for path in ["/api/whatever", "/api/conversations/bob/unknown", "/api/"] {
+        assert_error(&alice.get(path).await, StatusCode::NOT_FOUND, "not_found");
+    }
+    assert_error(
+        &alice.post("/api/whatever", json!({})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    for (method, path) in [
+        (Method::DELETE, "/api/me"),
+        (Method::PUT, SEND),
+        (Method::GET, "/api/auth/login"),
+    ] {
+        let (status, body) = alice.request(method.clone(), path, None).await;
+        assert_eq!(
+            status,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "{method} {path}: {body}"
+        );
+        assert!(
+            body["error"]["code"]
+                .as_str()
+                .is_some_and(|c| !c.is_empty()),
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_response_says_nosniff() {
+    let app = TestApp::spawn().await;
+    let (alice, _bob) = alice_and_bob(&app).await;
+    let http = reqwest::Client::new();
+    let url = |path: &str| format!("{}{path}", app.url);
+    let token = alice.bearer.clone().unwrap();
+    let requests = [
+        http.get(url("/healthz")),
+        http.get(url("/metrics")),
+        http.get(url("/api/me")),
+        http.get(url("/api/me")).bearer_auth(&token),
+        http.get(url("/api/whatever")),
+        http.delete(url("/api/me")).bearer_auth(&token),
+        http.post(url(SEND)).bearer_auth(&token).body("x"),
+        http.post(url(SEND))
+            .bearer_auth(&token)
+            .json(&json!({"client_id": "", "body": "x"})),
+        http.post(url(SEND))
+            .bearer_auth(&token)
+            .json(&json!({"client_id": "n1", "body": "x"})),
+        http.get(url("/api/conversations/bob/messages?before_id=temp_1"))
+            .bearer_auth(&token),
+    ];
+    let mut seen = Vec::new();
+    for request in requests {
+        let response = request.send().await.expect("request sent");
+        let nosniff = response.headers().get(header::X_CONTENT_TYPE_OPTIONS);
+        assert_eq!(
+            nosniff.and_then(|v| v.to_str().ok()),
+            Some("nosniff"),
+            "{} {}",
+            response.status(),
+            response.url()
+        );
+        seen.push(response.status().as_u16());
+    }
+    assert_eq!(seen, [200, 200, 401, 200, 404, 405, 415, 400, 201, 400]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer() {
+    let app = TestApp::spawn().await;
+    let (alice, _bob) = alice_and_bob(&app).await;
+    let anon = app.anonymous();
+    let (status, health) = anon.get("/healthz").await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    let (status, ready) = anon.get("/readyz").await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+
+    for _ in 0..2 {
+        let (status, body) = alice.send("bob", "once", "counted once").await;
+        assert!(status.is_success(), "{body}");
+    }
+    let (status, metrics) = anon.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = metrics.as_str().expect("metrics are text");
+    assert!(text.contains("linkup_http_requests"), "{text}");
+    let stored: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("linkup_messages_stored"))
+        .collect();
+    assert_eq!(stored.len(), 1, "{text}");
+    let value = stored[0].split_whitespace().last().unwrap();
+    assert_eq!(
+        value.parse::<f64>().ok(),
+        Some(1.0),
+        "a retry is not a new message: {text}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_the_api() {
+    let app = TestApp::spawn().await;
+    let (status, doc) = app.anonymous().get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK, "{doc}");
+    assert!(
+        doc["openapi"].as_str().is_some_and(|v| v.starts_with('3')),
+        "{doc}"
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    for path in [
+        "/api/sync",
+        "/api/conversations/{username}/messages",
+        "/api/messages/status",
+        "/api/auth/login",
+    ] {
+        assert!(
+            paths.contains_key(path),
+            "{path} missing from {:?}",
+            paths.keys()
+        );
+    }
+    app.stop().await;
+}

@@ -1,0 +1,326 @@
+//! History pages and the event stream (PROTOCOL.md, `load_older_messages` and `GET /api/sync`).
+//! The seed used temporary client ids as `before_id` (failure 4): cursors must be validated
+//! positive integers, and paging must neither skip nor repeat a message.
+
+use std::collections::HashSet;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::{Client, TestApp, assert_error};
+
+async fn page(client: &Client, with: &str, query: &str) -> (Vec<i64>, bool) {
+    let (status, page) = client
+        .get(&format!("/api/conversations/{with}/messages?{query}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{query}: {page}");
+    let ids = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect();
+    (ids, page["has_more"].as_bool().expect("has_more"))
+}
+
+async fn send_ok(from: &Client, to: &str, client_id: &str) -> i64 {
+    let (status, message) = from.send(to, client_id, "text").await;
+    assert_eq!(status, StatusCode::CREATED, "{message}");
+    message["id"].as_i64().expect("id")
+}
+
+#[tokio::test]
+async fn before_id_must_be_a_positive_integer() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    send_ok(&alice, "bob", "c1").await;
+    let temp = "temp_client_1770216496118_y8zwwov1h";
+    for bad in [
+        temp,
+        "0",
+        "-5",
+        "1.5",
+        "abc",
+        "99999999999999999999",
+        "",
+        "%2B3",
+    ] {
+        let response = alice
+            .get(&format!("/api/conversations/bob/messages?before_id={bad}"))
+            .await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "invalid_before_id");
+    }
+    let (_, body) = alice
+        .get(&format!("/api/conversations/bob/messages?before_id={temp}"))
+        .await;
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(temp),
+        "the message names the bad value: {message}"
+    );
+    assert_eq!(page(&alice, "bob", "").await.0.len(), 1, "nothing changed");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn limit_must_be_between_1_and_200() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    for i in 0..3 {
+        send_ok(&alice, "bob", &format!("c{i}")).await;
+    }
+    for bad in ["0", "201", "abc", "-1", ""] {
+        let response = alice
+            .get(&format!("/api/conversations/bob/messages?limit={bad}"))
+            .await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "invalid_limit");
+    }
+    assert_eq!(
+        page(&alice, "bob", "limit=200").await,
+        (page(&alice, "bob", "").await.0, false)
+    );
+    let (ids, has_more) = page(&alice, "bob", "limit=1").await;
+    assert_eq!(ids.len(), 1);
+    assert!(has_more);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn paging_back_through_120_messages_has_no_gap_and_no_duplicate() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let mut sent = Vec::new();
+    for i in 0..120 {
+        let (from, to) = if i % 2 == 0 {
+            (&alice, "bob")
+        } else {
+            (&bob, "alice")
+        };
+        sent.push(send_ok(from, to, &format!("m{i}")).await);
+    }
+    assert!(sent.windows(2).all(|w| w[0] < w[1]), "ids grow with time");
+
+    let (default_page, _) = page(&bob, "alice", "").await;
+    assert_eq!(default_page.len(), 50, "the default page is 50");
+
+    let mut pages = Vec::new();
+    let (mut ids, mut has_more) = page(&alice, "bob", "limit=50").await;
+    loop {
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending: {ids:?}");
+        pages.push(ids.clone());
+        if !has_more {
+            break;
+        }
+        assert!(pages.len() < 5, "paging does not end");
+        let before = ids.first().expect("a page with has_more is not empty");
+        (ids, has_more) = page(&alice, "bob", &format!("limit=50&before_id={before}")).await;
+    }
+    let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+    assert_eq!(sizes, [50, 50, 20]);
+    let walked: Vec<i64> = pages.into_iter().rev().flatten().collect();
+    let unique: HashSet<i64> = walked.iter().copied().collect();
+    assert_eq!(unique.len(), walked.len(), "no duplicate");
+    assert_eq!(walked, sent, "every message, in order, once");
+
+    // Both parties see the same conversation, with seq 1..=120.
+    let (_, body) = bob.get("/api/conversations/alice/messages?limit=200").await;
+    let seqs: Vec<i64> = body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs, (1..=120).collect::<Vec<_>>());
+    assert_eq!(body["has_more"], false);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn history_with_a_stranger_is_empty_and_with_nobody_is_404() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    app.signup("carol").await;
+    send_ok(&alice, "bob", "c1").await;
+    assert_eq!(page(&alice, "carol", "").await, (vec![], false));
+    assert_eq!(
+        page(&alice, "carol", "before_id=5&limit=10").await,
+        (vec![], false)
+    );
+    assert_error(
+        &alice.get("/api/conversations/nobody/messages").await,
+        StatusCode::NOT_FOUND,
+        "user_not_found",
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sync_cursors_must_be_non_negative_integers() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    for bad in ["abc", "-1", "1.5", "temp_client_1", "99999999999999999999"] {
+        let response = alice.get(&format!("/api/sync?since={bad}")).await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "invalid_cursor");
+    }
+    for bad in ["0", "1001", "x"] {
+        let response = alice.get(&format!("/api/sync?limit={bad}")).await;
+        assert_error(&response, StatusCode::BAD_REQUEST, "invalid_limit");
+    }
+    let (status, empty) = alice.get("/api/sync?since=0").await;
+    assert_eq!(status, StatusCode::OK, "{empty}");
+    assert_eq!(empty["events"], Value::Array(vec![]));
+    assert_eq!(empty["next"], 0);
+    assert_eq!(empty["has_more"], false);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_user_stream_has_cursors_1_to_n_and_pages_by_next() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let carol = app.signup("carol").await;
+    let mut to_bob = Vec::new();
+    for i in 0..3 {
+        to_bob.push(send_ok(&alice, "bob", &format!("a{i}")).await);
+    }
+    send_ok(&bob, "alice", "b0").await;
+    send_ok(&carol, "alice", "c0").await;
+    let (status, body) = bob
+        .post(
+            "/api/messages/status",
+            serde_json::json!({"message_ids": to_bob, "status": "read"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    // alice: 3 out, 1 from bob, 1 from carol, 1 status; bob: 4 messages, 1 status; carol: 1.
+    for (client, expected) in [(&alice, 6), (&bob, 5), (&carol, 1)] {
+        let events = client.all_events(0).await;
+        let cursors: Vec<i64> = events
+            .iter()
+            .map(|e| e["cursor"].as_i64().unwrap())
+            .collect();
+        assert_eq!(cursors, (1..=expected).collect::<Vec<_>>(), "{events:?}");
+    }
+    let all = alice.all_events(0).await;
+    let kinds: Vec<&str> = all.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "message", "message", "message", "message", "message", "status"
+        ]
+    );
+
+    // Walk alice's stream two at a time.
+    let mut since = 0;
+    let mut walked = Vec::new();
+    loop {
+        let (status, page) = alice.get(&format!("/api/sync?since={since}&limit=2")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let events = page["events"].as_array().unwrap();
+        assert!(events.len() <= 2);
+        if let Some(last) = events.last() {
+            assert_eq!(page["next"], last["cursor"]);
+        } else {
+            assert_eq!(page["next"], since);
+        }
+        walked.extend(events.iter().cloned());
+        since = page["next"].as_i64().unwrap();
+        if !page["has_more"].as_bool().unwrap() {
+            break;
+        }
+        assert!(walked.len() <= all.len(), "paging does not end");
+    }
+    assert_eq!(walked, all);
+    let (_, tail) = alice.get(&format!("/api/sync?since={since}")).await;
+    assert_eq!(tail["events"], Value::Array(vec![]));
+    assert_eq!(tail["next"], since);
+    assert_eq!(tail["has_more"], false);
+    let (_, middle) = alice.get("/api/sync?since=4").await;
+    assert_eq!(middle["events"].as_array().unwrap()[..], all[4..]);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn conversations_list_newest_activity_first() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let carol = app.signup("carol").await;
+    let a1 = send_ok(&alice, "bob", "a1").await;
+    let c1 = send_ok(&carol, "alice", "c1").await;
+    let summary = |list: &Value| -> Vec<(String, i64, i64)> {
+        list["conversations"]
+            .as_array()
+            .expect("conversations")
+            .iter()
+            .map(|c| {
+                let with = c["with"]["username"].as_str().unwrap().to_owned();
+                (
+                    with,
+                    c["last_message"]["id"].as_i64().unwrap(),
+                    c["unread"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let (_, list) = alice.get("/api/conversations").await;
+    let expected = [("carol".to_owned(), c1, 1), ("bob".to_owned(), a1, 0)];
+    assert_eq!(summary(&list), expected, "{list}");
+    let b1 = send_ok(&bob, "alice", "b1").await;
+    let (_, list) = alice.get("/api/conversations").await;
+    let expected = [("bob".to_owned(), b1, 1), ("carol".to_owned(), c1, 1)];
+    assert_eq!(summary(&list), expected, "{list}");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_chat_view_resyncs_after_the_newest_id_it_has() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let a1 = send_ok(&alice, "bob", "a1").await;
+    let b1 = send_ok(&bob, "alice", "b1").await;
+    let (status, body) = bob
+        .post(
+            "/api/messages/status",
+            serde_json::json!({"message_ids": [a1], "status": "read"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for bad in ["abc", "-1", "temp_client_1", "1.5"] {
+        let (status, body) = alice
+            .get(&format!("/api/conversations/bob/sync?after_id={bad}"))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+        assert!(body["error"]["code"].is_string(), "{body}");
+    }
+    let (status, synced) = alice
+        .get(&format!("/api/conversations/bob/sync?after_id={a1}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{synced}");
+    let ids: Vec<i64> = synced["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [b1]);
+    let statuses = synced["statuses"].as_array().expect("statuses");
+    assert!(
+        statuses.contains(&serde_json::json!({"id": a1, "status": "read"})),
+        "the read receipt on a message the view already has: {synced}"
+    );
+    let (_, everything) = alice.get("/api/conversations/bob/sync?after_id=0").await;
+    assert_eq!(
+        everything["messages"].as_array().unwrap().len(),
+        2,
+        "{everything}"
+    );
+    app.stop().await;
+}

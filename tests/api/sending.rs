@@ -1,0 +1,321 @@
+//! Sending (PROTOCOL.md, "Idempotent send" and `queue_message`): the seed stored duplicates
+//! when a send was retried (failure 3). A retry must return the stored message, concurrently
+//! too, and bad input must store nothing.
+
+use std::sync::Arc;
+
+use reqwest::{StatusCode, header};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::support::{Client, TestApp, assert_error};
+
+/// Every message of the conversation with `with`, as `client` sees it.
+async fn history(client: &Client, with: &str) -> Vec<Value> {
+    let (status, page) = client
+        .get(&format!("/api/conversations/{with}/messages?limit=200"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    page["messages"].as_array().expect("messages").clone()
+}
+
+/// The message events of `client`'s stream.
+async fn message_events(client: &Client) -> Vec<Value> {
+    client
+        .all_events(0)
+        .await
+        .into_iter()
+        .filter(|e| e["type"] == "message")
+        .collect()
+}
+
+#[tokio::test]
+async fn a_retry_returns_the_stored_message_and_creates_nothing() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let (status, first) = alice.send("bob", "c-1", "hello").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (status, retry) = alice.send("bob", "c-1", "hello").await;
+    assert_eq!(status, StatusCode::OK, "{retry}");
+    assert_eq!(retry["id"], first["id"]);
+    assert_eq!(
+        retry, first,
+        "the retry returns the stored message as it was"
+    );
+
+    assert_eq!(history(&alice, "bob").await.len(), 1);
+    assert_eq!(history(&bob, "alice").await.len(), 1);
+    assert_eq!(message_events(&bob).await.len(), 1);
+    assert_eq!(message_events(&alice).await.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_same_client_id_with_another_body_is_a_conflict() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let (status, first) = alice.send("bob", "c1", "original").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_error(
+        &alice.send("bob", "c1", "changed").await,
+        StatusCode::CONFLICT,
+        "client_id_conflict",
+    );
+    // Reusing it for another recipient must not "ack" with the message to bob either.
+    let carol = app.signup("carol").await;
+    assert_error(
+        &alice.send("carol", "c1", "original").await,
+        StatusCode::CONFLICT,
+        "client_id_conflict",
+    );
+    assert!(history(&carol, "alice").await.is_empty());
+    let stored = history(&bob, "alice").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(stored[0]["body"], "original");
+
+    // Uniqueness is per sender: bob may use the same client_id.
+    let (status, reply) = bob.send("alice", "c1", "reply").await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_ne!(reply["id"], first["id"]);
+    assert_eq!(history(&alice, "bob").await.len(), 2);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_identical_sends_store_one_message() {
+    let app = TestApp::spawn().await;
+    let alice = Arc::new(app.signup("alice").await);
+    let bob = app.signup("bob").await;
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let alice = Arc::clone(&alice);
+            tokio::spawn(async move { alice.send("bob", "same-retry", "only once").await })
+        })
+        .collect();
+    let mut results = Vec::new();
+    for task in tasks {
+        results.push(task.await.expect("send task"));
+    }
+    let created = results
+        .iter()
+        .filter(|(s, _)| *s == StatusCode::CREATED)
+        .count();
+    let existing = results.iter().filter(|(s, _)| *s == StatusCode::OK).count();
+    assert_eq!((created, existing), (1, 19), "{results:?}");
+    let id = &results[0].1["id"];
+    assert!(id.as_i64().is_some_and(|i| i > 0), "{id}");
+    assert!(results.iter().all(|(_, m)| &m["id"] == id), "{results:?}");
+
+    let stored = history(&bob, "alice").await;
+    assert_eq!(stored.len(), 1);
+    assert_eq!(&stored[0]["id"], id);
+    let events = message_events(&bob).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(&events[0]["message"]["id"], id);
+    assert_eq!(message_events(&alice).await.len(), 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_recipients_and_self_are_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    app.signup("bob").await;
+    for nobody in ["nobody", "x", "%C3%BC"] {
+        assert_error(
+            &alice.send(nobody, "c1", "hi").await,
+            StatusCode::NOT_FOUND,
+            "user_not_found",
+        );
+    }
+    // The recipient's name is case-insensitive, like every username.
+    let (status, sent) = alice.send("BoB", "to-bob", "hi").await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["recipient"], "bob");
+    let (status, body) = alice.send("alice", "c1", "me").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"]["code"].is_string(), "{body}");
+    let (status, body) = alice.send("Alice", "c1", "me").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        message_events(&alice).await.len(),
+        1,
+        "only the send to bob"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn client_ids_outside_the_alphabet_are_refused() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let too_long = "x".repeat(65);
+    for bad in ["", too_long.as_str(), "a b", "ü", "temp.1", "a/b"] {
+        assert_error(
+            &alice.send("bob", bad, "hi").await,
+            StatusCode::BAD_REQUEST,
+            "invalid_client_id",
+        );
+    }
+    assert!(history(&bob, "alice").await.is_empty());
+    let longest = "Az09_-".repeat(10) + "abcd";
+    assert_eq!(longest.len(), 64);
+    let (status, sent) = alice.send("bob", &longest, "hi").await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["client_id"], longest.as_str());
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn bodies_are_trimmed_and_bounded_in_characters() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    for (i, empty) in ["", "   ", " \n\t "].iter().enumerate() {
+        let (status, body) = alice.send("bob", &format!("e{i}"), empty).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body["error"]["code"].is_string(), "{body}");
+    }
+    assert_error(
+        &alice.send("bob", "long-a", &"a".repeat(4097)).await,
+        StatusCode::BAD_REQUEST,
+        "body_too_long",
+    );
+    assert_error(
+        &alice.send("bob", "long-e", &"é".repeat(4097)).await,
+        StatusCode::BAD_REQUEST,
+        "body_too_long",
+    );
+    assert!(history(&bob, "alice").await.is_empty());
+
+    let exact = "é".repeat(4096);
+    let (status, sent) = alice.send("bob", "exact", &exact).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "4096 scalar values fit: {sent}"
+    );
+    assert_eq!(sent["body"], exact.as_str());
+    let padded = format!("  {exact}\n");
+    let (status, sent) = alice.send("bob", "padded", &padded).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "trimmed before counting: {sent}"
+    );
+    let (status, sent) = alice.send("bob", "trim", "  hello there \n").await;
+    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    assert_eq!(sent["body"], "hello there");
+    let stored = history(&bob, "alice").await;
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored[2]["body"], "hello there");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_message_has_every_protocol_field_and_gap_free_seq() {
+    let app = TestApp::spawn().await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    let mut sent = Vec::new();
+    for (i, (from, to)) in [(&alice, "bob"), (&bob, "alice"), (&alice, "bob")]
+        .into_iter()
+        .enumerate()
+    {
+        let (status, message) = from.send(to, &format!("m{i}"), &format!("body {i}")).await;
+        assert_eq!(status, StatusCode::CREATED, "{message}");
+        sent.push(message);
+    }
+    let fields = [
+        "id",
+        "seq",
+        "conversation_id",
+        "sender",
+        "recipient",
+        "client_id",
+        "body",
+        "created_at",
+        "status",
+        "edited_at",
+        "deleted",
+    ];
+    for (i, message) in sent.iter().enumerate() {
+        let object = message.as_object().expect("message object");
+        for field in fields {
+            assert!(object.contains_key(field), "{field} missing in {message}");
+        }
+        assert!(message["id"].as_i64().is_some_and(|id| id > 0), "{message}");
+        assert_eq!(message["seq"], i as i64 + 1, "{message}");
+        assert_eq!(message["conversation_id"], sent[0]["conversation_id"]);
+        assert_eq!(message["client_id"], format!("m{i}"));
+        assert_eq!(message["body"], format!("body {i}"));
+        assert_eq!(message["status"], "sent");
+        assert_eq!(message["edited_at"], Value::Null);
+        assert_eq!(message["deleted"], false);
+        let created = message["created_at"].as_str().expect("created_at");
+        let at = OffsetDateTime::parse(created, &Rfc3339).expect("RFC 3339");
+        assert!(at.offset().is_utc(), "{created}");
+    }
+    assert_eq!(
+        (&sent[0]["sender"], &sent[0]["recipient"]),
+        (&json!("alice"), &json!("bob"))
+    );
+    assert_eq!(
+        (&sent[1]["sender"], &sent[1]["recipient"]),
+        (&json!("bob"), &json!("alice"))
+    );
+    let ids: Vec<i64> = sent.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    assert_eq!(
+        history(&alice, "bob").await,
+        sent,
+        "history shows the same objects"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn sends_over_the_rate_limit_are_429_with_retry_after_and_not_stored() {
+    let app = TestApp::spawn_with(|c| {
+        c.send_rate = 1;
+        c.send_burst = 2;
+    })
+    .await;
+    let alice = app.signup("alice").await;
+    let bob = app.signup("bob").await;
+    for i in 0..2 {
+        let (status, body) = alice.send("bob", &format!("r{i}"), "quick").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let response = alice
+        .http
+        .post(format!("{}/api/conversations/bob/messages", app.url))
+        .header("X-CSRF-Token", alice.csrf.clone().unwrap())
+        .json(&json!({"client_id": "r2", "body": "too quick"}))
+        .send()
+        .await
+        .expect("request sent");
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let retry_after = response
+        .headers()
+        .get(header::RETRY_AFTER)
+        .expect("Retry-After header")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        retry_after.parse::<u64>().is_ok_and(|s| s >= 1),
+        "Retry-After: {retry_after}"
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    let stored = history(&bob, "alice").await;
+    assert_eq!(stored.len(), 2);
+    assert!(stored.iter().all(|m| m["client_id"] != "r2"));
+    assert_eq!(message_events(&bob).await.len(), 2);
+    app.stop().await;
+}
