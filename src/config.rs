@@ -50,6 +50,12 @@ pub struct Config {
     /// How long a browser session lasts, in days.
     #[arg(long, env = "LINKUP_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
+    /// PostgreSQL connections in this node's pool.
+    #[arg(long, env = "LINKUP_PG_MAX_CONNECTIONS", default_value_t = 16)]
+    pub pg_max_connections: u32,
+    /// PostgreSQL statement timeout, in milliseconds.
+    #[arg(long, env = "LINKUP_PG_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub pg_statement_timeout_ms: u64,
     /// Seconds between WebSocket pings; a peer silent for two intervals is dropped.
     #[arg(long, env = "LINKUP_WS_PING_SECS", default_value_t = 30)]
     pub ws_ping_secs: u64,
@@ -95,6 +101,8 @@ impl Config {
             ws_queue: 1024,
             max_sockets_per_user: 16,
             frame_rate: 0,
+            pg_max_connections: 8,
+            pg_statement_timeout_ms: 10_000,
         }
     }
 

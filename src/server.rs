@@ -20,6 +20,7 @@ use crate::delivery::Hub;
 use crate::limits::KeyedLimit;
 use crate::metrics::Metrics;
 use crate::store::Store;
+use crate::store::postgres::{PostgresOptions, PostgresStore};
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
 
 /// A running server.
@@ -42,10 +43,16 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
                 .with_context(|| format!("opening the SQLite database {}", path.display()))?;
             Ok(Arc::new(store))
         }
-        StoreLocation::Postgres(_) => {
-            anyhow::bail!(
-                "PostgreSQL support is not part of this build yet; use the embedded SQLite store"
-            )
+        StoreLocation::Postgres(url) => {
+            let options = PostgresOptions {
+                max_connections: config.pg_max_connections,
+                statement_timeout: Duration::from_millis(config.pg_statement_timeout_ms),
+                ..PostgresOptions::default()
+            };
+            let store = PostgresStore::open(&url, options).await.context(
+                "connecting to PostgreSQL (is it running, and does the database exist?)",
+            )?;
+            Ok(Arc::new(store))
         }
     }
 }

@@ -9,6 +9,6 @@ mod ordering;
 mod privacy;
 mod receipts;
 mod sending;
-mod support;
 mod socket;
+mod support;
 mod ws_delivery;

@@ -20,7 +20,10 @@ pub enum Auth<'a> {
     /// `access_token` query parameter.
     Query(&'a str),
     /// The session cookie value, sent with this `Origin` (or none).
-    Cookie { session: &'a str, origin: Option<&'a str> },
+    Cookie {
+        session: &'a str,
+        origin: Option<&'a str>,
+    },
     None,
 }
 
@@ -40,10 +43,16 @@ pub async fn connect(base: &str, path: &str, auth: Auth<'_>) -> Result<Socket, u
     let headers = request.headers_mut();
     match auth {
         Auth::Bearer(token) => {
-            headers.insert("authorization", HeaderValue::from_str(&format!("Bearer {token}")).unwrap());
+            headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+            );
         }
         Auth::Cookie { session, origin } => {
-            headers.insert("cookie", HeaderValue::from_str(&format!("linkup_session={session}")).unwrap());
+            headers.insert(
+                "cookie",
+                HeaderValue::from_str(&format!("linkup_session={session}")).unwrap(),
+            );
             if let Some(origin) = origin {
                 headers.insert("origin", HeaderValue::from_str(origin).unwrap());
             }
@@ -59,7 +68,10 @@ pub async fn connect(base: &str, path: &str, auth: Auth<'_>) -> Result<Socket, u
 
 impl Socket {
     pub async fn send_json(&mut self, value: Value) {
-        self.stream.send(Message::Text(value.to_string().into())).await.expect("frame sent");
+        self.stream
+            .send(Message::Text(value.to_string().into()))
+            .await
+            .expect("frame sent");
     }
 
     pub async fn send_raw(&mut self, message: Message) -> Result<(), WsError> {
@@ -69,7 +81,9 @@ impl Socket {
     /// The next JSON text frame within `FRAME_WAIT` (pings and pongs are skipped); `None` if
     /// the socket closed.
     pub async fn next(&mut self) -> Option<Value> {
-        self.next_within(FRAME_WAIT).await.expect("a frame arrived in time")
+        self.next_within(FRAME_WAIT)
+            .await
+            .expect("a frame arrived in time")
     }
 
     /// Like `next`, but `Err(())` on timeout instead of panicking.
@@ -79,7 +93,9 @@ impl Socket {
                 Err(_) => return Err(()),
                 Ok(None) | Ok(Some(Err(_))) | Ok(Some(Ok(Message::Close(_)))) => return Ok(None),
                 Ok(Some(Ok(Message::Text(text)))) => {
-                    return Ok(Some(serde_json::from_str(text.as_str()).expect("server frames are JSON")));
+                    return Ok(Some(
+                        serde_json::from_str(text.as_str()).expect("server frames are JSON"),
+                    ));
                 }
                 Ok(Some(Ok(_))) => continue,
             }
@@ -89,7 +105,10 @@ impl Socket {
     /// Skips frames until one with `"type": kind` arrives.
     pub async fn next_of(&mut self, kind: &str) -> Value {
         loop {
-            let frame = self.next().await.unwrap_or_else(|| panic!("socket closed while waiting for {kind}"));
+            let frame = self
+                .next()
+                .await
+                .unwrap_or_else(|| panic!("socket closed while waiting for {kind}"));
             if frame["type"] == kind {
                 return frame;
             }
@@ -99,7 +118,10 @@ impl Socket {
     /// Reads until the server closes; returns the close frame (code, reason) if one came.
     pub async fn closed(&mut self) -> Option<CloseFrame> {
         loop {
-            match tokio::time::timeout(FRAME_WAIT, self.stream.next()).await.expect("socket closed in time") {
+            match tokio::time::timeout(FRAME_WAIT, self.stream.next())
+                .await
+                .expect("socket closed in time")
+            {
                 Some(Ok(Message::Close(frame))) => return frame,
                 None | Some(Err(_)) => return None,
                 Some(Ok(_)) => continue,
@@ -116,8 +138,21 @@ pub async fn session_cookie(base: &str, username: &str) -> String {
         .send()
         .await
         .expect("login sent");
-    assert!(response.status().is_success(), "login {username}: {}", response.status());
-    let cookie = response.headers().get("set-cookie").expect("a session cookie").to_str().expect("ascii cookie");
-    let value = cookie.split(';').next().and_then(|kv| kv.split_once('=')).map(|(_, v)| v.to_owned());
+    assert!(
+        response.status().is_success(),
+        "login {username}: {}",
+        response.status()
+    );
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .expect("ascii cookie");
+    let value = cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_owned());
     value.expect("linkup_session=VALUE")
 }

@@ -1,0 +1,147 @@
+//! The PostgreSQL schema and its migrations, applied in order under an advisory lock so that
+//! several nodes starting at once migrate exactly once.
+
+use sqlx::{AssertSqlSafe, PgPool};
+
+use super::failure;
+use crate::store::StoreError;
+
+/// Migrations in order; a released migration is never edited, only appended to.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    1,
+    r#"
+    CREATE TABLE users (
+        id BIGSERIAL PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        display_name TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_cursor BIGINT NOT NULL DEFAULT 0,
+        last_seen_at BIGINT
+    );
+    CREATE TABLE sessions (
+        id_hash BYTEA PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        csrf_token TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX sessions_by_user ON sessions(user_id);
+    CREATE TABLE api_tokens (
+        token_hash BYTEA PRIMARY KEY,
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        created_at BIGINT NOT NULL
+    );
+    CREATE TABLE conversations (
+        id BIGSERIAL PRIMARY KEY,
+        kind TEXT NOT NULL DEFAULT 'direct',
+        last_seq BIGINT NOT NULL DEFAULT 0,
+        last_message_id BIGINT,
+        updated_at BIGINT NOT NULL
+    );
+    CREATE TABLE conversation_members (
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        PRIMARY KEY (user_id, conversation_id)
+    );
+    CREATE INDEX members_by_conversation ON conversation_members(conversation_id);
+    CREATE TABLE direct_conversations (
+        user_low BIGINT NOT NULL,
+        user_high BIGINT NOT NULL,
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        PRIMARY KEY (user_low, user_high)
+    );
+    CREATE TABLE messages (
+        id BIGSERIAL PRIMARY KEY,
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        seq BIGINT NOT NULL,
+        sender_id BIGINT NOT NULL REFERENCES users(id),
+        recipient_id BIGINT NOT NULL REFERENCES users(id),
+        client_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        status SMALLINT NOT NULL DEFAULT 0,
+        delivered_at BIGINT,
+        read_at BIGINT,
+        edited_at BIGINT,
+        deleted BOOLEAN NOT NULL DEFAULT FALSE,
+        UNIQUE (sender_id, client_id),
+        UNIQUE (conversation_id, seq)
+    );
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+    CREATE INDEX messages_unread ON messages(recipient_id, conversation_id, status);
+    CREATE TABLE events (
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        cursor BIGINT NOT NULL,
+        kind SMALLINT NOT NULL,
+        message_id BIGINT,
+        data TEXT,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (user_id, cursor)
+    );
+    "#,
+)];
+
+/// An arbitrary constant naming LinkUp's migration lock.
+const MIGRATION_LOCK: i64 = 0x6c69_6e6b_7570;
+
+pub fn latest_version() -> i64 {
+    MIGRATIONS.last().map(|(v, _)| *v).unwrap_or(0)
+}
+
+/// The version recorded in the database (0 for an empty one).
+pub async fn current_version(pool: &PgPool) -> Result<i64, StoreError> {
+    sqlx::query(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .execute(pool)
+    .await
+    .map_err(failure)?;
+    sqlx::query_scalar("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations")
+        .fetch_one(pool)
+        .await
+        .map_err(failure)
+}
+
+/// Applies the missing migrations, each in its own transaction, holding an advisory lock.
+pub async fn migrate(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+    let mut conn = pool.acquire().await.map_err(failure)?;
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await
+        .map_err(failure)?;
+    let result = apply(pool).await;
+    let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *conn)
+        .await;
+    result
+}
+
+async fn apply(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+    let current = current_version(pool).await?;
+    if current > latest_version() {
+        return Err(StoreError::Other(format!(
+            "the database is at schema version {current}, newer than this build's {}; upgrade linkup",
+            latest_version()
+        )));
+    }
+    let mut applied = Vec::new();
+    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+        let mut tx = pool.begin().await.map_err(failure)?;
+        sqlx::raw_sql(AssertSqlSafe(*sql))
+            .execute(&mut *tx)
+            .await
+            .map_err(failure)?;
+        sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
+            .bind(version)
+            .bind(crate::time::Timestamp::now().millis())
+            .execute(&mut *tx)
+            .await
+            .map_err(failure)?;
+        tx.commit().await.map_err(failure)?;
+        applied.push(*version);
+    }
+    Ok(applied)
+}

@@ -1,0 +1,427 @@
+//! Write transactions on PostgreSQL, safe with several nodes writing at once.
+//!
+//! Gap-free counters come from row locks, never from sequences: a send first increments its
+//! conversation's `last_seq` (locking that row until commit), so sends in one conversation are
+//! serialised and take ids and seqs in commit order; each user's cursors are taken by
+//! incrementing `users.last_cursor`, locking users in ascending id order (so two transactions
+//! never wait on each other in a cycle). Idempotency is decided by the unique index on
+//! `(sender_id, client_id)`.
+
+use std::collections::BTreeMap;
+
+use sqlx::{AssertSqlSafe, PgConnection, Row};
+
+use super::{failure, reads};
+use crate::events::{Event, UserEvent};
+use crate::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::messages::{Message, MessageStatus};
+use crate::store::sqlite::reads::{KIND_MESSAGE, KIND_STATUS, StatusData};
+use crate::store::{
+    NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User,
+};
+use crate::time::Timestamp;
+
+pub async fn create_user(conn: &mut PgConnection, new: &NewUser) -> Result<User, StoreError> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO users (username, display_name, password_hash, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (username) DO NOTHING RETURNING id",
+    )
+    .bind(new.username.as_str())
+    .bind(&new.display_name)
+    .bind(&new.password_hash)
+    .bind(new.at.millis())
+    .fetch_optional(conn)
+    .await
+    .map_err(failure)?;
+    let id =
+        id.ok_or_else(|| StoreError::Conflict(format!("username {} is taken", new.username)))?;
+    Ok(User {
+        id: UserId(id),
+        username: new.username.as_str().to_owned(),
+        display_name: new.display_name.clone(),
+    })
+}
+
+/// Takes `count` consecutive cursors of `user`'s stream; returns the first.
+async fn take_cursors(
+    conn: &mut PgConnection,
+    user: UserId,
+    count: i64,
+) -> Result<Cursor, StoreError> {
+    let last: i64 = sqlx::query_scalar(
+        "UPDATE users SET last_cursor = last_cursor + $2 WHERE id = $1 RETURNING last_cursor",
+    )
+    .bind(user.0)
+    .bind(count)
+    .fetch_one(conn)
+    .await
+    .map_err(failure)?;
+    Ok(Cursor(last - count + 1))
+}
+
+/// An event row to insert.
+struct EventRow {
+    user: UserId,
+    cursor: Cursor,
+    kind: i64,
+    message: Option<MessageId>,
+    data: Option<String>,
+}
+
+/// Inserts all event rows in one statement.
+async fn insert_events(
+    conn: &mut PgConnection,
+    rows: &[EventRow],
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    let users: Vec<i64> = rows.iter().map(|r| r.user.0).collect();
+    let cursors: Vec<i64> = rows.iter().map(|r| r.cursor.0).collect();
+    let kinds: Vec<i16> = rows.iter().map(|r| r.kind as i16).collect();
+    let messages: Vec<Option<i64>> = rows.iter().map(|r| r.message.map(|m| m.0)).collect();
+    let data: Vec<Option<String>> = rows.iter().map(|r| r.data.clone()).collect();
+    sqlx::query(
+        "INSERT INTO events (user_id, cursor, kind, message_id, data, created_at) \
+         SELECT u, c, k, m, d, $6 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[], $4::BIGINT[], $5::TEXT[]) \
+         AS t(u, c, k, m, d)",
+    )
+    .bind(users)
+    .bind(cursors)
+    .bind(kinds)
+    .bind(messages)
+    .bind(data)
+    .bind(at.millis())
+    .execute(conn)
+    .await
+    .map_err(failure)?;
+    Ok(())
+}
+
+/// The 1:1 conversation of two users, created if needed (a concurrent creator wins cleanly).
+async fn open_direct_conversation(
+    conn: &mut PgConnection,
+    a: UserId,
+    b: UserId,
+    at: Timestamp,
+) -> Result<ConversationId, StoreError> {
+    if let Some(id) = reads::direct_conversation(conn, a, b).await? {
+        return Ok(id);
+    }
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let created: i64 = sqlx::query_scalar(
+        "INSERT INTO conversations (kind, updated_at) VALUES ('direct', $1) RETURNING id",
+    )
+    .bind(at.millis())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(failure)?;
+    let won: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO direct_conversations (user_low, user_high, conversation_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_low, user_high) DO NOTHING RETURNING conversation_id",
+    )
+    .bind(low.0)
+    .bind(high.0)
+    .bind(created)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(failure)?;
+    if won.is_none() {
+        // Another transaction created it first and has committed: use theirs.
+        sqlx::query("DELETE FROM conversations WHERE id = $1")
+            .bind(created)
+            .execute(&mut *conn)
+            .await
+            .map_err(failure)?;
+        return reads::direct_conversation(conn, a, b)
+            .await?
+            .ok_or(StoreError::NotFound);
+    }
+    sqlx::query("INSERT INTO conversation_members (user_id, conversation_id) SELECT UNNEST($1::BIGINT[]), $2")
+        .bind(vec![low.0, high.0])
+        .bind(created)
+        .execute(&mut *conn)
+        .await
+        .map_err(failure)?;
+    Ok(ConversationId(created))
+}
+
+/// How a send transaction ended.
+pub enum SendAttempt {
+    Done(Sent),
+    /// A concurrent send with the same `(sender, client_id)` committed first: roll back and
+    /// answer with the stored message.
+    LostRace,
+}
+
+/// Answers a send whose `(sender, client_id)` is already stored: the same message, or conflict.
+pub fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreError> {
+    if message.recipient != req.recipient.username || message.body != req.body.as_str() {
+        return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
+    }
+    Ok(Sent {
+        message,
+        created: false,
+        events: Vec::new(),
+    })
+}
+
+pub async fn send_message(
+    conn: &mut PgConnection,
+    req: &SendRequest,
+) -> Result<SendAttempt, StoreError> {
+    if let Some(message) = reads::sent_message(conn, req.sender.id, req.client_id.as_str()).await? {
+        return existing_answer(req, message).map(SendAttempt::Done);
+    }
+    let conversation =
+        open_direct_conversation(conn, req.sender.id, req.recipient.id, req.at).await?;
+    let seq: i64 = sqlx::query_scalar(
+        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq",
+    )
+    .bind(conversation.0)
+    .bind(req.at.millis())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(failure)?;
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO messages (conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
+    )
+    .bind(conversation.0)
+    .bind(seq)
+    .bind(req.sender.id.0)
+    .bind(req.recipient.id.0)
+    .bind(req.client_id.as_str())
+    .bind(req.body.as_str())
+    .bind(req.at.millis())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(failure)?;
+    let Some(id) = id.map(MessageId) else {
+        return Ok(SendAttempt::LostRace);
+    };
+    sqlx::query("UPDATE conversations SET last_message_id = $1 WHERE id = $2")
+        .bind(id.0)
+        .bind(conversation.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(failure)?;
+
+    let message = Message {
+        id,
+        seq,
+        conversation_id: conversation,
+        sender: req.sender.username.clone(),
+        recipient: req.recipient.username.clone(),
+        client_id: req.client_id.as_str().to_owned(),
+        body: req.body.as_str().to_owned(),
+        created_at: req.at,
+        status: MessageStatus::Sent,
+        edited_at: None,
+        deleted: false,
+    };
+    let mut concerned = vec![req.sender.id, req.recipient.id];
+    concerned.sort();
+    concerned.dedup();
+    let mut rows = Vec::with_capacity(concerned.len());
+    let mut events = Vec::with_capacity(concerned.len());
+    for user in concerned {
+        let cursor = take_cursors(conn, user, 1).await?;
+        rows.push(EventRow {
+            user,
+            cursor,
+            kind: KIND_MESSAGE,
+            message: Some(id),
+            data: None,
+        });
+        events.push(UserEvent {
+            user,
+            event: Event::Message {
+                cursor,
+                message: message.clone(),
+            },
+        });
+    }
+    insert_events(conn, &rows, req.at).await?;
+    Ok(SendAttempt::Done(Sent {
+        message,
+        created: true,
+        events,
+    }))
+}
+
+/// Records status events for messages already moved forward: one event per conversation, in
+/// the sender's and the reader's streams, cursors taken in ascending user order.
+async fn record_status(
+    conn: &mut PgConnection,
+    reader: &User,
+    changed: Vec<(MessageId, ConversationId, UserId)>,
+    status: MessageStatus,
+    at: Timestamp,
+) -> Result<StatusOutcome, StoreError> {
+    let mut groups: BTreeMap<(ConversationId, UserId), Vec<MessageId>> = BTreeMap::new();
+    for (id, conversation, sender) in changed {
+        groups.entry((conversation, sender)).or_default().push(id);
+    }
+    // How many events each user receives.
+    let mut per_user: BTreeMap<UserId, i64> = BTreeMap::new();
+    for (_, sender) in groups.keys() {
+        *per_user.entry(*sender).or_default() += 1;
+        if *sender != reader.id {
+            *per_user.entry(reader.id).or_default() += 1;
+        }
+    }
+    let mut next: BTreeMap<UserId, Cursor> = BTreeMap::new();
+    for (user, count) in &per_user {
+        next.insert(*user, take_cursors(conn, *user, *count).await?);
+    }
+    let mut outcome = StatusOutcome::default();
+    let mut rows = Vec::new();
+    for ((conversation, sender), mut ids) in groups {
+        ids.sort();
+        let data = StatusData {
+            conversation_id: conversation,
+            message_ids: ids.clone(),
+            status,
+            by: reader.username.clone(),
+            at: at.millis(),
+        };
+        let data = serde_json::to_string(&data).map_err(|e| StoreError::Other(e.to_string()))?;
+        let mut concerned = vec![sender];
+        if sender != reader.id {
+            concerned.push(reader.id);
+        }
+        for user in concerned {
+            let slot = next
+                .get_mut(&user)
+                .ok_or_else(|| StoreError::Other("cursor not taken".into()))?;
+            let cursor = *slot;
+            *slot = Cursor(cursor.0 + 1);
+            rows.push(EventRow {
+                user,
+                cursor,
+                kind: KIND_STATUS,
+                message: None,
+                data: Some(data.clone()),
+            });
+            outcome.events.push(UserEvent {
+                user,
+                event: Event::Status {
+                    cursor,
+                    conversation_id: conversation,
+                    message_ids: ids.clone(),
+                    status,
+                    by: reader.username.clone(),
+                    at,
+                },
+            });
+        }
+        outcome.updated.extend(ids);
+    }
+    if !rows.is_empty() {
+        insert_events(conn, &rows, at).await?;
+    }
+    outcome.updated.sort();
+    Ok(outcome)
+}
+
+/// Which of the reader's messages a status write moves forward.
+#[derive(Clone, Copy)]
+enum Targets<'a> {
+    Ids(&'a [i64]),
+    UpTo {
+        conversation: ConversationId,
+        up_to: MessageId,
+    },
+}
+
+/// Moves the reader's targeted messages forward (never back); returns what changed.
+async fn advance(
+    conn: &mut PgConnection,
+    reader: &User,
+    targets: Targets<'_>,
+    status: MessageStatus,
+    at: Timestamp,
+) -> Result<Vec<(MessageId, ConversationId, UserId)>, StoreError> {
+    const SET: &str = "UPDATE messages SET status = $1, delivered_at = COALESCE(delivered_at, $2), \
+         read_at = CASE WHEN $1 >= 2 THEN COALESCE(read_at, $2) ELSE read_at END \
+         WHERE recipient_id = $3 AND status < $1";
+    let filter = match targets {
+        Targets::Ids(_) => "AND id = ANY($4)",
+        Targets::UpTo { .. } => "AND conversation_id = $4 AND id <= $5",
+    };
+    let sql = format!("{SET} {filter} RETURNING id, conversation_id, sender_id");
+    let query = sqlx::query(AssertSqlSafe(sql))
+        .bind(status.as_i64() as i16)
+        .bind(at.millis())
+        .bind(reader.id.0);
+    let query = match targets {
+        Targets::Ids(ids) => query.bind(ids.to_vec()),
+        Targets::UpTo {
+            conversation,
+            up_to,
+        } => query.bind(conversation.0).bind(up_to.0),
+    };
+    let rows = query.fetch_all(conn).await.map_err(failure)?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                MessageId(r.try_get("id")?),
+                ConversationId(r.try_get("conversation_id")?),
+                UserId(r.try_get("sender_id")?),
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(failure)
+}
+
+pub async fn set_status(
+    conn: &mut PgConnection,
+    change: &StatusChange,
+) -> Result<StatusOutcome, StoreError> {
+    let mut ids: Vec<i64> = change.message_ids.iter().map(|m| m.0).collect();
+    ids.sort();
+    ids.dedup();
+    let mine: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM messages WHERE id = ANY($1) AND recipient_id = $2",
+    )
+    .bind(&ids)
+    .bind(change.reader.id.0)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(failure)?;
+    if mine != ids.len() as i64 {
+        return Err(StoreError::NotFound);
+    }
+    let changed = advance(
+        conn,
+        &change.reader,
+        Targets::Ids(&ids),
+        change.status,
+        change.at,
+    )
+    .await?;
+    record_status(conn, &change.reader, changed, change.status, change.at).await
+}
+
+pub async fn read_up_to(
+    conn: &mut PgConnection,
+    req: &ReadUpTo,
+) -> Result<StatusOutcome, StoreError> {
+    let conversation = reads::direct_conversation(conn, req.reader.id, req.other)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let owner: Option<i64> =
+        sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
+            .bind(req.up_to.0)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(failure)?;
+    if owner != Some(conversation.0) {
+        return Err(StoreError::NotFound);
+    }
+    let targets = Targets::UpTo {
+        conversation,
+        up_to: req.up_to,
+    };
+    let changed = advance(conn, &req.reader, targets, MessageStatus::Read, req.at).await?;
+    record_status(conn, &req.reader, changed, MessageStatus::Read, req.at).await
+}
