@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode, header};
 use serde_json::{Value, json};
 
-use crate::support::{Client, TestApp, assert_error};
+use crate::support::{Client, TestApp, assert_error, cookie_http};
 
 /// The `linkup_session` value a response sets, if any.
 fn session_cookie(response: &reqwest::Response) -> Option<String> {
@@ -59,26 +59,40 @@ fn with_csrf(client: &Client, token: &str) -> Client {
     }
 }
 
-async fn history_bodies(client: &Client, with: &str) -> Vec<String> {
-    let (status, page) = client
-        .get(&format!("/api/conversations/{with}/messages"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["body"].as_str().expect("body").to_owned())
-        .collect()
+/// POSTs `username` and `password` (and nothing else) to `path`: sign-up, login or tokens.
+async fn post_credentials(
+    client: &Client,
+    path: &str,
+    username: &str,
+    password: &str,
+) -> (StatusCode, Value) {
+    let credentials = json!({"username": username, "password": password});
+    client.post(path, credentials).await
+}
+
+/// An anonymous sign-up attempt (no display name).
+async fn try_signup(app: &TestApp, username: &str, password: &str) -> (StatusCode, Value) {
+    post_credentials(&app.anonymous(), "/api/auth/signup", username, password).await
+}
+
+/// `POST /api/auth/logout` as `client`.
+async fn logout(client: &Client) -> (StatusCode, Value) {
+    client.request(Method::POST, "/api/auth/logout", None).await
+}
+
+/// Asserts `client`'s credentials no longer work: `GET /api/me` is 401 `not_authenticated`.
+async fn assert_signed_out(client: &Client) {
+    assert_error(
+        &client.get("/api/me").await,
+        StatusCode::UNAUTHORIZED,
+        "not_authenticated",
+    );
 }
 
 #[tokio::test]
 async fn signup_creates_a_logged_in_session_with_a_csrf_token() {
     let app = TestApp::spawn().await;
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let http = cookie_http();
     let body = json!({"username": "Alice_1", "password": "password123", "display_name": "Alice"});
     let response = post_raw(&app, &http, "/api/auth/signup", body).await;
     assert_eq!(response.status(), StatusCode::CREATED);
@@ -118,13 +132,7 @@ async fn usernames_are_unique_regardless_of_case() {
     let app = TestApp::spawn().await;
     app.signup("alice").await;
     for taken in ["alice", "Alice", "ALICE"] {
-        let response = app
-            .anonymous()
-            .post(
-                "/api/auth/signup",
-                json!({"username": taken, "password": "password123"}),
-            )
-            .await;
+        let response = try_signup(&app, taken, "password123").await;
         assert_error(&response, StatusCode::CONFLICT, "username_taken");
     }
     app.stop().await;
@@ -135,22 +143,10 @@ async fn invalid_usernames_and_passwords_are_refused_and_store_nothing() {
     let app = TestApp::spawn().await;
     let long = "x".repeat(33);
     for bad in ["ab", "a b", "ünï", "../etc", "", long.as_str()] {
-        let response = app
-            .anonymous()
-            .post(
-                "/api/auth/signup",
-                json!({"username": bad, "password": "password123"}),
-            )
-            .await;
+        let response = try_signup(&app, bad, "password123").await;
         assert_error(&response, StatusCode::BAD_REQUEST, "invalid_username");
     }
-    let response = app
-        .anonymous()
-        .post(
-            "/api/auth/signup",
-            json!({"username": "dave", "password": "short"}),
-        )
-        .await;
+    let response = try_signup(&app, "dave", "short").await;
     assert_error(&response, StatusCode::BAD_REQUEST, "invalid_password");
     // The refused sign-up created nothing: the name is still free.
     app.signup("dave").await;
@@ -160,10 +156,7 @@ async fn invalid_usernames_and_passwords_are_refused_and_store_nothing() {
 #[tokio::test]
 async fn login_issues_a_new_session_id_and_ends_the_one_it_replaces() {
     let app = TestApp::spawn().await;
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let http = cookie_http();
     let credentials = json!({"username": "alice", "password": "password123"});
     let signup = post_raw(&app, &http, "/api/auth/signup", credentials.clone()).await;
     assert_eq!(signup.status(), StatusCode::CREATED);
@@ -200,30 +193,15 @@ async fn unknown_user_and_wrong_password_get_the_same_401() {
     let app = TestApp::spawn().await;
     app.signup("alice").await;
     let anon = app.anonymous();
-    let unknown = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": "nobody", "password": "password123"}),
-        )
-        .await;
-    let wrong = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": "alice", "password": "password124"}),
-        )
-        .await;
+    let unknown = post_credentials(&anon, "/api/auth/login", "nobody", "password123").await;
+    let wrong = post_credentials(&anon, "/api/auth/login", "alice", "password124").await;
     assert_error(&unknown, StatusCode::UNAUTHORIZED, "invalid_credentials");
     assert_error(&wrong, StatusCode::UNAUTHORIZED, "invalid_credentials");
     assert_eq!(
         unknown.1, wrong.1,
         "the bodies must not tell the cases apart"
     );
-    let token = anon
-        .post(
-            "/api/auth/tokens",
-            json!({"username": "alice", "password": "password124"}),
-        )
-        .await;
+    let token = post_credentials(&anon, "/api/auth/tokens", "alice", "password124").await;
     assert_error(&token, StatusCode::UNAUTHORIZED, "invalid_credentials");
     app.stop().await;
 }
@@ -231,10 +209,7 @@ async fn unknown_user_and_wrong_password_get_the_same_401() {
 #[tokio::test]
 async fn logout_ends_the_session_on_the_server() {
     let app = TestApp::spawn().await;
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .build()
-        .unwrap();
+    let http = cookie_http();
     let signup = post_raw(
         &app,
         &http,
@@ -253,13 +228,9 @@ async fn logout_ends_the_session_on_the_server() {
         csrf: Some(csrf),
         bearer: None,
     };
-    let (status, body) = client.request(Method::POST, "/api/auth/logout", None).await;
+    let (status, body) = logout(&client).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert_error(
-        &client.get("/api/me").await,
-        StatusCode::UNAUTHORIZED,
-        "not_authenticated",
-    );
+    assert_signed_out(&client).await;
     // Even a client that kept the old cookie is out.
     assert_eq!(
         me_with_cookie(&app, &session).await,
@@ -270,24 +241,16 @@ async fn logout_ends_the_session_on_the_server() {
 
 #[tokio::test]
 async fn bearer_tokens_need_no_csrf_and_logout_revokes_them() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
+    let (app, _) = TestApp::with_users(["alice", "bob"]).await;
     let alice = app.token_client("alice").await;
-    let (status, me) = alice.get("/api/me").await;
-    assert_eq!(status, StatusCode::OK, "{me}");
+    let me = alice.get_ok("/api/me").await;
     assert_eq!(me["user"]["username"], "alice");
     assert!(alice.csrf.is_none());
-    let (status, sent) = alice.send("bob", "t1", "by token").await;
-    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    alice.send_created("bob", "t1", "by token").await;
 
-    let (status, body) = alice.request(Method::POST, "/api/auth/logout", None).await;
+    let (status, body) = logout(&alice).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
-    assert_error(
-        &alice.get("/api/me").await,
-        StatusCode::UNAUTHORIZED,
-        "not_authenticated",
-    );
+    assert_signed_out(&alice).await;
     assert_error(
         &alice.send("bob", "t2", "after logout").await,
         StatusCode::UNAUTHORIZED,
@@ -295,7 +258,7 @@ async fn bearer_tokens_need_no_csrf_and_logout_revokes_them() {
     );
     // Another token of the same user is unaffected.
     let again = app.token_client("alice").await;
-    assert_eq!(history_bodies(&again, "bob").await, ["by token"]);
+    assert_eq!(again.bodies("bob").await, ["by token"]);
     app.stop().await;
 }
 
@@ -303,22 +266,14 @@ async fn bearer_tokens_need_no_csrf_and_logout_revokes_them() {
 async fn requests_without_valid_credentials_are_401() {
     let app = TestApp::spawn().await;
     app.signup("alice").await;
-    assert_error(
-        &app.anonymous().get("/api/me").await,
-        StatusCode::UNAUTHORIZED,
-        "not_authenticated",
-    );
+    assert_signed_out(&app.anonymous()).await;
     assert_eq!(
         me_with_cookie(&app, "forged").await,
         StatusCode::UNAUTHORIZED
     );
     let mut forged = app.anonymous();
     forged.bearer = Some("not-a-token".into());
-    assert_error(
-        &forged.get("/api/me").await,
-        StatusCode::UNAUTHORIZED,
-        "not_authenticated",
-    );
+    assert_signed_out(&forged).await;
     assert_error(
         &app.anonymous().send("alice", "c1", "hi").await,
         StatusCode::UNAUTHORIZED,
@@ -329,9 +284,7 @@ async fn requests_without_valid_credentials_are_401() {
 
 #[tokio::test]
 async fn cookie_requests_need_the_session_csrf_token() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
     let token = alice.csrf.clone().expect("csrf token");
     let bare = without_csrf(&alice);
 
@@ -360,18 +313,14 @@ async fn cookie_requests_need_the_session_csrf_token() {
             .await;
         assert_error(&response, StatusCode::FORBIDDEN, "csrf_mismatch");
     }
-    let response = with_csrf(&alice, &token)
-        .request(Method::POST, "/api/auth/logout", None)
-        .await;
+    let response = logout(&with_csrf(&alice, &token)).await;
     assert_eq!(response.0, StatusCode::NO_CONTENT, "sanity: logout works");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn refused_csrf_requests_change_nothing_and_safe_requests_need_no_token() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
     let bare = without_csrf(&alice);
 
     assert_error(
@@ -385,19 +334,13 @@ async fn refused_csrf_requests_change_nothing_and_safe_requests_need_no_token() 
         "csrf_mismatch",
     );
     // A logout without the token is refused and the session survives it.
-    assert_error(
-        &bare.request(Method::POST, "/api/auth/logout", None).await,
-        StatusCode::FORBIDDEN,
-        "csrf_missing",
-    );
-    let (status, me) = bare.get("/api/me").await;
-    assert_eq!(status, StatusCode::OK, "GET needs no CSRF token: {me}");
-    assert_eq!(history_bodies(&bare, "bob").await, Vec::<String>::new());
-    assert_eq!(history_bodies(&bob, "alice").await, Vec::<String>::new());
+    assert_error(&logout(&bare).await, StatusCode::FORBIDDEN, "csrf_missing");
+    bare.get_ok("/api/me").await; // GET needs no CSRF token.
+    assert_eq!(bare.bodies("bob").await, Vec::<String>::new());
+    assert_eq!(bob.bodies("alice").await, Vec::<String>::new());
 
     // The refused client_id was not consumed: the right token stores it now.
-    let (status, sent) = alice.send("bob", "c1", "accepted").await;
-    assert_eq!(status, StatusCode::CREATED, "{sent}");
-    assert_eq!(history_bodies(&bob, "alice").await, ["accepted"]);
+    alice.send_created("bob", "c1", "accepted").await;
+    assert_eq!(bob.bodies("alice").await, ["accepted"]);
     app.stop().await;
 }

@@ -7,34 +7,19 @@ use std::collections::HashSet;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::support::{Client, TestApp, assert_error};
+use crate::support::{Client, TestApp, assert_error, assert_error_status, assert_ok, ids};
 
+/// The ids on one page of the conversation with `with`, and its `has_more`.
 async fn page(client: &Client, with: &str, query: &str) -> (Vec<i64>, bool) {
-    let (status, page) = client
-        .get(&format!("/api/conversations/{with}/messages?{query}"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{query}: {page}");
-    let ids = page["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| m["id"].as_i64().expect("id"))
-        .collect();
-    (ids, page["has_more"].as_bool().expect("has_more"))
-}
-
-async fn send_ok(from: &Client, to: &str, client_id: &str) -> i64 {
-    let (status, message) = from.send(to, client_id, "text").await;
-    assert_eq!(status, StatusCode::CREATED, "{message}");
-    message["id"].as_i64().expect("id")
+    let page = client.history_page(with, query).await;
+    let messages = page["messages"].as_array().expect("messages");
+    (ids(messages), page["has_more"].as_bool().expect("has_more"))
 }
 
 #[tokio::test]
 async fn before_id_must_be_a_positive_integer() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    app.signup("bob").await;
-    send_ok(&alice, "bob", "c1").await;
+    let (app, [alice, _bob]) = TestApp::with_users(["alice", "bob"]).await;
+    alice.send_ok("bob", "c1").await;
     let temp = "temp_client_1770216496118_y8zwwov1h";
     for bad in [
         temp,
@@ -65,11 +50,9 @@ async fn before_id_must_be_a_positive_integer() {
 
 #[tokio::test]
 async fn limit_must_be_between_1_and_200() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    app.signup("bob").await;
+    let (app, [alice, _bob]) = TestApp::with_users(["alice", "bob"]).await;
     for i in 0..3 {
-        send_ok(&alice, "bob", &format!("c{i}")).await;
+        alice.send_ok("bob", &format!("c{i}")).await;
     }
     for bad in ["0", "201", "abc", "-1", ""] {
         let response = alice
@@ -89,9 +72,7 @@ async fn limit_must_be_between_1_and_200() {
 
 #[tokio::test]
 async fn paging_back_through_120_messages_has_no_gap_and_no_duplicate() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
     let mut sent = Vec::new();
     for i in 0..120 {
         let (from, to) = if i % 2 == 0 {
@@ -99,7 +80,7 @@ async fn paging_back_through_120_messages_has_no_gap_and_no_duplicate() {
         } else {
             (&bob, "alice")
         };
-        sent.push(send_ok(from, to, &format!("m{i}")).await);
+        sent.push(from.send_ok(to, &format!("m{i}")).await);
     }
     assert!(sent.windows(2).all(|w| w[0] < w[1]), "ids grow with time");
 
@@ -126,7 +107,7 @@ async fn paging_back_through_120_messages_has_no_gap_and_no_duplicate() {
     assert_eq!(walked, sent, "every message, in order, once");
 
     // Both parties see the same conversation, with seq 1..=120.
-    let (_, body) = bob.get("/api/conversations/alice/messages?limit=200").await;
+    let body = bob.history_page("alice", "limit=200").await;
     let seqs: Vec<i64> = body["messages"]
         .as_array()
         .unwrap()
@@ -140,11 +121,8 @@ async fn paging_back_through_120_messages_has_no_gap_and_no_duplicate() {
 
 #[tokio::test]
 async fn history_with_a_stranger_is_empty_and_with_nobody_is_404() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    app.signup("bob").await;
-    app.signup("carol").await;
-    send_ok(&alice, "bob", "c1").await;
+    let (app, [alice, _bob, _carol]) = TestApp::with_users(["alice", "bob", "carol"]).await;
+    alice.send_ok("bob", "c1").await;
     assert_eq!(page(&alice, "carol", "").await, (vec![], false));
     assert_eq!(
         page(&alice, "carol", "before_id=5&limit=10").await,
@@ -170,8 +148,7 @@ async fn sync_cursors_must_be_non_negative_integers() {
         let response = alice.get(&format!("/api/sync?limit={bad}")).await;
         assert_error(&response, StatusCode::BAD_REQUEST, "invalid_limit");
     }
-    let (status, empty) = alice.get("/api/sync?since=0").await;
-    assert_eq!(status, StatusCode::OK, "{empty}");
+    let empty = alice.get_ok("/api/sync?since=0").await;
     assert_eq!(empty["events"], Value::Array(vec![]));
     assert_eq!(empty["next"], 0);
     assert_eq!(empty["has_more"], false);
@@ -180,23 +157,14 @@ async fn sync_cursors_must_be_non_negative_integers() {
 
 #[tokio::test]
 async fn each_user_stream_has_cursors_1_to_n_and_pages_by_next() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let carol = app.signup("carol").await;
+    let (app, [alice, bob, carol]) = TestApp::with_users(["alice", "bob", "carol"]).await;
     let mut to_bob = Vec::new();
     for i in 0..3 {
-        to_bob.push(send_ok(&alice, "bob", &format!("a{i}")).await);
+        to_bob.push(alice.send_ok("bob", &format!("a{i}")).await);
     }
-    send_ok(&bob, "alice", "b0").await;
-    send_ok(&carol, "alice", "c0").await;
-    let (status, body) = bob
-        .post(
-            "/api/messages/status",
-            serde_json::json!({"message_ids": to_bob, "status": "read"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    bob.send_ok("alice", "b0").await;
+    carol.send_ok("alice", "c0").await;
+    assert_ok(&bob.mark(&to_bob, "read").await);
 
     // alice: 3 out, 1 from bob, 1 from carol, 1 status; bob: 4 messages, 1 status; carol: 1.
     for (client, expected) in [(&alice, 6), (&bob, 5), (&carol, 1)] {
@@ -220,8 +188,9 @@ async fn each_user_stream_has_cursors_1_to_n_and_pages_by_next() {
     let mut since = 0;
     let mut walked = Vec::new();
     loop {
-        let (status, page) = alice.get(&format!("/api/sync?since={since}&limit=2")).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
+        let page = alice
+            .get_ok(&format!("/api/sync?since={since}&limit=2"))
+            .await;
         let events = page["events"].as_array().unwrap();
         assert!(events.len() <= 2);
         if let Some(last) = events.last() {
@@ -237,28 +206,22 @@ async fn each_user_stream_has_cursors_1_to_n_and_pages_by_next() {
         assert!(walked.len() <= all.len(), "paging does not end");
     }
     assert_eq!(walked, all);
-    let (_, tail) = alice.get(&format!("/api/sync?since={since}")).await;
+    let tail = alice.get_ok(&format!("/api/sync?since={since}")).await;
     assert_eq!(tail["events"], Value::Array(vec![]));
     assert_eq!(tail["next"], since);
     assert_eq!(tail["has_more"], false);
-    let (_, middle) = alice.get("/api/sync?since=4").await;
+    let middle = alice.get_ok("/api/sync?since=4").await;
     assert_eq!(middle["events"].as_array().unwrap()[..], all[4..]);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn conversations_list_newest_activity_first() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let carol = app.signup("carol").await;
-    let a1 = send_ok(&alice, "bob", "a1").await;
-    let c1 = send_ok(&carol, "alice", "c1").await;
-    let summary = |list: &Value| -> Vec<(String, i64, i64)> {
-        list["conversations"]
-            .as_array()
-            .expect("conversations")
-            .iter()
+    let (app, [alice, bob, carol]) = TestApp::with_users(["alice", "bob", "carol"]).await;
+    let a1 = alice.send_ok("bob", "a1").await;
+    let c1 = carol.send_ok("alice", "c1").await;
+    let summary = |list: &[Value]| -> Vec<(String, i64, i64)> {
+        list.iter()
             .map(|c| {
                 let with = c["with"]["username"].as_str().unwrap().to_owned();
                 (
@@ -269,54 +232,38 @@ async fn conversations_list_newest_activity_first() {
             })
             .collect()
     };
-    let (_, list) = alice.get("/api/conversations").await;
+    let list = alice.conversations().await;
     let expected = [("carol".to_owned(), c1, 1), ("bob".to_owned(), a1, 0)];
-    assert_eq!(summary(&list), expected, "{list}");
-    let b1 = send_ok(&bob, "alice", "b1").await;
-    let (_, list) = alice.get("/api/conversations").await;
+    assert_eq!(summary(&list), expected, "{list:?}");
+    let b1 = bob.send_ok("alice", "b1").await;
+    let list = alice.conversations().await;
     let expected = [("bob".to_owned(), b1, 1), ("carol".to_owned(), c1, 1)];
-    assert_eq!(summary(&list), expected, "{list}");
+    assert_eq!(summary(&list), expected, "{list:?}");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn a_chat_view_resyncs_after_the_newest_id_it_has() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let a1 = send_ok(&alice, "bob", "a1").await;
-    let b1 = send_ok(&bob, "alice", "b1").await;
-    let (status, body) = bob
-        .post(
-            "/api/messages/status",
-            serde_json::json!({"message_ids": [a1], "status": "read"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let a1 = alice.send_ok("bob", "a1").await;
+    let b1 = bob.send_ok("alice", "b1").await;
+    assert_ok(&bob.mark(&[a1], "read").await);
     for bad in ["abc", "-1", "temp_client_1", "1.5"] {
-        let (status, body) = alice
+        let response = alice
             .get(&format!("/api/conversations/bob/sync?after_id={bad}"))
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
-        assert!(body["error"]["code"].is_string(), "{body}");
+        assert_error_status(&response, StatusCode::BAD_REQUEST);
     }
-    let (status, synced) = alice
-        .get(&format!("/api/conversations/bob/sync?after_id={a1}"))
+    let synced = alice
+        .get_ok(&format!("/api/conversations/bob/sync?after_id={a1}"))
         .await;
-    assert_eq!(status, StatusCode::OK, "{synced}");
-    let ids: Vec<i64> = synced["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(ids, [b1]);
+    assert_eq!(ids(synced["messages"].as_array().unwrap()), [b1]);
     let statuses = synced["statuses"].as_array().expect("statuses");
     assert!(
         statuses.contains(&serde_json::json!({"id": a1, "status": "read"})),
         "the read receipt on a message the view already has: {synced}"
     );
-    let (_, everything) = alice.get("/api/conversations/bob/sync?after_id=0").await;
+    let everything = alice.get_ok("/api/conversations/bob/sync?after_id=0").await;
     assert_eq!(
         everything["messages"].as_array().unwrap().len(),
         2,

@@ -2,61 +2,33 @@
 //! belong to; ids of others' messages behave as if they did not exist.
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{Client, TestApp, assert_error};
+use crate::support::{Client, TestApp, assert_cannot_mark, assert_error, ids};
 
-/// alice and bob talk; carol is a third user. Returns their clients and alice→bob message ids.
-async fn three_people(app: &TestApp) -> (Client, Client, Client, Vec<i64>) {
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let carol = app.signup("carol").await;
-    let mut ids = Vec::new();
+/// A fresh server where alice and bob talk and carol is a third user. Returns the app, their
+/// clients and the ids of alice's messages to bob.
+async fn three_people() -> (TestApp, Client, Client, Client, Vec<i64>) {
+    let (app, [alice, bob, carol]) = TestApp::with_users(["alice", "bob", "carol"]).await;
+    let mut sent = Vec::new();
     for i in 0..3 {
-        let (status, message) = alice.send("bob", &format!("a{i}"), "private").await;
-        assert_eq!(status, StatusCode::CREATED, "{message}");
-        ids.push(message["id"].as_i64().unwrap());
+        sent.push(alice.send_created("bob", &format!("a{i}"), "private").await);
     }
-    let (status, reply) = bob.send("alice", "b0", "also private").await;
-    assert_eq!(status, StatusCode::CREATED, "{reply}");
-    (alice, bob, carol, ids)
-}
-
-async fn messages(client: &Client, path: &str) -> Vec<Value> {
-    let (status, page) = client.get(path).await;
-    assert_eq!(status, StatusCode::OK, "{path}: {page}");
-    page["messages"].as_array().expect("messages").clone()
+    bob.send_created("alice", "b0", "also private").await;
+    (app, alice, bob, carol, ids(&sent))
 }
 
 async fn bob_sees_statuses(bob: &Client) -> Vec<String> {
-    messages(bob, "/api/conversations/alice/messages")
-        .await
-        .iter()
-        .map(|m| m["status"].as_str().unwrap().to_owned())
-        .collect()
+    let statuses = bob.statuses("alice").await;
+    statuses.into_iter().map(|(_, status)| status).collect()
 }
 
 #[tokio::test]
 async fn a_third_user_cannot_mark_others_messages() {
-    let app = TestApp::spawn().await;
-    let (_alice, bob, carol, ids) = three_people(&app).await;
-    for status in ["delivered", "read"] {
-        for request in [vec![ids[0]], ids.clone()] {
-            let response = carol
-                .post(
-                    "/api/messages/status",
-                    json!({"message_ids": request, "status": status}),
-                )
-                .await;
-            assert_error(&response, StatusCode::NOT_FOUND, "message_not_found");
-        }
-    }
-    let missing = carol
-        .post(
-            "/api/messages/status",
-            json!({"message_ids": [ids[2] + 1000], "status": "read"}),
-        )
-        .await;
+    let (app, _alice, bob, carol, ids) = three_people().await;
+    assert_cannot_mark(&carol, &ids[..1]).await;
+    assert_cannot_mark(&carol, &ids).await;
+    let missing = carol.mark(&[ids[2] + 1000], "read").await;
     assert_error(&missing, StatusCode::NOT_FOUND, "message_not_found");
     assert_eq!(
         bob_sees_statuses(&bob).await,
@@ -68,19 +40,14 @@ async fn a_third_user_cannot_mark_others_messages() {
 
 #[tokio::test]
 async fn a_third_user_sees_nothing_of_others_conversations() {
-    let app = TestApp::spawn().await;
-    let (_alice, _bob, carol, _ids) = three_people(&app).await;
-    let (status, list) = carol.get("/api/conversations").await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    assert_eq!(list["conversations"], json!([]));
+    let (app, _alice, _bob, carol, _ids) = three_people().await;
+    assert!(carol.conversations().await.is_empty());
     assert!(carol.all_events(0).await.is_empty());
     for other in ["alice", "bob"] {
-        let path = format!("/api/conversations/{other}/messages");
-        assert!(messages(&carol, &path).await.is_empty());
-        let (status, synced) = carol
-            .get(&format!("/api/conversations/{other}/sync?after_id=0"))
+        assert!(carol.messages(other).await.is_empty());
+        let synced = carol
+            .get_ok(&format!("/api/conversations/{other}/sync?after_id=0"))
             .await;
-        assert_eq!(status, StatusCode::OK, "{synced}");
         assert_eq!(synced["messages"], json!([]));
         assert_eq!(synced["statuses"], json!([]));
     }
@@ -89,19 +56,16 @@ async fn a_third_user_sees_nothing_of_others_conversations() {
 
 #[tokio::test]
 async fn a_shared_contact_keeps_conversations_apart() {
-    let app = TestApp::spawn().await;
-    let (alice, _bob, carol, ids) = three_people(&app).await;
-    let (status, hello) = carol.send("alice", "c0", "hi alice").await;
-    assert_eq!(status, StatusCode::CREATED, "{hello}");
+    let (app, alice, _bob, carol, ids) = three_people().await;
+    let hello = carol.send_created("alice", "c0", "hi alice").await;
 
-    let with_alice = messages(&carol, "/api/conversations/alice/messages").await;
+    let with_alice = carol.messages("alice").await;
     assert_eq!(with_alice, std::slice::from_ref(&hello));
     assert_eq!(hello["seq"], 1, "carol's conversation has its own seq");
     let events = carol.all_events(0).await;
     assert_eq!(events.len(), 1, "{events:?}");
     assert_eq!(events[0]["message"], hello);
-    let (_, list) = carol.get("/api/conversations").await;
-    let list = list["conversations"].as_array().unwrap().clone();
+    let list = carol.conversations().await;
     assert_eq!(list.len(), 1, "{list:?}");
     assert_eq!(list[0]["with"]["username"], "alice");
     assert_eq!(list[0]["last_message"], hello);
@@ -109,41 +73,34 @@ async fn a_shared_contact_keeps_conversations_apart() {
 
     // Paging carol's history from a message of alice↔bob reveals nothing of it.
     let before = ids[2] + 1;
-    let path = format!("/api/conversations/alice/messages?before_id={before}");
-    assert!(messages(&carol, &path).await.is_empty());
+    let page = carol
+        .history_page("alice", &format!("before_id={before}"))
+        .await;
+    assert_eq!(page["messages"], json!([]), "{page}");
     // Alice sees two separate conversations.
-    let (_, list) = alice.get("/api/conversations").await;
-    assert_eq!(list["conversations"].as_array().unwrap().len(), 2, "{list}");
+    let list = alice.conversations().await;
+    assert_eq!(list.len(), 2, "{list:?}");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn read_up_to_with_a_foreign_message_id_is_404() {
-    let app = TestApp::spawn().await;
-    let (alice, bob, carol, ids) = three_people(&app).await;
-    let (status, hello) = alice.send("carol", "ac", "hi carol").await;
-    assert_eq!(status, StatusCode::CREATED, "{hello}");
-    for other in ["alice", "bob"] {
-        let response = carol
-            .post(
-                &format!("/api/conversations/{other}/read"),
-                json!({"up_to_id": ids[2]}),
-            )
-            .await;
+    let (app, alice, bob, carol, ids) = three_people().await;
+    let hello = alice.send_created("carol", "ac", "hi carol").await;
+    // An id of alice↔bob is foreign to carol, and one of alice↔carol to bob↔alice.
+    let carols = hello["id"].as_i64().unwrap();
+    for (reader, with, id) in [
+        (&carol, "alice", ids[2]),
+        (&carol, "bob", ids[2]),
+        (&bob, "alice", carols),
+    ] {
+        let response = reader.read_up_to(with, id).await;
         assert_error(&response, StatusCode::NOT_FOUND, "message_not_found");
     }
-    // Bob cannot use an id of alice↔carol in his conversation with alice.
-    let carols = hello["id"].as_i64().unwrap();
-    let response = bob
-        .post("/api/conversations/alice/read", json!({"up_to_id": carols}))
-        .await;
-    assert_error(&response, StatusCode::NOT_FOUND, "message_not_found");
     assert_eq!(
         bob_sees_statuses(&bob).await,
         ["sent", "sent", "sent", "sent"]
     );
-    let (status, statuses) = carol.get("/api/conversations/alice/messages").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(statuses["messages"][0]["status"], "sent");
+    assert_eq!(carol.messages("alice").await[0]["status"], "sent");
     app.stop().await;
 }

@@ -5,31 +5,18 @@
 use std::collections::BTreeSet;
 
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::support::{Client, TestApp, assert_error};
-
-async fn send_ok(from: &Client, to: &str, client_id: &str) -> i64 {
-    let (status, message) = from.send(to, client_id, "text").await;
-    assert_eq!(status, StatusCode::CREATED, "{message}");
-    message["id"].as_i64().expect("id")
-}
-
-async fn mark(client: &Client, ids: &[i64], status: &str) -> (StatusCode, Value) {
-    client
-        .post(
-            "/api/messages/status",
-            json!({"message_ids": ids, "status": status}),
-        )
-        .await
-}
+use crate::support::{
+    Client, TestApp, assert_cannot_mark, assert_error, assert_error_status, assert_ok,
+};
 
 /// The ids a successful status request changed, as a set.
 #[track_caller]
 fn updated(response: &(StatusCode, Value)) -> BTreeSet<i64> {
-    assert_eq!(response.0, StatusCode::OK, "{}", response.1);
+    assert_ok(response);
     response.1["updated"]
         .as_array()
         .expect("updated")
@@ -38,35 +25,12 @@ fn updated(response: &(StatusCode, Value)) -> BTreeSet<i64> {
         .collect()
 }
 
-/// The status of each message of the conversation with `with`, by id.
-async fn statuses(client: &Client, with: &str) -> Vec<(i64, String)> {
-    let (status, page) = client
-        .get(&format!("/api/conversations/{with}/messages?limit=200"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page["messages"]
-        .as_array()
-        .expect("messages")
-        .iter()
-        .map(|m| {
-            (
-                m["id"].as_i64().unwrap(),
-                m["status"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
 /// The unread count `client` sees for the conversation with `with`.
 async fn unread(client: &Client, with: &str) -> i64 {
-    let (status, list) = client.get("/api/conversations").await;
-    assert_eq!(status, StatusCode::OK, "{list}");
-    list["conversations"]
-        .as_array()
-        .expect("conversations")
-        .iter()
+    let list = client.conversations().await;
+    list.iter()
         .find(|c| c["with"]["username"] == with)
-        .unwrap_or_else(|| panic!("no conversation with {with}: {list}"))["unread"]
+        .unwrap_or_else(|| panic!("no conversation with {with}: {list:?}"))["unread"]
         .as_i64()
         .expect("unread")
 }
@@ -77,68 +41,50 @@ fn set(ids: &[i64]) -> BTreeSet<i64> {
 
 #[tokio::test]
 async fn the_recipient_moves_messages_forward_only() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let m1 = send_ok(&alice, "bob", "c1").await;
-    let m2 = send_ok(&alice, "bob", "c2").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let m1 = alice.send_ok("bob", "c1").await;
+    let m2 = alice.send_ok("bob", "c2").await;
 
     assert_eq!(
-        updated(&mark(&bob, &[m1, m2], "delivered").await),
+        updated(&bob.mark(&[m1, m2], "delivered").await),
         set(&[m1, m2])
     );
     let delivered = vec![(m1, "delivered".to_owned()), (m2, "delivered".to_owned())];
-    assert_eq!(statuses(&alice, "bob").await, delivered);
-    assert_eq!(updated(&mark(&bob, &[m1], "read").await), set(&[m1]));
+    assert_eq!(alice.statuses("bob").await, delivered);
+    assert_eq!(updated(&bob.mark(&[m1], "read").await), set(&[m1]));
     assert_eq!(
-        updated(&mark(&bob, &[m1, m2], "delivered").await),
+        updated(&bob.mark(&[m1, m2], "delivered").await),
         set(&[]),
         "read → delivered is a no-op; delivered → delivered too"
     );
-    assert_eq!(updated(&mark(&bob, &[m1], "read").await), set(&[]));
+    assert_eq!(updated(&bob.mark(&[m1], "read").await), set(&[]));
     let expected = vec![(m1, "read".to_owned()), (m2, "delivered".to_owned())];
-    assert_eq!(statuses(&alice, "bob").await, expected);
-    assert_eq!(statuses(&bob, "alice").await, expected);
+    assert_eq!(alice.statuses("bob").await, expected);
+    assert_eq!(bob.statuses("alice").await, expected);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn a_sender_cannot_mark_their_own_messages() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let m1 = send_ok(&alice, "bob", "c1").await;
-    for status in ["delivered", "read"] {
-        assert_error(
-            &mark(&alice, &[m1], status).await,
-            StatusCode::NOT_FOUND,
-            "message_not_found",
-        );
-    }
-    assert_eq!(statuses(&bob, "alice").await, [(m1, "sent".to_owned())]);
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let m1 = alice.send_ok("bob", "c1").await;
+    assert_cannot_mark(&alice, &[m1]).await;
+    assert_eq!(bob.statuses("alice").await, [(m1, "sent".to_owned())]);
     assert_eq!(unread(&bob, "alice").await, 1);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn one_foreign_id_makes_the_whole_request_404_and_changes_nothing() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let to_bob = send_ok(&alice, "bob", "c1").await;
-    let from_bob = send_ok(&bob, "alice", "c2").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let to_bob = alice.send_ok("bob", "c1").await;
+    let from_bob = bob.send_ok("alice", "c2").await;
     let missing = from_bob + 1000;
     for ids in [[to_bob, from_bob], [to_bob, missing], [missing, to_bob]] {
-        for status in ["delivered", "read"] {
-            assert_error(
-                &mark(&bob, &ids, status).await,
-                StatusCode::NOT_FOUND,
-                "message_not_found",
-            );
-        }
+        assert_cannot_mark(&bob, &ids).await;
     }
     let untouched = vec![(to_bob, "sent".to_owned()), (from_bob, "sent".to_owned())];
-    assert_eq!(statuses(&alice, "bob").await, untouched);
+    assert_eq!(alice.statuses("bob").await, untouched);
     // Refused requests publish nothing either: alice has only her two message events.
     let events = alice.all_events(0).await;
     assert!(events.iter().all(|e| e["type"] == "message"), "{events:?}");
@@ -147,58 +93,46 @@ async fn one_foreign_id_makes_the_whole_request_404_and_changes_nothing() {
 
 #[tokio::test]
 async fn bad_statuses_and_id_lists_are_400() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let m1 = send_ok(&alice, "bob", "c1").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let m1 = alice.send_ok("bob", "c1").await;
     for bad in ["sent", "bogus", "READ", ""] {
         assert_error(
-            &mark(&bob, &[m1], bad).await,
+            &bob.mark(&[m1], bad).await,
             StatusCode::BAD_REQUEST,
             "invalid_status",
         );
     }
-    let empty = mark(&bob, &[], "read").await;
-    assert_eq!(empty.0, StatusCode::BAD_REQUEST, "{}", empty.1);
-    assert!(empty.1["error"]["code"].is_string(), "{}", empty.1);
+    assert_error_status(&bob.mark(&[], "read").await, StatusCode::BAD_REQUEST);
     for bad in [0, -3] {
-        let response = mark(&bob, &[m1, bad], "read").await;
+        let response = bob.mark(&[m1, bad], "read").await;
         assert!(
             [StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND].contains(&response.0),
             "{response:?}"
         );
     }
-    assert_eq!(statuses(&bob, "alice").await, [(m1, "sent".to_owned())]);
+    assert_eq!(bob.statuses("alice").await, [(m1, "sent".to_owned())]);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn read_up_to_marks_every_earlier_message_and_lowers_unread() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
     let mut to_bob = Vec::new();
     for i in 0..5 {
-        to_bob.push(send_ok(&alice, "bob", &format!("a{i}")).await);
+        to_bob.push(alice.send_ok("bob", &format!("a{i}")).await);
         if i == 2 {
-            send_ok(&bob, "alice", "b0").await;
+            bob.send_ok("alice", "b0").await;
         }
     }
     assert_eq!(unread(&bob, "alice").await, 5);
     assert_eq!(unread(&alice, "bob").await, 1);
     assert_eq!(
-        updated(&mark(&bob, &[to_bob[0]], "delivered").await),
+        updated(&bob.mark(&[to_bob[0]], "delivered").await),
         set(&[to_bob[0]])
     );
 
-    let response = bob
-        .post(
-            "/api/conversations/alice/read",
-            json!({"up_to_id": to_bob[3]}),
-        )
-        .await;
     assert_eq!(
-        updated(&response),
+        updated(&bob.read_up_to("alice", to_bob[3]).await),
         set(&to_bob[..4]),
         "only alice's messages"
     );
@@ -208,7 +142,8 @@ async fn read_up_to_marks_every_earlier_message_and_lowers_unread() {
         1,
         "bob's message to alice is unread"
     );
-    let seen: Vec<String> = statuses(&alice, "bob")
+    let seen: Vec<String> = alice
+        .statuses("bob")
         .await
         .into_iter()
         .filter(|(id, _)| to_bob.contains(id))
@@ -216,28 +151,23 @@ async fn read_up_to_marks_every_earlier_message_and_lowers_unread() {
         .collect();
     assert_eq!(seen, ["read", "read", "read", "read", "sent"]);
 
-    let again = bob
-        .post(
-            "/api/conversations/alice/read",
-            json!({"up_to_id": to_bob[4]}),
-        )
-        .await;
-    assert_eq!(updated(&again), set(&[to_bob[4]]));
+    assert_eq!(
+        updated(&bob.read_up_to("alice", to_bob[4]).await),
+        set(&[to_bob[4]])
+    );
     assert_eq!(unread(&bob, "alice").await, 0);
     app.stop().await;
 }
 
 #[tokio::test]
 async fn the_sender_syncs_a_status_event_for_each_change() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let m1 = send_ok(&alice, "bob", "c1").await;
-    let m2 = send_ok(&alice, "bob", "c2").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let m1 = alice.send_ok("bob", "c1").await;
+    let m2 = alice.send_ok("bob", "c2").await;
     let before = alice.all_events(0).await.len() as i64;
-    updated(&mark(&bob, &[m1, m2], "delivered").await);
-    updated(&mark(&bob, &[m1], "read").await);
-    updated(&mark(&bob, &[m1], "read").await); // no change, so no event
+    updated(&bob.mark(&[m1, m2], "delivered").await);
+    updated(&bob.mark(&[m1], "read").await);
+    updated(&bob.mark(&[m1], "read").await); // no change, so no event
 
     let events = alice.all_events(before).await;
     assert_eq!(events.len(), 2, "{events:?}");

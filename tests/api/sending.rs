@@ -9,16 +9,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::support::{Client, TestApp, assert_error};
-
-/// Every message of the conversation with `with`, as `client` sees it.
-async fn history(client: &Client, with: &str) -> Vec<Value> {
-    let (status, page) = client
-        .get(&format!("/api/conversations/{with}/messages?limit=200"))
-        .await;
-    assert_eq!(status, StatusCode::OK, "{page}");
-    page["messages"].as_array().expect("messages").clone()
-}
+use crate::support::{Client, TestApp, assert_error, assert_error_status, ids};
 
 /// The message events of `client`'s stream.
 async fn message_events(client: &Client) -> Vec<Value> {
@@ -32,11 +23,8 @@ async fn message_events(client: &Client) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_retry_returns_the_stored_message_and_creates_nothing() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let (status, first) = alice.send("bob", "c-1", "hello").await;
-    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let first = alice.send_created("bob", "c-1", "hello").await;
     let (status, retry) = alice.send("bob", "c-1", "hello").await;
     assert_eq!(status, StatusCode::OK, "{retry}");
     assert_eq!(retry["id"], first["id"]);
@@ -45,8 +33,8 @@ async fn a_retry_returns_the_stored_message_and_creates_nothing() {
         "the retry returns the stored message as it was"
     );
 
-    assert_eq!(history(&alice, "bob").await.len(), 1);
-    assert_eq!(history(&bob, "alice").await.len(), 1);
+    assert_eq!(alice.messages("bob").await.len(), 1);
+    assert_eq!(bob.messages("alice").await.len(), 1);
     assert_eq!(message_events(&bob).await.len(), 1);
     assert_eq!(message_events(&alice).await.len(), 1);
     app.stop().await;
@@ -54,11 +42,8 @@ async fn a_retry_returns_the_stored_message_and_creates_nothing() {
 
 #[tokio::test]
 async fn the_same_client_id_with_another_body_is_a_conflict() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
-    let (status, first) = alice.send("bob", "c1", "original").await;
-    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let first = alice.send_created("bob", "c1", "original").await;
     assert_error(
         &alice.send("bob", "c1", "changed").await,
         StatusCode::CONFLICT,
@@ -71,16 +56,15 @@ async fn the_same_client_id_with_another_body_is_a_conflict() {
         StatusCode::CONFLICT,
         "client_id_conflict",
     );
-    assert!(history(&carol, "alice").await.is_empty());
-    let stored = history(&bob, "alice").await;
+    assert!(carol.messages("alice").await.is_empty());
+    let stored = bob.messages("alice").await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["body"], "original");
 
     // Uniqueness is per sender: bob may use the same client_id.
-    let (status, reply) = bob.send("alice", "c1", "reply").await;
-    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    let reply = bob.send_created("alice", "c1", "reply").await;
     assert_ne!(reply["id"], first["id"]);
-    assert_eq!(history(&alice, "bob").await.len(), 2);
+    assert_eq!(alice.messages("bob").await.len(), 2);
     app.stop().await;
 }
 
@@ -109,7 +93,7 @@ async fn concurrent_identical_sends_store_one_message() {
     assert!(id.as_i64().is_some_and(|i| i > 0), "{id}");
     assert!(results.iter().all(|(_, m)| &m["id"] == id), "{results:?}");
 
-    let stored = history(&bob, "alice").await;
+    let stored = bob.messages("alice").await;
     assert_eq!(stored.len(), 1);
     assert_eq!(&stored[0]["id"], id);
     let events = message_events(&bob).await;
@@ -121,9 +105,7 @@ async fn concurrent_identical_sends_store_one_message() {
 
 #[tokio::test]
 async fn unknown_recipients_and_self_are_refused() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    app.signup("bob").await;
+    let (app, [alice, _bob]) = TestApp::with_users(["alice", "bob"]).await;
     for nobody in ["nobody", "x", "%C3%BC"] {
         assert_error(
             &alice.send(nobody, "c1", "hi").await,
@@ -132,12 +114,12 @@ async fn unknown_recipients_and_self_are_refused() {
         );
     }
     // The recipient's name is case-insensitive, like every username.
-    let (status, sent) = alice.send("BoB", "to-bob", "hi").await;
-    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let sent = alice.send_created("BoB", "to-bob", "hi").await;
     assert_eq!(sent["recipient"], "bob");
-    let (status, body) = alice.send("alice", "c1", "me").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert!(body["error"]["code"].is_string(), "{body}");
+    assert_error_status(
+        &alice.send("alice", "c1", "me").await,
+        StatusCode::BAD_REQUEST,
+    );
     let (status, body) = alice.send("Alice", "c1", "me").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(
@@ -150,9 +132,7 @@ async fn unknown_recipients_and_self_are_refused() {
 
 #[tokio::test]
 async fn client_ids_outside_the_alphabet_are_refused() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
     let too_long = "x".repeat(65);
     for bad in ["", too_long.as_str(), "a b", "ü", "temp.1", "a/b"] {
         assert_error(
@@ -161,24 +141,20 @@ async fn client_ids_outside_the_alphabet_are_refused() {
             "invalid_client_id",
         );
     }
-    assert!(history(&bob, "alice").await.is_empty());
+    assert!(bob.messages("alice").await.is_empty());
     let longest = "Az09_-".repeat(10) + "abcd";
     assert_eq!(longest.len(), 64);
-    let (status, sent) = alice.send("bob", &longest, "hi").await;
-    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let sent = alice.send_created("bob", &longest, "hi").await;
     assert_eq!(sent["client_id"], longest.as_str());
     app.stop().await;
 }
 
 #[tokio::test]
 async fn bodies_are_trimmed_and_bounded_in_characters() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
     for (i, empty) in ["", "   ", " \n\t "].iter().enumerate() {
-        let (status, body) = alice.send("bob", &format!("e{i}"), empty).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(body["error"]["code"].is_string(), "{body}");
+        let response = alice.send("bob", &format!("e{i}"), empty).await;
+        assert_error_status(&response, StatusCode::BAD_REQUEST);
     }
     assert_error(
         &alice.send("bob", "long-a", &"a".repeat(4097)).await,
@@ -190,7 +166,7 @@ async fn bodies_are_trimmed_and_bounded_in_characters() {
         StatusCode::BAD_REQUEST,
         "body_too_long",
     );
-    assert!(history(&bob, "alice").await.is_empty());
+    assert!(bob.messages("alice").await.is_empty());
 
     let exact = "é".repeat(4096);
     let (status, sent) = alice.send("bob", "exact", &exact).await;
@@ -207,10 +183,9 @@ async fn bodies_are_trimmed_and_bounded_in_characters() {
         StatusCode::CREATED,
         "trimmed before counting: {sent}"
     );
-    let (status, sent) = alice.send("bob", "trim", "  hello there \n").await;
-    assert_eq!(status, StatusCode::CREATED, "{sent}");
+    let sent = alice.send_created("bob", "trim", "  hello there \n").await;
     assert_eq!(sent["body"], "hello there");
-    let stored = history(&bob, "alice").await;
+    let stored = bob.messages("alice").await;
     assert_eq!(stored.len(), 3);
     assert_eq!(stored[2]["body"], "hello there");
     app.stop().await;
@@ -218,17 +193,14 @@ async fn bodies_are_trimmed_and_bounded_in_characters() {
 
 #[tokio::test]
 async fn a_message_has_every_protocol_field_and_gap_free_seq() {
-    let app = TestApp::spawn().await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
+    let (app, [alice, bob]) = TestApp::with_users(["alice", "bob"]).await;
     let mut sent = Vec::new();
     for (i, (from, to)) in [(&alice, "bob"), (&bob, "alice"), (&alice, "bob")]
         .into_iter()
         .enumerate()
     {
-        let (status, message) = from.send(to, &format!("m{i}"), &format!("body {i}")).await;
-        assert_eq!(status, StatusCode::CREATED, "{message}");
-        sent.push(message);
+        let (client_id, body) = (format!("m{i}"), format!("body {i}"));
+        sent.push(from.send_created(to, &client_id, &body).await);
     }
     let fields = [
         "id",
@@ -268,10 +240,10 @@ async fn a_message_has_every_protocol_field_and_gap_free_seq() {
         (&sent[1]["sender"], &sent[1]["recipient"]),
         (&json!("bob"), &json!("alice"))
     );
-    let ids: Vec<i64> = sent.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    let ids = ids(&sent);
     assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
     assert_eq!(
-        history(&alice, "bob").await,
+        alice.messages("bob").await,
         sent,
         "history shows the same objects"
     );
@@ -285,11 +257,9 @@ async fn sends_over_the_rate_limit_are_429_with_retry_after_and_not_stored() {
         c.send_burst = 2;
     })
     .await;
-    let alice = app.signup("alice").await;
-    let bob = app.signup("bob").await;
+    let [alice, bob] = app.signups(["alice", "bob"]).await;
     for i in 0..2 {
-        let (status, body) = alice.send("bob", &format!("r{i}"), "quick").await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
+        alice.send_created("bob", &format!("r{i}"), "quick").await;
     }
     let response = alice
         .http
@@ -313,7 +283,7 @@ async fn sends_over_the_rate_limit_are_429_with_retry_after_and_not_stored() {
     );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited", "{body}");
-    let stored = history(&bob, "alice").await;
+    let stored = bob.messages("alice").await;
     assert_eq!(stored.len(), 2);
     assert!(stored.iter().all(|m| m["client_id"] != "r2"));
     assert_eq!(message_events(&bob).await.len(), 2);

@@ -34,6 +34,13 @@ impl TestApp {
         }
     }
 
+    /// A fresh server with `names` signed up, in order (see [`TestApp::signups`]).
+    pub async fn with_users<const N: usize>(names: [&str; N]) -> (TestApp, [Client; N]) {
+        let app = Self::spawn().await;
+        let clients = app.signups(names).await;
+        (app, clients)
+    }
+
     /// A client with no session.
     pub fn anonymous(&self) -> Client {
         Client::new(&self.url)
@@ -51,6 +58,18 @@ impl TestApp {
         assert_eq!(status, StatusCode::CREATED, "signup {username}: {body}");
         client.csrf = body["csrf_token"].as_str().map(str::to_owned);
         client
+    }
+
+    /// Signs each of `names` up, in order, and returns their cookie clients.
+    pub async fn signups<const N: usize>(&self, names: [&str; N]) -> [Client; N] {
+        let mut clients = Vec::with_capacity(N);
+        for name in names {
+            clients.push(self.signup(name).await);
+        }
+        let Ok(clients) = clients.try_into() else {
+            unreachable!("one client per name")
+        };
+        clients
     }
 
     /// A bearer-token client for an existing user.
@@ -73,6 +92,14 @@ impl TestApp {
     }
 }
 
+/// An HTTP client with a cookie jar, as a browser has.
+pub fn cookie_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .expect("http client")
+}
+
 /// One person's HTTP client: a cookie jar, the session's CSRF token and/or a bearer token.
 pub struct Client {
     pub base: String,
@@ -84,13 +111,9 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("http client");
         Client {
             base: base.to_owned(),
-            http,
+            http: cookie_http(),
             csrf: None,
             bearer: None,
         }
@@ -133,6 +156,13 @@ impl Client {
         self.request(Method::GET, path, None).await
     }
 
+    /// GETs `path` and asserts 200; returns the body.
+    pub async fn get_ok(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert_eq!(response.0, StatusCode::OK, "GET {path}: {}", response.1);
+        response.1
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.request(Method::POST, path, Some(body)).await
     }
@@ -146,15 +176,84 @@ impl Client {
         .await
     }
 
+    /// Sends a new message and asserts it was stored (201); returns the message.
+    pub async fn send_created(&self, to: &str, client_id: &str, body: &str) -> Value {
+        let (status, message) = self.send(to, client_id, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{message}");
+        message
+    }
+
+    /// Sends a new message with the body `text` and asserts it was stored; returns its id.
+    pub async fn send_ok(&self, to: &str, client_id: &str) -> i64 {
+        let message = self.send_created(to, client_id, "text").await;
+        message["id"].as_i64().expect("id")
+    }
+
+    /// Marks `ids` with `status` (`POST /api/messages/status`).
+    pub async fn mark(&self, ids: &[i64], status: &str) -> (StatusCode, Value) {
+        self.post(
+            "/api/messages/status",
+            json!({"message_ids": ids, "status": status}),
+        )
+        .await
+    }
+
+    /// Marks every message from `with` up to `up_to_id` read (`POST …/{with}/read`).
+    pub async fn read_up_to(&self, with: &str, up_to_id: i64) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/conversations/{with}/read"),
+            json!({"up_to_id": up_to_id}),
+        )
+        .await
+    }
+
+    /// One page of the conversation with `with` (`query` as in `limit=50&before_id=7`); asserts
+    /// 200 and returns the page.
+    pub async fn history_page(&self, with: &str, query: &str) -> Value {
+        self.get_ok(&format!("/api/conversations/{with}/messages?{query}"))
+            .await
+    }
+
+    /// The messages of the conversation with `with` (up to 200), oldest first.
+    pub async fn messages(&self, with: &str) -> Vec<Value> {
+        let page = self.history_page(with, "limit=200").await;
+        page["messages"].as_array().expect("messages").clone()
+    }
+
+    /// The body of each message of the conversation with `with`.
+    pub async fn bodies(&self, with: &str) -> Vec<String> {
+        let messages = self.messages(with).await;
+        let body = |m: &Value| m["body"].as_str().expect("body").to_owned();
+        messages.iter().map(body).collect()
+    }
+
+    /// The id and status of each message of the conversation with `with`.
+    pub async fn statuses(&self, with: &str) -> Vec<(i64, String)> {
+        let messages = self.messages(with).await;
+        let status = |m: &Value| {
+            let id = m["id"].as_i64().expect("id");
+            (id, m["status"].as_str().expect("status").to_owned())
+        };
+        messages.iter().map(status).collect()
+    }
+
+    /// The conversation list (`GET /api/conversations`), newest activity first.
+    pub async fn conversations(&self) -> Vec<Value> {
+        let list = self.get_ok("/api/conversations").await;
+        list["conversations"]
+            .as_array()
+            .expect("conversations")
+            .clone()
+    }
+
     /// Every event after `since`, following `has_more` pages.
     pub async fn all_events(&self, since: i64) -> Vec<Value> {
         let mut since = since;
         let mut events = Vec::new();
         loop {
-            let (status, page) = self
-                .get(&format!("/api/sync?since={since}&limit=1000"))
+            let page = self
+                .get_ok(&format!("/api/sync?since={since}&limit=1000"))
                 .await;
-            assert_eq!(status, StatusCode::OK, "{page}");
             events.extend(page["events"].as_array().expect("events").iter().cloned());
             since = page["next"].as_i64().expect("next");
             if !page["has_more"].as_bool().expect("has_more") {
@@ -164,16 +263,40 @@ impl Client {
     }
 }
 
+/// The ids of `messages`, in order.
+pub fn ids(messages: &[Value]) -> Vec<i64> {
+    let id = |m: &Value| m["id"].as_i64().expect("id");
+    messages.iter().map(id).collect()
+}
+
+/// Asserts `(status, body)` is 200 OK.
+#[track_caller]
+pub fn assert_ok(response: &(StatusCode, Value)) {
+    assert_eq!(response.0, StatusCode::OK, "{}", response.1);
+}
+
+/// Asserts `(status, body)` is a JSON error with `expected` status, a code and a message.
+#[track_caller]
+pub fn assert_error_status(response: &(StatusCode, Value), expected: StatusCode) {
+    let (status, body) = response;
+    assert_eq!(*status, expected, "body: {body}");
+    let error = &body["error"];
+    let filled = |field: &str| error[field].as_str().is_some_and(|s| !s.is_empty());
+    assert!(filled("code"), "body: {body}");
+    assert!(filled("message"), "body: {body}");
+}
+
 /// Asserts `(status, body)` is the JSON error `code` with `expected` status.
 #[track_caller]
 pub fn assert_error(response: &(StatusCode, Value), expected: StatusCode, code: &str) {
-    assert_eq!(response.0, expected, "body: {}", response.1);
+    assert_error_status(response, expected);
     assert_eq!(response.1["error"]["code"], code, "body: {}", response.1);
-    assert!(
-        response.1["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "body: {}",
-        response.1
-    );
+}
+
+/// Asserts `client` can mark `ids` neither delivered nor read: 404 `message_not_found`.
+pub async fn assert_cannot_mark(client: &Client, ids: &[i64]) {
+    for status in ["delivered", "read"] {
+        let response = client.mark(ids, status).await;
+        assert_error(&response, StatusCode::NOT_FOUND, "message_not_found");
+    }
 }
