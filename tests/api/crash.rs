@@ -3,8 +3,6 @@
 //! again on the same dir. Every send that was acknowledged (201/200) must be there exactly once,
 //! cursors must stay gap-free, and sessions must survive the restart.
 
-mod process;
-
 use std::collections::BTreeSet;
 use std::process::ExitStatus;
 use std::sync::Arc;
@@ -13,11 +11,12 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::backend::TestStore;
 use crate::invariants::{
     assert_seqs_gap_free, history, message_ids, same_session, stream_gap_free,
 };
+use crate::process::{Linkup, STARTUP, repoint, signup};
 use crate::support::Client;
-use process::{Linkup, STARTUP, repoint, signup};
 
 /// One send of the traffic: `acked` is the message id when the sender got a full 2xx answer.
 #[derive(Debug)]
@@ -175,8 +174,8 @@ async fn verify(clients: &[Client], names: &[String], mut attempts: Vec<Attempt>
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_acknowledged_message_and_the_session_survive_sigkill() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut first = Linkup::start(dir.path()).await;
+    let store = TestStore::new(crate::BACKEND).await;
+    let mut first = Linkup::start(&store).await;
     let mut people = vec![
         signup(&first.url, "alice").await,
         signup(&first.url, "bob").await,
@@ -187,7 +186,7 @@ async fn an_acknowledged_message_and_the_session_survive_sigkill() {
     assert_eq!(status, StatusCode::CREATED, "{sent}");
     assert!(!first.kill().success(), "SIGKILL is not a clean exit");
 
-    let second = Linkup::start(dir.path()).await;
+    let second = Linkup::start(&store).await;
     repoint(&mut people, &second);
     let (status, me) = people[0].get("/api/me").await;
     assert_eq!(
@@ -231,8 +230,8 @@ async fn an_acknowledged_message_and_the_session_survive_sigkill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_mid_traffic_loses_no_acknowledged_message() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut first = Linkup::start(dir.path()).await;
+    let store = TestStore::new(crate::BACKEND).await;
+    let mut first = Linkup::start(&store).await;
     let names: Vec<String> = ["ann", "ben", "cat"].map(str::to_owned).to_vec();
     let mut people = Vec::new();
     for name in &names {
@@ -243,15 +242,15 @@ async fn sigkill_mid_traffic_loses_no_acknowledged_message() {
     assert!(!status.success(), "SIGKILL is not a clean exit");
     assert!(attempts.iter().filter(|a| a.acked.is_some()).count() >= 80);
 
-    let second = Linkup::start(dir.path()).await;
+    let second = Linkup::start(&store).await;
     repoint(&mut people, &second);
     verify(&people, &names, attempts).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_stops_cleanly_and_keeps_acknowledged_messages() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut first = Linkup::start(dir.path()).await;
+    let store = TestStore::new(crate::BACKEND).await;
+    let mut first = Linkup::start(&store).await;
     let names: Vec<String> = ["dan", "eve"].map(str::to_owned).to_vec();
     let mut people = vec![
         signup(&first.url, "dan").await,
@@ -269,7 +268,7 @@ async fn sigterm_stops_cleanly_and_keeps_acknowledged_messages() {
     );
     first.wait_for_line("stopped").await;
 
-    let mut second = Linkup::start(dir.path()).await;
+    let mut second = Linkup::start(&store).await;
     repoint(&mut people, &second);
     assert_eq!(
         history(&people[1], "dan").await,
@@ -297,7 +296,7 @@ async fn sigterm_stops_cleanly_and_keeps_acknowledged_messages() {
         body: "hello before SIGTERM".into(),
         acked: sent["id"].as_i64(),
     });
-    let third = Linkup::start(dir.path()).await;
+    let third = Linkup::start(&store).await;
     repoint(&mut people, &third);
     verify(&people, &names, attempts).await;
 }

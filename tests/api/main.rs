@@ -1,12 +1,18 @@
-//! Integration tests: the real server over HTTP on port 0, a fresh SQLite file per test.
+//! Integration tests: the real server over HTTP and WebSocket on port 0, a fresh SQLite file
+//! per test. `tests/postgres` runs the same modules against PostgreSQL.
+
+/// The store every test server of this binary runs on.
+pub const BACKEND: backend::Backend = backend::Backend::Sqlite;
 
 mod accounts;
+mod backend;
 mod crash;
 mod errors;
 mod history;
 mod invariants;
 mod ordering;
 mod privacy;
+mod process;
 mod receipts;
 mod sending;
 mod socket;

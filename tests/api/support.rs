@@ -1,18 +1,19 @@
-//! The test harness: a real server on port 0 with a fresh SQLite file per test, and typed
-//! clients for the people using it.
+//! The test harness: a real server on port 0 with fresh storage per test (SQLite or
+//! PostgreSQL, as the test binary's `BACKEND` says), and typed clients for the people using it.
 
 use linkup::config::Config;
 use linkup::server::Server;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tempfile::TempDir;
 
-/// A running server and the directory holding its database (removed on drop).
+use crate::backend::TestStore;
+
+/// A running server and its storage (removed on drop).
 pub struct TestApp {
     pub server: Server,
     pub url: String,
     /// Holds the database; removed when the app is dropped.
-    _dir: TempDir,
+    _store: TestStore,
 }
 
 impl TestApp {
@@ -22,15 +23,16 @@ impl TestApp {
 
     /// Spawns with a configuration adjusted by `tweak` (rate limits, sizes, …).
     pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let mut config = Config::for_tests(dir.path());
+        let store = TestStore::new(crate::BACKEND).await;
+        let mut config = Config::for_tests(store.dir.path());
+        store.configure(&mut config);
         tweak(&mut config);
         let server = Server::start(config).await.expect("server starts");
         let url = server.url();
         TestApp {
             server,
             url,
-            _dir: dir,
+            _store: store,
         }
     }
 

@@ -22,7 +22,6 @@ use crate::ids::{Cursor, MessageId, UserId};
 use crate::input::{ClientId, Username};
 use crate::messages::Message;
 use crate::time::Timestamp;
-use writes::SendAttempt;
 
 /// Maps a driver error: connection trouble is `Unavailable` (503, retry), the rest `Other`.
 pub(crate) fn failure(err: sqlx::Error) -> StoreError {
@@ -340,15 +339,14 @@ impl Store for PostgresStore {
     }
 
     async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError> {
-        match transaction!(self, |c| writes::send_message(c, &request))? {
-            SendAttempt::Done(sent) => Ok(sent),
-            SendAttempt::LostRace => {
+        match transaction!(self, |c| writes::send_message(c, &request)) {
+            Err(StoreError::Conflict(_)) => {
                 let stored = self
                     .sent_message(request.sender.id, &request.client_id)
-                    .await?
-                    .ok_or(StoreError::NotFound)?;
-                writes::existing_answer(&request, stored)
+                    .await?;
+                writes::existing_answer(&request, stored.ok_or(StoreError::NotFound)?)
             }
+            other => other,
         }
     }
 

@@ -144,14 +144,6 @@ async fn open_direct_conversation(
     Ok(ConversationId(created))
 }
 
-/// How a send transaction ended.
-pub enum SendAttempt {
-    Done(Sent),
-    /// A concurrent send with the same `(sender, client_id)` committed first: roll back and
-    /// answer with the stored message.
-    LostRace,
-}
-
 /// Answers a send whose `(sender, client_id)` is already stored: the same message, or conflict.
 pub fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreError> {
     if message.recipient != req.recipient.username || message.body != req.body.as_str() {
@@ -164,12 +156,16 @@ pub fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, Stor
     })
 }
 
-pub async fn send_message(
-    conn: &mut PgConnection,
-    req: &SendRequest,
-) -> Result<SendAttempt, StoreError> {
-    if let Some(message) = reads::sent_message(conn, req.sender.id, req.client_id.as_str()).await? {
-        return existing_answer(req, message).map(SendAttempt::Done);
+/// Stores a new message. If `(sender, client_id)` is taken — found first, or by a concurrent
+/// transaction that committed while this one waited on the unique index — it fails with
+/// `Conflict`, so the transaction rolls back (leaving no gap in `seq`) and the caller answers
+/// with the stored message.
+pub async fn send_message(conn: &mut PgConnection, req: &SendRequest) -> Result<Sent, StoreError> {
+    if reads::sent_message(conn, req.sender.id, req.client_id.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
     }
     let conversation =
         open_direct_conversation(conn, req.sender.id, req.recipient.id, req.at).await?;
@@ -196,7 +192,7 @@ pub async fn send_message(
     .await
     .map_err(failure)?;
     let Some(id) = id.map(MessageId) else {
-        return Ok(SendAttempt::LostRace);
+        return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
     };
     sqlx::query("UPDATE conversations SET last_message_id = $1 WHERE id = $2")
         .bind(id.0)
@@ -241,11 +237,11 @@ pub async fn send_message(
         });
     }
     insert_events(conn, &rows, req.at).await?;
-    Ok(SendAttempt::Done(Sent {
+    Ok(Sent {
         message,
         created: true,
         events,
-    }))
+    })
 }
 
 /// Records status events for messages already moved forward: one event per conversation, in

@@ -4,7 +4,6 @@
 //! test leaves no process behind. Sessions send their cookie as a plain header, so a client can
 //! be pointed at a restarted server (a new port) by changing its `base`.
 
-use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,6 +12,7 @@ use reqwest::header::{COOKIE, HeaderMap, HeaderValue, SET_COOKIE};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
+use crate::backend::TestStore;
 use crate::support::Client;
 
 /// How long starting, stopping or a burst of traffic may take before the test fails.
@@ -27,11 +27,11 @@ pub struct Linkup {
 }
 
 impl Linkup {
-    /// Starts the binary on `dir` and port 0; returns once it logs where it listens.
-    pub async fn start(dir: &Path) -> Linkup {
+    /// Starts the binary on `store` and port 0; returns once it logs where it listens.
+    pub async fn start(store: &TestStore) -> Linkup {
         let mut child = Command::new(env!("CARGO_BIN_EXE_linkup"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(dir)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(store.flags())
             .env_remove("LINKUP_DATABASE_URL")
             .env_remove("LINKUP_REDIS_URL")
             .env("LINKUP_SEND_RATE", "0")

@@ -1,0 +1,36 @@
+//! The integration suite of `tests/api`, compiled a second time against PostgreSQL: each
+//! test creates its own database on the local server (`LINKUP_TEST_PG_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/test`) and drops it afterwards. The modules are the
+//! same files, not copies.
+
+/// The store every test server of this binary runs on.
+pub const BACKEND: backend::Backend = backend::Backend::Postgres;
+
+#[path = "../api/accounts.rs"]
+mod accounts;
+#[path = "../api/backend.rs"]
+mod backend;
+#[path = "../api/crash.rs"]
+mod crash;
+#[path = "../api/errors.rs"]
+mod errors;
+#[path = "../api/history.rs"]
+mod history;
+#[path = "../api/invariants.rs"]
+mod invariants;
+#[path = "../api/ordering.rs"]
+mod ordering;
+#[path = "../api/privacy.rs"]
+mod privacy;
+#[path = "../api/process.rs"]
+mod process;
+#[path = "../api/receipts.rs"]
+mod receipts;
+#[path = "../api/sending.rs"]
+mod sending;
+#[path = "../api/socket.rs"]
+mod socket;
+#[path = "../api/support.rs"]
+mod support;
+#[path = "../api/ws_delivery.rs"]
+mod ws_delivery;
