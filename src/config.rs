@@ -20,6 +20,10 @@ pub struct Config {
     /// `redis://…` for fan-out between several nodes (default: in-process).
     #[arg(long, env = "LINKUP_REDIS_URL")]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so several deployments (or tests) can share one
+    /// Redis.
+    #[arg(long, env = "LINKUP_REDIS_PREFIX", default_value = "linkup")]
+    pub redis_prefix: String,
     /// Origins allowed to open WebSockets with a session cookie (repeatable; default: the
     /// server's own origin).
     #[arg(
@@ -88,6 +92,7 @@ impl Config {
             data_dir: data_dir.into(),
             database_url: None,
             redis_url: None,
+            redis_prefix: "linkup".to_owned(),
             allowed_origins: Vec::new(),
             public_url: None,
             send_rate: 0,

@@ -135,6 +135,34 @@ impl Hub {
         }
     }
 
+    /// Tells every subscriber here to catch up from the store (pushes may have been lost).
+    pub fn resync_all(&self) {
+        let push = Arc::new(Push::Resync);
+        let Ok(mut map) = self.subscribers.lock() else {
+            return;
+        };
+        for entries in map.values_mut() {
+            // A subscriber that cannot take the marker is dropped: its socket closes and the
+            // client catches up when it reconnects.
+            entries.retain(|entry| match entry.queue.try_send(push.clone()) {
+                Ok(()) => true,
+                Err(_) => {
+                    entry.overflowed.store(true, Ordering::Release);
+                    false
+                }
+            });
+        }
+        map.retain(|_, entries| !entries.is_empty());
+    }
+
+    /// Users with at least one subscriber here, for presence refreshes.
+    pub fn online_users(&self) -> Vec<UserId> {
+        self.subscribers
+            .lock()
+            .map(|m| m.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
     /// Closes every socket opened with `credential`.
     pub fn revoke(&self, credential: &[u8]) {
         let tokens = self

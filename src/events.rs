@@ -1,7 +1,7 @@
 //! Events of a user's stream. Each stored event has the user's next cursor; the shape is the
 //! same in `GET /api/sync` and on the WebSocket.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
@@ -9,7 +9,7 @@ use crate::messages::{Message, MessageStatus};
 use crate::time::Timestamp;
 
 /// One event of one user's stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Event {
     /// A message the user sent or received.
@@ -36,14 +36,14 @@ impl Event {
 }
 
 /// An event addressed to one user, as a write returns it for publishing.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserEvent {
     pub user: UserId,
     pub event: Event,
 }
 
 /// A signal that is pushed but never stored (no cursor): typing and presence.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Ephemeral {
     /// `from` started or stopped typing to the receiver.
@@ -61,4 +61,6 @@ pub enum Ephemeral {
 pub enum Push {
     Stored(Event),
     Signal(Ephemeral),
+    /// Pushes may have been lost (the bus lost its subscription): catch up from the store.
+    Resync,
 }

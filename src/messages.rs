@@ -55,7 +55,7 @@ impl MessageStatus {
 }
 
 /// A stored message, as every API and socket shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     pub id: MessageId,
     /// Position in the conversation: 1, 2, 3, … without gaps.

@@ -15,11 +15,16 @@ const SNAPSHOT_LIMIT: usize = 500;
 
 /// Announces `user` online to their contacts; call when their first socket opened.
 pub async fn came_online(app: &App, user: &User) {
+    app.bus.set_presence(user.id, true).await;
     announce(app, user, true, None).await;
 }
 
-/// Records last-seen and announces `user` offline; call when their last socket closed.
+/// Records last-seen and announces `user` offline; call when their last socket on this node
+/// closed (nothing is announced while they still have a socket on another node).
 pub async fn went_offline(app: &App, user: &User) {
+    if app.bus.set_presence(user.id, false).await {
+        return;
+    }
     let now = Timestamp::now();
     if let Err(err) = app.store.set_last_seen(user.id, now).await {
         tracing::warn!(error = %err, user = %user.username, "could not record last-seen");
@@ -52,18 +57,23 @@ pub async fn snapshot(
     user: &User,
     only: Option<UserId>,
 ) -> Result<Vec<Ephemeral>, Error> {
-    let contacts = app.store.contacts(user.id).await?;
-    Ok(contacts
+    let contacts: Vec<_> = app
+        .store
+        .contacts(user.id)
+        .await?
         .into_iter()
         .filter(|c| only.is_none_or(|id| id == c.user.id))
         .take(SNAPSHOT_LIMIT)
-        .map(|c| {
-            let online = app.hub.count(c.user.id) > 0;
-            Ephemeral::Presence {
-                user: c.user.username,
-                online,
-                last_seen: if online { None } else { c.last_seen },
-            }
+        .collect();
+    let ids: Vec<UserId> = contacts.iter().map(|c| c.user.id).collect();
+    let online = app.bus.online(&ids).await;
+    Ok(contacts
+        .into_iter()
+        .zip(online)
+        .map(|(c, online)| Ephemeral::Presence {
+            user: c.user.username,
+            online,
+            last_seen: if online { None } else { c.last_seen },
         })
         .collect())
 }

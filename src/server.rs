@@ -14,7 +14,9 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::{App, AppState, Settings};
 use crate::auth::passwords::Hasher;
+use crate::bus::Bus;
 use crate::bus::memory::MemoryBus;
+use crate::bus::redis::RedisBus;
 use crate::config::{Config, StoreLocation};
 use crate::delivery::Hub;
 use crate::limits::KeyedLimit;
@@ -57,17 +59,21 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
-fn build_state(
+async fn build_state(
     config: &Config,
     store: Arc<dyn Store>,
     local: SocketAddr,
 ) -> anyhow::Result<AppState> {
-    if config.redis_url.is_some() {
-        anyhow::bail!(
-            "Redis fan-out is not part of this build yet; run a single node without --redis-url"
-        );
-    }
     let hub = Arc::new(Hub::default());
+    let shutdown = CancellationToken::new();
+    let bus: Arc<dyn Bus> = match &config.redis_url {
+        Some(url) => Arc::new(
+            RedisBus::start(url, &config.redis_prefix, hub.clone(), shutdown.clone())
+                .await
+                .context("connecting to Redis (is it running at --redis-url?)")?,
+        ),
+        None => Arc::new(MemoryBus::new(hub.clone())),
+    };
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let settings = Settings {
         max_body_chars: config.max_body_chars.max(1),
@@ -81,14 +87,14 @@ fn build_state(
     };
     let app = App {
         store,
-        bus: Arc::new(MemoryBus::new(hub.clone())),
+        bus,
         hub,
         hasher: Hasher::new(cores)?,
         send_limit: KeyedLimit::per_second(config.send_rate, config.send_burst),
         login_limit: KeyedLimit::per_minute(config.login_rate),
         frame_limit: KeyedLimit::per_second(config.frame_rate, config.frame_rate.saturating_mul(4)),
         typing_limit: KeyedLimit::per_second(5, 10),
-        shutdown: CancellationToken::new(),
+        shutdown,
         tasks: TaskTracker::new(),
         metrics: Metrics::default(),
         settings,
@@ -107,7 +113,7 @@ impl Server {
             )
         })?;
         let addr = listener.local_addr()?;
-        let state = match build_state(&config, store.clone(), addr) {
+        let state = match build_state(&config, store.clone(), addr).await {
             Ok(state) => state,
             Err(err) => {
                 store.close().await;

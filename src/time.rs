@@ -1,6 +1,6 @@
 //! Timestamps: milliseconds since the Unix epoch in storage, RFC 3339 UTC on the wire.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -37,6 +37,16 @@ impl Serialize for Timestamp {
     }
 }
 
+impl<'de> Deserialize<'de> for Timestamp {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let parsed = OffsetDateTime::parse(&text, &Rfc3339).map_err(serde::de::Error::custom)?;
+        Ok(Timestamp(
+            (parsed.unix_timestamp_nanos() / 1_000_000) as i64,
+        ))
+    }
+}
+
 impl utoipa::PartialSchema for Timestamp {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
@@ -58,5 +68,7 @@ mod tests {
     fn formats_as_rfc3339_utc() {
         assert_eq!(Timestamp(0).to_rfc3339(), "1970-01-01T00:00:00Z");
         assert_eq!(Timestamp(1_500).to_rfc3339(), "1970-01-01T00:00:01.5Z");
+        let back: Timestamp = serde_json::from_str("\"1970-01-01T00:00:01.5Z\"").unwrap();
+        assert_eq!(back, Timestamp(1_500));
     }
 }

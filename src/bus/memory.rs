@@ -38,6 +38,14 @@ impl Bus for MemoryBus {
         self.hub.revoke(&credential);
     }
 
+    async fn set_presence(&self, user: UserId, _here: bool) -> bool {
+        self.hub.count(user) > 0
+    }
+
+    async fn online(&self, users: &[UserId]) -> Vec<bool> {
+        users.iter().map(|u| self.hub.count(*u) > 0).collect()
+    }
+
     async fn ready(&self) -> bool {
         true
     }

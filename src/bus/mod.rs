@@ -1,11 +1,13 @@
 //! The event bus: after a write commits, its events are published to the users they concern;
-//! ephemeral signals (typing, presence) and credential revocations travel the same way.
+//! ephemeral signals (typing, presence), credential revocations and presence bookkeeping
+//! travel the same way.
 //!
 //! The bus is a wake-up, never the source of truth: a subscriber that misses an event (slow,
 //! disconnected, or a lossy transport such as Redis pub/sub) catches up from the store by its
-//! cursor. `memory` is the single-process implementation.
+//! cursor. `memory` serves one process; `redis` connects several nodes.
 
 pub mod memory;
+pub mod redis;
 
 use async_trait::async_trait;
 
@@ -20,6 +22,11 @@ pub trait Bus: Send + Sync + 'static {
     async fn signal(&self, users: Vec<UserId>, signal: Ephemeral);
     /// Closes every socket opened with this credential digest, on every node.
     async fn revoke(&self, credential: Vec<u8>);
+    /// Records whether `user` has sockets on this node; returns whether the user has sockets on
+    /// any node (so the last close anywhere, not here, announces "offline").
+    async fn set_presence(&self, user: UserId, here: bool) -> bool;
+    /// Which of `users` have a socket on any node, in the same order.
+    async fn online(&self, users: &[UserId]) -> Vec<bool>;
     /// Whether the bus can deliver right now (for `/readyz`).
     async fn ready(&self) -> bool;
 }

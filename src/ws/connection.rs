@@ -217,6 +217,7 @@ impl Connection {
                 self.send_text(text).await
             }
             Push::Signal(_) => Ok(()),
+            Push::Resync => self.catch_up().await,
         }
     }
 

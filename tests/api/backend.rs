@@ -1,5 +1,7 @@
-//! Which store a test server runs on, and the per-test database that goes with it: a temp
-//! directory for SQLite, a freshly created (and afterwards dropped) database for PostgreSQL.
+//! Which store and bus a test server runs on, and the per-test storage that goes with them: a
+//! temp directory for SQLite (with the in-process bus); for PostgreSQL, a freshly created (and
+//! afterwards dropped) database plus the Redis bus under a key prefix of the test's own (whose
+//! keys are deleted afterwards).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,8 +11,15 @@ use tempfile::TempDir;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// Embedded SQLite and the in-process bus.
     Sqlite,
+    /// PostgreSQL and the Redis bus: what several nodes run on.
     Postgres,
+}
+
+/// The Redis server tests use (`LINKUP_TEST_REDIS_URL` to change).
+pub fn redis_url() -> String {
+    std::env::var("LINKUP_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 /// The PostgreSQL server tests create their databases on (`LINKUP_TEST_PG_URL` to change).
@@ -38,19 +47,30 @@ impl TestStore {
     /// Points a server configuration at this storage.
     pub fn configure(&self, config: &mut Config) {
         config.data_dir = self.dir.path().to_path_buf();
-        config.database_url = self.database.as_ref().map(PgDatabase::url);
+        if let Some(db) = &self.database {
+            config.database_url = Some(db.url());
+            config.redis_url = Some(redis_url());
+            config.redis_prefix = db.name.clone();
+        }
     }
 
     /// `serve` flags selecting this storage, for tests that start the real binary.
     pub fn flags(&self) -> Vec<String> {
         match &self.database {
             None => vec!["--data-dir".into(), self.dir.path().display().to_string()],
-            Some(db) => vec!["--database-url".into(), db.url()],
+            Some(db) => vec![
+                "--database-url".into(),
+                db.url(),
+                "--redis-url".into(),
+                redis_url(),
+                "--redis-prefix".into(),
+                db.name.clone(),
+            ],
         }
     }
 }
 
-/// A database created for one test.
+/// A database created for one test; its name is also the test's Redis key prefix.
 struct PgDatabase {
     name: String,
 }
@@ -93,6 +113,7 @@ impl Drop for PgDatabase {
                 .build()
                 .ok()?;
             runtime.block_on(async {
+                forget_redis_keys(&name).await;
                 let mut admin = PgConnection::connect(&admin_url()).await.ok()?;
                 let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
                 sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -105,5 +126,24 @@ impl Drop for PgDatabase {
         if !matches!(dropped, Ok(Some(_))) {
             eprintln!("warning: test database {} was not dropped", self.name);
         }
+    }
+}
+
+/// Deletes every Redis key under `prefix:`.
+async fn forget_redis_keys(prefix: &str) {
+    let Ok(client) = redis::Client::open(redis_url()) else {
+        return;
+    };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else {
+        return;
+    };
+    let pattern = format!("{prefix}:*");
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(&mut conn)
+        .await
+        .unwrap_or_default();
+    if !keys.is_empty() {
+        let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
     }
 }
