@@ -1,5 +1,6 @@
 //! The `linkup` command line: `serve`, `migrate`, `doctor`.
 
+pub mod copy;
 pub mod demo;
 pub mod doctor;
 
@@ -30,6 +31,14 @@ enum Command {
     Migrate(Config),
     /// Check configuration, data directory, store, migrations and routes; exit non-zero on a problem.
     Doctor(Config),
+    /// Copy an embedded SQLite install (stop its server first) into an empty PostgreSQL database.
+    CopyToPostgres {
+        #[command(flatten)]
+        config: Config,
+        /// The PostgreSQL database to fill, e.g. postgres://linkup@db/linkup.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// Entry point of the binary.
@@ -47,6 +56,7 @@ pub fn main() -> ExitCode {
         match cli.command {
             Command::Serve(config) => serve(config).await,
             Command::Migrate(config) => migrate(config).await,
+            Command::CopyToPostgres { config, to } => copy::run(config, to).await,
             Command::Doctor(config) => return Ok(doctor::run(config).await),
         }
         .map(|()| ExitCode::SUCCESS)
@@ -83,7 +93,7 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
 /// Logs to stderr, filtered by `RUST_LOG`; `LINKUP_LOG_FORMAT=json` for one JSON object a line.
 fn init_logging() {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn"));
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -5,6 +5,7 @@
 //! appends that user's events in the same transaction, with the user's next cursor, and returns
 //! them so the caller can publish them after the commit.
 
+pub mod copy;
 pub mod postgres;
 pub mod sqlite;
 

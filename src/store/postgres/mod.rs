@@ -92,6 +92,10 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// The server's version string, for `linkup doctor`.
     pub async fn version(&self) -> Result<String, StoreError> {
         sqlx::query_scalar("SHOW server_version")

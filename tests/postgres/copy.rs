@@ -1,0 +1,90 @@
+//! `linkup copy-to-postgres`: an embedded install moved to PostgreSQL keeps every user,
+//! session, message, status and cursor, and carries on numbering where it left off.
+
+use linkup::config::Config;
+use linkup::server::Server;
+use linkup::store::Store;
+use linkup::store::copy::sqlite_to_postgres;
+use linkup::store::postgres::{PostgresOptions, PostgresStore};
+use serde_json::{Value, json};
+
+use crate::backend::{Backend, TestStore};
+use crate::support::Client;
+
+async fn start(store: &TestStore) -> Server {
+    let mut config = Config::for_tests(store.dir.path());
+    store.configure(&mut config);
+    Server::start(config).await.expect("server starts")
+}
+
+async fn signup(server: &Server, name: &str) -> Client {
+    let mut client = Client::new(&server.url());
+    let body = json!({"username": name, "password": "password123"});
+    let (status, me) = client.post("/api/auth/signup", body).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{me}");
+    client.csrf = me["csrf_token"].as_str().map(str::to_owned);
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copied_install_carries_on_where_it_left_off() {
+    let sqlite = TestStore::new(Backend::Sqlite).await;
+    let server = start(&sqlite).await;
+    let mut alice = signup(&server, "alice").await;
+    let mut bob = signup(&server, "bob").await;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(
+            alice
+                .send_created("bob", &format!("c{n}"), &format!("hello {n}"))
+                .await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    bob.read_up_to("alice", ids[2]).await;
+    let alice_events = alice.all_events(0).await;
+    let bob_history = bob.messages("alice").await;
+    server.stop().await.expect("stops");
+
+    let postgres = TestStore::new(Backend::Postgres).await;
+    let url = postgres.database_url().expect("a PostgreSQL store");
+    let target = PostgresStore::open(&url, PostgresOptions::default())
+        .await
+        .expect("PostgreSQL opens");
+    let report = sqlite_to_postgres(&sqlite.dir.path().join("linkup.db"), target.pool())
+        .await
+        .expect("copied");
+    assert!(report.contains(&("messages", 5)), "{report:?}");
+    let again = sqlite_to_postgres(&sqlite.dir.path().join("linkup.db"), target.pool()).await;
+    assert!(
+        again.is_err(),
+        "a second copy into a non-empty database is refused"
+    );
+    target.close().await;
+
+    let server = start(&postgres).await;
+    alice.base = server.url();
+    bob.base = server.url();
+    // Sessions moved too: the same cookies and CSRF tokens still work.
+    assert_eq!(alice.all_events(0).await, alice_events);
+    assert_eq!(bob.messages("alice").await, bob_history);
+    let next: Value = alice.send_created("bob", "after-copy", "still here").await;
+    assert_eq!(
+        next["id"].as_i64().unwrap(),
+        ids[4] + 1,
+        "ids continue after the copied ones"
+    );
+    assert_eq!(next["seq"], 6);
+    let events = alice.all_events(0).await;
+    let cursors: Vec<i64> = events
+        .iter()
+        .map(|e| e["cursor"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        cursors,
+        (1..=cursors.len() as i64).collect::<Vec<_>>(),
+        "cursors continue without a gap"
+    );
+    server.stop().await.expect("stops");
+}
