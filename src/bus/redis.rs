@@ -365,3 +365,20 @@ impl Bus for RedisBus {
                 .is_ok()
     }
 }
+
+/// Connects once to `url` and returns the Redis server's version, for `linkup doctor`.
+pub async fn server_version(url: &str) -> anyhow::Result<String> {
+    let client = redis::Client::open(url)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    let info: String = redis::cmd("INFO")
+        .arg("server")
+        .query_async(&mut conn)
+        .await?;
+    let version = info
+        .lines()
+        .find_map(|line| line.strip_prefix("redis_version:"))
+        .unwrap_or("unknown")
+        .trim()
+        .to_owned();
+    Ok(version)
+}

@@ -50,24 +50,13 @@ pub async fn run(config: Config) -> ExitCode {
             None
         }
     };
-    if config.redis_url.is_some() {
-        report.say(
-            "bus",
-            Verdict::Fail(
-                "--redis-url is set, but Redis fan-out is not in this build; unset it".into(),
-            ),
-        );
-    } else {
-        report.say("bus", Verdict::Ok("in-process (single node)".into()));
+    match &config.redis_url {
+        Some(url) => check_redis(&mut report, url).await,
+        None => report.say("bus", Verdict::Ok("in-process (single node)".into())),
     }
     match location {
         Some(StoreLocation::Sqlite(path)) => check_sqlite(&mut report, &path),
-        Some(StoreLocation::Postgres(_)) => report.say(
-            "store",
-            Verdict::Fail(
-                "PostgreSQL is not in this build; remove --database-url to use SQLite".into(),
-            ),
-        ),
+        Some(StoreLocation::Postgres(url)) => check_postgres(&mut report, &url).await,
         None => {}
     }
     check_bind(&mut report, &config).await;
@@ -82,6 +71,50 @@ pub async fn run(config: Config) -> ExitCode {
     } else {
         println!("\nall checks passed");
         ExitCode::SUCCESS
+    }
+}
+
+async fn check_redis(report: &mut Report, url: &str) {
+    match crate::bus::redis::server_version(url).await {
+        Ok(version) => report.say(
+            "bus",
+            Verdict::Ok(format!("Redis {version} answers at {url}")),
+        ),
+        Err(err) => report.say(
+            "bus",
+            Verdict::Fail(format!(
+                "Redis at {url} does not answer ({err}); start it or fix --redis-url"
+            )),
+        ),
+    }
+}
+
+async fn check_postgres(report: &mut Report, url: &str) {
+    match crate::store::postgres::schema::inspect(url).await {
+        Ok(found) => {
+            report.say("store", Verdict::Ok(format!("PostgreSQL {} answers", found.server_version)));
+            report.say("migrations", migrations_verdict(found.version, found.latest));
+        }
+        Err(err) => report.say(
+            "store",
+            Verdict::Fail(format!(
+                "PostgreSQL does not answer ({err}); check --database-url, that the server runs and the database exists (createdb)"
+            )),
+        ),
+    }
+}
+
+fn migrations_verdict(version: i64, latest: i64) -> Verdict {
+    if version == latest {
+        Verdict::Ok(format!("schema version {version} is current"))
+    } else if version < latest {
+        Verdict::Fail(format!(
+            "schema version {version} is behind {latest}; run `linkup migrate`"
+        ))
+    } else {
+        Verdict::Fail(format!(
+            "schema version {version} is newer than this build's {latest}; upgrade linkup"
+        ))
     }
 }
 
@@ -129,19 +162,7 @@ fn check_sqlite(report: &mut Report, path: &std::path::Path) {
                 ))
             };
             report.say("store", health);
-            let migrations = if found.version == found.latest {
-                Verdict::Ok(format!("schema version {} is current", found.version))
-            } else if found.version < found.latest {
-                Verdict::Fail(format!(
-                    "schema version {} is behind {}; run `linkup migrate`",
-                    found.version, found.latest
-                ))
-            } else {
-                Verdict::Fail(format!(
-                    "schema version {} is newer than this build's {}; upgrade linkup",
-                    found.version, found.latest
-                ))
-            };
+            let migrations = migrations_verdict(found.version, found.latest);
             report.say("migrations", migrations);
         }
         Err(err) => report.say(

@@ -145,3 +145,39 @@ async fn apply(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
     }
     Ok(applied)
 }
+
+/// What `linkup doctor` learns about a PostgreSQL database without changing it.
+#[derive(Debug, Clone)]
+pub struct Inspection {
+    pub server_version: String,
+    pub version: i64,
+    pub latest: i64,
+}
+
+/// Connects once to `url` and reads the server's version and the schema version.
+pub async fn inspect(url: &str) -> Result<Inspection, StoreError> {
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(url).await.map_err(failure)?;
+    let server_version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(failure)?;
+    let has_table: bool = sqlx::query_scalar("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        .fetch_one(&mut conn)
+        .await
+        .map_err(failure)?;
+    let version = if has_table {
+        sqlx::query_scalar("SELECT COALESCE(MAX(version), 0)::BIGINT FROM schema_migrations")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(failure)?
+    } else {
+        0
+    };
+    let _ = conn.close().await;
+    Ok(Inspection {
+        server_version,
+        version,
+        latest: latest_version(),
+    })
+}
