@@ -54,6 +54,11 @@ impl TestStore {
         }
     }
 
+    /// The PostgreSQL URL of this storage, if it is PostgreSQL.
+    pub fn database_url(&self) -> Option<String> {
+        self.database.as_ref().map(PgDatabase::url)
+    }
+
     /// `serve` flags selecting this storage, for tests that start the real binary.
     pub fn flags(&self) -> Vec<String> {
         match &self.database {

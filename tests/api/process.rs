@@ -83,6 +83,12 @@ impl Linkup {
         }
     }
 
+    /// The child's process id (to find its connections, e.g. its Redis subscription).
+    #[allow(dead_code)] // only the multi-node tests of the PostgreSQL binary use it
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: the process gets no chance to clean up.
     pub fn kill(&mut self) -> ExitStatus {
         self.child.kill().expect("SIGKILL");

@@ -6,6 +6,8 @@
 /// The store every test server of this binary runs on.
 pub const BACKEND: backend::Backend = backend::Backend::Postgres;
 
+mod copy;
+
 #[path = "../api/accounts.rs"]
 mod accounts;
 #[path = "../api/backend.rs"]
@@ -18,6 +20,7 @@ mod errors;
 mod history;
 #[path = "../api/invariants.rs"]
 mod invariants;
+mod multinode;
 #[path = "../api/ordering.rs"]
 mod ordering;
 #[path = "../api/privacy.rs"]
