@@ -6,7 +6,12 @@
 //! - publishing goes through a queue that retries until Redis takes the message; if the queue
 //!   overflows, a `Resync` is broadcast once Redis is back;
 //! - when the subscription is lost (Redis restart, `CLIENT KILL`, network cut), the node
-//!   subscribes again and then tells every local socket to catch up from the store.
+//!   subscribes again and then tells every local socket to catch up from the store;
+//! - a node that dies may have committed events it never published (killed between the commit
+//!   and the publish, or stopped with its outbox not yet sent), and a retry of such a send on
+//!   another node is answered from the store without publishing again: every node keeps a
+//!   heartbeat in the sorted set `{prefix}:nodes` (node → expiry, ms), and the node that removes
+//!   an expired entry asks every node, itself included, to resync.
 //!
 //! Presence lives in hashes `{prefix}:presence:{user}` of node → expiry (ms); a node refreshes
 //! its entries while its users are connected, so a crashed node's users expire on their own.
@@ -33,6 +38,9 @@ use crate::time::Timestamp;
 const PRESENCE_TTL_MS: i64 = 30_000;
 /// Messages waiting for Redis before the oldest are given up (and a resync is owed).
 const OUTBOX: usize = 65_536;
+/// How long a node counts as alive without refreshing its heartbeat (it does so 4 times as
+/// often). A node that vanishes is noticed within about this long, then every socket resyncs.
+const NODE_TTL_MS: i64 = 2_000;
 
 #[derive(Debug, Serialize, Deserialize)]
 enum Body {
@@ -102,6 +110,15 @@ impl RedisBus {
             hub.clone(),
             node,
             subscribed,
+            stop.clone(),
+        ));
+        tokio::spawn(heartbeat(
+            conn.clone(),
+            prefix.to_owned(),
+            bus.node.clone(),
+            hub.clone(),
+            bus.outbox.clone(),
+            bus.lost.clone(),
             stop.clone(),
         ));
         tokio::spawn(refresh_presence(
@@ -254,6 +271,64 @@ async fn subscribe_loop(
                 }
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
+        }
+    }
+}
+
+/// Refreshes this node's heartbeat in `{prefix}:nodes` and removes the entries of nodes that
+/// stopped refreshing theirs. Whoever removes one (`ZREM` is atomic, so one node per vanished
+/// node, usually) resyncs its own sockets and broadcasts `Resync` to the others: the vanished
+/// node may have committed events that no one published.
+async fn heartbeat(
+    mut conn: ConnectionManager,
+    prefix: String,
+    node: String,
+    hub: Arc<Hub>,
+    outbox: mpsc::Sender<Vec<u8>>,
+    lost: Arc<AtomicBool>,
+    stop: CancellationToken,
+) {
+    let key = format!("{prefix}:nodes");
+    let mut tick = tokio::time::interval(Duration::from_millis((NODE_TTL_MS / 4) as u64));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.cancelled() => return,
+        }
+        let now = Timestamp::now().millis();
+        let mut pipe = redis::pipe();
+        pipe.zadd(&key, &node, now + NODE_TTL_MS)
+            .ignore()
+            .pexpire(&key, NODE_TTL_MS * 10)
+            .ignore()
+            .zrangebyscore(&key, "-inf", now);
+        let expired = match pipe.query_async::<(Vec<String>,)>(&mut conn).await {
+            Ok((expired,)) if expired.is_empty() => continue,
+            Ok((expired,)) => expired,
+            Err(err) => {
+                tracing::warn!(error = %err, "cannot refresh this node's heartbeat in Redis");
+                continue;
+            }
+        };
+        match conn.zrem::<_, _, usize>(&key, &expired).await {
+            Ok(0) => {}
+            Ok(_) => {
+                tracing::warn!(
+                    nodes = ?expired,
+                    "nodes stopped refreshing their heartbeat; every node's sockets catch up from the store"
+                );
+                hub.resync_all();
+                let resync = serde_json::to_vec(&Wire {
+                    node: node.clone(),
+                    body: Body::Resync,
+                })
+                .unwrap_or_default();
+                if outbox.try_send(resync).is_err() {
+                    // Owed, like any message the outbox could not take.
+                    lost.store(true, Ordering::Release);
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "cannot remove expired heartbeats"),
         }
     }
 }
