@@ -22,13 +22,16 @@ struct Entry {
     overflowed: Arc<AtomicBool>,
 }
 
+/// A subscriber's id and the token that closes it when its credential is revoked.
+type Revocable = (u64, CancellationToken);
+
 /// Live subscribers by user.
 #[derive(Default)]
 pub struct Hub {
     /// A std mutex: held only to look up or edit the map, never across an await.
     subscribers: Mutex<HashMap<UserId, Vec<Entry>>>,
     /// Cancelled when the credential (session or token digest) is revoked.
-    credentials: Mutex<HashMap<Vec<u8>, Vec<(u64, CancellationToken)>>>,
+    credentials: Mutex<HashMap<Vec<u8>, Vec<Revocable>>>,
     next_id: AtomicU64,
 }
 

@@ -64,9 +64,18 @@ pub async fn chat(
     if other.id == caller.user.id {
         return Err(Error::invalid("cannot_message_self", "there is no chat with yourself").into());
     }
+    // Status events name only their conversation, so learn its id now if it exists (a
+    // conversation that starts later is learnt from its first message).
+    let conversation = app
+        .store
+        .history(caller.user.id, other.id, None, 1)
+        .await?
+        .messages
+        .first()
+        .map(|message| message.conversation_id);
     let scope = Scope::Chat {
         other,
-        conversation: None,
+        conversation,
     };
     open(app, caller, scope, query.since.as_deref(), upgrade).await
 }
