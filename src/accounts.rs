@@ -103,10 +103,13 @@ async fn start_session(app: &App, user: User) -> Result<SessionGrant, Error> {
 
 /// Ends the credential the caller used: the session, or the bearer token.
 pub async fn logout(app: &App, caller: &Caller) -> Result<(), Error> {
+    let digest = caller.credential.digest().to_vec();
     match &caller.credential {
-        Credential::Session { id_hash, .. } => app.store.delete_session(id_hash.clone()).await?,
-        Credential::Token { hash } => app.store.delete_token(hash.clone()).await?,
+        Credential::Session { .. } => app.store.delete_session(digest.clone()).await?,
+        Credential::Token { .. } => app.store.delete_token(digest.clone()).await?,
     }
+    // Sockets opened with this credential close now, on every node.
+    app.bus.revoke(digest).await;
     Ok(())
 }
 
@@ -133,6 +136,7 @@ pub async fn caller_from_session(app: &App, session_id: &str) -> Result<Option<C
         credential: Credential::Session {
             id_hash,
             csrf_token: r.csrf_token,
+            expires_at: r.expires_at,
         },
     }))
 }

@@ -3,7 +3,10 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::auth::passwords::Hasher;
 use crate::bus::Bus;
@@ -22,6 +25,11 @@ pub struct Settings {
     pub session_ttl_secs: i64,
     pub secure_cookies: bool,
     pub allowed_origins: Vec<String>,
+    /// How often sockets are pinged; a peer silent for two intervals is dropped.
+    pub ws_ping_interval: Duration,
+    /// Pushes that may wait for one socket before it is disconnected as too slow.
+    pub ws_queue: usize,
+    pub max_sockets_per_user: usize,
 }
 
 pub struct App {
@@ -31,6 +39,14 @@ pub struct App {
     pub hasher: Hasher,
     pub send_limit: KeyedLimit<UserId>,
     pub login_limit: KeyedLimit<String>,
+    /// WebSocket frames per user.
+    pub frame_limit: KeyedLimit<UserId>,
+    /// Typing signals per user.
+    pub typing_limit: KeyedLimit<UserId>,
+    /// Cancelled when the server stops: sockets close with 1001.
+    pub shutdown: CancellationToken,
+    /// Every socket task, so the server can wait for them to finish.
+    pub tasks: TaskTracker,
     pub metrics: Metrics,
     pub settings: Settings,
 }

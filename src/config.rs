@@ -50,6 +50,18 @@ pub struct Config {
     /// How long a browser session lasts, in days.
     #[arg(long, env = "LINKUP_SESSION_DAYS", default_value_t = 30)]
     pub session_days: u32,
+    /// Seconds between WebSocket pings; a peer silent for two intervals is dropped.
+    #[arg(long, env = "LINKUP_WS_PING_SECS", default_value_t = 30)]
+    pub ws_ping_secs: u64,
+    /// Pushes that may queue for one socket before it is closed as too slow (1013).
+    #[arg(long, env = "LINKUP_WS_QUEUE", default_value_t = 1024)]
+    pub ws_queue: usize,
+    /// Open WebSockets allowed per user.
+    #[arg(long, env = "LINKUP_MAX_SOCKETS_PER_USER", default_value_t = 16)]
+    pub max_sockets_per_user: usize,
+    /// WebSocket frames a user may send per second on average (0: no limit; bursts of 4x).
+    #[arg(long, env = "LINKUP_FRAME_RATE", default_value_t = 100)]
+    pub frame_rate: u32,
     /// Create two demo users (alice, bob) and print their credentials.
     #[arg(long, env = "LINKUP_DEMO")]
     pub demo: bool,
@@ -79,6 +91,10 @@ impl Config {
             max_request_bytes: 64 * 1024,
             session_days: 30,
             demo: false,
+            ws_ping_secs: 30,
+            ws_queue: 1024,
+            max_sockets_per_user: 16,
+            frame_rate: 0,
         }
     }
 

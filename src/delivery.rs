@@ -1,4 +1,5 @@
-//! This process's registry of live subscribers (one per open socket), by user.
+//! This process's registry of live subscribers (one per open socket), by user, and of the
+//! credentials they were opened with (so a logout can close them).
 //!
 //! Delivery never waits: each subscriber has a bounded queue filled with `try_send`. A full
 //! queue marks the subscriber as overflowed and drops it from the registry; its socket closes
@@ -10,21 +11,27 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
-use crate::events::{Event, UserEvent};
+use crate::events::Push;
 use crate::ids::UserId;
 
 struct Entry {
     id: u64,
-    queue: mpsc::Sender<Arc<Event>>,
+    queue: mpsc::Sender<Arc<Push>>,
     overflowed: Arc<AtomicBool>,
 }
+
+/// A subscriber's id and the token that closes it when its credential is revoked.
+type Revocable = (u64, CancellationToken);
 
 /// Live subscribers by user.
 #[derive(Default)]
 pub struct Hub {
     /// A std mutex: held only to look up or edit the map, never across an await.
     subscribers: Mutex<HashMap<UserId, Vec<Entry>>>,
+    /// Cancelled when the credential (session or token digest) is revoked.
+    credentials: Mutex<HashMap<Vec<u8>, Vec<Revocable>>>,
     next_id: AtomicU64,
 }
 
@@ -33,56 +40,90 @@ pub struct Subscription {
     hub: Arc<Hub>,
     user: UserId,
     id: u64,
-    pub events: mpsc::Receiver<Arc<Event>>,
+    credential: Vec<u8>,
+    pub pushes: mpsc::Receiver<Arc<Push>>,
     overflowed: Arc<AtomicBool>,
+    /// Cancelled when the credential the socket was opened with is revoked (logout).
+    pub revoked: CancellationToken,
+    /// Set once removed from the hub, so `Drop` does not remove twice.
+    removed: bool,
 }
 
 impl Subscription {
-    /// True once an event could not be queued: the receiver must resynchronise from the store.
+    /// True once a push could not be queued: the receiver must resynchronise from the store.
     pub fn overflowed(&self) -> bool {
         self.overflowed.load(Ordering::Acquire)
+    }
+
+    pub fn user(&self) -> UserId {
+        self.user
+    }
+
+    /// Unsubscribes; true if the user has no other subscriber in this process.
+    pub fn finish(mut self) -> bool {
+        self.removed = true;
+        self.hub.remove(self.user, self.id, &self.credential)
     }
 }
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.hub.remove(self.user, self.id);
+        if !self.removed {
+            self.hub.remove(self.user, self.id, &self.credential);
+        }
     }
 }
 
 impl Hub {
-    /// Registers a subscriber for `user` with a queue of `capacity` events.
-    pub fn subscribe(self: &Arc<Self>, user: UserId, capacity: usize) -> Subscription {
-        let (queue, events) = mpsc::channel(capacity.max(1));
+    /// Registers a subscriber for `user`, opened with `credential`, with a queue of `capacity`.
+    /// The flag is true if it is the user's first subscriber in this process.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        user: UserId,
+        credential: Vec<u8>,
+        capacity: usize,
+    ) -> (Subscription, bool) {
+        let (queue, pushes) = mpsc::channel(capacity.max(1));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let overflowed = Arc::new(AtomicBool::new(false));
-        let entry = Entry {
-            id,
-            queue,
-            overflowed: overflowed.clone(),
-        };
+        let revoked = CancellationToken::new();
+        let mut first = false;
         if let Ok(mut map) = self.subscribers.lock() {
-            map.entry(user).or_default().push(entry);
+            let entries = map.entry(user).or_default();
+            first = entries.is_empty();
+            entries.push(Entry {
+                id,
+                queue,
+                overflowed: overflowed.clone(),
+            });
         }
-        Subscription {
+        if let Ok(mut map) = self.credentials.lock() {
+            map.entry(credential.clone())
+                .or_default()
+                .push((id, revoked.clone()));
+        }
+        let subscription = Subscription {
             hub: self.clone(),
             user,
             id,
-            events,
+            credential,
+            pushes,
             overflowed,
-        }
+            revoked,
+            removed: false,
+        };
+        (subscription, first)
     }
 
-    /// Queues `event` for every subscriber of its user; overflowing subscribers are dropped.
-    pub fn deliver(&self, event: UserEvent) {
+    /// Queues `push` for every subscriber of `user`; overflowing subscribers are dropped.
+    pub fn deliver(&self, user: UserId, push: Arc<Push>) {
         let Ok(mut map) = self.subscribers.lock() else {
             return;
         };
-        let Some(entries) = map.get_mut(&event.user) else {
+        let Some(entries) = map.get_mut(&user) else {
             return;
         };
-        let shared = Arc::new(event.event);
-        entries.retain(|entry| match entry.queue.try_send(shared.clone()) {
+        entries.retain(|entry| match entry.queue.try_send(push.clone()) {
             Ok(()) => true,
             Err(_) => {
                 entry.overflowed.store(true, Ordering::Release);
@@ -90,11 +131,23 @@ impl Hub {
             }
         });
         if entries.is_empty() {
-            map.remove(&event.user);
+            map.remove(&user);
         }
     }
 
-    /// How many subscribers `user` has (for presence and tests).
+    /// Closes every socket opened with `credential`.
+    pub fn revoke(&self, credential: &[u8]) {
+        let tokens = self
+            .credentials
+            .lock()
+            .ok()
+            .and_then(|mut map| map.remove(credential));
+        for (_, token) in tokens.into_iter().flatten() {
+            token.cancel();
+        }
+    }
+
+    /// How many subscribers `user` has here.
     pub fn count(&self, user: UserId) -> usize {
         self.subscribers
             .lock()
@@ -102,64 +155,91 @@ impl Hub {
             .unwrap_or(0)
     }
 
-    /// Users with at least one subscriber.
+    /// Users with at least one subscriber here.
     pub fn users(&self) -> usize {
         self.subscribers.lock().map(|m| m.len()).unwrap_or(0)
     }
 
-    fn remove(&self, user: UserId, id: u64) {
+    /// Open subscriptions here, all users together.
+    pub fn subscriptions(&self) -> usize {
+        self.subscribers
+            .lock()
+            .map(|m| m.values().map(Vec::len).sum())
+            .unwrap_or(0)
+    }
+
+    /// Removes one subscriber; true if the user has none left here.
+    fn remove(&self, user: UserId, id: u64, credential: &[u8]) -> bool {
+        let mut last = true;
         if let Ok(mut map) = self.subscribers.lock()
             && let Some(entries) = map.get_mut(&user)
         {
             entries.retain(|e| e.id != id);
-            if entries.is_empty() {
+            last = entries.is_empty();
+            if last {
                 map.remove(&user);
             }
         }
+        if let Ok(mut map) = self.credentials.lock()
+            && let Some(tokens) = map.get_mut(credential)
+        {
+            tokens.retain(|(token_id, _)| *token_id != id);
+            if tokens.is_empty() {
+                map.remove(credential);
+            }
+        }
+        last
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{Cursor, MessageId};
-    use crate::messages::MessageStatus;
-    use crate::time::Timestamp;
+    use crate::events::Ephemeral;
 
-    fn status_event(user: i64, cursor: i64) -> UserEvent {
-        UserEvent {
-            user: UserId(user),
-            event: Event::Status {
-                cursor: Cursor(cursor),
-                message_ids: vec![MessageId(1)],
-                status: MessageStatus::Read,
-                by: "bob".into(),
-                at: Timestamp(0),
-            },
-        }
+    fn typing() -> Arc<Push> {
+        Arc::new(Push::Signal(Ephemeral::Typing {
+            from: "bob".into(),
+            active: true,
+        }))
     }
 
     #[test]
     fn delivers_to_every_subscriber_of_the_user_only() {
         let hub = Arc::new(Hub::default());
-        let mut a1 = hub.subscribe(UserId(1), 4);
-        let mut a2 = hub.subscribe(UserId(1), 4);
-        let mut b = hub.subscribe(UserId(2), 4);
-        hub.deliver(status_event(1, 1));
-        assert_eq!(a1.events.try_recv().unwrap().cursor(), Cursor(1));
-        assert_eq!(a2.events.try_recv().unwrap().cursor(), Cursor(1));
-        assert!(b.events.try_recv().is_err());
+        let (mut a1, first) = hub.subscribe(UserId(1), vec![1], 4);
+        assert!(first);
+        let (mut a2, first) = hub.subscribe(UserId(1), vec![2], 4);
+        assert!(!first);
+        let (mut b, _) = hub.subscribe(UserId(2), vec![3], 4);
+        hub.deliver(UserId(1), typing());
+        assert!(a1.pushes.try_recv().is_ok());
+        assert!(a2.pushes.try_recv().is_ok());
+        assert!(b.pushes.try_recv().is_err());
+        assert!(!a1.finish());
+        assert!(a2.finish());
     }
 
     #[test]
     fn a_full_queue_drops_the_subscriber_and_flags_it() {
         let hub = Arc::new(Hub::default());
-        let slow = hub.subscribe(UserId(1), 1);
-        hub.deliver(status_event(1, 1));
-        hub.deliver(status_event(1, 2));
+        let (slow, _) = hub.subscribe(UserId(1), vec![1], 1);
+        hub.deliver(UserId(1), typing());
+        hub.deliver(UserId(1), typing());
         assert!(slow.overflowed());
         assert_eq!(hub.count(UserId(1)), 0);
         drop(slow);
         assert_eq!(hub.users(), 0);
+        assert_eq!(hub.subscriptions(), 0);
+    }
+
+    #[test]
+    fn revoking_a_credential_cancels_its_sockets_only() {
+        let hub = Arc::new(Hub::default());
+        let (a, _) = hub.subscribe(UserId(1), vec![7], 4);
+        let (b, _) = hub.subscribe(UserId(1), vec![8], 4);
+        hub.revoke(&[7]);
+        assert!(a.revoked.is_cancelled());
+        assert!(!b.revoked.is_cancelled());
     }
 }

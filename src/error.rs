@@ -31,6 +31,12 @@ pub enum Error {
     UsernameTaken(String),
     #[error("client_id {0:?} was already used for a different message")]
     ClientIdConflict(String),
+    #[error(
+        "WebSocket from origin {0:?} refused: cookie-authenticated sockets must come from an allowed origin (--allowed-origin), or use a bearer token"
+    )]
+    OriginNotAllowed(String),
+    #[error("too many open sockets for this user (the limit is {0}); close one first")]
+    TooManyConnections(usize),
     #[error("too many requests; retry in {} ms", .retry_after.as_millis())]
     RateLimited { retry_after: Duration },
     #[error("the store is unavailable; retry shortly")]
@@ -60,6 +66,8 @@ impl Error {
             Error::MessageNotFound => "message_not_found",
             Error::UsernameTaken(_) => "username_taken",
             Error::ClientIdConflict(_) => "client_id_conflict",
+            Error::OriginNotAllowed(_) => "origin_not_allowed",
+            Error::TooManyConnections(_) => "too_many_connections",
             Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable => "store_unavailable",
             Error::Internal(_) => "internal_error",

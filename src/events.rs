@@ -4,7 +4,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::ids::{Cursor, MessageId, UserId};
+use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
 use crate::time::Timestamp;
 
@@ -17,6 +17,8 @@ pub enum Event {
     /// Messages of a conversation of the user changed status.
     Status {
         cursor: Cursor,
+        /// The conversation the messages belong to.
+        conversation_id: ConversationId,
         message_ids: Vec<MessageId>,
         status: MessageStatus,
         /// Username of the recipient who set the status.
@@ -38,4 +40,25 @@ impl Event {
 pub struct UserEvent {
     pub user: UserId,
     pub event: Event,
+}
+
+/// A signal that is pushed but never stored (no cursor): typing and presence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Ephemeral {
+    /// `from` started or stopped typing to the receiver.
+    Typing { from: String, active: bool },
+    /// `user` came online or went offline (`last_seen` is when their last socket closed).
+    Presence {
+        user: String,
+        online: bool,
+        last_seen: Option<Timestamp>,
+    },
+}
+
+/// What the delivery hub queues for a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Push {
+    Stored(Event),
+    Signal(Ephemeral),
 }

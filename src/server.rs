@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 use crate::app::{App, AppState, Settings};
 use crate::auth::passwords::Hasher;
@@ -25,7 +26,6 @@ use crate::store::sqlite::{SqliteOptions, SqliteStore};
 pub struct Server {
     addr: SocketAddr,
     state: AppState,
-    stop: watch::Sender<bool>,
     task: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -68,6 +68,9 @@ fn build_state(
         session_ttl_secs: i64::from(config.session_days.max(1)) * 86_400,
         secure_cookies: config.secure_cookies(),
         allowed_origins: config.effective_allowed_origins(local),
+        ws_ping_interval: Duration::from_secs(config.ws_ping_secs.max(1)),
+        ws_queue: config.ws_queue.max(16),
+        max_sockets_per_user: config.max_sockets_per_user.max(1),
     };
     let app = App {
         store,
@@ -76,6 +79,10 @@ fn build_state(
         hasher: Hasher::new(cores)?,
         send_limit: KeyedLimit::per_second(config.send_rate, config.send_burst),
         login_limit: KeyedLimit::per_minute(config.login_rate),
+        frame_limit: KeyedLimit::per_second(config.frame_rate, config.frame_rate.saturating_mul(4)),
+        typing_limit: KeyedLimit::per_second(5, 10),
+        shutdown: CancellationToken::new(),
+        tasks: TaskTracker::new(),
         metrics: Metrics::default(),
         settings,
     };
@@ -103,13 +110,11 @@ impl Server {
         if config.demo {
             crate::cli::demo::create_demo_users(&state).await?;
         }
-        let (stop, mut stopped) = watch::channel(false);
         let router = crate::web::router(state.clone());
-        let housekeeping = spawn_housekeeping(state.clone(), stop.subscribe());
+        let housekeeping = spawn_housekeeping(state.clone());
+        let app = state.clone();
         let task = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
+            let shutdown = app.shutdown.clone().cancelled_owned();
             let served = axum::serve(
                 listener,
                 router.into_make_service_with_connect_info::<SocketAddr>(),
@@ -117,15 +122,18 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await;
             housekeeping.abort();
+            // Sockets saw the same cancellation and are closing with 1001; give them a moment.
+            app.tasks.close();
+            if tokio::time::timeout(Duration::from_secs(5), app.tasks.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!("some sockets did not close within 5 s");
+            }
             store.close().await;
             served.context("serving HTTP")
         });
-        Ok(Server {
-            addr,
-            state,
-            stop,
-            task,
-        })
+        Ok(Server { addr, state, task })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -143,13 +151,13 @@ impl Server {
 
     /// Stops accepting, lets in-flight requests and queued writes finish, and returns.
     pub async fn stop(self) -> anyhow::Result<()> {
-        let _ = self.stop.send(true);
+        self.state.shutdown.cancel();
         self.task.await.context("server task")?
     }
 }
 
 /// Periodic upkeep: forget idle rate-limit buckets.
-fn spawn_housekeeping(state: AppState, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         loop {
@@ -157,8 +165,10 @@ fn spawn_housekeeping(state: AppState, mut stop: watch::Receiver<bool>) -> JoinH
                 _ = tick.tick() => {
                     state.send_limit.forget_idle();
                     state.login_limit.forget_idle();
+                    state.frame_limit.forget_idle();
+                    state.typing_limit.forget_idle();
                 }
-                _ = stop.changed() => return,
+                _ = state.shutdown.cancelled() => return,
             }
         }
     })

@@ -8,6 +8,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::Error;
 use crate::store::User;
+use crate::time::Timestamp;
 
 /// The name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "linkup_session";
@@ -17,13 +18,32 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// How a request proved who it is.
 #[derive(Debug, Clone)]
 pub enum Credential {
-    /// A browser session; the SHA-256 of its id and its CSRF token.
+    /// A browser session; the SHA-256 of its id, its CSRF token and when it ends.
     Session {
         id_hash: Vec<u8>,
         csrf_token: String,
+        expires_at: Timestamp,
     },
     /// A bearer token; its SHA-256.
     Token { hash: Vec<u8> },
+}
+
+impl Credential {
+    /// The stored digest identifying this credential.
+    pub fn digest(&self) -> &[u8] {
+        match self {
+            Credential::Session { id_hash, .. } => id_hash,
+            Credential::Token { hash } => hash,
+        }
+    }
+
+    /// When the credential stops being valid, if it ever does.
+    pub fn expires_at(&self) -> Option<Timestamp> {
+        match self {
+            Credential::Session { expires_at, .. } => Some(*expires_at),
+            Credential::Token { .. } => None,
+        }
+    }
 }
 
 /// An authenticated caller.
@@ -62,6 +82,7 @@ mod tests {
         let session = Credential::Session {
             id_hash: vec![1],
             csrf_token: "abc".into(),
+            expires_at: Timestamp(0),
         };
         assert!(check_csrf(&session, false, None).is_ok());
         assert_eq!(

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 
 use super::Bus;
 use crate::delivery::Hub;
-use crate::events::UserEvent;
+use crate::events::{Ephemeral, Push, UserEvent};
+use crate::ids::UserId;
 
 pub struct MemoryBus {
     hub: Arc<Hub>,
@@ -21,9 +22,20 @@ impl MemoryBus {
 #[async_trait]
 impl Bus for MemoryBus {
     async fn publish(&self, events: Vec<UserEvent>) {
-        for event in events {
-            self.hub.deliver(event);
+        for UserEvent { user, event } in events {
+            self.hub.deliver(user, Arc::new(Push::Stored(event)));
         }
+    }
+
+    async fn signal(&self, users: Vec<UserId>, signal: Ephemeral) {
+        let push = Arc::new(Push::Signal(signal));
+        for user in users {
+            self.hub.deliver(user, push.clone());
+        }
+    }
+
+    async fn revoke(&self, credential: Vec<u8>) {
+        self.hub.revoke(&credential);
     }
 
     async fn ready(&self) -> bool {

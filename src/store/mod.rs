@@ -66,6 +66,14 @@ pub struct NewSession {
 pub struct SessionRecord {
     pub user: User,
     pub csrf_token: String,
+    pub expires_at: Timestamp,
+}
+
+/// Someone who shares a conversation with a user, and when their last socket closed.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    pub user: User,
+    pub last_seen: Option<Timestamp>,
 }
 
 /// A send, validated and resolved to user ids.
@@ -216,6 +224,13 @@ pub trait Store: Send + Sync + 'static {
         since: Cursor,
         limit: u32,
     ) -> Result<EventPage, StoreError>;
+
+    /// The user's newest cursor (0 before any event).
+    async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError>;
+    /// Everyone who shares a conversation with `user` (presence goes to them only).
+    async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, StoreError>;
+    /// Records when the user's last socket closed.
+    async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError>;
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -53,10 +53,14 @@ impl ApiError {
                 let status = match err {
                     Error::Invalid { .. } => StatusCode::BAD_REQUEST,
                     Error::NotAuthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
-                    Error::CsrfMissing | Error::CsrfMismatch => StatusCode::FORBIDDEN,
+                    Error::CsrfMissing | Error::CsrfMismatch | Error::OriginNotAllowed(_) => {
+                        StatusCode::FORBIDDEN
+                    }
                     Error::UserNotFound(_) | Error::MessageNotFound => StatusCode::NOT_FOUND,
                     Error::UsernameTaken(_) | Error::ClientIdConflict(_) => StatusCode::CONFLICT,
-                    Error::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+                    Error::RateLimited { .. } | Error::TooManyConnections(_) => {
+                        StatusCode::TOO_MANY_REQUESTS
+                    }
                     Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                     Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 };

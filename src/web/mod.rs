@@ -79,7 +79,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics));
+        .route("/metrics", get(ops::metrics))
+        .route("/ws/notifications/", get(crate::ws::notifications))
+        .route("/ws/chat/{username}/", get(crate::ws::chat));
     let max_body = state.settings.max_request_bytes;
     api.fallback(error::route_not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

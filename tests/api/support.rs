@@ -34,6 +34,22 @@ impl TestApp {
         }
     }
 
+    /// Stops the server (cleanly) and starts a new one on the same storage, on a new port.
+    /// Returns the stopped server's address alongside, for tests that check it is gone.
+    pub async fn restart(self) -> (String, TestApp) {
+        let TestApp { server, url, _dir } = self;
+        server.stop().await.expect("server stops cleanly");
+        let server = Server::start(Config::for_tests(_dir.path()))
+            .await
+            .expect("server restarts");
+        let app = TestApp {
+            url: server.url(),
+            server,
+            _dir,
+        };
+        (url, app)
+    }
+
     /// A fresh server with `names` signed up, in order (see [`TestApp::signups`]).
     pub async fn with_users<const N: usize>(names: [&str; N]) -> (TestApp, [Client; N]) {
         let app = Self::spawn().await;

@@ -13,9 +13,9 @@ use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{
-    ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage, NewSession,
-    NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store,
-    StoreError, User,
+    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
+    NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
+    Store, StoreError, User,
 };
 use crate::ids::{Cursor, MessageId, UserId};
 use crate::input::{ClientId, Username};
@@ -228,7 +228,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<SessionRecord>, StoreError> {
         self.read(move |c| {
             c.prepare_cached(
-                "SELECT u.id, u.username, u.display_name, s.csrf_token FROM sessions s \
+                "SELECT u.id, u.username, u.display_name, s.csrf_token, s.expires_at FROM sessions s \
                  JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2",
             )
             .and_then(|mut s| {
@@ -236,6 +236,7 @@ impl Store for SqliteStore {
                     Ok(SessionRecord {
                         user: reads::user_from_row(r, 0)?,
                         csrf_token: r.get(3)?,
+                        expires_at: Timestamp(r.get(4)?),
                     })
                 })
                 .optional()
@@ -361,6 +362,31 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<EventPage, StoreError> {
         self.read(move |c| reads::events_since(c, user, since, limit))
+            .await
+    }
+
+    async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError> {
+        self.read(move |c| {
+            c.prepare_cached("SELECT last_cursor FROM users WHERE id = ?1")
+                .and_then(|mut s| s.query_row([user.0], |r| r.get(0)).optional())
+                .map(|cursor| Cursor(cursor.unwrap_or(0)))
+                .map_err(other)
+        })
+        .await
+    }
+
+    async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, StoreError> {
+        self.read(move |c| reads::contacts(c, user)).await
+    }
+
+    async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| {
+                c.prepare_cached("UPDATE users SET last_seen_at = ?1 WHERE id = ?2")
+                    .and_then(|mut s| s.execute(params![at.millis(), user.0]))
+                    .map(|_| ())
+                    .map_err(other)
+            })
             .await
     }
 

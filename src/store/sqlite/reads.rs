@@ -7,7 +7,7 @@ use crate::events::Event;
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
 use crate::store::{
-    ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
+    Contact, ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
 };
 use crate::time::Timestamp;
 
@@ -220,6 +220,7 @@ pub const KIND_STATUS: i64 = 2;
 /// The stored form of a status event's payload.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct StatusData {
+    pub conversation_id: ConversationId,
     pub message_ids: Vec<MessageId>,
     pub status: MessageStatus,
     pub by: String,
@@ -257,6 +258,7 @@ pub fn events_since(
                 serde_json::from_str(&data).map_err(|e| StoreError::Other(e.to_string()))?;
             Event::Status {
                 cursor,
+                conversation_id: data.conversation_id,
                 message_ids: data.message_ids,
                 status: data.status,
                 by: data.by,
@@ -268,4 +270,25 @@ pub fn events_since(
     let has_more = events.len() > limit as usize;
     events.truncate(limit as usize);
     Ok(EventPage { events, has_more })
+}
+
+/// Everyone sharing a conversation with `user`, with their last-seen time.
+pub fn contacts(conn: &Connection, user: UserId) -> Result<Vec<Contact>, StoreError> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT DISTINCT o.id, o.username, o.display_name, o.last_seen_at \
+             FROM conversation_members me \
+             JOIN conversation_members om ON om.conversation_id = me.conversation_id AND om.user_id != me.user_id \
+             JOIN users o ON o.id = om.user_id WHERE me.user_id = ?1",
+        )
+        .map_err(other)?;
+    let rows = stmt
+        .query_map([user.0], |r| {
+            Ok(Contact {
+                user: user_from_row(r, 0)?,
+                last_seen: r.get::<_, Option<i64>>(3)?.map(Timestamp),
+            })
+        })
+        .map_err(other)?;
+    rows.collect::<Result<_, _>>().map_err(other)
 }

@@ -8,9 +8,10 @@ use rusqlite::Connection;
 use crate::store::StoreError;
 
 /// Migrations in order; a migration is never edited once released, only appended to.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    1,
-    r#"
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        1,
+        r#"
     CREATE TABLE users (
         id INTEGER PRIMARY KEY,
         username TEXT NOT NULL UNIQUE,
@@ -80,7 +81,14 @@ const MIGRATIONS: &[(i64, &str)] = &[(
         PRIMARY KEY (user_id, cursor)
     ) WITHOUT ROWID;
     "#,
-)];
+    ),
+    (
+        2,
+        r#"
+    ALTER TABLE users ADD COLUMN last_seen_at INTEGER;
+    "#,
+    ),
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {

@@ -189,29 +189,33 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
 /// A message as a status change needs it.
 struct Target {
     id: MessageId,
+    conversation: ConversationId,
     sender: UserId,
     recipient: UserId,
     status: MessageStatus,
 }
 
 fn target(conn: &Connection, id: MessageId) -> Result<Option<Target>, StoreError> {
-    conn.prepare_cached("SELECT sender_id, recipient_id, status FROM messages WHERE id = ?1")
-        .and_then(|mut s| {
-            s.query_row([id.0], |r| {
-                Ok(Target {
-                    id,
-                    sender: UserId(r.get(0)?),
-                    recipient: UserId(r.get(1)?),
-                    status: MessageStatus::from_i64(r.get(2)?),
-                })
+    conn.prepare_cached(
+        "SELECT sender_id, recipient_id, status, conversation_id FROM messages WHERE id = ?1",
+    )
+    .and_then(|mut s| {
+        s.query_row([id.0], |r| {
+            Ok(Target {
+                id,
+                conversation: ConversationId(r.get(3)?),
+                sender: UserId(r.get(0)?),
+                recipient: UserId(r.get(1)?),
+                status: MessageStatus::from_i64(r.get(2)?),
             })
-            .optional()
         })
-        .map_err(other)
+        .optional()
+    })
+    .map_err(other)
 }
 
 /// Moves the given messages (all addressed to `reader`) forward and records one status event per
-/// sender, in both the sender's and the reader's streams.
+/// conversation, in both the sender's and the reader's streams.
 fn advance(
     conn: &Connection,
     reader: &User,
@@ -225,17 +229,21 @@ fn advance(
              read_at = CASE WHEN ?1 >= 2 THEN COALESCE(read_at, ?2) ELSE read_at END WHERE id = ?3",
         )
         .map_err(other)?;
-    let mut by_sender: BTreeMap<UserId, Vec<MessageId>> = BTreeMap::new();
+    let mut groups: BTreeMap<(ConversationId, UserId), Vec<MessageId>> = BTreeMap::new();
     for t in targets.into_iter().filter(|t| t.status < status) {
         update
             .execute(params![status.as_i64(), at.millis(), t.id.0])
             .map_err(other)?;
-        by_sender.entry(t.sender).or_default().push(t.id);
+        groups
+            .entry((t.conversation, t.sender))
+            .or_default()
+            .push(t.id);
     }
     let mut outcome = StatusOutcome::default();
-    for (sender, mut ids) in by_sender {
+    for ((conversation, sender), mut ids) in groups {
         ids.sort();
         let data = StatusData {
+            conversation_id: conversation,
             message_ids: ids.clone(),
             status,
             by: reader.username.clone(),
@@ -252,6 +260,7 @@ fn advance(
                 user,
                 event: Event::Status {
                     cursor,
+                    conversation_id: conversation,
                     message_ids: ids.clone(),
                     status,
                     by: reader.username.clone(),
@@ -299,6 +308,7 @@ pub fn read_up_to(conn: &Connection, req: &ReadUpTo) -> Result<StatusOutcome, St
         .query_map(params![req.reader.id.0, conversation.0, req.up_to.0], |r| {
             Ok(Target {
                 id: MessageId(r.get(0)?),
+                conversation,
                 sender: UserId(r.get(1)?),
                 recipient: req.reader.id,
                 status: MessageStatus::from_i64(r.get(2)?),

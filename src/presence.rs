@@ -1,0 +1,104 @@
+//! Presence (online while at least one socket is open; last seen when the last one closes) and
+//! typing indicators. Both are ephemeral signals sent only to people who share a conversation
+//! (presence) or to the one person being typed to (typing).
+
+use crate::accounts;
+use crate::app::App;
+use crate::error::Error;
+use crate::events::Ephemeral;
+use crate::ids::UserId;
+use crate::store::User;
+use crate::time::Timestamp;
+
+/// The most contacts a presence snapshot lists.
+const SNAPSHOT_LIMIT: usize = 500;
+
+/// Announces `user` online to their contacts; call when their first socket opened.
+pub async fn came_online(app: &App, user: &User) {
+    announce(app, user, true, None).await;
+}
+
+/// Records last-seen and announces `user` offline; call when their last socket closed.
+pub async fn went_offline(app: &App, user: &User) {
+    let now = Timestamp::now();
+    if let Err(err) = app.store.set_last_seen(user.id, now).await {
+        tracing::warn!(error = %err, user = %user.username, "could not record last-seen");
+    }
+    announce(app, user, false, Some(now)).await;
+}
+
+async fn announce(app: &App, user: &User, online: bool, last_seen: Option<Timestamp>) {
+    let contacts = match app.store.contacts(user.id).await {
+        Ok(contacts) => contacts,
+        Err(err) => {
+            tracing::warn!(error = %err, "could not load contacts for presence");
+            return;
+        }
+    };
+    let users: Vec<UserId> = contacts.into_iter().map(|c| c.user.id).collect();
+    if !users.is_empty() {
+        let signal = Ephemeral::Presence {
+            user: user.username.clone(),
+            online,
+            last_seen,
+        };
+        app.bus.signal(users, signal).await;
+    }
+}
+
+/// The current presence of `user`'s contacts (or of `only` that one), for a socket that opens.
+pub async fn snapshot(
+    app: &App,
+    user: &User,
+    only: Option<UserId>,
+) -> Result<Vec<Ephemeral>, Error> {
+    let contacts = app.store.contacts(user.id).await?;
+    Ok(contacts
+        .into_iter()
+        .filter(|c| only.is_none_or(|id| id == c.user.id))
+        .take(SNAPSHOT_LIMIT)
+        .map(|c| {
+            let online = app.hub.count(c.user.id) > 0;
+            Ephemeral::Presence {
+                user: c.user.username,
+                online,
+                last_seen: if online { None } else { c.last_seen },
+            }
+        })
+        .collect())
+}
+
+/// Relays "typing" from `from` to the user named `to` (rate-limited). Returns the recipient.
+pub async fn typing(app: &App, from: &User, to: &str, active: bool) -> Result<User, Error> {
+    app.typing_limit.check(&from.id)?;
+    let to = accounts::find_user(app, to).await?;
+    if to.id == from.id {
+        return Err(Error::invalid(
+            "cannot_message_self",
+            "you cannot type to yourself",
+        ));
+    }
+    app.bus
+        .signal(
+            vec![to.id],
+            Ephemeral::Typing {
+                from: from.username.clone(),
+                active,
+            },
+        )
+        .await;
+    Ok(to)
+}
+
+/// Tells `to` that `from` stopped typing (expiry or disconnect).
+pub async fn stop_typing(app: &App, from: &User, to: UserId) {
+    app.bus
+        .signal(
+            vec![to],
+            Ephemeral::Typing {
+                from: from.username.clone(),
+                active: false,
+            },
+        )
+        .await;
+}

@@ -1,0 +1,463 @@
+//! One WebSocket connection: replay from the cursor, then live pushes, client frames, liveness.
+//!
+//! The task owns the socket and its hub subscription. It subscribes *before* replaying, and
+//! remembers the last cursor it sent: a pushed event at or below it is skipped (no duplicate at
+//! the seam), and one above `last + 1` means something was missed, so the gap is read back from
+//! the store first (no loss). Pushes wait in a bounded queue; when it overflows, the hub drops
+//! this subscriber and the socket closes with 1013 so the client reconnects with `?since`.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, close_code};
+use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
+
+use super::frames::{self, ClientFrame, ServerFrame};
+use crate::app::AppState;
+use crate::auth::Caller;
+use crate::delivery::Subscription;
+use crate::error::Error;
+use crate::events::{Ephemeral, Event, Push};
+use crate::ids::{ConversationId, Cursor, UserId};
+use crate::store::User;
+use crate::{messages, presence, receipts};
+
+/// How long one outgoing frame may take before the peer is considered stuck.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+/// A typing indicator not refreshed for this long is withdrawn.
+const TYPING_TTL: Duration = Duration::from_secs(6);
+/// Consecutive rate-limited frames tolerated before closing.
+const MAX_VIOLATIONS: u32 = 20;
+/// Close code for a credential revoked or expired (in the private-use range).
+pub const CLOSE_SESSION_ENDED: u16 = 4001;
+
+/// Which events a socket carries.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// `/ws/notifications/`: everything concerning the user.
+    Everything,
+    /// `/ws/chat/{username}/`: the conversation with `other` only.
+    Chat {
+        other: User,
+        conversation: Option<ConversationId>,
+    },
+}
+
+/// Why the loop ended, and what to tell the peer.
+struct Ending {
+    code: u16,
+    reason: &'static str,
+}
+
+const SHUTTING_DOWN: Ending = Ending {
+    code: close_code::AWAY,
+    reason: "server shutting down",
+};
+const LOGGED_OUT: Ending = Ending {
+    code: CLOSE_SESSION_ENDED,
+    reason: "logged out",
+};
+
+pub struct Connection {
+    app: AppState,
+    socket: WebSocket,
+    caller: Caller,
+    scope: Scope,
+    /// The last cursor delivered (or skipped as out of scope) on this socket.
+    last: Cursor,
+    /// People this socket's user is typing to, with when that was last refreshed.
+    typing: HashMap<UserId, Instant>,
+    violations: u32,
+    last_heard: Instant,
+    /// The subscription's revocation token (logout), so a write stuck on a peer that stopped
+    /// reading is abandoned at once rather than after `SEND_TIMEOUT`.
+    revoked: CancellationToken,
+}
+
+impl Connection {
+    pub fn new(
+        app: AppState,
+        socket: WebSocket,
+        caller: Caller,
+        scope: Scope,
+        start: Cursor,
+    ) -> Self {
+        Connection {
+            app,
+            socket,
+            caller,
+            scope,
+            last: start,
+            typing: HashMap::new(),
+            violations: 0,
+            last_heard: Instant::now(),
+            revoked: CancellationToken::new(),
+        }
+    }
+
+    /// Runs the connection to its end, then unregisters it (and announces offline if it was the
+    /// user's last socket).
+    pub async fn run(mut self, mut subscription: Subscription, first: bool) {
+        let user = self.caller.user.clone();
+        self.revoked = subscription.revoked.clone();
+        if first {
+            presence::came_online(&self.app, &user).await;
+        }
+        let ending = self.serve(&mut subscription).await;
+        let outcome = match ending {
+            Ok(ending) | Err(ending) => ending,
+        };
+        self.stop_all_typing().await;
+        let _ = timeout(
+            Duration::from_secs(1),
+            self.socket.send(WsMessage::Close(Some(CloseFrame {
+                code: outcome.code,
+                reason: outcome.reason.into(),
+            }))),
+        )
+        .await;
+        if subscription.finish() {
+            presence::went_offline(&self.app, &user).await;
+            // A new socket of the user (a page reload) may have opened and announced "online"
+            // while this one recorded last-seen: the last word must be the true one.
+            if self.app.hub.count(user.id) > 0 {
+                presence::came_online(&self.app, &user).await;
+            }
+        }
+    }
+
+    async fn serve(&mut self, subscription: &mut Subscription) -> Result<Ending, Ending> {
+        self.catch_up().await?;
+        self.send_presence_snapshot().await?;
+        let ping_every = self.app.settings.ws_ping_interval;
+        let mut next_ping = Instant::now() + ping_every;
+        let expires = self.caller.credential.expires_at().map(|at| {
+            let left = (at.millis() - crate::time::Timestamp::now().millis()).max(0) as u64;
+            Instant::now() + Duration::from_millis(left)
+        });
+        let shutdown = self.app.shutdown.clone();
+        loop {
+            // Checked before every wait: with several branches ready, `select!` picks one at
+            // random, and no push may go out once the session ended or the server is stopping.
+            if let Some(ending) = self.stopping() {
+                return Ok(ending);
+            }
+            let typing_deadline = self.typing.values().min().map(|t| *t + TYPING_TTL);
+            tokio::select! {
+                _ = shutdown.cancelled() => return Ok(SHUTTING_DOWN),
+                _ = subscription.revoked.cancelled() => return Ok(LOGGED_OUT),
+                _ = sleep_until(expires.unwrap_or(next_ping)), if expires.is_some() => {
+                    return Ok(Ending { code: CLOSE_SESSION_ENDED, reason: "session expired" })
+                }
+                push = subscription.pushes.recv() => match push {
+                    Some(push) => self.on_push(&push).await?,
+                    None => return Ok(Ending { code: close_code::AGAIN, reason: "too slow: reconnect with ?since=<last cursor>" }),
+                },
+                frame = self.socket.recv() => match frame {
+                    Some(Ok(frame)) => {
+                        self.last_heard = Instant::now();
+                        self.on_frame(frame).await?;
+                    }
+                    Some(Err(err)) => return Err(read_error(&err)),
+                    None => return Err(Ending { code: close_code::NORMAL, reason: "" }),
+                },
+                _ = sleep_until(next_ping) => {
+                    if self.last_heard.elapsed() > ping_every * 2 {
+                        return Err(Ending { code: close_code::POLICY, reason: "no answer to pings" });
+                    }
+                    self.send(WsMessage::Ping(Default::default())).await?;
+                    next_ping = Instant::now() + ping_every;
+                }
+                _ = sleep_until(typing_deadline.unwrap_or(next_ping)), if typing_deadline.is_some() => {
+                    self.expire_typing().await;
+                }
+            }
+        }
+    }
+
+    /// Why the connection must end now regardless of the peer, if it must.
+    fn stopping(&self) -> Option<Ending> {
+        if self.app.shutdown.is_cancelled() {
+            Some(SHUTTING_DOWN)
+        } else if self.revoked.is_cancelled() {
+            Some(LOGGED_OUT)
+        } else {
+            None
+        }
+    }
+
+    /// Sends one frame; gives up when the peer stops reading, the session ends or the server
+    /// stops (a write blocked on a full socket must not hold up logout or shutdown).
+    async fn send(&mut self, message: WsMessage) -> Result<(), Ending> {
+        let (shutdown, revoked) = (self.app.shutdown.clone(), self.revoked.clone());
+        let sent = tokio::select! {
+            sent = timeout(SEND_TIMEOUT, self.socket.send(message)) => sent,
+            () = shutdown.cancelled() => return Err(SHUTTING_DOWN),
+            () = revoked.cancelled() => return Err(LOGGED_OUT),
+        };
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(Ending {
+                code: close_code::ABNORMAL,
+                reason: "",
+            }),
+            Err(_) => Err(Ending {
+                code: close_code::AGAIN,
+                reason: "peer stopped reading",
+            }),
+        }
+    }
+
+    async fn send_text(&mut self, text: String) -> Result<(), Ending> {
+        self.send(WsMessage::Text(text.into())).await
+    }
+
+    async fn send_error(&mut self, error: &Error, client_id: Option<&str>) -> Result<(), Ending> {
+        self.send_text(frames::error_text(error, client_id)).await
+    }
+
+    /// Sends every stored event after `last`, from the store.
+    async fn catch_up(&mut self) -> Result<(), Ending> {
+        loop {
+            let page = self
+                .app
+                .store
+                .events_since(self.caller.user.id, self.last, 500)
+                .await
+                .map_err(|_| Ending {
+                    code: close_code::ERROR,
+                    reason: "store unavailable; reconnect",
+                })?;
+            for event in &page.events {
+                self.emit(event).await?;
+            }
+            if !page.has_more {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_push(&mut self, push: &Push) -> Result<(), Ending> {
+        match push {
+            Push::Stored(event) => {
+                let cursor = event.cursor();
+                if cursor <= self.last {
+                    return Ok(());
+                }
+                if cursor.0 > self.last.0 + 1 {
+                    // Something this socket has not seen committed before `event`: read it back.
+                    self.catch_up().await?;
+                    if cursor <= self.last {
+                        return Ok(());
+                    }
+                }
+                self.emit(event).await
+            }
+            Push::Signal(signal) if self.in_scope_signal(signal) => {
+                let text = serde_json::to_string(signal).unwrap_or_default();
+                self.send_text(text).await
+            }
+            Push::Signal(_) => Ok(()),
+        }
+    }
+
+    /// Sends a stored event if this socket's scope covers it; advances the cursor either way.
+    async fn emit(&mut self, event: &Event) -> Result<(), Ending> {
+        self.last = event.cursor();
+        if !self.in_scope(event) {
+            return Ok(());
+        }
+        let text = serde_json::to_string(event).unwrap_or_default();
+        self.send_text(text).await
+    }
+
+    fn in_scope(&mut self, event: &Event) -> bool {
+        let Scope::Chat {
+            other,
+            conversation,
+        } = &mut self.scope
+        else {
+            return true;
+        };
+        match event {
+            Event::Message { message, .. } => {
+                let ours = message.sender == other.username || message.recipient == other.username;
+                if ours {
+                    *conversation = Some(message.conversation_id);
+                }
+                ours
+            }
+            Event::Status {
+                conversation_id, ..
+            } => *conversation == Some(*conversation_id),
+        }
+    }
+
+    fn in_scope_signal(&self, signal: &Ephemeral) -> bool {
+        let Scope::Chat { other, .. } = &self.scope else {
+            return true;
+        };
+        match signal {
+            Ephemeral::Typing { from, .. } => *from == other.username,
+            Ephemeral::Presence { user, .. } => *user == other.username,
+        }
+    }
+
+    async fn send_presence_snapshot(&mut self) -> Result<(), Ending> {
+        let only = match &self.scope {
+            Scope::Everything => None,
+            Scope::Chat { other, .. } => Some(other.id),
+        };
+        let snapshot = presence::snapshot(&self.app, &self.caller.user, only)
+            .await
+            .unwrap_or_default();
+        for signal in snapshot {
+            self.send_text(serde_json::to_string(&signal).unwrap_or_default())
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Ending> {
+        let text = match frame {
+            WsMessage::Text(text) => text,
+            WsMessage::Binary(_) => {
+                let error = Error::invalid("invalid_frame", "frames are JSON text, not binary");
+                return self.send_error(&error, None).await;
+            }
+            WsMessage::Close(_) => {
+                return Err(Ending {
+                    code: close_code::NORMAL,
+                    reason: "",
+                });
+            }
+            WsMessage::Ping(_) | WsMessage::Pong(_) => return Ok(()),
+        };
+        if let Err(limited) = self.app.frame_limit.check(&self.caller.user.id) {
+            self.violations += 1;
+            if self.violations > MAX_VIOLATIONS {
+                return Err(Ending {
+                    code: close_code::POLICY,
+                    reason: "too many frames",
+                });
+            }
+            return self.send_error(&limited, None).await;
+        }
+        self.violations = 0;
+        match frames::parse(text.as_str()) {
+            Ok(frame) => self.on_client_frame(frame).await,
+            Err(bad) => self.send_error(&bad.error, bad.client_id.as_deref()).await,
+        }
+    }
+
+    async fn on_client_frame(&mut self, frame: ClientFrame) -> Result<(), Ending> {
+        let user = self.caller.user.clone();
+        match frame {
+            ClientFrame::Ping => self.send_text(ServerFrame::Pong.to_text()).await,
+            ClientFrame::Send {
+                client_id,
+                body,
+                to,
+            } => {
+                let result = match self.recipient(to) {
+                    Ok(to) => messages::send(&self.app, &user, &to, &client_id, &body).await,
+                    Err(error) => Err(error),
+                };
+                match result {
+                    Ok((message, _)) => {
+                        let ack = ServerFrame::Ack {
+                            client_id: &client_id,
+                            message: &message,
+                        }
+                        .to_text();
+                        self.send_text(ack).await
+                    }
+                    Err(error) => self.send_error(&error, Some(&client_id)).await,
+                }
+            }
+            ClientFrame::Receipt {
+                status,
+                message_ids,
+            } => match receipts::mark(&self.app, &user, &message_ids, &status).await {
+                Ok(_) => Ok(()),
+                Err(error) => self.send_error(&error, None).await,
+            },
+            ClientFrame::Typing { to, active } => {
+                let result = match self.recipient(to) {
+                    Ok(to) => presence::typing(&self.app, &user, &to, active).await,
+                    Err(error) => Err(error),
+                };
+                match result {
+                    Ok(to) if active => {
+                        self.typing.insert(to.id, Instant::now());
+                        Ok(())
+                    }
+                    Ok(to) => {
+                        self.typing.remove(&to.id);
+                        Ok(())
+                    }
+                    Err(error) => self.send_error(&error, None).await,
+                }
+            }
+        }
+    }
+
+    /// The username a frame addresses: its `to`, or the chat socket's other party.
+    fn recipient(&self, to: Option<String>) -> Result<String, Error> {
+        match (&self.scope, to) {
+            (Scope::Chat { other, .. }, None) => Ok(other.username.clone()),
+            (Scope::Chat { other, .. }, Some(to)) if to.eq_ignore_ascii_case(&other.username) => {
+                Ok(to)
+            }
+            (Scope::Chat { other, .. }, Some(to)) => Err(Error::invalid(
+                "invalid_recipient",
+                format!(
+                    "this socket is the chat with {}; {to:?} is someone else",
+                    other.username
+                ),
+            )),
+            (Scope::Everything, Some(to)) => Ok(to),
+            (Scope::Everything, None) => Err(Error::invalid(
+                "invalid_frame",
+                "\"to\" is required on /ws/notifications/",
+            )),
+        }
+    }
+
+    async fn expire_typing(&mut self) {
+        let now = Instant::now();
+        let expired: Vec<UserId> = self
+            .typing
+            .iter()
+            .filter(|(_, at)| now.duration_since(**at) >= TYPING_TTL)
+            .map(|(u, _)| *u)
+            .collect();
+        for to in expired {
+            self.typing.remove(&to);
+            presence::stop_typing(&self.app, &self.caller.user, to).await;
+        }
+    }
+
+    async fn stop_all_typing(&mut self) {
+        for (to, _) in std::mem::take(&mut self.typing) {
+            presence::stop_typing(&self.app, &self.caller.user, to).await;
+        }
+    }
+}
+
+/// Maps a read failure to a close: an oversized frame is 1009, anything else abnormal.
+fn read_error(err: &axum::Error) -> Ending {
+    // tungstenite reports an over-long message or frame as a capacity error.
+    if err.to_string().contains("Space limit exceeded") {
+        Ending {
+            code: close_code::SIZE,
+            reason: "frame over 64 KiB",
+        }
+    } else {
+        Ending {
+            code: close_code::PROTOCOL,
+            reason: "protocol error",
+        }
+    }
+}

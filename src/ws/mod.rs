@@ -1,0 +1,174 @@
+//! The WebSocket surface: `/ws/chat/{username}/` and `/ws/notifications/`, declared once with
+//! typed parameters. This module authenticates the upgrade (bearer token in the header or
+//! `access_token`, or the session cookie from an allowed `Origin`), checks the cursor and the
+//! per-user connection cap, and hands the socket to `connection`.
+
+pub mod connection;
+pub mod frames;
+
+use axum::extract::State;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use serde::Deserialize;
+
+use crate::accounts;
+use crate::app::AppState;
+use crate::auth::{Caller, SESSION_COOKIE};
+use crate::error::Error;
+use crate::input;
+use crate::web::error::ApiError;
+use crate::web::extract::{ApiPath, ApiQuery, cookie};
+use connection::{Connection, Scope};
+
+/// The largest frame or message a client may send; more closes the socket with 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+#[derive(Debug, Deserialize)]
+pub struct WsQuery {
+    /// Replay events after this cursor before going live.
+    since: Option<String>,
+    /// A bearer token, for clients that cannot set headers.
+    access_token: Option<String>,
+}
+
+/// `GET /ws/notifications/`: every event concerning the user.
+pub async fn notifications(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<WsQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&app, &headers, query.access_token.as_deref()).await?;
+    open(
+        app,
+        caller,
+        Scope::Everything,
+        query.since.as_deref(),
+        upgrade,
+    )
+    .await
+}
+
+/// `GET /ws/chat/{username}/`: the conversation with one person.
+pub async fn chat(
+    State(app): State<AppState>,
+    ApiPath(username): ApiPath<String>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<WsQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&app, &headers, query.access_token.as_deref()).await?;
+    let other = accounts::find_user(&app, &username).await?;
+    if other.id == caller.user.id {
+        return Err(Error::invalid("cannot_message_self", "there is no chat with yourself").into());
+    }
+    // Status events name only their conversation, so learn its id now if it exists (a
+    // conversation that starts later is learnt from its first message).
+    let conversation = app
+        .store
+        .history(caller.user.id, other.id, None, 1)
+        .await?
+        .messages
+        .first()
+        .map(|message| message.conversation_id);
+    let scope = Scope::Chat {
+        other,
+        conversation,
+    };
+    open(app, caller, scope, query.since.as_deref(), upgrade).await
+}
+
+/// Bearer token (header, then `access_token`), else the session cookie from an allowed origin.
+async fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    access_token: Option<&str>,
+) -> Result<Caller, ApiError> {
+    let header_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        });
+    if let Some(token) = header_token.or(access_token) {
+        return accounts::caller_from_token(app, token.trim())
+            .await?
+            .ok_or(Error::NotAuthenticated.into());
+    }
+    let Some(session) = cookie(headers, SESSION_COOKIE) else {
+        return Err(Error::NotAuthenticated.into());
+    };
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let allowed = origin.is_some_and(|o| {
+        app.settings
+            .allowed_origins
+            .iter()
+            .any(|a| a.eq_ignore_ascii_case(o))
+    });
+    if !allowed {
+        return Err(Error::OriginNotAllowed(origin.unwrap_or("(none)").to_owned()).into());
+    }
+    accounts::caller_from_session(app, session)
+        .await?
+        .ok_or(Error::NotAuthenticated.into())
+}
+
+async fn open(
+    app: AppState,
+    caller: Caller,
+    scope: Scope,
+    since: Option<&str>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let upgrade = upgrade.map_err(|_| {
+        Error::invalid(
+            "websocket_required",
+            "this route only accepts WebSocket upgrade requests",
+        )
+    })?;
+    if app.shutdown.is_cancelled() {
+        return Err(Error::Unavailable.into());
+    }
+    let latest = app.store.last_cursor(caller.user.id).await?;
+    let start = match since.map(input::since).transpose()? {
+        Some(since) if since > latest => {
+            return Err(Error::invalid(
+                "invalid_cursor",
+                format!(
+                    "since={} is beyond your latest cursor {}",
+                    since.0, latest.0
+                ),
+            )
+            .into());
+        }
+        Some(since) => since,
+        None => latest,
+    };
+    if app.hub.count(caller.user.id) >= app.settings.max_sockets_per_user {
+        return Err(Error::TooManyConnections(app.settings.max_sockets_per_user).into());
+    }
+    let registration = app.hub.subscribe(
+        caller.user.id,
+        caller.credential.digest().to_vec(),
+        app.settings.ws_queue,
+    );
+    let tasks = app.tasks.clone();
+    Ok(upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(1024 * 1024)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| {
+            let (subscription, first) = registration;
+            let connection = Connection::new(app.clone(), socket, caller, scope, start);
+            tasks.track_future(async move {
+                app.metrics.open_sockets.inc();
+                connection.run(subscription, first).await;
+                app.metrics.open_sockets.dec();
+            })
+        }))
+}
