@@ -22,8 +22,8 @@ struct Entry {
     overflowed: Arc<AtomicBool>,
 }
 
-/// Per credential digest, the subscribers opened with it and the tokens that close them.
-type Revocations = HashMap<Vec<u8>, Vec<(u64, CancellationToken)>>;
+/// A subscriber's id and the token that closes it when its credential is revoked.
+type Revocable = (u64, CancellationToken);
 
 /// Live subscribers by user.
 #[derive(Default)]
@@ -31,7 +31,7 @@ pub struct Hub {
     /// A std mutex: held only to look up or edit the map, never across an await.
     subscribers: Mutex<HashMap<UserId, Vec<Entry>>>,
     /// Cancelled when the credential (session or token digest) is revoked.
-    credentials: Mutex<Revocations>,
+    credentials: Mutex<HashMap<Vec<u8>, Vec<Revocable>>>,
     next_id: AtomicU64,
 }
 

@@ -36,10 +36,44 @@ pub async fn events_since(
             app.store.events_since(user.id, since, limit),
         )
         .await?;
+    if page.events.is_empty() && since.0 > 0 {
+        check_not_beyond(app, user, since).await?;
+    }
     let next = page.events.last().map_or(since, Event::cursor);
     Ok(Page {
         events: page.events,
         next,
         has_more: page.has_more,
     })
+}
+
+/// Where a live stream starts: after `since` (raw query value), or at the user's latest cursor
+/// when absent (live only).
+pub async fn start_cursor(app: &App, user: &User, since: Option<&str>) -> Result<Cursor, Error> {
+    let latest = app.store.last_cursor(user.id).await?;
+    match since.map(input::since).transpose()? {
+        Some(since) if since > latest => Err(beyond(since, latest)),
+        Some(since) => Ok(since),
+        None => Ok(latest),
+    }
+}
+
+/// A cursor the server never handed out is a client bug that would hide events: refuse it.
+async fn check_not_beyond(app: &App, user: &User, since: Cursor) -> Result<(), Error> {
+    let latest = app.store.last_cursor(user.id).await?;
+    if since > latest {
+        Err(beyond(since, latest))
+    } else {
+        Ok(())
+    }
+}
+
+fn beyond(since: Cursor, latest: Cursor) -> Error {
+    Error::invalid(
+        "invalid_cursor",
+        format!(
+            "since={} is beyond your latest cursor {}",
+            since.0, latest.0
+        ),
+    )
 }

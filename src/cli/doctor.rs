@@ -215,6 +215,8 @@ async fn check_routes(report: &mut Report) {
             "/api/conversations/someone/messages?before_id=temp_1",
             StatusCode::UNAUTHORIZED,
         ),
+        ("/ws/notifications/", StatusCode::UNAUTHORIZED),
+        ("/ws/chat/someone/", StatusCode::UNAUTHORIZED),
         ("/api/no-such-route", StatusCode::NOT_FOUND),
     ];
     let mut wrong = Vec::new();

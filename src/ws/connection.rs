@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, close_code};
 use tokio::time::{Instant, sleep_until, timeout};
+use tokio_util::sync::CancellationToken;
 
 use super::frames::{self, ClientFrame, ServerFrame};
 use crate::app::AppState;
@@ -49,6 +50,15 @@ struct Ending {
     reason: &'static str,
 }
 
+const SHUTTING_DOWN: Ending = Ending {
+    code: close_code::AWAY,
+    reason: "server shutting down",
+};
+const LOGGED_OUT: Ending = Ending {
+    code: CLOSE_SESSION_ENDED,
+    reason: "logged out",
+};
+
 pub struct Connection {
     app: AppState,
     socket: WebSocket,
@@ -60,6 +70,9 @@ pub struct Connection {
     typing: HashMap<UserId, Instant>,
     violations: u32,
     last_heard: Instant,
+    /// The subscription's revocation token (logout), so a write stuck on a peer that stopped
+    /// reading is abandoned at once rather than after `SEND_TIMEOUT`.
+    revoked: CancellationToken,
 }
 
 impl Connection {
@@ -79,6 +92,7 @@ impl Connection {
             typing: HashMap::new(),
             violations: 0,
             last_heard: Instant::now(),
+            revoked: CancellationToken::new(),
         }
     }
 
@@ -86,6 +100,7 @@ impl Connection {
     /// user's last socket).
     pub async fn run(mut self, mut subscription: Subscription, first: bool) {
         let user = self.caller.user.clone();
+        self.revoked = subscription.revoked.clone();
         if first {
             presence::came_online(&self.app, &user).await;
         }
@@ -104,6 +119,11 @@ impl Connection {
         .await;
         if subscription.finish() {
             presence::went_offline(&self.app, &user).await;
+            // A new socket of the user (a page reload) may have opened and announced "online"
+            // while this one recorded last-seen: the last word must be the true one.
+            if self.app.hub.count(user.id) > 0 {
+                presence::came_online(&self.app, &user).await;
+            }
         }
     }
 
@@ -118,12 +138,15 @@ impl Connection {
         });
         let shutdown = self.app.shutdown.clone();
         loop {
+            // Checked before every wait: with several branches ready, `select!` picks one at
+            // random, and no push may go out once the session ended or the server is stopping.
+            if let Some(ending) = self.stopping() {
+                return Ok(ending);
+            }
             let typing_deadline = self.typing.values().min().map(|t| *t + TYPING_TTL);
             tokio::select! {
-                _ = shutdown.cancelled() => return Ok(Ending { code: close_code::AWAY, reason: "server shutting down" }),
-                _ = subscription.revoked.cancelled() => {
-                    return Ok(Ending { code: CLOSE_SESSION_ENDED, reason: "logged out" })
-                }
+                _ = shutdown.cancelled() => return Ok(SHUTTING_DOWN),
+                _ = subscription.revoked.cancelled() => return Ok(LOGGED_OUT),
                 _ = sleep_until(expires.unwrap_or(next_ping)), if expires.is_some() => {
                     return Ok(Ending { code: CLOSE_SESSION_ENDED, reason: "session expired" })
                 }
@@ -153,8 +176,27 @@ impl Connection {
         }
     }
 
+    /// Why the connection must end now regardless of the peer, if it must.
+    fn stopping(&self) -> Option<Ending> {
+        if self.app.shutdown.is_cancelled() {
+            Some(SHUTTING_DOWN)
+        } else if self.revoked.is_cancelled() {
+            Some(LOGGED_OUT)
+        } else {
+            None
+        }
+    }
+
+    /// Sends one frame; gives up when the peer stops reading, the session ends or the server
+    /// stops (a write blocked on a full socket must not hold up logout or shutdown).
     async fn send(&mut self, message: WsMessage) -> Result<(), Ending> {
-        match timeout(SEND_TIMEOUT, self.socket.send(message)).await {
+        let (shutdown, revoked) = (self.app.shutdown.clone(), self.revoked.clone());
+        let sent = tokio::select! {
+            sent = timeout(SEND_TIMEOUT, self.socket.send(message)) => sent,
+            () = shutdown.cancelled() => return Err(SHUTTING_DOWN),
+            () = revoked.cancelled() => return Err(LOGGED_OUT),
+        };
+        match sent {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(Ending {
                 code: close_code::ABNORMAL,

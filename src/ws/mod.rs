@@ -13,13 +13,12 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 use serde::Deserialize;
 
-use crate::accounts;
 use crate::app::AppState;
 use crate::auth::{Caller, SESSION_COOKIE};
 use crate::error::Error;
-use crate::input;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiPath, ApiQuery, cookie};
+use crate::{accounts, sync};
 use connection::{Connection, Scope};
 
 /// The largest frame or message a client may send; more closes the socket with 1009.
@@ -64,9 +63,18 @@ pub async fn chat(
     if other.id == caller.user.id {
         return Err(Error::invalid("cannot_message_self", "there is no chat with yourself").into());
     }
+    // Status events name only their conversation, so learn its id now if it exists (a
+    // conversation that starts later is learnt from its first message).
+    let conversation = app
+        .store
+        .history(caller.user.id, other.id, None, 1)
+        .await?
+        .messages
+        .first()
+        .map(|message| message.conversation_id);
     let scope = Scope::Chat {
         other,
-        conversation: None,
+        conversation,
     };
     open(app, caller, scope, query.since.as_deref(), upgrade).await
 }
@@ -123,21 +131,7 @@ async fn open(
     if app.shutdown.is_cancelled() {
         return Err(Error::Unavailable.into());
     }
-    let latest = app.store.last_cursor(caller.user.id).await?;
-    let start = match since.map(input::since).transpose()? {
-        Some(since) if since > latest => {
-            return Err(Error::invalid(
-                "invalid_cursor",
-                format!(
-                    "since={} is beyond your latest cursor {}",
-                    since.0, latest.0
-                ),
-            )
-            .into());
-        }
-        Some(since) => since,
-        None => latest,
-    };
+    let start = sync::start_cursor(&app, &caller.user, since).await?;
     if app.hub.count(caller.user.id) >= app.settings.max_sockets_per_user {
         return Err(Error::TooManyConnections(app.settings.max_sockets_per_user).into());
     }

@@ -54,7 +54,9 @@ impl TestStore {
         }
     }
 
-    /// The PostgreSQL URL of this storage, if it is PostgreSQL.
+    /// The PostgreSQL URL of this storage, if it is PostgreSQL (only the PostgreSQL binary's
+    /// tests need it).
+    #[allow(dead_code)]
     pub fn database_url(&self) -> Option<String> {
         self.database.as_ref().map(PgDatabase::url)
     }

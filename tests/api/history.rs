@@ -152,6 +152,9 @@ async fn sync_cursors_must_be_non_negative_integers() {
     assert_eq!(empty["events"], Value::Array(vec![]));
     assert_eq!(empty["next"], 0);
     assert_eq!(empty["has_more"], false);
+    // A cursor never handed out would hide the events that will get it: refused.
+    let beyond = alice.get("/api/sync?since=5").await;
+    assert_error(&beyond, StatusCode::BAD_REQUEST, "invalid_cursor");
     app.stop().await;
 }
 

@@ -11,12 +11,22 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream, connect_async};
 
+use crate::support::Client;
+
 /// How long a test waits for a frame it expects.
 pub const FRAME_WAIT: Duration = Duration::from_secs(5);
+
+/// How long a test listens to conclude that nothing (more) is coming.
+pub const QUIET: Duration = Duration::from_millis(250);
 
 /// How a test socket authenticates.
 pub enum Auth<'a> {
     Bearer(&'a str),
+    /// A bearer token sent from a page at `origin`.
+    BearerFrom {
+        token: &'a str,
+        origin: &'a str,
+    },
     /// `access_token` query parameter.
     Query(&'a str),
     /// The session cookie value, sent with this `Origin` (or none).
@@ -47,6 +57,13 @@ pub async fn connect(base: &str, path: &str, auth: Auth<'_>) -> Result<Socket, u
                 "authorization",
                 HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
             );
+        }
+        Auth::BearerFrom { token, origin } => {
+            headers.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {token}")).unwrap(),
+            );
+            headers.insert("origin", HeaderValue::from_str(origin).unwrap());
         }
         Auth::Cookie { session, origin } => {
             headers.insert(
@@ -115,6 +132,30 @@ impl Socket {
         }
     }
 
+    /// Sends a `ping` frame and reads up to its `pong`; returns the frames that came before it.
+    pub async fn ping(&mut self) -> Vec<Value> {
+        self.send_json(serde_json::json!({"type": "ping"})).await;
+        let mut before = Vec::new();
+        loop {
+            let frame = self
+                .next()
+                .await
+                .expect("socket closed while waiting for pong");
+            if frame["type"] == "pong" {
+                return before;
+            }
+            before.push(frame);
+        }
+    }
+
+    /// Asserts nothing arrives: nothing before a `pong`, then nothing within `QUIET`.
+    pub async fn assert_quiet(&mut self) {
+        let before = self.ping().await;
+        assert!(before.is_empty(), "unexpected frames: {before:?}");
+        let late = self.next_within(QUIET).await;
+        assert!(late.is_err(), "unexpected frame: {late:?}");
+    }
+
     /// Reads until the server closes; returns the close frame (code, reason) if one came.
     pub async fn closed(&mut self) -> Option<CloseFrame> {
         loop {
@@ -128,6 +169,36 @@ impl Socket {
             }
         }
     }
+}
+
+/// Sends a WebSocket handshake with reqwest, so a refused upgrade's status and JSON body can be
+/// read (`headers` carry the credentials).
+pub async fn refusal(
+    base: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (reqwest::StatusCode, Value) {
+    let mut request = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .header("connection", "upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-version", "13")
+        .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("handshake sent");
+    let status = response.status();
+    let text = response.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// The bearer token of a `TestApp::token_client`.
+pub fn token(client: &Client) -> &str {
+    client.bearer.as_deref().expect("a bearer client")
 }
 
 /// Logs `username` (password `password123`) in and returns the raw session cookie value.

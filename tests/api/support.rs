@@ -13,7 +13,7 @@ pub struct TestApp {
     pub server: Server,
     pub url: String,
     /// Holds the database; removed when the app is dropped.
-    _store: TestStore,
+    store: TestStore,
 }
 
 impl TestApp {
@@ -29,11 +29,23 @@ impl TestApp {
         tweak(&mut config);
         let server = Server::start(config).await.expect("server starts");
         let url = server.url();
-        TestApp {
+        TestApp { server, url, store }
+    }
+
+    /// Stops the server (cleanly) and starts a new one on the same storage, on a new port.
+    /// Returns the stopped server's address alongside, for tests that check it is gone.
+    pub async fn restart(self) -> (String, TestApp) {
+        let TestApp { server, url, store } = self;
+        server.stop().await.expect("server stops cleanly");
+        let mut config = Config::for_tests(store.dir.path());
+        store.configure(&mut config);
+        let server = Server::start(config).await.expect("server restarts");
+        let app = TestApp {
+            url: server.url(),
             server,
-            url,
-            _store: store,
-        }
+            store,
+        };
+        (url, app)
     }
 
     /// A fresh server with `names` signed up, in order (see [`TestApp::signups`]).

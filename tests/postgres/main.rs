@@ -37,3 +37,21 @@ mod socket;
 mod support;
 #[path = "../api/ws_delivery.rs"]
 mod ws_delivery;
+#[path = "../api/ws_fanout.rs"]
+mod ws_fanout;
+#[path = "../api/ws_frames.rs"]
+mod ws_frames;
+#[path = "../api/ws_lifecycle.rs"]
+mod ws_lifecycle;
+#[path = "../api/ws_reconnect.rs"]
+mod ws_reconnect;
+#[path = "../api/ws_registry.rs"]
+mod ws_registry;
+#[path = "../api/ws_replay.rs"]
+mod ws_replay;
+#[path = "../api/ws_routes.rs"]
+mod ws_routes;
+#[path = "../api/ws_signals.rs"]
+mod ws_signals;
+#[path = "../api/ws_slow.rs"]
+mod ws_slow;
