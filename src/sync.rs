@@ -43,3 +43,11 @@ pub async fn events_since(
         has_more: page.has_more,
     })
 }
+
+/// The user's latest cursor: a client that loads a snapshot after reading it and then replays
+/// from it sees every later event (some twice at the seam, which it dedupes by id).
+pub async fn latest_cursor(app: &App, user: &User) -> Result<Cursor, Error> {
+    Ok(app
+        .timed("last_cursor", app.store.last_cursor(user.id))
+        .await?)
+}
