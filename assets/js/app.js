@@ -80,6 +80,8 @@ function onState(state, detail) {
     list.scheduleRefresh();
     return;
   }
+  // Presence and typing are only known while connected; the server repeats them on reconnect.
+  chat?.forgetPresence();
   if (state === 'ended') {
     goToLogin();
     return;

@@ -171,6 +171,13 @@ export class ChatView {
     this.paintStatus();
   }
 
+  /** The connection dropped: what we knew of the peer's presence may be stale. */
+  forgetPresence() {
+    this.presence = null;
+    this.typing.clear(this.peer);
+    this.paintStatus();
+  }
+
   paintStatus() {
     const typing = this.typing.isTyping(this.peer);
     this.status.classList.toggle('typing', typing);

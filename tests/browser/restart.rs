@@ -29,11 +29,19 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
             .await;
     }
 
+    for page in [&gina_page, &hugo_page] {
+        page.wait_for("document.getElementById('peer-status').textContent === 'online'")
+            .await;
+    }
+
     server.stop().await;
     for page in [&gina_page, &hugo_page] {
         page.wait_for("document.documentElement.dataset.connection !== 'open'")
             .await;
         page.wait_for("!document.getElementById('connection').hidden")
+            .await;
+        // Whether the other is online is unknown while disconnected.
+        page.wait_for("document.getElementById('peer-status').textContent === ''")
             .await;
     }
     // Gina writes while the server is down: shown at once, waiting for its ack.
@@ -74,6 +82,10 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
         .await;
         page.wait_for(IDS_UNIQUE_AND_ORDERED).await;
     }
+    for page in [&gina_page, &hugo_page] {
+        page.wait_for("document.getElementById('peer-status').textContent === 'online'")
+            .await;
+    }
     // Both are looking, so both see their messages read.
     gina_page
         .wait_for("[...document.querySelectorAll('#message-list .msg.out')].at(-1).dataset.status === 'read'")
@@ -81,12 +93,22 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
 
     // And the conversation goes on live.
     send_on_page(&hugo_page, "Back online").await;
-    gina_page
-        .wait_for(&format!("{} === 1", count_text("Back online")))
-        .await;
-    assert_eq!(shown_ids(&gina_page).await, shown_ids(&hugo_page).await);
-    let stored = gina.get("/api/conversations/hugo/messages").await;
-    assert!(stored.is_object());
+    for page in [&gina_page, &hugo_page] {
+        page.wait_for(&format!("{} === 1", count_text("Back online")))
+            .await;
+        page.wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 4")
+            .await;
+    }
+    let stored = gina.get("/api/conversations/hugo/messages?limit=10").await;
+    let stored: Vec<i64> = stored["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].as_i64().expect("id"))
+        .collect();
+    assert_eq!(stored.len(), 4, "one message each, nothing doubled");
+    assert_eq!(shown_ids(&gina_page).await, stored);
+    assert_eq!(shown_ids(&hugo_page).await, stored);
     for page in [&gina_page, &hugo_page] {
         // The browser logs the refused connections while the server was down; nothing else.
         page.assert_no_uncaught();

@@ -66,6 +66,9 @@ async fn pages_fit_phone_and_desktop_screens() {
     for path in ["/login", "/signup"] {
         phone.goto(&server.page_url(path)).await;
         phone.wait_for(FITS).await;
+        phone
+            .screenshot(&format!("phone{}", path.replace('/', "-")))
+            .await;
     }
     log_in_on_page(&phone, &server, "ines", "/messages/").await;
     phone
