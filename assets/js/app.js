@@ -35,11 +35,22 @@ function reading(other) {
   return other === page.peer && Receipts.looking();
 }
 
+let presenceRefreshed = false;
+
 function onMessage(message) {
   if (message.sender === page.me) outbox.acknowledged(message.client_id);
   const other = message.sender === page.me ? message.recipient : message.sender;
-  if (chat?.concerns(message)) chat.onMessage(message);
-  else if (message.recipient === page.me) receipts.track(message);
+  if (chat?.concerns(message)) {
+    chat.onMessage(message);
+    // Presence is shared between people who have a conversation, and sent when a socket
+    // opens: a chat that just began learns the other's presence by reopening once.
+    if (message.seq === 1 && !chat.presence && !presenceRefreshed) {
+      presenceRefreshed = true;
+      setTimeout(() => socket.reopen(), 300);
+    }
+  } else if (message.recipient === page.me) {
+    receipts.track(message);
+  }
   list.onMessage(message, reading(other));
 }
 

@@ -120,6 +120,16 @@ export class LiveSocket {
     return true;
   }
 
+  /** Closes and reopens at once, resuming from the cursor (nothing is lost or repeated). */
+  reopen() {
+    const ws = this.ws;
+    if (!ws || this.stopped) return;
+    this.ws = null;
+    clearInterval(this.pingTimer);
+    ws.close(1000);
+    this.connect();
+  }
+
   /** Closes for good (the page is going away). */
   stop() {
     this.stopped = true;

@@ -61,6 +61,10 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
     alice
         .wait_for(&format!("{LAST_OUT}.dataset.status === 'delivered'"))
         .await;
+    // Now that they share a conversation, Alice sees that Bob is online.
+    alice
+        .wait_for("document.getElementById('peer-status').textContent === 'online'")
+        .await;
     alice
         .wait_for(&format!(
             "{LAST_OUT}.querySelector('.ticks').getAttribute('aria-label') === 'Delivered'"
