@@ -146,6 +146,14 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
             .await;
     }
     alice.screenshot("desktop-chat-live").await;
-    alice.assert_clean();
     bob.assert_clean();
+
+    // Bob leaves: Alice sees when he was last seen.
+    bob.goto("about:blank").await;
+    alice
+        .wait_for(
+            "document.getElementById('peer-status').textContent.startsWith('last seen today at ')",
+        )
+        .await;
+    alice.assert_clean();
 }

@@ -76,3 +76,44 @@ async fn scrolling_up_loads_all_older_messages_once() {
     }
     page.assert_clean();
 }
+
+/// Day separators, by the page's own message list module: one before each day's first
+/// message, labelled in the reader's words; a message upserted twice is shown once.
+const DAYS: &str = r#"(async () => {
+  const base = document.querySelector('script[type=module]').src;
+  const { MessageList } = await import(new URL('./messages.js', base));
+  const list = document.createElement('ol');
+  const view = new MessageList({ list, me: 'frank' });
+  const noon = new Date();
+  noon.setHours(12, 0, 0, 0);
+  const at = (days) => new Date(noon.getTime() - days * 86400000).toISOString();
+  const message = (id, created_at, sender) => ({ id, seq: id, conversation_id: 1, sender,
+    recipient: sender === 'frank' ? 'erin' : 'frank', client_id: `c${id}`, body: `b${id}`,
+    created_at, status: 'sent', edited_at: null, deleted: false });
+  view.upsert(message(3, new Date().toISOString(), 'erin'));
+  view.upsert(message(1, at(10), 'frank'));
+  view.upsert(message(2, at(1), 'erin'));
+  view.upsert(message(2, at(1), 'erin'));
+  view.relayout();
+  return [...list.children].map((li) => li.classList.contains('day') ? `day ${li.textContent}` : li.dataset.messageId);
+})()"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn days_are_separated_and_named_in_the_readers_words() {
+    let server = TestServer::start().await;
+    ApiUser::signup(&server.url, "erin", "Erin").await;
+    ApiUser::signup(&server.url, "frank", "Frank").await;
+    let browser = Browser::launch().await;
+    let page = Page::open(&browser, "frank", Screen::Phone).await;
+    log_in_on_page(&page, &server, "frank", "/messages/chat/erin/").await;
+    let shown = page.eval(DAYS).await;
+    let shown: Vec<String> = serde_json::from_value(shown).expect("strings");
+    assert_eq!(shown.len(), 6, "{shown:?}");
+    // Ten days ago is named by its date, e.g. "Nov 15, 2026".
+    assert!(
+        shown[0].starts_with("day ") && shown[0].chars().any(|c| c.is_ascii_digit()),
+        "{shown:?}"
+    );
+    assert_eq!(&shown[1..], ["1", "day Yesterday", "2", "day Today", "3"]);
+    page.assert_clean();
+}
