@@ -121,8 +121,7 @@ byId('logout').addEventListener('click', async () => {
     await api('/api/auth/logout', { method: 'POST' });
   } catch (error) {
     if (error.status !== 401) {
-      socket.stopped = false;
-      socket.connect();
+      socket.resume();
       return;
     }
   }

@@ -35,9 +35,7 @@ export class LiveSocket {
     });
     window.addEventListener('pagehide', () => this.stop());
     window.addEventListener('pageshow', (event) => {
-      if (!event.persisted) return;
-      this.stopped = false;
-      this.connect();
+      if (event.persisted) this.resume();
     });
   }
 
@@ -127,6 +125,12 @@ export class LiveSocket {
     this.ws = null;
     clearInterval(this.pingTimer);
     ws.close(1000);
+    this.connect();
+  }
+
+  /** Connects again after `stop` (a page back from the cache, a logout that failed). */
+  resume() {
+    this.stopped = false;
     this.connect();
   }
 
