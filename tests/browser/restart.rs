@@ -49,7 +49,7 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
     gina_page
         .wait_for("[...document.querySelectorAll('#message-list .msg')].at(-1).dataset.status === 'pending'")
         .await;
-    gina_page.screenshot("phone-or-desktop-offline").await;
+    gina_page.screenshot("desktop-chat-offline").await;
     // Hugo sends from another device to a server on the same data: the pages are not there.
     server
         .while_down(|url| async move {
