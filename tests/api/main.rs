@@ -7,6 +7,7 @@ mod errors;
 mod history;
 mod invariants;
 mod ordering;
+mod pages;
 mod privacy;
 mod receipts;
 mod sending;
