@@ -77,3 +77,11 @@ fn beyond(since: Cursor, latest: Cursor) -> Error {
         ),
     )
 }
+
+/// The user's latest cursor: a client that loads a snapshot after reading it and then replays
+/// from it sees every later event (some twice at the seam, which it dedupes by id).
+pub async fn latest_cursor(app: &App, user: &User) -> Result<Cursor, Error> {
+    Ok(app
+        .timed("last_cursor", app.store.last_cursor(user.id))
+        .await?)
+}

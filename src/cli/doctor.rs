@@ -61,10 +61,11 @@ pub async fn run(config: Config) -> ExitCode {
     }
     check_bind(&mut report, &config).await;
     check_routes(&mut report).await;
-    report.say(
-        "static assets",
-        Verdict::Ok("none needed by this build (API only)".into()),
-    );
+    let assets = match crate::web::pages::self_check() {
+        Ok(detail) => Verdict::Ok(detail),
+        Err(problem) => Verdict::Fail(format!("{problem}; this build is broken, rebuild linkup")),
+    };
+    report.say("static assets", assets);
     if report.failed {
         println!("\nsome checks failed: fix the FAIL lines above, then run `linkup doctor` again");
         ExitCode::FAILURE
@@ -218,6 +219,8 @@ async fn check_routes(report: &mut Report) {
         ("/ws/notifications/", StatusCode::UNAUTHORIZED),
         ("/ws/chat/someone/", StatusCode::UNAUTHORIZED),
         ("/api/no-such-route", StatusCode::NOT_FOUND),
+        ("/login", StatusCode::OK),
+        ("/messages/", StatusCode::SEE_OTHER),
     ];
     let mut wrong = Vec::new();
     for (path, expected) in expectations {

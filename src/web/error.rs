@@ -119,11 +119,6 @@ impl From<PathRejection> for ApiError {
     }
 }
 
-/// The 404 for unknown routes.
-pub async fn route_not_found() -> ApiError {
-    ApiError::RouteNotFound
-}
-
 /// The 405 for known routes with another method.
 pub async fn method_not_allowed() -> ApiError {
     ApiError::MethodNotAllowed

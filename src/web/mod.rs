@@ -1,12 +1,16 @@
 //! The HTTP surface: routes, middleware and the OpenAPI document. Handlers only translate
-//! between HTTP and the domain actions; they hold no business rules.
+//! between HTTP and the domain actions; they hold no business rules. The web chat's pages and
+//! their embedded static files are served here too (`pages`, `assets`).
 
 pub mod accounts;
+pub mod assets;
 pub mod conversations;
 pub mod error;
 pub mod events;
 pub mod extract;
 pub mod ops;
+pub mod pages;
+pub mod template;
 pub mod views;
 
 use axum::Router;
@@ -81,9 +85,10 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/ws/notifications/", get(crate::ws::notifications))
-        .route("/ws/chat/{username}/", get(crate::ws::chat));
+        .route("/ws/chat/{username}/", get(crate::ws::chat))
+        .merge(pages::routes());
     let max_body = state.settings.max_request_bytes;
-    api.fallback(error::route_not_found)
+    api.fallback(pages::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(

@@ -11,6 +11,7 @@ mod errors;
 mod history;
 mod invariants;
 mod ordering;
+mod pages;
 mod privacy;
 mod process;
 mod receipts;

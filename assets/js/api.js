@@ -1,0 +1,105 @@
+// The one way pages talk HTTP to the server: JSON in and out, the CSRF token on every unsafe
+// request, errors as ApiError with the server's stable code.
+//
+// The token lives in <meta name="csrf-token"> (rendered by the server for this session). A 403
+// csrf_* means it went stale (another login in this browser, say): the token is refreshed
+// from GET /api/me once and the request retried once.
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** An error answer from the server (or the network), with its stable code. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function tokenMeta() {
+  return document.querySelector('meta[name="csrf-token"]');
+}
+
+/** The session's CSRF token, as the page carries it. */
+export function csrfToken() {
+  return tokenMeta()?.content ?? '';
+}
+
+/** Replaces the page's CSRF token (after a login, or a refresh). */
+export function setCsrfToken(token) {
+  const meta = tokenMeta();
+  if (meta && typeof token === 'string') meta.content = token;
+}
+
+/** Fetches a fresh token from GET /api/me; true when the page now has one. */
+export async function refreshCsrfToken() {
+  try {
+    const response = await fetch('/api/me', {
+      headers: { Accept: 'application/json' },
+      credentials: 'same-origin',
+      cache: 'no-store',
+    });
+    if (!response.ok) return false;
+    const me = await response.json();
+    if (!me.csrf_token) return false;
+    setCsrfToken(me.csrf_token);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function send(path, method, body, signal) {
+  const headers = { Accept: 'application/json' };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (UNSAFE.has(method)) headers['X-CSRF-Token'] = csrfToken();
+  return fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+    cache: 'no-store',
+    signal,
+  });
+}
+
+async function errorOf(response) {
+  try {
+    const body = await response.json();
+    const { code = 'http_error', message = response.statusText } = body?.error ?? {};
+    return new ApiError(response.status, code, message);
+  } catch {
+    return new ApiError(response.status, 'http_error', `the server answered ${response.status}`);
+  }
+}
+
+/**
+ * Calls the API: `api('/api/conversations')`, `api(path, { method: 'POST', body })`.
+ * Resolves to the JSON body (null for 204); rejects with ApiError. A network failure is an
+ * ApiError with status 0 and code `network`.
+ */
+export async function api(path, { method = 'GET', body, signal } = {}) {
+  let response;
+  try {
+    response = await send(path, method, body, signal);
+    if (response.status === 403 && UNSAFE.has(method)) {
+      const error = await errorOf(response.clone());
+      if (error.code.startsWith('csrf_') && (await refreshCsrfToken())) {
+        response = await send(path, method, body, signal);
+      }
+    }
+  } catch (cause) {
+    if (cause?.name === 'AbortError') throw cause;
+    throw new ApiError(0, 'network', 'cannot reach the server; check your connection');
+  }
+  if (response.status === 204) return null;
+  if (!response.ok) throw await errorOf(response);
+  return response.json();
+}
+
+/** Sends the browser to the login page, coming back here afterwards. */
+export function goToLogin() {
+  const here = location.pathname + location.search;
+  location.assign(`/login?next=${encodeURIComponent(here)}`);
+}

@@ -1,0 +1,132 @@
+// The conversation list and chat pages: one live socket per tab, its frames routed to the
+// list, the open chat, the outbox and the receipts.
+
+import { api, goToLogin } from './api.js';
+import { ChatView } from './chat.js';
+import { ConversationList } from './conversations.js';
+import { byId, pageData } from './dom.js';
+import { paintAvatar, usesTwelveHourClock } from './format.js';
+import { Outbox } from './outbox.js';
+import { Receipts } from './receipts.js';
+import { LiveSocket } from './socket.js';
+import { TypingWatcher } from './typing.js';
+
+const page = pageData();
+const connection = byId('connection');
+let connectionTimer = 0;
+
+for (const avatar of document.querySelectorAll('[data-avatar]')) paintAvatar(avatar, avatar.dataset.avatar);
+document.documentElement.classList.toggle('clock12', usesTwelveHourClock());
+
+const socket = new LiveSocket({ cursor: page.cursor, onFrame, onState });
+const typing = new TypingWatcher((user) => {
+  list.onTyping(user);
+  if (user === page.peer) chat?.paintStatus();
+});
+const receipts = new Receipts({ socket, root: page.peer ? byId('messages') : undefined });
+const outbox = new Outbox({ socket, me: page.me, onFailed: (entry) => chat?.onFailed(entry) });
+const list = new ConversationList({ me: page.me, activePeer: page.peer, typing, baseTitle: document.title });
+const chat = page.peer
+  ? new ChatView({ me: page.me, peer: page.peer, peerName: page.peerName, maxBody: page.maxBody, socket, outbox, receipts, typing })
+  : null;
+
+/** Whether the person is looking at the chat a message of `other` belongs to. */
+function reading(other) {
+  return other === page.peer && Receipts.looking();
+}
+
+let presenceRefreshed = false;
+
+function onMessage(message) {
+  if (message.sender === page.me) outbox.acknowledged(message.client_id);
+  const other = message.sender === page.me ? message.recipient : message.sender;
+  if (chat?.concerns(message)) {
+    chat.onMessage(message);
+    // Presence is shared between people who have a conversation, and sent when a socket
+    // opens: a chat that just began learns the other's presence by reopening once.
+    if (message.seq === 1 && !chat.presence && !presenceRefreshed) {
+      presenceRefreshed = true;
+      setTimeout(() => socket.reopen(), 300);
+    }
+  } else if (message.recipient === page.me) {
+    receipts.track(message);
+  }
+  list.onMessage(message, reading(other));
+}
+
+function onFrame(frame) {
+  switch (frame.type) {
+    case 'message':
+      onMessage(frame.message);
+      break;
+    case 'ack':
+      onMessage(frame.message);
+      break;
+    case 'status':
+      chat?.onStatus(frame);
+      receipts.update(frame.message_ids, frame.status);
+      list.onStatus(frame);
+      break;
+    case 'typing':
+      typing.signal(frame.from, frame.active);
+      break;
+    case 'presence':
+      chat?.onPresence(frame);
+      break;
+    case 'error':
+      if (frame.client_id) outbox.refused(frame);
+      break;
+    default:
+      break;
+  }
+}
+
+function onState(state, detail) {
+  clearTimeout(connectionTimer);
+  document.documentElement.dataset.connection = state;
+  if (state === 'open') {
+    connection.hidden = true;
+    outbox.flush(true);
+    receipts.reconnected();
+    list.scheduleRefresh();
+    return;
+  }
+  // Presence and typing are only known while connected; the server repeats them on reconnect.
+  chat?.forgetPresence();
+  if (state === 'ended') {
+    goToLogin();
+    return;
+  }
+  if (state === 'waiting') {
+    // A blip shorter than a second is not worth a banner.
+    const seconds = Math.max(1, Math.round(detail.delayMs / 1000));
+    const show = () => {
+      connection.textContent = `Not connected. Retrying in ${seconds} s…`;
+      connection.hidden = false;
+    };
+    if (detail.failures > 1) show();
+    else connectionTimer = setTimeout(show, 1_000);
+    // A socket refused again and again may mean the session is over: ask.
+    if (detail.failures % 3 === 0) {
+      api('/api/me').catch((error) => {
+        if (error.status === 401) goToLogin();
+      });
+    }
+  }
+}
+
+byId('logout').addEventListener('click', async () => {
+  socket.stop();
+  try {
+    await api('/api/auth/logout', { method: 'POST' });
+  } catch (error) {
+    if (error.status !== 401) {
+      socket.resume();
+      return;
+    }
+  }
+  location.assign('/login');
+});
+
+await Promise.all([list.refresh(), chat?.load()]);
+socket.connect();

@@ -1,0 +1,240 @@
+// The open chat: its history (newest page first, older pages on scrolling up, paged by the
+// smallest real id shown), live messages and ticks, the peer's typing and presence, and the
+// composer (Enter sends, Shift+Enter breaks the line; sends are optimistic and retried).
+
+import { api, goToLogin } from './api.js';
+import { byId } from './dom.js';
+import { formatLastSeen } from './format.js';
+import { MessageList } from './messages.js';
+import { TypingSender } from './typing.js';
+
+const PAGE = 50;
+const NEAR_TOP_PX = 400;
+const NEAR_BOTTOM_PX = 120;
+
+export class ChatView {
+  constructor({ me, peer, peerName, maxBody, socket, outbox, receipts, typing }) {
+    this.me = me;
+    this.peer = peer;
+    this.peerName = peerName;
+    this.maxBody = maxBody;
+    this.outbox = outbox;
+    this.receipts = receipts;
+    this.typing = typing;
+    this.sender = new TypingSender({ socket, to: peer });
+    this.scroller = byId('messages');
+    this.historyStatus = byId('history-status');
+    this.jump = byId('jump');
+    this.jumpCount = byId('jump-count');
+    this.form = byId('composer');
+    this.input = byId('message-input');
+    this.error = byId('composer-error');
+    this.status = byId('peer-status');
+    this.messages = new MessageList({ list: byId('message-list'), me });
+    this.hasMore = true;
+    this.loadingOlder = false;
+    this.loaded = false;
+    this.unseen = 0;
+    this.presence = null;
+    this.bind();
+  }
+
+  bind() {
+    this.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.submit();
+    });
+    this.input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        this.submit();
+      }
+    });
+    this.input.addEventListener('input', () => {
+      this.autosize();
+      this.error.hidden = true;
+      this.sender.input(this.input.value.trim() === '');
+    });
+    this.input.addEventListener('blur', () => this.sender.stop());
+    this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    this.jump.addEventListener('click', () => this.scrollToBottom('smooth'));
+    window.addEventListener('resize', () => this.autosize());
+  }
+
+  /** Loads the newest page, then shows what this tab still has to send here. */
+  async load() {
+    this.historyStatus.textContent = 'Loading messages…';
+    try {
+      const page = await api(`/api/conversations/${encodeURIComponent(this.peer)}/messages?limit=${PAGE}`);
+      for (const message of page.messages) this.show(message);
+      this.hasMore = page.has_more;
+      this.loaded = true;
+    } catch (error) {
+      if (error.status === 401) {
+        goToLogin();
+        return;
+      }
+      this.historyStatus.textContent = `Could not load messages (${error.message}). Retrying…`;
+      setTimeout(() => this.load(), 3_000);
+      return;
+    }
+    for (const entry of this.outbox.pendingFor(this.peer)) this.messages.addPending(entry);
+    this.messages.relayout();
+    this.updateHistoryStatus();
+    this.scrollToBottom();
+    this.fillViewport();
+    // Ready to type on a desktop; on a touch screen the keyboard would hide the chat.
+    if (matchMedia('(pointer: fine)').matches) this.input.focus({ preventScroll: true });
+  }
+
+  /** Loads older pages until the history overflows the view (or there is no more). */
+  async fillViewport() {
+    while (this.hasMore && this.scroller.scrollHeight <= this.scroller.clientHeight + NEAR_TOP_PX) {
+      if (!(await this.loadOlder())) return;
+    }
+  }
+
+  /** Loads the page before the oldest real message shown; false when nothing was loaded. */
+  async loadOlder() {
+    const before = this.messages.oldestId;
+    if (this.loadingOlder || !this.hasMore || !this.loaded || before === null) return false;
+    this.loadingOlder = true;
+    this.historyStatus.textContent = 'Loading older messages…';
+    try {
+      const path = `/api/conversations/${encodeURIComponent(this.peer)}/messages?before_id=${before}&limit=${PAGE}`;
+      const page = await api(path);
+      const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
+      for (const message of page.messages) this.show(message);
+      this.messages.relayout();
+      this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
+      this.hasMore = page.has_more && page.messages.length > 0;
+      return page.messages.length > 0;
+    } catch {
+      return false;
+    } finally {
+      this.loadingOlder = false;
+      this.updateHistoryStatus();
+    }
+  }
+
+  updateHistoryStatus() {
+    if (this.hasMore) {
+      this.historyStatus.textContent = '';
+    } else if (this.messages.size === 0) {
+      this.historyStatus.textContent = `No messages yet. Say hello to ${this.peerName}!`;
+    } else {
+      this.historyStatus.textContent = `This is the start of your chat with ${this.peerName}.`;
+    }
+  }
+
+  /** Whether `message` belongs to this chat. */
+  concerns(message) {
+    return (
+      (message.sender === this.me && message.recipient === this.peer) ||
+      (message.sender === this.peer && message.recipient === this.me)
+    );
+  }
+
+  show(message) {
+    const shown = this.messages.upsert(message);
+    if (message.recipient === this.me) this.receipts.track(message, shown.node);
+    return shown;
+  }
+
+  /** A message event or an ack of this chat. */
+  onMessage(message) {
+    if (!this.concerns(message)) return;
+    const atBottom = this.nearBottom();
+    const { fresh } = this.show(message);
+    this.messages.relayout();
+    if (message.sender === this.peer) this.typing.clear(this.peer);
+    if (message.sender === this.me || atBottom) {
+      this.scrollToBottom();
+    } else if (fresh) {
+      this.unseen += 1;
+      this.showJump();
+    }
+    if (!this.hasMore || this.messages.size === 1) this.updateHistoryStatus();
+  }
+
+  onStatus(frame) {
+    this.messages.setStatuses(frame.message_ids, frame.status);
+  }
+
+  onFailed(entry) {
+    this.messages.fail(entry.client_id, entry.message || entry.code);
+  }
+
+  onPresence(frame) {
+    if (frame.user !== this.peer) return;
+    this.presence = frame;
+    this.paintStatus();
+  }
+
+  /** The connection dropped: what we knew of the peer's presence may be stale. */
+  forgetPresence() {
+    this.presence = null;
+    this.typing.clear(this.peer);
+    this.paintStatus();
+  }
+
+  paintStatus() {
+    const typing = this.typing.isTyping(this.peer);
+    this.status.classList.toggle('typing', typing);
+    if (typing) this.status.textContent = 'typing…';
+    else if (this.presence?.online) this.status.textContent = 'online';
+    else if (this.presence?.last_seen) this.status.textContent = formatLastSeen(new Date(this.presence.last_seen));
+    else this.status.textContent = '';
+  }
+
+  submit() {
+    const body = this.input.value;
+    const trimmed = body.trim();
+    if (!trimmed) return;
+    const length = [...trimmed].length;
+    if (length > this.maxBody) {
+      this.error.textContent = `This message is ${length} characters long; the limit is ${this.maxBody}.`;
+      this.error.hidden = false;
+      return;
+    }
+    const entry = this.outbox.add(this.peer, trimmed);
+    this.messages.addPending(entry);
+    this.messages.relayout();
+    this.input.value = '';
+    this.autosize();
+    this.sender.stop();
+    this.scrollToBottom();
+    this.updateHistoryStatus();
+  }
+
+  autosize() {
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 140)}px`;
+  }
+
+  nearBottom() {
+    const { scrollHeight, scrollTop, clientHeight } = this.scroller;
+    return scrollHeight - scrollTop - clientHeight < NEAR_BOTTOM_PX;
+  }
+
+  scrollToBottom(behavior = 'auto') {
+    this.scroller.scrollTo({ top: this.scroller.scrollHeight, behavior });
+    this.unseen = 0;
+    this.jump.hidden = true;
+  }
+
+  showJump() {
+    this.jump.hidden = false;
+    this.jumpCount.textContent = this.unseen > 0 ? String(this.unseen) : '';
+  }
+
+  onScroll() {
+    if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
+    if (this.nearBottom()) {
+      this.unseen = 0;
+      this.jump.hidden = true;
+    } else if (this.jump.hidden) {
+      this.showJump();
+    }
+  }
+}

@@ -1,0 +1,179 @@
+// The list of messages in the open chat, as DOM: one <li> per message in id order, pending
+// sends (no id yet) after them, day separators between days. A stored message is shown once,
+// whichever way it arrives (history page, ack, live event, replay): it is keyed by its id,
+// and a pending bubble becomes the stored message when its client_id comes back.
+//
+// Only real ids ever appear in data-message-id; a pending bubble has data-client-id instead.
+
+import { el } from './dom.js';
+import { appendLinkified, dayKey, formatDay, formatFull, formatTime, ticksFor } from './format.js';
+
+const RANK = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
+
+export class MessageList {
+  /** @param {{ list: HTMLOListElement, me: string }} options */
+  constructor({ list, me }) {
+    this.list = list;
+    this.me = me;
+    /** id → { message, node } */
+    this.byId = new Map();
+    /** client_id → node, for sends not acknowledged yet. */
+    this.pending = new Map();
+    /** Real ids shown, ascending. */
+    this.ids = [];
+  }
+
+  /** The smallest real id shown: the only thing ever used as `before_id`. */
+  get oldestId() {
+    return this.ids.length ? this.ids[0] : null;
+  }
+
+  get size() {
+    return this.ids.length + this.pending.size;
+  }
+
+  has(id) {
+    return this.byId.has(id);
+  }
+
+  /**
+   * Shows a stored message, or moves one already shown forward. Returns its node and whether
+   * it is new to the person (not a pending bubble of theirs that got its id).
+   */
+  upsert(message) {
+    const known = this.byId.get(message.id);
+    if (known) {
+      this.setStatus(known, message.status);
+      return { node: known.node, fresh: false };
+    }
+    let node = message.sender === this.me ? this.pending.get(message.client_id) : undefined;
+    const fresh = !node;
+    if (node) {
+      this.pending.delete(message.client_id);
+      node.remove();
+      delete node.dataset.clientId;
+    } else {
+      node = this.render(message);
+    }
+    node.dataset.messageId = String(message.id);
+    const entry = { message: { ...message }, node };
+    this.byId.set(message.id, entry);
+    if (message.sender === this.me) this.paintTicks(node, message.status);
+    this.insert(message.id, node);
+    return { node, fresh };
+  }
+
+  /** Shows a send that is waiting for its ack, at the end. */
+  addPending(entry) {
+    const existing = this.pending.get(entry.client_id);
+    if (existing) return existing;
+    const node = this.render({
+      sender: this.me,
+      body: entry.body,
+      created_at: entry.created_at,
+      status: 'pending',
+    });
+    node.dataset.clientId = entry.client_id;
+    this.pending.set(entry.client_id, node);
+    this.list.append(node);
+    return node;
+  }
+
+  /** Marks a pending send as refused, with the server's reason. */
+  fail(clientId, reason) {
+    const node = this.pending.get(clientId);
+    if (!node) return;
+    this.pending.delete(clientId);
+    delete node.dataset.clientId;
+    this.paintTicks(node, 'failed');
+    node.querySelector('.bubble').append(el('span', 'failed-note', `Not sent: ${reason}`));
+  }
+
+  /** A status event: each of `ids` shown moves forward to `status`. */
+  setStatuses(ids, status) {
+    for (const id of ids) {
+      const entry = this.byId.get(id);
+      if (entry) this.setStatus(entry, status);
+    }
+  }
+
+  setStatus(entry, status) {
+    if (!(status in RANK) || RANK[status] <= RANK[entry.message.status]) return;
+    entry.message.status = status;
+    if (entry.message.sender === this.me) this.paintTicks(entry.node, status);
+  }
+
+  render(message) {
+    const mine = message.sender === this.me;
+    const created = new Date(message.created_at);
+    const node = el('li', `msg ${mine ? 'out' : 'in'}`);
+    node.dataset.time = String(created.getTime());
+    node.dataset.sender = message.sender;
+    const bubble = el('div', 'bubble');
+    const body = el('div', 'body');
+    appendLinkified(body, message.body);
+    const meta = el('span', 'meta');
+    const time = el('time', '', formatTime(created));
+    time.dateTime = created.toISOString();
+    time.title = formatFull(created);
+    meta.append(time);
+    if (mine) {
+      const ticks = el('span', 'ticks');
+      ticks.setAttribute('role', 'img');
+      meta.append(ticks);
+    }
+    bubble.append(body, meta);
+    node.append(bubble);
+    if (mine) this.paintTicks(node, message.status);
+    return node;
+  }
+
+  paintTicks(node, status) {
+    const ticks = node.querySelector('.ticks');
+    const { text, label } = ticksFor(status);
+    node.dataset.status = status;
+    ticks.textContent = text;
+    ticks.dataset.ticks = status;
+    ticks.setAttribute('aria-label', label);
+    ticks.title = label;
+  }
+
+  /** Puts `node` before the first message with a larger id, else before pending sends. */
+  insert(id, node) {
+    let lo = 0;
+    let hi = this.ids.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.ids[mid] < id) lo = mid + 1;
+      else hi = mid;
+    }
+    const next = lo < this.ids.length ? this.byId.get(this.ids[lo]).node : this.firstPending();
+    this.ids.splice(lo, 0, id);
+    this.list.insertBefore(node, next ?? null);
+  }
+
+  firstPending() {
+    for (const node of this.list.children) if (!node.dataset.messageId && node.classList.contains('msg')) return node;
+    return null;
+  }
+
+  /** Redraws the day separators and the first-of-a-run marks, after any batch of changes. */
+  relayout() {
+    for (const day of this.list.querySelectorAll(':scope > .day')) day.remove();
+    let lastDay = null;
+    let lastSender = null;
+    for (const node of [...this.list.children]) {
+      const time = new Date(Number(node.dataset.time));
+      const key = dayKey(time);
+      const newDay = key !== lastDay;
+      if (newDay) {
+        const separator = el('li', 'day', formatDay(time));
+        separator.setAttribute('role', 'separator');
+        this.list.insertBefore(separator, node);
+      }
+      node.classList.toggle('first', newDay || node.dataset.sender !== lastSender);
+      lastDay = key;
+      lastSender = node.dataset.sender;
+    }
+  }
+}

@@ -1,0 +1,106 @@
+// Messages written but not yet acknowledged. Each keeps the client_id it was given when the
+// person pressed Send, and is re-sent with that same client_id — after a reconnect, or when no
+// ack came for a while — until the server acks it. The server stores a client_id once, so a
+// retry can never make a second message. The outbox outlives a reload of the tab
+// (sessionStorage), so nothing typed is lost to one.
+
+import { newClientId } from './dom.js';
+
+const RESEND_AFTER_MS = 8_000;
+/** Refusals worth retrying later; anything else will fail again, so it is shown as failed. */
+const TRANSIENT = new Set(['rate_limited', 'store_unavailable', 'internal_error']);
+
+export class Outbox {
+  /**
+   * @param {object} options
+   * @param {import('./socket.js').LiveSocket} options.socket
+   * @param {string} options.me  the user, to keep each person's outbox apart
+   * @param {(entry: object) => void} options.onFailed  an entry the server refused for good
+   */
+  constructor({ socket, me, onFailed }) {
+    this.socket = socket;
+    this.onFailed = onFailed;
+    this.key = `linkup.outbox.${me}`;
+    this.entries = new Map();
+    for (const entry of this.load()) this.entries.set(entry.client_id, { ...entry, sentAt: 0 });
+    setInterval(() => this.flush(false), 2_000);
+  }
+
+  load() {
+    try {
+      const saved = JSON.parse(sessionStorage.getItem(this.key) ?? '[]');
+      return Array.isArray(saved) ? saved.filter((e) => e?.client_id && e.to && e.body) : [];
+    } catch {
+      return [];
+    }
+  }
+
+  save() {
+    const kept = [...this.entries.values()].map(({ client_id, to, body, created_at }) => ({
+      client_id,
+      to,
+      body,
+      created_at,
+    }));
+    try {
+      sessionStorage.setItem(this.key, JSON.stringify(kept));
+    } catch {
+      // Storage full or disabled: the outbox still works for this page's lifetime.
+    }
+  }
+
+  /** Queues `body` for `to` under a fresh client_id, sends it if it can, returns the entry. */
+  add(to, body) {
+    const entry = {
+      client_id: newClientId(),
+      to,
+      body,
+      created_at: new Date().toISOString(),
+      sentAt: 0,
+    };
+    this.entries.set(entry.client_id, entry);
+    this.save();
+    this.trySend(entry);
+    return entry;
+  }
+
+  /** The entries waiting for `to`, oldest first. */
+  pendingFor(to) {
+    return [...this.entries.values()].filter((entry) => entry.to === to);
+  }
+
+  has(clientId) {
+    return this.entries.has(clientId);
+  }
+
+  /** Sends every waiting entry (`all`, e.g. on reconnect) or those overdue for an ack. */
+  flush(all) {
+    const now = Date.now();
+    for (const entry of this.entries.values()) {
+      if (all || now - entry.sentAt > RESEND_AFTER_MS) this.trySend(entry);
+    }
+  }
+
+  trySend(entry) {
+    const frame = { type: 'send', client_id: entry.client_id, body: entry.body, to: entry.to };
+    if (this.socket.send(frame)) entry.sentAt = Date.now();
+  }
+
+  /** The server stored the entry (an `ack`, or the message event of it). */
+  acknowledged(clientId) {
+    if (this.entries.delete(clientId)) this.save();
+  }
+
+  /** An `error` frame naming one of our client_ids. */
+  refused(frame) {
+    const entry = this.entries.get(frame.client_id);
+    if (!entry) return;
+    if (TRANSIENT.has(frame.code)) {
+      entry.sentAt = Date.now();
+      return;
+    }
+    this.entries.delete(frame.client_id);
+    this.save();
+    this.onFailed({ ...entry, code: frame.code, message: frame.message });
+  }
+}

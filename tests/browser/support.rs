@@ -1,0 +1,234 @@
+//! The server side of the browser tests: a real server in this process on port 0 with a fresh
+//! data directory, which can be stopped and started again on the same port (as a restart is
+//! seen by open pages); an API client to set the scene; and the steps people take on the pages.
+
+use std::net::SocketAddr;
+
+use linkup::config::Config;
+use linkup::server::Server;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+use crate::page::Page;
+
+pub const PASSWORD: &str = "correct-horse-1";
+
+/// A server and its data directory.
+pub struct TestServer {
+    server: Option<Server>,
+    pub addr: SocketAddr,
+    pub url: String,
+    dir: TempDir,
+}
+
+fn config(dir: &TempDir, addr: SocketAddr) -> Config {
+    let mut config = Config::for_tests(dir.path());
+    config.bind = addr;
+    config
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = Server::start(config(&dir, "127.0.0.1:0".parse().unwrap()))
+            .await
+            .expect("server starts");
+        TestServer {
+            addr: server.addr(),
+            url: server.url(),
+            server: Some(server),
+            dir,
+        }
+    }
+
+    /// Stops the server: open sockets are closed, the port is free.
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.expect("server stops cleanly");
+        }
+    }
+
+    /// Starts it again on the same data directory and the same port.
+    pub async fn start_again(&mut self) {
+        assert!(self.server.is_none(), "stop the server first");
+        let server = Server::start(config(&self.dir, self.addr))
+            .await
+            .expect("server restarts on the same port");
+        self.server = Some(server);
+    }
+
+    /// Runs `during` against a second server on the same data, on another port, while the
+    /// pages' server is down: what it stores is what the pages must catch up on.
+    pub async fn while_down<F, Fut>(&mut self, during: F)
+    where
+        F: FnOnce(String) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        assert!(self.server.is_none(), "stop the server first");
+        let other = Server::start(config(&self.dir, "127.0.0.1:0".parse().unwrap()))
+            .await
+            .expect("a second server starts");
+        during(other.url()).await;
+        other.stop().await.expect("the second server stops");
+    }
+
+    pub fn page_url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+}
+
+/// Someone using the API directly (to set the scene, or as "another device").
+pub struct ApiUser {
+    http: reqwest::Client,
+    base: String,
+    csrf: String,
+}
+
+impl ApiUser {
+    /// Signs `username` up through the API.
+    pub async fn signup(base: &str, username: &str, display_name: &str) -> ApiUser {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("http client");
+        let answer: Value = http
+            .post(format!("{base}/api/auth/signup"))
+            .json(
+                &json!({"username": username, "password": PASSWORD, "display_name": display_name}),
+            )
+            .send()
+            .await
+            .expect("signup sent")
+            .json()
+            .await
+            .expect("signup answer");
+        let csrf = answer["csrf_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("signup {username}: {answer}"))
+            .to_owned();
+        ApiUser {
+            http,
+            base: base.to_owned(),
+            csrf,
+        }
+    }
+
+    /// Logs in again (e.g. against a restarted server at `base`).
+    pub async fn login(base: &str, username: &str) -> ApiUser {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("http client");
+        let answer: Value = http
+            .post(format!("{base}/api/auth/login"))
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .expect("login sent")
+            .json()
+            .await
+            .expect("login answer");
+        let csrf = answer["csrf_token"]
+            .as_str()
+            .expect("csrf token")
+            .to_owned();
+        ApiUser {
+            http,
+            base: base.to_owned(),
+            csrf,
+        }
+    }
+
+    /// Sends `body` to `to`; returns the stored message.
+    pub async fn send(&self, to: &str, client_id: &str, body: &str) -> Value {
+        let response = self
+            .http
+            .post(format!("{}/api/conversations/{to}/messages", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&json!({"client_id": client_id, "body": body}))
+            .send()
+            .await
+            .expect("send sent");
+        assert!(
+            response.status().is_success(),
+            "send: {}",
+            response.status()
+        );
+        response.json().await.expect("message")
+    }
+
+    /// Marks every message from `with` up to `up_to_id` read.
+    pub async fn read_up_to(&self, with: &str, up_to_id: i64) {
+        let response = self
+            .http
+            .post(format!("{}/api/conversations/{with}/read", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&json!({"up_to_id": up_to_id}))
+            .send()
+            .await
+            .expect("read sent");
+        assert!(
+            response.status().is_success(),
+            "read: {}",
+            response.status()
+        );
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("get sent")
+            .json()
+            .await
+            .expect("json")
+    }
+}
+
+/// Signs up on the sign-up page, as a person would, and lands on the conversation list.
+pub async fn sign_up_on_page(page: &Page, server: &TestServer, username: &str, name: &str) {
+    page.goto(&server.page_url("/signup")).await;
+    page.type_into("#display_name", name).await;
+    page.type_into("#username", username).await;
+    page.type_into("#password", PASSWORD).await;
+    page.click("button[type=submit]").await;
+    page.wait_for("location.pathname === '/messages/' && document.readyState === 'complete'")
+        .await;
+    wait_live(page).await;
+}
+
+/// Logs in on the login page.
+pub async fn log_in_on_page(page: &Page, server: &TestServer, username: &str, next: &str) {
+    page.goto(&server.page_url(&format!("/login?next={next}")))
+        .await;
+    page.type_into("#username", username).await;
+    page.type_into("#password", PASSWORD).await;
+    page.press_enter(false).await;
+    page.wait_for(&format!(
+        "location.pathname === {next:?} && document.readyState === 'complete'"
+    ))
+    .await;
+    wait_live(page).await;
+}
+
+/// Waits until the page's live connection is open.
+pub async fn wait_live(page: &Page) {
+    page.wait_for("document.documentElement.dataset.connection === 'open'")
+        .await;
+}
+
+/// Types `text` into the message box and presses Enter.
+pub async fn send_on_page(page: &Page, text: &str) {
+    page.type_into("#message-input", text).await;
+    page.press_enter(false).await;
+}
+
+/// A JavaScript expression: the texts of the messages shown, in order.
+pub const TEXTS: &str =
+    "[...document.querySelectorAll('#message-list .msg .body')].map(b => b.textContent)";
+
+/// A JavaScript expression: whether a message with exactly `text` is shown (and how often).
+pub fn count_text(text: &str) -> String {
+    format!("{TEXTS}.filter(t => t === {text:?}).length")
+}
