@@ -23,6 +23,8 @@ mod invariants;
 mod multinode;
 #[path = "../api/ordering.rs"]
 mod ordering;
+#[path = "../api/pages.rs"]
+mod pages;
 #[path = "../api/privacy.rs"]
 mod privacy;
 #[path = "../api/process.rs"]
