@@ -74,12 +74,27 @@ async function errorOf(response) {
   }
 }
 
+/** Set while the page logs out: nothing else may start a request that would only get a 401. */
+let leaving = false;
+
+/** Stops every request but the logout itself (`final: true`), until `resumeRequests`. */
+export function stopRequests() {
+  leaving = true;
+}
+
+/** Lets requests start again (a logout that failed). */
+export function resumeRequests() {
+  leaving = false;
+}
+
 /**
  * Calls the API: `api('/api/conversations')`, `api(path, { method: 'POST', body })`.
  * Resolves to the JSON body (null for 204); rejects with ApiError. A network failure is an
- * ApiError with status 0 and code `network`.
+ * ApiError with status 0 and code `network`; a call made while the page logs out is refused
+ * with code `leaving`.
  */
-export async function api(path, { method = 'GET', body, signal } = {}) {
+export async function api(path, { method = 'GET', body, signal, final = false } = {}) {
+  if (leaving && !final) throw new ApiError(0, 'leaving', 'the page is logging out');
   let response;
   try {
     response = await send(path, method, body, signal);

@@ -1,7 +1,7 @@
 // The conversation list and chat pages: one live socket per tab, its frames routed to the
 // list, the open chat, the outbox and the receipts.
 
-import { api, goToLogin } from './api.js';
+import { api, goToLogin, resumeRequests, stopRequests } from './api.js';
 import { ChatView } from './chat.js';
 import { ConversationList } from './conversations.js';
 import { byId, pageData } from './dom.js';
@@ -117,10 +117,12 @@ function onState(state, detail) {
 
 byId('logout').addEventListener('click', async () => {
   socket.stop();
+  stopRequests();
   try {
-    await api('/api/auth/logout', { method: 'POST' });
+    await api('/api/auth/logout', { method: 'POST', final: true });
   } catch (error) {
     if (error.status !== 401) {
+      resumeRequests();
       socket.resume();
       return;
     }
