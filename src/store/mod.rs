@@ -7,6 +7,7 @@
 
 pub mod copy;
 pub mod postgres;
+pub mod records;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -13,6 +13,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Row};
 
+use super::records::like_prefix;
 use super::{
     Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
     NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
@@ -221,13 +222,7 @@ impl Store for PostgresStore {
         exclude: UserId,
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
-        let pattern = format!(
-            "{}%",
-            prefix
-                .replace('\\', "\\\\")
-                .replace('_', "\\_")
-                .replace('%', "\\%")
-        );
+        let pattern = like_prefix(prefix);
         let rows = single(
             sqlx::query(
                 "SELECT id, username, display_name FROM users WHERE username LIKE $1 AND id != $2 \

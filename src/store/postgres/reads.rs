@@ -8,7 +8,7 @@ use super::failure;
 use crate::events::Event;
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
-use crate::store::sqlite::reads::{KIND_MESSAGE, StatusData};
+use crate::store::records::{KIND_MESSAGE, StatusData};
 use crate::store::{
     Contact, ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
 };
@@ -260,16 +260,7 @@ pub async fn events_since(
             }
         } else {
             let data: String = row.try_get("ev_data").map_err(failure)?;
-            let data: StatusData =
-                serde_json::from_str(&data).map_err(|e| StoreError::Other(e.to_string()))?;
-            Event::Status {
-                cursor,
-                conversation_id: data.conversation_id,
-                message_ids: data.message_ids,
-                status: data.status,
-                by: data.by,
-                at: Timestamp(data.at),
-            }
+            StatusData::decode(&data)?.event(cursor)
         };
         events.push(event);
     }

@@ -15,7 +15,7 @@ use super::{failure, reads};
 use crate::events::{Event, UserEvent};
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
-use crate::store::sqlite::reads::{KIND_MESSAGE, KIND_STATUS, StatusData};
+use crate::store::records::{KIND_MESSAGE, KIND_STATUS, status_groups};
 use crate::store::{
     NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User,
 };
@@ -253,17 +253,12 @@ async fn record_status(
     status: MessageStatus,
     at: Timestamp,
 ) -> Result<StatusOutcome, StoreError> {
-    let mut groups: BTreeMap<(ConversationId, UserId), Vec<MessageId>> = BTreeMap::new();
-    for (id, conversation, sender) in changed {
-        groups.entry((conversation, sender)).or_default().push(id);
-    }
-    // How many events each user receives.
+    let groups = status_groups(reader, changed, status, at);
+    // How many events each user receives, so their cursors are taken in one step each,
+    // in ascending user order.
     let mut per_user: BTreeMap<UserId, i64> = BTreeMap::new();
-    for (_, sender) in groups.keys() {
-        *per_user.entry(*sender).or_default() += 1;
-        if *sender != reader.id {
-            *per_user.entry(reader.id).or_default() += 1;
-        }
+    for user in groups.iter().flat_map(|g| &g.users) {
+        *per_user.entry(*user).or_default() += 1;
     }
     let mut next: BTreeMap<UserId, Cursor> = BTreeMap::new();
     for (user, count) in &per_user {
@@ -271,21 +266,9 @@ async fn record_status(
     }
     let mut outcome = StatusOutcome::default();
     let mut rows = Vec::new();
-    for ((conversation, sender), mut ids) in groups {
-        ids.sort();
-        let data = StatusData {
-            conversation_id: conversation,
-            message_ids: ids.clone(),
-            status,
-            by: reader.username.clone(),
-            at: at.millis(),
-        };
-        let data = serde_json::to_string(&data).map_err(|e| StoreError::Other(e.to_string()))?;
-        let mut concerned = vec![sender];
-        if sender != reader.id {
-            concerned.push(reader.id);
-        }
-        for user in concerned {
+    for group in groups {
+        let data = group.data.encode()?;
+        for user in group.users {
             let slot = next
                 .get_mut(&user)
                 .ok_or_else(|| StoreError::Other("cursor not taken".into()))?;
@@ -300,17 +283,10 @@ async fn record_status(
             });
             outcome.events.push(UserEvent {
                 user,
-                event: Event::Status {
-                    cursor,
-                    conversation_id: conversation,
-                    message_ids: ids.clone(),
-                    status,
-                    by: reader.username.clone(),
-                    at,
-                },
+                event: group.data.event(cursor),
             });
         }
-        outcome.updated.extend(ids);
+        outcome.updated.extend(group.data.message_ids);
     }
     if !rows.is_empty() {
         insert_events(conn, &rows, at).await?;

@@ -12,6 +12,7 @@ use async_trait::async_trait;
 use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::records::like_prefix;
 use super::{
     Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
     NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
@@ -182,13 +183,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
         // Usernames only hold [a-z0-9_.-]; '_' is a LIKE wildcard, so escape it.
-        let pattern = format!(
-            "{}%",
-            prefix
-                .replace('\\', "\\\\")
-                .replace('_', "\\_")
-                .replace('%', "\\%")
-        );
+        let pattern = like_prefix(prefix);
         self.read(move |c| {
             let mut stmt = c
                 .prepare_cached(

@@ -6,6 +6,7 @@ use super::other;
 use crate::events::Event;
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
+use crate::store::records::{KIND_MESSAGE, StatusData};
 use crate::store::{
     Contact, ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
 };
@@ -213,20 +214,6 @@ pub fn conversations(
         .collect()
 }
 
-/// Event kinds as stored.
-pub const KIND_MESSAGE: i64 = 1;
-pub const KIND_STATUS: i64 = 2;
-
-/// The stored form of a status event's payload.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct StatusData {
-    pub conversation_id: ConversationId,
-    pub message_ids: Vec<MessageId>,
-    pub status: MessageStatus,
-    pub by: String,
-    pub at: i64,
-}
-
 pub fn events_since(
     conn: &Connection,
     user: UserId,
@@ -254,16 +241,7 @@ pub fn events_since(
             }
         } else {
             let data: String = row.get(2).map_err(other)?;
-            let data: StatusData =
-                serde_json::from_str(&data).map_err(|e| StoreError::Other(e.to_string()))?;
-            Event::Status {
-                cursor,
-                conversation_id: data.conversation_id,
-                message_ids: data.message_ids,
-                status: data.status,
-                by: data.by,
-                at: Timestamp(data.at),
-            }
+            StatusData::decode(&data)?.event(cursor)
         };
         events.push(event);
     }

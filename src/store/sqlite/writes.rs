@@ -4,15 +4,14 @@
 //! The writer serialises all writes, so "read the counter, then write counter + 1" is safe:
 //! message `seq` and user cursors come out gap-free and in commit order.
 
-use std::collections::BTreeMap;
-
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::other;
-use super::reads::{self, KIND_MESSAGE, KIND_STATUS, StatusData};
+use super::reads;
 use crate::events::{Event, UserEvent};
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
+use crate::store::records::{KIND_MESSAGE, KIND_STATUS, status_groups};
 use crate::store::{
     NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User,
 };
@@ -229,46 +228,24 @@ fn advance(
              read_at = CASE WHEN ?1 >= 2 THEN COALESCE(read_at, ?2) ELSE read_at END WHERE id = ?3",
         )
         .map_err(other)?;
-    let mut groups: BTreeMap<(ConversationId, UserId), Vec<MessageId>> = BTreeMap::new();
+    let mut changed = Vec::new();
     for t in targets.into_iter().filter(|t| t.status < status) {
         update
             .execute(params![status.as_i64(), at.millis(), t.id.0])
             .map_err(other)?;
-        groups
-            .entry((t.conversation, t.sender))
-            .or_default()
-            .push(t.id);
+        changed.push((t.id, t.conversation, t.sender));
     }
     let mut outcome = StatusOutcome::default();
-    for ((conversation, sender), mut ids) in groups {
-        ids.sort();
-        let data = StatusData {
-            conversation_id: conversation,
-            message_ids: ids.clone(),
-            status,
-            by: reader.username.clone(),
-            at: at.millis(),
-        };
-        let data = serde_json::to_string(&data).map_err(|e| StoreError::Other(e.to_string()))?;
-        let mut concerned = vec![sender];
-        if sender != reader.id {
-            concerned.push(reader.id);
-        }
-        for user in concerned {
+    for group in status_groups(reader, changed, status, at) {
+        let data = group.data.encode()?;
+        for user in group.users {
             let cursor = append_event(conn, user, KIND_STATUS, None, Some(&data), at)?;
             outcome.events.push(UserEvent {
                 user,
-                event: Event::Status {
-                    cursor,
-                    conversation_id: conversation,
-                    message_ids: ids.clone(),
-                    status,
-                    by: reader.username.clone(),
-                    at,
-                },
+                event: group.data.event(cursor),
             });
         }
-        outcome.updated.extend(ids);
+        outcome.updated.extend(group.data.message_ids);
     }
     outcome.updated.sort();
     Ok(outcome)
