@@ -1,6 +1,8 @@
 //! The test harness: a real server on port 0 with fresh storage per test (SQLite or
 //! PostgreSQL, as the test binary's `BACKEND` says), and typed clients for the people using it.
 
+use std::time::{Duration, Instant};
+
 use linkup::config::Config;
 use linkup::server::Server;
 use reqwest::{Method, StatusCode};
@@ -80,10 +82,25 @@ impl TestApp {
         for name in names {
             clients.push(self.signup(name).await);
         }
-        let Ok(clients) = clients.try_into() else {
-            unreachable!("one client per name")
-        };
-        clients
+        one_per_name(clients)
+    }
+
+    /// A fresh server with `names` signed up, in order, and a bearer-token client for each
+    /// (see [`TestApp::token_users`]).
+    pub async fn with_token_users<const N: usize>(names: [&str; N]) -> (TestApp, [Client; N]) {
+        let app = Self::spawn().await;
+        let clients = app.token_users(names).await;
+        (app, clients)
+    }
+
+    /// Signs each of `names` up, in order, and returns a bearer-token client for each.
+    pub async fn token_users<const N: usize>(&self, names: [&str; N]) -> [Client; N] {
+        self.signups(names).await;
+        let mut clients = Vec::with_capacity(N);
+        for name in names {
+            clients.push(self.token_client(name).await);
+        }
+        one_per_name(clients)
     }
 
     /// A bearer-token client for an existing user.
@@ -104,6 +121,25 @@ impl TestApp {
     pub async fn stop(self) {
         self.server.stop().await.expect("server stops cleanly");
     }
+}
+
+/// The clients made for `N` names, as an array.
+fn one_per_name<const N: usize>(clients: Vec<Client>) -> [Client; N] {
+    let Ok(clients) = clients.try_into() else {
+        unreachable!("one client per name")
+    };
+    clients
+}
+
+/// Polls `done` until it holds, asserting (with `what` was awaited) that it takes less than
+/// `within`; returns how long it took.
+pub async fn eventually(within: Duration, what: &str, mut done: impl FnMut() -> bool) -> Duration {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < within, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
 }
 
 /// An HTTP client with a cookie jar, as a browser has.
@@ -277,9 +313,13 @@ impl Client {
     }
 }
 
+/// The id of a stored message.
+pub fn id(message: &Value) -> i64 {
+    message["id"].as_i64().expect("id")
+}
+
 /// The ids of `messages`, in order.
 pub fn ids(messages: &[Value]) -> Vec<i64> {
-    let id = |m: &Value| m["id"].as_i64().expect("id");
     messages.iter().map(id).collect()
 }
 

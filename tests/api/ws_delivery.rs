@@ -2,34 +2,16 @@
 
 use serde_json::json;
 
-use crate::socket::{Auth, connect};
+use crate::socket::{Auth, open, token};
 use crate::support::TestApp;
 
 #[tokio::test]
 async fn a_message_sent_over_a_socket_is_acked_then_pushed_to_the_recipient() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let mut bob_ws = connect(
-        &app.url,
-        "/ws/notifications/",
-        Auth::Bearer(bob.bearer.as_deref().unwrap()),
-    )
-    .await
-    .unwrap();
-    let mut alice_ws = connect(
-        &app.url,
-        "/ws/chat/bob/",
-        Auth::Query(alice.bearer.as_deref().unwrap()),
-    )
-    .await
-    .unwrap();
+    let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    let mut bob_ws = app.notifications(&bob).await;
+    let mut alice_ws = open(&app.url, "/ws/chat/bob/", Auth::Query(token(&alice))).await;
 
-    alice_ws
-        .send_json(json!({"type": "send", "client_id": "c1", "body": "hello bob"}))
-        .await;
+    alice_ws.send_message("c1", "hello bob", None).await;
     let ack = alice_ws.next_of("ack").await;
     assert_eq!(ack["client_id"], "c1");
     assert_eq!(ack["message"]["body"], "hello bob");
@@ -41,9 +23,7 @@ async fn a_message_sent_over_a_socket_is_acked_then_pushed_to_the_recipient() {
     assert_eq!(pushed["cursor"], 1);
 
     // A retry acks the same message and pushes nothing new.
-    alice_ws
-        .send_json(json!({"type": "send", "client_id": "c1", "body": "hello bob"}))
-        .await;
+    alice_ws.send_message("c1", "hello bob", None).await;
     let again = alice_ws.next_of("ack").await;
     assert_eq!(again["message"]["id"], ack["message"]["id"]);
     bob_ws.send_json(json!({"type": "ping"})).await;

@@ -2,18 +2,10 @@
 //! the user's cursor; chat sockets carry their conversation only; receipts sent over a socket
 //! reach the sender as `status` events, and a stranger's receipt changes nothing.
 
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::socket::{Auth, Socket, connect, session_cookie, token};
-use crate::support::{Client, TestApp};
-
-/// Sends over HTTP and returns the stored message.
-async fn send(from: &Client, to: &str, client_id: &str, body: &str) -> Value {
-    let (status, message) = from.send(to, client_id, body).await;
-    assert_eq!(status, StatusCode::CREATED, "{message}");
-    message
-}
+use crate::socket::{Auth, NOTIFICATIONS, Socket, open, session_cookie, token};
+use crate::support::{TestApp, assert_ok, id};
 
 /// The next `message` event: asserts it is `message` at `cursor`.
 async fn expect_message(socket: &mut Socket, message: &Value, cursor: i64) {
@@ -24,77 +16,51 @@ async fn expect_message(socket: &mut Socket, message: &Value, cursor: i64) {
 
 #[tokio::test]
 async fn an_http_send_reaches_every_socket_of_both_parties_with_cursors() {
-    let app = TestApp::spawn().await;
-    for name in ["alice", "bob", "carol"] {
-        app.signup(name).await;
-    }
-    let alice = app.token_client("alice").await;
-    let carol = app.token_client("carol").await;
-    let bob = app.token_client("bob").await;
+    let (app, [alice, bob, carol]) = TestApp::with_token_users(["alice", "bob", "carol"]).await;
     let bob_session = session_cookie(&app.url, "bob").await;
-    let mut bob_tab1 = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
-    let bob_cookie = Auth::Cookie {
-        session: &bob_session,
-        origin: Some(&app.url),
-    };
-    let mut bob_tab2 = connect(&app.url, "/ws/notifications/", bob_cookie)
-        .await
-        .unwrap();
-    let mut bob_chat_alice = connect(&app.url, "/ws/chat/alice/", Auth::Query(token(&bob)))
-        .await
-        .unwrap();
-    let mut alice_all = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    let mut alice_chat_bob = connect(&app.url, "/ws/chat/bob/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
+    // Every socket of both parties: bob's two tabs and his chat with alice, alice's two.
+    let mut sockets = [
+        app.notifications(&bob).await,
+        app.cookie_socket(&bob_session, NOTIFICATIONS).await,
+        open(&app.url, "/ws/chat/alice/", Auth::Query(token(&bob))).await,
+        app.notifications(&alice).await,
+        app.socket(&alice, "/ws/chat/bob/").await,
+    ];
 
-    let first = send(&alice, "bob", "a1", "hello bob").await;
-    for socket in [
-        &mut bob_tab1,
-        &mut bob_tab2,
-        &mut bob_chat_alice,
-        &mut alice_all,
-        &mut alice_chat_bob,
-    ] {
+    let first = alice.send_created("bob", "a1", "hello bob").await;
+    for socket in &mut sockets {
         expect_message(socket, &first, 1).await;
     }
-    let reply = send(&bob, "alice", "b1", "hi alice").await;
-    for socket in [
-        &mut bob_tab1,
-        &mut bob_tab2,
-        &mut bob_chat_alice,
-        &mut alice_all,
-        &mut alice_chat_bob,
-    ] {
+    let reply = bob.send_created("alice", "b1", "hi alice").await;
+    for socket in &mut sockets {
         expect_message(socket, &reply, 2).await;
     }
 
+    let [
+        bob_tab1,
+        bob_tab2,
+        bob_chat_alice,
+        alice_all,
+        alice_chat_bob,
+    ] = &mut sockets;
     // carol writes to both: the notifications sockets carry it, the alice<->bob chats do not.
-    let to_alice = send(&carol, "alice", "c1", "hi alice, carol here").await;
-    let to_bob = send(&carol, "bob", "c2", "hi bob, carol here").await;
-    expect_message(&mut alice_all, &to_alice, 3).await;
-    expect_message(&mut bob_tab1, &to_bob, 3).await;
-    expect_message(&mut bob_tab2, &to_bob, 3).await;
-    let second = send(&alice, "bob", "a2", "still there?").await;
-    expect_message(&mut alice_all, &second, 4).await;
-    expect_message(&mut bob_tab1, &second, 4).await;
-    expect_message(&mut bob_tab2, &second, 4).await;
+    let to_alice = carol
+        .send_created("alice", "c1", "hi alice, carol here")
+        .await;
+    let to_bob = carol.send_created("bob", "c2", "hi bob, carol here").await;
+    expect_message(alice_all, &to_alice, 3).await;
+    expect_message(bob_tab1, &to_bob, 3).await;
+    expect_message(bob_tab2, &to_bob, 3).await;
+    let second = alice.send_created("bob", "a2", "still there?").await;
+    expect_message(alice_all, &second, 4).await;
+    expect_message(bob_tab1, &second, 4).await;
+    expect_message(bob_tab2, &second, 4).await;
     // The chat sockets' next message is alice's, not carol's: cursors skip what is out of scope.
-    expect_message(&mut alice_chat_bob, &second, 4).await;
-    expect_message(&mut bob_chat_alice, &second, 4).await;
+    expect_message(alice_chat_bob, &second, 4).await;
+    expect_message(bob_chat_alice, &second, 4).await;
 
     // Nothing was pushed twice or to the wrong socket.
-    for socket in [
-        &mut bob_tab1,
-        &mut bob_tab2,
-        &mut bob_chat_alice,
-        &mut alice_all,
-        &mut alice_chat_bob,
-    ] {
+    for socket in &mut sockets {
         socket.assert_quiet().await;
     }
     // The sockets saw what sync says.
@@ -109,24 +75,12 @@ async fn an_http_send_reaches_every_socket_of_both_parties_with_cursors() {
 
 #[tokio::test]
 async fn a_send_over_one_socket_reaches_the_senders_other_sockets() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let mut phone = connect(&app.url, "/ws/chat/bob/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    let mut laptop = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    let mut bob_ws = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
+    let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    let mut phone = app.socket(&alice, "/ws/chat/bob/").await;
+    let mut laptop = app.notifications(&alice).await;
+    let mut bob_ws = app.notifications(&bob).await;
 
-    phone
-        .send_json(json!({"type": "send", "client_id": "p1", "body": "from my phone"}))
-        .await;
+    phone.send_message("p1", "from my phone", None).await;
     let ack = phone.next_of("ack").await;
     assert_eq!(ack["client_id"], "p1");
     assert!(
@@ -137,7 +91,7 @@ async fn a_send_over_one_socket_reaches_the_senders_other_sockets() {
     expect_message(&mut phone, &ack["message"], 1).await;
     expect_message(&mut bob_ws, &ack["message"], 1).await;
     laptop
-        .send_json(json!({"type": "send", "client_id": "l1", "body": "and my laptop", "to": "bob"}))
+        .send_message("l1", "and my laptop", Some("bob"))
         .await;
     let ack = laptop.next_of("ack").await;
     expect_message(&mut phone, &ack["message"], 2).await;
@@ -148,30 +102,18 @@ async fn a_send_over_one_socket_reaches_the_senders_other_sockets() {
 
 #[tokio::test]
 async fn receipts_over_a_socket_reach_the_sender_as_status_events() {
-    let app = TestApp::spawn().await;
-    for name in ["alice", "bob", "carol"] {
-        app.signup(name).await;
-    }
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let carol = app.token_client("carol").await;
-    let mut alice_ws = connect(&app.url, "/ws/chat/bob/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    let mut bob_ws = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
-    let m1 = send(&alice, "bob", "a1", "one").await;
-    let m2 = send(&alice, "bob", "a2", "two").await;
+    let (app, [alice, bob, carol]) = TestApp::with_token_users(["alice", "bob", "carol"]).await;
+    let mut alice_ws = app.socket(&alice, "/ws/chat/bob/").await;
+    let mut bob_ws = app.notifications(&bob).await;
+    let m1 = alice.send_created("bob", "a1", "one").await;
+    let m2 = alice.send_created("bob", "a2", "two").await;
     for cursor in [1, 2] {
         assert_eq!(bob_ws.next_of("message").await["cursor"], cursor);
         assert_eq!(alice_ws.next_of("message").await["cursor"], cursor);
     }
 
     bob_ws
-        .send_json(
-            json!({"type": "receipt", "status": "delivered", "message_ids": [m1["id"], m2["id"]]}),
-        )
+        .send_receipt("delivered", json!([m1["id"], m2["id"]]))
         .await;
     let status = alice_ws.next_of("status").await;
     assert_eq!(status["cursor"], 3, "{status}");
@@ -188,9 +130,7 @@ async fn receipts_over_a_socket_reach_the_sender_as_status_events() {
         "the reader's own devices learn it too"
     );
 
-    bob_ws
-        .send_json(json!({"type": "receipt", "status": "read", "message_ids": [m1["id"]]}))
-        .await;
+    bob_ws.send_receipt("read", json!([m1["id"]])).await;
     let status = alice_ws.next_of("status").await;
     assert_eq!(
         (status["cursor"].clone(), status["status"].clone()),
@@ -200,18 +140,14 @@ async fn receipts_over_a_socket_reach_the_sender_as_status_events() {
     assert_eq!(bob_ws.next_of("status").await["cursor"], 4);
 
     // Backwards is a no-op: no event, no error.
-    bob_ws
-        .send_json(json!({"type": "receipt", "status": "delivered", "message_ids": [m1["id"]]}))
-        .await;
+    bob_ws.send_receipt("delivered", json!([m1["id"]])).await;
     bob_ws.assert_quiet().await;
     alice_ws.assert_quiet().await;
 
     // A stranger, the sender herself, and a list mixing bob's message with carol's: each is
     // message_not_found, and nothing changes.
-    let other = send(&carol, "alice", "c1", "carol to alice").await;
-    let mut carol_ws = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&carol)))
-        .await
-        .unwrap();
+    let other = carol.send_created("alice", "c1", "carol to alice").await;
+    let mut carol_ws = app.notifications(&carol).await;
     let attempts = [
         ("carol", json!([m2["id"]])),
         ("alice", json!([m2["id"]])),
@@ -224,9 +160,7 @@ async fn receipts_over_a_socket_reach_the_sender_as_status_events() {
             "alice" => &mut alice_ws,
             _ => &mut bob_ws,
         };
-        socket
-            .send_json(json!({"type": "receipt", "status": "read", "message_ids": ids}))
-            .await;
+        socket.send_receipt("read", ids).await;
         let error = socket.next_of("error").await;
         assert_eq!(error["code"], "message_not_found", "{who}: {error}");
         assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()));
@@ -237,17 +171,14 @@ async fn receipts_over_a_socket_reach_the_sender_as_status_events() {
     }
     alice_ws.assert_quiet().await;
 
-    let (status, history) = alice.get("/api/conversations/bob/messages").await;
-    assert_eq!(status, StatusCode::OK, "{history}");
-    let statuses: Vec<&Value> = history["messages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| &m["status"])
+    let statuses: Vec<String> = alice
+        .statuses("bob")
+        .await
+        .into_iter()
+        .map(|s| s.1)
         .collect();
     assert_eq!(statuses, ["read", "delivered"]);
-    let (_, carol_history) = carol.get("/api/conversations/alice/messages").await;
-    assert_eq!(carol_history["messages"][0]["status"], "sent");
+    assert_eq!(carol.statuses("alice").await[0].1, "sent");
     assert_eq!(
         alice.all_events(0).await.len(),
         5,
@@ -258,40 +189,18 @@ async fn receipts_over_a_socket_reach_the_sender_as_status_events() {
 
 #[tokio::test]
 async fn a_chat_socket_opened_after_the_messages_still_gets_their_receipts() {
-    let app = TestApp::spawn().await;
-    for name in ["alice", "bob", "carol"] {
-        app.signup(name).await;
-    }
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let carol = app.token_client("carol").await;
-    let m1 = send(&alice, "bob", "a1", "sent before the chat was opened").await;
-    let to_carol = send(&alice, "carol", "a2", "another conversation").await;
+    let (app, [alice, bob, carol]) = TestApp::with_token_users(["alice", "bob", "carol"]).await;
+    let m1 = alice
+        .send_created("bob", "a1", "sent before the chat was opened")
+        .await;
+    let to_carol = alice
+        .send_created("carol", "a2", "another conversation")
+        .await;
     // The chat view opens now, live, and then again replaying from after the messages.
-    let mut live = connect(&app.url, "/ws/chat/bob/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    let mut replay = connect(
-        &app.url,
-        "/ws/chat/bob/?since=2",
-        Auth::Bearer(token(&alice)),
-    )
-    .await
-    .unwrap();
-    let (status, body) = carol
-        .post(
-            "/api/messages/status",
-            json!({"message_ids": [to_carol["id"]], "status": "read"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, body) = bob
-        .post(
-            "/api/messages/status",
-            json!({"message_ids": [m1["id"]], "status": "read"}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    let mut live = app.socket(&alice, "/ws/chat/bob/").await;
+    let mut replay = app.socket(&alice, "/ws/chat/bob/?since=2").await;
+    assert_ok(&carol.mark(&[id(&to_carol)], "read").await);
+    assert_ok(&bob.mark(&[id(&m1)], "read").await);
     for socket in [&mut live, &mut replay] {
         let status = socket.next_of("status").await;
         assert_eq!(

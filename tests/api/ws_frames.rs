@@ -2,12 +2,11 @@
 //! code (echoing `client_id` when it had one), stores nothing, and leaves the socket open. A
 //! frame over 64 KiB closes with 1009; a client flooding frames is closed with 1008.
 
-use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::socket::{Auth, FRAME_WAIT, Socket, connect, token};
+use crate::socket::{Socket, receipt_frame, send_frame, typing_frame};
 use crate::support::TestApp;
 
 /// Sends `frame` raw, expects the error `code` (with `client_id` echoed or absent), then checks
@@ -38,16 +37,20 @@ fn text(value: Value) -> Message {
     Message::Text(value.to_string().into())
 }
 
+/// A `send` frame to `to`, as a text message.
+fn send_to(client_id: &str, body: &str, to: &str) -> Message {
+    text(send_frame(client_id, body, Some(to)))
+}
+
+/// A `receipt` frame, as a text message.
+fn receipt(status: &str, message_ids: Value) -> Message {
+    text(receipt_frame(status, message_ids))
+}
+
 #[tokio::test]
 async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let mut all = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
+    let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    let mut all = app.notifications(&alice).await;
     let long = "x".repeat(4097);
     let cases: Vec<(Message, &str, Option<&str>)> = vec![
         (Message::Text("not json".into()), "invalid_json", None),
@@ -65,40 +68,24 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
             None,
         ),
         (
-            text(json!({"type": "send", "client_id": "temp client 1!", "body": "hi", "to": "bob"})),
+            send_to("temp client 1!", "hi", "bob"),
             "invalid_client_id",
             Some("temp client 1!"),
         ),
+        (send_to("", "hi", "bob"), "invalid_client_id", Some("")),
+        (send_to("c1", "hi", "nobody"), "user_not_found", Some("c1")),
         (
-            text(json!({"type": "send", "client_id": "", "body": "hi", "to": "bob"})),
-            "invalid_client_id",
-            Some(""),
-        ),
-        (
-            text(json!({"type": "send", "client_id": "c1", "body": "hi", "to": "nobody"})),
-            "user_not_found",
-            Some("c1"),
-        ),
-        (
-            text(json!({"type": "send", "client_id": "c2", "body": "hi"})),
+            text(send_frame("c2", "hi", None)),
             "invalid_frame",
             Some("c2"),
         ),
         (
-            text(json!({"type": "send", "client_id": "c3", "body": "hi", "to": "alice"})),
+            send_to("c3", "hi", "alice"),
             "cannot_message_self",
             Some("c3"),
         ),
-        (
-            text(json!({"type": "send", "client_id": "c4", "body": "   ", "to": "bob"})),
-            "invalid_body",
-            Some("c4"),
-        ),
-        (
-            text(json!({"type": "send", "client_id": "c5", "body": long, "to": "bob"})),
-            "body_too_long",
-            Some("c5"),
-        ),
+        (send_to("c4", "   ", "bob"), "invalid_body", Some("c4")),
+        (send_to("c5", &long, "bob"), "body_too_long", Some("c5")),
         (
             text(
                 json!({"type": "send", "client_id": "c6", "body": "hi", "to": "bob", "admin": true}),
@@ -106,28 +93,12 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
             "invalid_frame",
             Some("c6"),
         ),
+        (receipt("sent", json!([1])), "invalid_status", None),
+        (receipt("read", json!([])), "invalid_message_ids", None),
+        (receipt("read", json!([0])), "invalid_message_id", None),
+        (receipt("read", json!(["x"])), "invalid_frame", None),
         (
-            text(json!({"type": "receipt", "status": "sent", "message_ids": [1]})),
-            "invalid_status",
-            None,
-        ),
-        (
-            text(json!({"type": "receipt", "status": "read", "message_ids": []})),
-            "invalid_message_ids",
-            None,
-        ),
-        (
-            text(json!({"type": "receipt", "status": "read", "message_ids": [0]})),
-            "invalid_message_id",
-            None,
-        ),
-        (
-            text(json!({"type": "receipt", "status": "read", "message_ids": ["x"]})),
-            "invalid_frame",
-            None,
-        ),
-        (
-            text(json!({"type": "typing", "to": "nobody", "active": true})),
+            text(typing_frame(Some("nobody"), true)),
             "user_not_found",
             None,
         ),
@@ -147,22 +118,18 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
     }
 
     // A chat socket refuses to send elsewhere.
-    let mut chat = connect(&app.url, "/ws/chat/bob/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    let elsewhere = text(json!({"type": "send", "client_id": "c7", "body": "hi", "to": "carol"}));
+    let mut chat = app.socket(&alice, "/ws/chat/bob/").await;
+    let elsewhere = send_to("c7", "hi", "carol");
     expect_error(&mut chat, elsewhere, "invalid_recipient", Some("c7")).await;
 
     // Nothing was stored for anyone, and a good frame still works afterwards.
     assert!(alice.all_events(0).await.is_empty());
     assert!(bob.all_events(0).await.is_empty());
-    all.send_json(json!({"type": "send", "client_id": "ok1", "body": "finally", "to": "bob"}))
-        .await;
+    all.send_message("ok1", "finally", Some("bob")).await;
     assert_eq!(all.next_of("ack").await["message"]["seq"], 1);
     assert_eq!(all.next_of("message").await["cursor"], 1);
     // Reusing that client_id for another body is a conflict, and stores nothing either.
-    let conflict =
-        text(json!({"type": "send", "client_id": "ok1", "body": "something else", "to": "bob"}));
+    let conflict = send_to("ok1", "something else", "bob");
     expect_error(&mut all, conflict, "client_id_conflict", Some("ok1")).await;
     assert_eq!(bob.all_events(0).await.len(), 1);
     app.stop().await;
@@ -171,22 +138,11 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
 #[tokio::test]
 async fn invalid_message_id_code_is_checked_against_http() {
     // The receipt frame and POST /api/messages/status share one vocabulary.
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    let alice = app.token_client("alice").await;
-    let (status, body) = alice
-        .post(
-            "/api/messages/status",
-            json!({"message_ids": [0], "status": "read"}),
-        )
-        .await;
+    let (app, [alice]) = TestApp::with_token_users(["alice"]).await;
+    let (status, body) = alice.mark(&[0], "read").await;
     assert_eq!(status, reqwest::StatusCode::BAD_REQUEST, "{body}");
-    let mut socket = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    socket
-        .send_json(json!({"type": "receipt", "status": "read", "message_ids": [0]}))
-        .await;
+    let mut socket = app.notifications(&alice).await;
+    socket.send_receipt("read", json!([0])).await;
     let error = socket.next_of("error").await;
     assert_eq!(error["code"], body["error"]["code"], "{error} vs {body}");
     app.stop().await;
@@ -194,25 +150,17 @@ async fn invalid_message_id_code_is_checked_against_http() {
 
 #[tokio::test]
 async fn a_frame_over_64_kib_closes_the_socket_with_1009() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let mut socket = connect(&app.url, "/ws/chat/bob/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
+    let (app, [alice, _bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    let mut socket = app.socket(&alice, "/ws/chat/bob/").await;
     // Just under the limit is a frame like any other (here: a body that is too long).
     let body = "y".repeat(60 * 1024);
-    socket
-        .send_json(json!({"type": "send", "client_id": "big", "body": body}))
-        .await;
+    socket.send_message("big", &body, None).await;
     assert_eq!(socket.next_of("error").await["code"], "body_too_long");
 
     let body = "z".repeat(65 * 1024);
-    let frame = json!({"type": "send", "client_id": "huge", "body": body});
+    let frame = send_frame("huge", &body, None);
     socket.send_raw(text(frame)).await.expect("frame sent");
-    let close = socket.closed().await.expect("a close frame");
-    assert_eq!(u16::from(close.code), 1009, "{close:?}");
+    socket.assert_closed_with(1009).await;
     assert!(alice.all_events(0).await.is_empty());
     app.stop().await;
 }
@@ -232,12 +180,8 @@ fn raw_frame(first: u8, payload: &[u8]) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_message_over_64_kib_in_small_fragments_closes_the_socket_with_1009() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    let alice = app.token_client("alice").await;
-    let mut socket = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
+    let (app, [alice]) = TestApp::with_token_users(["alice"]).await;
+    let mut socket = app.notifications(&alice).await;
     // Three 30 KB fragments of one text message: each frame is small, the message is not.
     let chunk = vec![b' '; 30 * 1024];
     let mut bytes = raw_frame(0x01, &chunk);
@@ -249,57 +193,40 @@ async fn a_message_over_64_kib_in_small_fragments_closes_the_socket_with_1009() 
         .write_all(&bytes)
         .await
         .expect("fragments written");
-    let close = socket.closed().await.expect("a close frame");
-    assert_eq!(u16::from(close.code), 1009, "{close:?}");
+    socket.assert_closed_with(1009).await;
     app.stop().await;
 }
 
 #[tokio::test]
 async fn a_binary_frame_over_64_kib_closes_the_socket_with_1009() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    let alice = app.token_client("alice").await;
-    let mut socket = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
+    let (app, [alice]) = TestApp::with_token_users(["alice"]).await;
+    let mut socket = app.notifications(&alice).await;
     socket
         .send_raw(Message::Binary(vec![7u8; 64 * 1024 + 1].into()))
         .await
         .expect("frame sent");
-    let close = socket.closed().await.expect("a close frame");
-    assert_eq!(u16::from(close.code), 1009, "{close:?}");
+    socket.assert_closed_with(1009).await;
     app.stop().await;
 }
 
 #[tokio::test]
 async fn a_client_flooding_frames_is_rate_limited_then_closed_with_1008() {
     let app = TestApp::spawn_with(|c| c.frame_rate = 1).await;
-    app.signup("alice").await;
-    let alice = app.token_client("alice").await;
-    let mut socket = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
+    let [alice] = app.token_users(["alice"]).await;
+    let mut socket = app.notifications(&alice).await;
     for _ in 0..40 {
         socket.send_json(json!({"type": "ping"})).await;
     }
+    let (frames, close) = socket.drain().await;
     let (mut pongs, mut limited) = (0, 0);
-    let close = loop {
-        let read = tokio::time::timeout(FRAME_WAIT, socket.stream.next()).await;
-        match read.expect("frames in time") {
-            Some(Ok(Message::Text(raw))) => {
-                let frame: Value = serde_json::from_str(raw.as_str()).expect("JSON frame");
-                if frame["type"] == "pong" {
-                    pongs += 1;
-                } else {
-                    assert_eq!(frame["code"], "rate_limited", "{frame}");
-                    limited += 1;
-                }
-            }
-            Some(Ok(Message::Close(close))) => break close,
-            Some(Ok(_)) => continue,
-            None | Some(Err(_)) => break None,
+    for frame in frames {
+        if frame["type"] == "pong" {
+            pongs += 1;
+        } else {
+            assert_eq!(frame["code"], "rate_limited", "{frame}");
+            limited += 1;
         }
-    };
+    }
     assert!(
         (1..=5).contains(&pongs),
         "the burst is answered: {pongs} pongs"
@@ -308,6 +235,6 @@ async fn a_client_flooding_frames_is_rate_limited_then_closed_with_1008() {
         limited >= 1,
         "rate-limited frames get errors first: {limited}"
     );
-    assert_eq!(close.map(|c| u16::from(c.code)), Some(1008));
+    assert_eq!(close, Some(1008));
     app.stop().await;
 }

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::socket::{Auth, Socket, connect, session_cookie, token};
-use crate::support::TestApp;
+use crate::socket::{Auth, NOTIFICATIONS, Socket, connect, open, session_cookie, token};
+use crate::support::{TestApp, eventually};
 
 /// Logs the session out over HTTP, the way a browser would (cookie plus CSRF header).
 pub async fn logout_session(base: &str, session: &str) {
@@ -44,46 +44,13 @@ async fn close_code_within_a_second(socket: &mut Socket) -> Option<u16> {
 
 #[tokio::test]
 async fn logout_closes_the_sockets_of_that_session_only() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
+    let (app, [alice, _bob]) = TestApp::with_token_users(["alice", "bob"]).await;
     let doomed = session_cookie(&app.url, "alice").await;
     let kept = session_cookie(&app.url, "alice").await;
-    let alice = app.token_client("alice").await;
-    let origin = Some(app.url.as_str());
-    let mut doomed_all = connect(
-        &app.url,
-        "/ws/notifications/",
-        Auth::Cookie {
-            session: &doomed,
-            origin,
-        },
-    )
-    .await
-    .unwrap();
-    let mut doomed_chat = connect(
-        &app.url,
-        "/ws/chat/bob/",
-        Auth::Cookie {
-            session: &doomed,
-            origin,
-        },
-    )
-    .await
-    .unwrap();
-    let mut kept_ws = connect(
-        &app.url,
-        "/ws/notifications/",
-        Auth::Cookie {
-            session: &kept,
-            origin,
-        },
-    )
-    .await
-    .unwrap();
-    let mut bearer_ws = connect(&app.url, "/ws/chat/bob/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
+    let mut doomed_all = app.cookie_socket(&doomed, NOTIFICATIONS).await;
+    let mut doomed_chat = app.cookie_socket(&doomed, "/ws/chat/bob/").await;
+    let mut kept_ws = app.cookie_socket(&kept, NOTIFICATIONS).await;
+    let mut bearer_ws = app.socket(&alice, "/ws/chat/bob/").await;
     doomed_all.ping().await;
     doomed_chat.ping().await;
 
@@ -98,15 +65,7 @@ async fn logout_closes_the_sockets_of_that_session_only() {
     );
     kept_ws.ping().await;
     bearer_ws.ping().await;
-    let again = connect(
-        &app.url,
-        "/ws/notifications/",
-        Auth::Cookie {
-            session: &doomed,
-            origin,
-        },
-    )
-    .await;
+    let again = connect(&app.url, NOTIFICATIONS, app.cookie(&doomed)).await;
     assert_eq!(
         again.err(),
         Some(401),
@@ -117,23 +76,12 @@ async fn logout_closes_the_sockets_of_that_session_only() {
 
 #[tokio::test]
 async fn revoking_a_bearer_token_closes_its_sockets_only() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let doomed = app.token_client("alice").await;
+    let (app, [doomed, _bob]) = TestApp::with_token_users(["alice", "bob"]).await;
     let kept = app.token_client("alice").await;
     let session = session_cookie(&app.url, "alice").await;
-    let mut doomed_ws = connect(&app.url, "/ws/notifications/", Auth::Query(token(&doomed)))
-        .await
-        .unwrap();
-    let mut kept_ws = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&kept)))
-        .await
-        .unwrap();
-    let cookie = Auth::Cookie {
-        session: &session,
-        origin: Some(&app.url),
-    };
-    let mut cookie_ws = connect(&app.url, "/ws/chat/bob/", cookie).await.unwrap();
+    let mut doomed_ws = open(&app.url, NOTIFICATIONS, Auth::Query(token(&doomed))).await;
+    let mut kept_ws = app.notifications(&kept).await;
+    let mut cookie_ws = app.cookie_socket(&session, "/ws/chat/bob/").await;
     doomed_ws.ping().await;
 
     let (status, body) = doomed.post("/api/auth/logout", serde_json::json!({})).await;
@@ -144,33 +92,13 @@ async fn revoking_a_bearer_token_closes_its_sockets_only() {
     app.stop().await;
 }
 
-/// Polls `done` until it holds or `within` passes; returns how long it took.
-async fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while !done() {
-        assert!(
-            started.elapsed() < within,
-            "condition not reached within {within:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    started.elapsed()
-}
-
 #[tokio::test]
 async fn a_peer_that_never_answers_pings_is_dropped() {
     let app = TestApp::spawn_with(|c| c.ws_ping_secs = 1).await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
+    let [alice, bob] = app.token_users(["alice", "bob"]).await;
     // Opened, then never polled: tungstenite answers pings only while the stream is read.
-    let mut dead = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    let mut live = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
+    let mut dead = app.notifications(&alice).await;
+    let mut live = app.notifications(&bob).await;
     let hub = app.server.state().hub.clone();
     assert_eq!(hub.subscriptions(), 2);
 
@@ -207,35 +135,26 @@ async fn a_peer_that_never_answers_pings_is_dropped() {
     live.ping().await;
 
     // The silent peer finds a policy close waiting once it reads again.
-    let close = dead.closed().await.expect("a close frame");
-    assert_eq!(u16::from(close.code), 1008, "{close:?}");
-    eventually(Duration::from_secs(1), || hub.subscriptions() == 1).await;
+    dead.assert_closed_with(1008).await;
+    let unregistered = || hub.subscriptions() == 1;
+    eventually(
+        Duration::from_secs(1),
+        "the dropped peer unregistered",
+        unregistered,
+    )
+    .await;
     app.stop().await;
 }
 
 #[tokio::test]
 async fn stopping_the_server_closes_every_socket_with_1001() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
+    let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
     let session = session_cookie(&app.url, "bob").await;
-    let cookie = Auth::Cookie {
-        session: &session,
-        origin: Some(&app.url),
-    };
     let mut sockets = vec![
-        connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&alice)))
-            .await
-            .unwrap(),
-        connect(&app.url, "/ws/chat/bob/", Auth::Query(token(&alice)))
-            .await
-            .unwrap(),
-        connect(&app.url, "/ws/chat/alice/", cookie).await.unwrap(),
-        connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&bob)))
-            .await
-            .unwrap(),
+        app.notifications(&alice).await,
+        open(&app.url, "/ws/chat/bob/", Auth::Query(token(&alice))).await,
+        app.cookie_socket(&session, "/ws/chat/alice/").await,
+        app.notifications(&bob).await,
     ];
     for socket in &mut sockets {
         socket.ping().await;
@@ -249,8 +168,7 @@ async fn stopping_the_server_closes_every_socket_with_1001() {
         "stopping took {took:?}: sockets held it up"
     );
     for socket in &mut sockets {
-        let close = socket.closed().await.expect("a close frame");
-        assert_eq!(u16::from(close.code), 1001, "{close:?}");
+        socket.assert_closed_with(1001).await;
     }
     assert!(
         reqwest::get(format!("{url}/healthz")).await.is_err(),
@@ -260,37 +178,23 @@ async fn stopping_the_server_closes_every_socket_with_1001() {
 
 #[tokio::test]
 async fn after_a_restart_a_socket_resumes_from_its_cursor() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let mut bob_ws = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
+    let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    let mut bob_ws = app.notifications(&bob).await;
     for i in 0..3 {
-        let (status, _) = alice
-            .send("bob", &format!("a{i}"), "before the restart")
+        alice
+            .send_created("bob", &format!("a{i}"), "before the restart")
             .await;
-        assert_eq!(status, StatusCode::CREATED);
     }
     assert_eq!(bob_ws.next_of("message").await["cursor"], 1);
     assert_eq!(bob_ws.next_of("message").await["cursor"], 2);
 
     // Stop (the socket is told 1001) and start again on the same data directory.
     let (stopped, app) = app.restart().await;
-    let close = bob_ws.closed().await.expect("a close frame");
-    assert_eq!(u16::from(close.code), 1001);
+    bob_ws.assert_closed_with(1001).await;
     drop(stopped);
 
     // Tokens survive; the socket resumes from the last cursor it saw, then goes live.
-    let mut bob_ws = connect(
-        &app.url,
-        "/ws/notifications/?since=2",
-        Auth::Bearer(token(&bob)),
-    )
-    .await
-    .unwrap();
+    let mut bob_ws = app.socket(&bob, "/ws/notifications/?since=2").await;
     let resumed = bob_ws.next_of("message").await;
     assert_eq!(
         (
@@ -300,8 +204,7 @@ async fn after_a_restart_a_socket_resumes_from_its_cursor() {
         (3.into(), "a2".into())
     );
     let alice = app.token_client("alice").await;
-    let (status, live) = alice.send("bob", "a3", "after the restart").await;
-    assert_eq!(status, StatusCode::CREATED, "{live}");
+    let live = alice.send_created("bob", "a3", "after the restart").await;
     let event = bob_ws.next_of("message").await;
     assert_eq!(
         (event["cursor"].clone(), event["message"]["id"].clone()),

@@ -5,13 +5,13 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::socket::{Auth, FRAME_WAIT, Socket, connect, token};
+use crate::socket::{Auth, FRAME_WAIT, Socket, open_once_freed, token};
 use crate::support::{Client, TestApp};
 
 /// A small deterministic generator (splitmix64), so a failure can be replayed.
@@ -40,14 +40,7 @@ async fn send_many(client: Arc<Client>, tag: &'static str, count: usize) {
 /// Opens bob's socket from `since`, retrying while the server still counts closed sockets.
 async fn reconnect(app: &TestApp, bob: &Client, since: i64) -> Socket {
     let path = format!("/ws/notifications/?since={since}");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match connect(&app.url, &path, Auth::Bearer(token(bob))).await {
-            Ok(socket) => return socket,
-            Err(429) if Instant::now() < deadline => tokio::task::yield_now().await,
-            Err(status) => panic!("reconnect from {since} refused: {status}"),
-        }
-    }
+    open_once_freed(&app.url, &path, Auth::Bearer(token(bob))).await
 }
 
 /// What bob has seen, checked as it arrives.
@@ -88,13 +81,8 @@ impl Seen {
 async fn every_message_arrives_exactly_once_across_random_reconnects() {
     const PER_TASK: usize = 500;
     const TOTAL: usize = 4 * PER_TASK;
-    let app = TestApp::spawn().await;
-    for name in ["alice", "bob", "carol"] {
-        app.signup(name).await;
-    }
-    let alice = Arc::new(app.token_client("alice").await);
-    let carol = Arc::new(app.token_client("carol").await);
-    let bob = app.token_client("bob").await;
+    let (app, [alice, bob, carol]) = TestApp::with_token_users(["alice", "bob", "carol"]).await;
+    let (alice, carol) = (Arc::new(alice), Arc::new(carol));
     let senders = [
         (&alice, "a0"),
         (&alice, "a1"),
@@ -160,9 +148,6 @@ async fn every_message_arrives_exactly_once_across_random_reconnects() {
     assert_eq!(synced, seen.order);
     // And nothing more is owed.
     let mut socket = reconnect(&app, &bob, seen.last_cursor).await;
-    for frame in socket.ping().await {
-        assert_eq!(frame["type"], "presence", "{frame}");
-    }
-    socket.assert_quiet().await;
+    socket.assert_no_more_events().await;
     app.stop().await;
 }

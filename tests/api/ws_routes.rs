@@ -2,12 +2,13 @@
 //! refused, authentication (bearer header, `access_token`, or a session cookie from an allowed
 //! `Origin`), JSON errors for refused upgrades, and the per-user socket cap.
 
-use std::time::{Duration, Instant};
-
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::socket::{Auth, connect, refusal, session_cookie, token};
+use crate::socket::{
+    Auth, NOTIFICATIONS, bearer_refusal, connect, open, open_once_freed, refusal, session_cookie,
+    token,
+};
 use crate::support::{TestApp, assert_error};
 
 /// Asserts a JSON error body with `code` and a message for people.
@@ -24,10 +25,7 @@ fn assert_error_body(body: &Value, code: &str) {
 
 #[tokio::test]
 async fn both_routes_connect_with_a_bearer_header_or_an_access_token() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
+    let (app, [alice, _bob]) = TestApp::with_token_users(["alice", "bob"]).await;
     let paths = [
         "/ws/notifications/",
         "/ws/chat/bob/",
@@ -36,10 +34,7 @@ async fn both_routes_connect_with_a_bearer_header_or_an_access_token() {
     ];
     for path in paths {
         for auth in [Auth::Bearer(token(&alice)), Auth::Query(token(&alice))] {
-            let mut socket = connect(&app.url, path, auth)
-                .await
-                .unwrap_or_else(|status| panic!("{path}: refused with {status}"));
-            socket.ping().await;
+            open(&app.url, path, auth).await.ping().await;
         }
     }
     app.stop().await;
@@ -47,12 +42,7 @@ async fn both_routes_connect_with_a_bearer_header_or_an_access_token() {
 
 #[tokio::test]
 async fn unknown_paths_and_unknown_chat_users_are_refused() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bearer = format!("Bearer {}", token(&alice));
-    let auth = [("authorization", bearer.as_str())];
+    let (app, [alice, _bob]) = TestApp::with_token_users(["alice", "bob"]).await;
     for path in [
         "/ws/chat/",
         "/ws/notification/",
@@ -62,25 +52,23 @@ async fn unknown_paths_and_unknown_chat_users_are_refused() {
     ] {
         let refused = connect(&app.url, path, Auth::Bearer(token(&alice))).await;
         assert_eq!(refused.err(), Some(404), "{path} must not connect");
-        let (status, body) = refusal(&app.url, path, &auth).await;
+        let (status, body) = bearer_refusal(&app.url, path, &alice).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
         assert_error_body(&body, "not_found");
     }
     for path in ["/ws/chat/nobody/", "/ws/chat/x/", "/ws/chat/no%20one/"] {
-        let (status, body) = refusal(&app.url, path, &auth).await;
+        let (status, body) = bearer_refusal(&app.url, path, &alice).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
         assert_error_body(&body, "user_not_found");
     }
-    let response = refusal(&app.url, "/ws/chat/alice/", &auth).await;
+    let response = bearer_refusal(&app.url, "/ws/chat/alice/", &alice).await;
     assert_error(&response, StatusCode::BAD_REQUEST, "cannot_message_self");
     app.stop().await;
 }
 
 #[tokio::test]
 async fn an_upgrade_without_valid_credentials_is_401() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
+    let (app, _) = TestApp::with_users(["alice", "bob"]).await;
     let origin = app.url.clone();
     for path in ["/ws/notifications/", "/ws/chat/bob/"] {
         assert_eq!(
@@ -110,11 +98,8 @@ async fn an_upgrade_without_valid_credentials_is_401() {
 
 #[tokio::test]
 async fn a_plain_request_on_a_ws_route_gets_a_json_error() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    for path in ["/ws/notifications/", "/ws/chat/bob/"] {
+    let (app, [alice, _bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    for path in [NOTIFICATIONS, "/ws/chat/bob/"] {
         let response = alice.get(path).await;
         assert_error(&response, StatusCode::BAD_REQUEST, "websocket_required");
         let response = app.anonymous().get(path).await;
@@ -131,9 +116,7 @@ async fn a_plain_request_on_a_ws_route_gets_a_json_error() {
 
 #[tokio::test]
 async fn a_cookie_socket_must_come_from_an_allowed_origin() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
+    let (app, _) = TestApp::with_users(["alice", "bob"]).await;
     let session = session_cookie(&app.url, "alice").await;
     let port = app.server.addr().port();
     let same_host_other_port = format!("http://127.0.0.1:{}", port.wrapping_add(1));
@@ -181,10 +164,7 @@ async fn a_cookie_socket_must_come_from_an_allowed_origin() {
                 session: &session,
                 origin: Some(origin),
             };
-            let mut socket = connect(&app.url, path, auth)
-                .await
-                .unwrap_or_else(|status| panic!("{path} from {origin}: refused with {status}"));
-            socket.ping().await;
+            open(&app.url, path, auth).await.ping().await;
         }
     }
     app.stop().await;
@@ -192,25 +172,16 @@ async fn a_cookie_socket_must_come_from_an_allowed_origin() {
 
 #[tokio::test]
 async fn a_bearer_socket_works_from_any_origin_or_none() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    for path in ["/ws/notifications/", "/ws/chat/bob/"] {
+    let (app, [alice, _bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    for path in [NOTIFICATIONS, "/ws/chat/bob/"] {
         for origin in ["https://evil.example", "null", app.url.as_str()] {
             let auth = Auth::BearerFrom {
                 token: token(&alice),
                 origin,
             };
-            let mut socket = connect(&app.url, path, auth)
-                .await
-                .unwrap_or_else(|status| panic!("{path} from {origin}: refused with {status}"));
-            socket.ping().await;
+            open(&app.url, path, auth).await.ping().await;
         }
-        let mut socket = connect(&app.url, path, Auth::Bearer(token(&alice)))
-            .await
-            .unwrap();
-        socket.ping().await;
+        app.socket(&alice, path).await.ping().await;
     }
     app.stop().await;
 }
@@ -218,17 +189,10 @@ async fn a_bearer_socket_works_from_any_origin_or_none() {
 #[tokio::test]
 async fn sockets_beyond_the_per_user_cap_are_refused_with_429() {
     let app = TestApp::spawn_with(|c| c.max_sockets_per_user = 2).await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let path = "/ws/notifications/";
-    let mut first = connect(&app.url, path, Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    let mut second = connect(&app.url, "/ws/chat/bob/", Auth::Query(token(&alice)))
-        .await
-        .unwrap();
+    let [alice, bob] = app.token_users(["alice", "bob"]).await;
+    let path = NOTIFICATIONS;
+    let mut first = app.socket(&alice, path).await;
+    let mut second = open(&app.url, "/ws/chat/bob/", Auth::Query(token(&alice))).await;
     first.ping().await;
     second.ping().await;
     assert_eq!(
@@ -237,29 +201,19 @@ async fn sockets_beyond_the_per_user_cap_are_refused_with_429() {
             .err(),
         Some(429)
     );
-    let bearer = format!("Bearer {}", token(&alice));
-    let response = refusal(&app.url, path, &[("authorization", &bearer)]).await;
+    let response = bearer_refusal(&app.url, path, &alice).await;
     assert_error(
         &response,
         StatusCode::TOO_MANY_REQUESTS,
         "too_many_connections",
     );
     // Another user is not affected by alice's cap.
-    let mut other = connect(&app.url, path, Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
+    let mut other = app.socket(&bob, path).await;
     other.ping().await;
 
     // Closing one of alice's sockets frees a place (once the server has noticed).
     second.stream.close(None).await.expect("close sent");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut third = loop {
-        match connect(&app.url, path, Auth::Bearer(token(&alice))).await {
-            Ok(socket) => break socket,
-            Err(429) if Instant::now() < deadline => tokio::task::yield_now().await,
-            Err(status) => panic!("a freed place was not reusable: {status}"),
-        }
-    };
+    let mut third = open_once_freed(&app.url, path, Auth::Bearer(token(&alice))).await;
     third.ping().await;
     app.stop().await;
 }

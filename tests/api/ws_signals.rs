@@ -5,62 +5,39 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::socket::{Auth, QUIET, Socket, connect, token};
-use crate::support::{Client, TestApp};
-
-async fn notifications(app: &TestApp, client: &Client) -> Socket {
-    connect(&app.url, "/ws/notifications/", Auth::Bearer(token(client)))
-        .await
-        .expect("socket opens")
-}
+use crate::socket::{QUIET, Socket};
+use crate::support::TestApp;
 
 /// Reads frames until one of `kind`, asserting everything skipped is a presence snapshot.
 async fn next_signal(socket: &mut Socket, kind: &str) -> Value {
-    loop {
-        let frame = socket
-            .next()
-            .await
-            .unwrap_or_else(|| panic!("closed while waiting for {kind}"));
-        if frame["type"] == kind {
-            assert!(
-                frame.get("cursor").is_none(),
-                "signals carry no cursor: {frame}"
-            );
-            return frame;
-        }
+    let presence_only = |frame: &Value| {
         assert_eq!(
             frame["type"], "presence",
             "unexpected frame while waiting for {kind}: {frame}"
         );
-    }
+    };
+    let frame = socket.next_of_skipping(kind, presence_only).await;
+    assert!(
+        frame.get("cursor").is_none(),
+        "signals carry no cursor: {frame}"
+    );
+    frame
 }
 
 #[tokio::test]
 async fn typing_reaches_only_the_person_typed_to() {
-    let app = TestApp::spawn().await;
-    for name in ["alice", "bob", "carol"] {
-        app.signup(name).await;
-    }
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let carol = app.token_client("carol").await;
-    let mut alice_ws = notifications(&app, &alice).await;
-    let mut bob_ws = notifications(&app, &bob).await;
-    let mut bob_chat_carol = connect(&app.url, "/ws/chat/carol/", Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
-    let mut carol_ws = notifications(&app, &carol).await;
+    let (app, [alice, bob, carol]) = TestApp::with_token_users(["alice", "bob", "carol"]).await;
+    let mut alice_ws = app.notifications(&alice).await;
+    let mut bob_ws = app.notifications(&bob).await;
+    let mut bob_chat_carol = app.socket(&bob, "/ws/chat/carol/").await;
+    let mut carol_ws = app.notifications(&carol).await;
 
-    alice_ws
-        .send_json(json!({"type": "typing", "to": "bob", "active": true}))
-        .await;
+    alice_ws.send_typing(Some("bob"), true).await;
     assert_eq!(
         next_signal(&mut bob_ws, "typing").await,
         json!({"type": "typing", "from": "alice", "active": true})
     );
-    alice_ws
-        .send_json(json!({"type": "typing", "to": "bob", "active": false}))
-        .await;
+    alice_ws.send_typing(Some("bob"), false).await;
     assert_eq!(
         next_signal(&mut bob_ws, "typing").await,
         json!({"type": "typing", "from": "alice", "active": false})
@@ -71,12 +48,8 @@ async fn typing_reaches_only_the_person_typed_to() {
     bob_chat_carol.assert_quiet().await;
 
     // On a chat socket the addressee is implied; typing stops when the typist disconnects.
-    let mut alice_chat = connect(&app.url, "/ws/chat/bob/", Auth::Bearer(token(&alice)))
-        .await
-        .unwrap();
-    alice_chat
-        .send_json(json!({"type": "typing", "active": true}))
-        .await;
+    let mut alice_chat = app.socket(&alice, "/ws/chat/bob/").await;
+    alice_chat.send_typing(None, true).await;
     assert_eq!(next_signal(&mut bob_ws, "typing").await["active"], true);
     drop(alice_chat);
     let stopped = next_signal(&mut bob_ws, "typing").await;
@@ -90,16 +63,10 @@ async fn typing_reaches_only_the_person_typed_to() {
 
 #[tokio::test]
 async fn a_typing_indicator_not_refreshed_is_withdrawn() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let mut alice_ws = notifications(&app, &alice).await;
-    let mut bob_ws = notifications(&app, &bob).await;
-    alice_ws
-        .send_json(json!({"type": "typing", "to": "bob", "active": true}))
-        .await;
+    let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    let mut alice_ws = app.notifications(&alice).await;
+    let mut bob_ws = app.notifications(&bob).await;
+    alice_ws.send_typing(Some("bob"), true).await;
     assert_eq!(next_signal(&mut bob_ws, "typing").await["active"], true);
     let started = std::time::Instant::now();
     // alice's socket stays open and quiet: the server withdraws the indicator by itself.
@@ -123,25 +90,18 @@ async fn a_typing_indicator_not_refreshed_is_withdrawn() {
 
 #[tokio::test]
 async fn presence_reaches_people_who_share_a_conversation_only() {
-    let app = TestApp::spawn().await;
-    for name in ["alice", "bob", "carol"] {
-        app.signup(name).await;
-    }
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let carol = app.token_client("carol").await;
-    let (status, _) = alice.send("bob", "a1", "hi").await;
-    assert_eq!(status, reqwest::StatusCode::CREATED);
+    let (app, [alice, bob, carol]) = TestApp::with_token_users(["alice", "bob", "carol"]).await;
+    alice.send_created("bob", "a1", "hi").await;
 
-    let mut alice_ws = notifications(&app, &alice).await;
+    let mut alice_ws = app.notifications(&alice).await;
     let snapshot = alice_ws.next_of("presence").await;
     assert_eq!(
         snapshot,
         json!({"type": "presence", "user": "bob", "online": false, "last_seen": null})
     );
-    let mut carol_ws = notifications(&app, &carol).await;
+    let mut carol_ws = app.notifications(&carol).await;
 
-    let mut bob_ws = notifications(&app, &bob).await;
+    let mut bob_ws = app.notifications(&bob).await;
     let online = alice_ws.next_of("presence").await;
     assert_eq!(online["user"], "bob", "{online}");
     assert_eq!(online["online"], true, "{online}");
@@ -152,7 +112,7 @@ async fn presence_reaches_people_who_share_a_conversation_only() {
     );
 
     // A second tab is not news; closing one of two is not either.
-    let mut bob_tab2 = notifications(&app, &bob).await;
+    let mut bob_tab2 = app.notifications(&bob).await;
     bob_tab2.ping().await;
     bob_tab2.stream.close(None).await.expect("close sent");
     bob_tab2.closed().await;
@@ -173,7 +133,7 @@ async fn presence_reaches_people_who_share_a_conversation_only() {
     carol_ws.assert_quiet().await;
 
     // A socket opened later sees bob's last_seen in its snapshot.
-    let mut alice_again = notifications(&app, &alice).await;
+    let mut alice_again = app.notifications(&alice).await;
     let snapshot = alice_again.next_of("presence").await;
     assert_eq!(snapshot["online"], false);
     assert_eq!(snapshot["last_seen"], offline["last_seen"]);
@@ -185,16 +145,11 @@ async fn presence_reaches_people_who_share_a_conversation_only() {
 
 #[tokio::test]
 async fn a_quick_reconnect_leaves_the_user_online() {
-    let app = TestApp::spawn().await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
-    let (status, _) = alice.send("bob", "a1", "hi").await;
-    assert_eq!(status, reqwest::StatusCode::CREATED);
-    let mut alice_ws = notifications(&app, &alice).await;
+    let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    alice.send_created("bob", "a1", "hi").await;
+    let mut alice_ws = app.notifications(&alice).await;
     assert_eq!(alice_ws.next_of("presence").await["online"], false);
-    let mut bob_ws = notifications(&app, &bob).await;
+    let mut bob_ws = app.notifications(&bob).await;
     assert_eq!(alice_ws.next_of("presence").await["online"], true);
     // A page reload, several times: the old socket goes, a new one comes at once. Whatever
     // alice is told on the way, once things settle the last word must be "online".
@@ -205,7 +160,7 @@ async fn a_quick_reconnect_leaves_the_user_online() {
         } else {
             bob_ws.stream.close(None).await.expect("close sent");
         }
-        bob_ws = notifications(&app, &bob).await;
+        bob_ws = app.notifications(&bob).await;
         bob_ws.ping().await;
         while let Ok(frame) = alice_ws.next_within(QUIET).await {
             let frame = frame.expect("alice's socket stays open");
@@ -221,7 +176,7 @@ async fn a_quick_reconnect_leaves_the_user_online() {
             "round {round}: bob is online, but alice was last told otherwise"
         );
     }
-    let mut fresh = notifications(&app, &alice).await;
+    let mut fresh = app.notifications(&alice).await;
     assert_eq!(
         fresh.next_of("presence").await["online"],
         true,

@@ -5,13 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
 use reqwest::StatusCode;
 use serde_json::Value;
-use tokio_tungstenite::tungstenite::Message;
 
-use crate::socket::{Auth, FRAME_WAIT, Socket, connect, session_cookie, token};
-use crate::support::{Client, TestApp};
+use crate::socket::{NOTIFICATIONS, Socket, session_cookie};
+use crate::support::{Client, TestApp, eventually};
 
 /// Reads message events up to the one with client_id `last`; returns their cursors.
 async fn read_until_last(mut socket: Socket) -> Vec<i64> {
@@ -30,22 +28,6 @@ async fn read_until_last(mut socket: Socket) -> Vec<i64> {
     }
 }
 
-/// Reads everything until the socket ends: the frames, then the close code (if any came).
-async fn drain(socket: &mut Socket) -> (Vec<Value>, Option<u16>) {
-    let mut frames = Vec::new();
-    loop {
-        let read = tokio::time::timeout(FRAME_WAIT, socket.stream.next()).await;
-        match read.expect("the stalled socket ends in time") {
-            Some(Ok(Message::Text(raw))) => {
-                frames.push(serde_json::from_str(raw.as_str()).expect("JSON"))
-            }
-            Some(Ok(Message::Close(close))) => return (frames, close.map(|c| u16::from(c.code))),
-            Some(Ok(_)) => {}
-            None | Some(Err(_)) => return (frames, None),
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_socket_that_stops_reading_is_dropped_while_others_get_everything() {
     // Bodies of 14,000 four-byte characters make 56 KB frames, which fill the stalled
@@ -58,17 +40,10 @@ async fn a_socket_that_stops_reading_is_dropped_while_others_get_everything() {
         c.max_body_chars = CHARS;
     })
     .await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
-    let bob = app.token_client("bob").await;
+    let [alice, bob] = app.token_users(["alice", "bob"]).await;
     let hub = app.server.state().hub.clone();
-    let mut stalled = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
-    let reader = connect(&app.url, "/ws/notifications/", Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
+    let mut stalled = app.notifications(&bob).await;
+    let reader = app.notifications(&bob).await;
     let reader = tokio::spawn(read_until_last(reader));
     assert_eq!(hub.subscriptions(), 2);
 
@@ -106,7 +81,7 @@ async fn a_socket_that_stops_reading_is_dropped_while_others_get_everything() {
     assert_eq!(hub.subscriptions(), 1, "the reader stayed subscribed");
 
     // The stalled socket, read at last: what was buffered (in order), then the end.
-    let (buffered, close) = drain(&mut stalled).await;
+    let (buffered, close) = stalled.drain().await;
     let mut seen = 0;
     for frame in buffered.iter().filter(|f| f["type"] == "message") {
         let cursor = frame["cursor"].as_i64().unwrap();
@@ -119,9 +94,7 @@ async fn a_socket_that_stops_reading_is_dropped_while_others_get_everything() {
 
     // It catches up from its cursor, exactly where it left off.
     let path = format!("/ws/notifications/?since={seen}");
-    let again = connect(&app.url, &path, Auth::Bearer(token(&bob)))
-        .await
-        .unwrap();
+    let again = app.socket(&bob, &path).await;
     let rest = read_until_last(again).await;
     assert_eq!(rest, (seen + 1..=total).collect::<Vec<_>>());
     app.stop().await;
@@ -133,20 +106,13 @@ async fn a_socket_that_stops_reading_is_dropped_while_others_get_everything() {
 async fn stalled_bob(auth_session: bool) -> (TestApp, Client, Socket, String) {
     const FILL: usize = 150;
     let app = TestApp::spawn_with(|c| c.max_body_chars = 14_000).await;
-    app.signup("alice").await;
-    app.signup("bob").await;
-    let alice = app.token_client("alice").await;
+    let [alice, bob] = app.token_users(["alice", "bob"]).await;
     let session = session_cookie(&app.url, "bob").await;
-    let bob = app.token_client("bob").await;
-    let auth = if auth_session {
-        Auth::Cookie {
-            session: &session,
-            origin: Some(&app.url),
-        }
+    let stalled = if auth_session {
+        app.cookie_socket(&session, NOTIFICATIONS).await
     } else {
-        Auth::Bearer(token(&bob))
+        app.notifications(&bob).await
     };
-    let stalled = connect(&app.url, "/ws/notifications/", auth).await.unwrap();
     let body = "\u{1F4AC}".repeat(14_000);
     for i in 0..FILL {
         let (status, message) = alice.send("bob", &format!("fill{i}"), &body).await;
@@ -166,7 +132,7 @@ async fn stopping_the_server_does_not_wait_for_a_socket_that_stopped_reading() {
     let started = Instant::now();
     app.stop().await;
     let took = started.elapsed();
-    let (_, close) = drain(&mut stalled).await;
+    let (_, close) = stalled.drain().await;
     assert!(took < Duration::from_secs(3), "stopping took {took:?}");
     assert!(matches!(close, None | Some(1001)), "closed with {close:?}");
 }
@@ -182,15 +148,10 @@ async fn logout_stops_delivery_even_to_a_socket_that_stopped_reading() {
         assert_eq!(status, StatusCode::CREATED);
     }
     let hub = app.server.state().hub.clone();
-    let started = Instant::now();
-    while hub.subscriptions() > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "the logged-out socket is still registered"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let (frames, close) = drain(&mut stalled).await;
+    let unregistered = || hub.subscriptions() == 0;
+    let what = "the logged-out socket unregistered";
+    eventually(Duration::from_secs(2), what, unregistered).await;
+    let (frames, close) = stalled.drain().await;
     let leaked: Vec<&Value> = frames
         .iter()
         .filter(|f| {
@@ -212,15 +173,10 @@ async fn logout_stops_delivery_even_to_a_socket_that_stopped_reading() {
 async fn a_peer_that_stops_reading_for_10_s_is_disconnected() {
     let (app, _alice, mut stalled, _) = stalled_bob(false).await;
     let hub = app.server.state().hub.clone();
-    let started = Instant::now();
-    while hub.subscriptions() > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "a peer stuck for 15 s is still registered"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (frames, close) = drain(&mut stalled).await;
+    let unregistered = || hub.subscriptions() == 0;
+    let what = "the stuck peer unregistered";
+    eventually(Duration::from_secs(15), what, unregistered).await;
+    let (frames, close) = stalled.drain().await;
     assert!(!frames.is_empty(), "what was buffered still arrives");
     assert!(matches!(close, None | Some(1013)), "closed with {close:?}");
     app.stop().await;

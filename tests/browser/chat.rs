@@ -3,22 +3,13 @@
 
 use crate::cdp::Browser;
 use crate::page::{Page, Screen};
-use crate::support::{TestServer, count_text, send_on_page, sign_up_on_page, wait_live};
+use crate::support::{
+    TestServer, send_on_page, shown_ids, sign_up_on_page, wait_live, wait_loaded, wait_peer_status,
+    wait_settled, wait_text_shown,
+};
 
 /// A JavaScript expression: the last message of mine in the open chat.
 const LAST_OUT: &str = "[...document.querySelectorAll('#message-list .msg.out')].at(-1)";
-
-/// A JavaScript expression: every data-message-id shown is unique and ascending.
-pub const IDS_UNIQUE_AND_ORDERED: &str = "(() => { const ids = [...document.querySelectorAll('[data-message-id]')]\
-    .map(e => Number(e.dataset.messageId)); return ids.every((id, i) => i === 0 || id > ids[i - 1]); })()";
-
-/// The data-message-id of every message shown, in order.
-pub async fn shown_ids(page: &Page) -> Vec<i64> {
-    let ids = page
-        .eval("[...document.querySelectorAll('[data-message-id]')].map(e => Number(e.dataset.messageId))")
-        .await;
-    serde_json::from_value(ids).expect("ids")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
@@ -32,11 +23,7 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
     // Alice finds Bob by searching and opens the chat from the result.
     alice.type_into("#search", "bo").await;
     alice.click("#people li[data-username=bob] a").await;
-    alice
-        .wait_for(
-            "location.pathname === '/messages/chat/bob/' && document.readyState === 'complete'",
-        )
-        .await;
+    wait_loaded(&alice, "/messages/chat/bob/").await;
     wait_live(&alice).await;
     alice
         .wait_for("document.getElementById('history-status').textContent.includes('Say hello')")
@@ -44,9 +31,7 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
 
     // Her message shows at once, then gets its id and a tick.
     send_on_page(&alice, "Hi Bob! Lunch at noon?").await;
-    alice
-        .wait_for(&format!("{} === 1", count_text("Hi Bob! Lunch at noon?")))
-        .await;
+    wait_text_shown(&alice, "Hi Bob! Lunch at noon?", 1).await;
     alice
         .wait_for(&format!("!!{LAST_OUT}.dataset.messageId && ['sent','delivered'].includes({LAST_OUT}.dataset.status)"))
         .await;
@@ -62,9 +47,7 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
         .wait_for(&format!("{LAST_OUT}.dataset.status === 'delivered'"))
         .await;
     // Now that they share a conversation, Alice sees that Bob is online.
-    alice
-        .wait_for("document.getElementById('peer-status').textContent === 'online'")
-        .await;
+    wait_peer_status(&alice, "online").await;
     alice
         .wait_for(&format!(
             "{LAST_OUT}.querySelector('.ticks').getAttribute('aria-label') === 'Delivered'"
@@ -73,13 +56,9 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
 
     // Bob opens the chat: he reads it, Alice's ticks turn read, his badge goes away.
     bob.click("#conversations li[data-username=alice] a").await;
-    bob.wait_for(
-        "location.pathname === '/messages/chat/alice/' && document.readyState === 'complete'",
-    )
-    .await;
+    wait_loaded(&bob, "/messages/chat/alice/").await;
     wait_live(&bob).await;
-    bob.wait_for(&format!("{} === 1", count_text("Hi Bob! Lunch at noon?")))
-        .await;
+    wait_text_shown(&bob, "Hi Bob! Lunch at noon?", 1).await;
     alice
         .wait_for(&format!("{LAST_OUT}.dataset.status === 'read'"))
         .await;
@@ -90,25 +69,17 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
         .await;
     bob.wait_for("document.title === 'Alice Martin · LinkUp'")
         .await;
-    alice
-        .wait_for("document.getElementById('peer-status').textContent === 'online'")
-        .await;
+    wait_peer_status(&alice, "online").await;
 
     // Bob types: Alice sees "typing…"; he sends two lines (Shift+Enter breaks the line).
     bob.type_into("#message-input", "Sure, see you").await;
-    alice
-        .wait_for("document.getElementById('peer-status').textContent === 'typing…'")
-        .await;
+    wait_peer_status(&alice, "typing…").await;
     bob.press_enter(true).await;
     bob.type_into("#message-input", "at the usual place").await;
     bob.press_enter(false).await;
     let two_lines = "Sure, see you\nat the usual place";
-    alice
-        .wait_for(&format!("{} === 1", count_text(two_lines)))
-        .await;
-    alice
-        .wait_for("document.getElementById('peer-status').textContent === 'online'")
-        .await;
+    wait_text_shown(&alice, two_lines, 1).await;
+    wait_peer_status(&alice, "online").await;
     bob.wait_for(&format!("{LAST_OUT}.dataset.status === 'read'"))
         .await;
     bob.wait_for("document.getElementById('message-input').value === ''")
@@ -120,13 +91,7 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
         send_on_page(&bob, &format!("pong {i}")).await;
     }
     for page in [&alice, &bob] {
-        page.wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 8")
-            .await;
-        page.wait_for(crate::chat::IDS_UNIQUE_AND_ORDERED).await;
-        page.wait_for(
-            "document.querySelectorAll('#message-list .msg:not([data-message-id])').length === 0",
-        )
-        .await;
+        wait_settled(page, 8).await;
     }
     assert_eq!(shown_ids(&alice).await, shown_ids(&bob).await);
     for page in [&alice, &bob] {

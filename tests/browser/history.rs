@@ -1,9 +1,10 @@
 //! Scrolling up loads older messages page by page, paged by real ids only, with no duplicate.
 
 use crate::cdp::Browser;
-use crate::chat::{IDS_UNIQUE_AND_ORDERED, shown_ids};
 use crate::page::{Page, Screen};
-use crate::support::{ApiUser, TestServer, log_in_on_page, send_on_page};
+use crate::support::{
+    ApiUser, IDS_UNIQUE_AND_ORDERED, TestServer, log_in_on_page, send_on_page, shown_ids,
+};
 
 const SEEDED: usize = 130;
 

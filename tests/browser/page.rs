@@ -243,24 +243,12 @@ impl Page {
 
     /// Asserts the page threw nothing uncaught, logged no error and opened no dialog.
     pub fn assert_clean(&self) {
-        let log = self.log.lock().unwrap();
+        self.assert_no_uncaught();
+        let errors = self.errors();
         assert!(
-            log.exceptions.is_empty(),
-            "{}: uncaught errors: {:?}",
-            self.name,
-            log.exceptions
-        );
-        assert!(
-            log.dialogs.is_empty(),
-            "{}: dialogs: {:?}",
-            self.name,
-            log.dialogs
-        );
-        assert!(
-            log.errors.is_empty(),
-            "{}: console errors: {:?}",
-            self.name,
-            log.errors
+            errors.is_empty(),
+            "{}: console errors: {errors:?}",
+            self.name
         );
     }
 

@@ -5,9 +5,11 @@
 use std::time::Duration;
 
 use crate::cdp::Browser;
-use crate::chat::{IDS_UNIQUE_AND_ORDERED, shown_ids};
 use crate::page::{Page, Screen};
-use crate::support::{ApiUser, TestServer, count_text, log_in_on_page, send_on_page};
+use crate::support::{
+    ApiUser, TestServer, log_in_on_page, send_on_page, shown_ids, wait_peer_status, wait_settled,
+    wait_stored_shown, wait_text_shown,
+};
 
 /// Reconnecting follows a backoff; allow for a few rounds of it.
 const RECONNECT_WAIT: Duration = Duration::from_secs(20);
@@ -25,13 +27,11 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
     log_in_on_page(&gina_page, &server, "gina", "/messages/chat/hugo/").await;
     log_in_on_page(&hugo_page, &server, "hugo", "/messages/chat/gina/").await;
     for page in [&gina_page, &hugo_page] {
-        page.wait_for(&format!("{} === 1", count_text("Before the restart")))
-            .await;
+        wait_text_shown(page, "Before the restart", 1).await;
     }
 
     for page in [&gina_page, &hugo_page] {
-        page.wait_for("document.getElementById('peer-status').textContent === 'online'")
-            .await;
+        wait_peer_status(page, "online").await;
     }
 
     server.stop().await;
@@ -41,8 +41,7 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
         page.wait_for("!document.getElementById('connection').hidden")
             .await;
         // Whether the other is online is unknown while disconnected.
-        page.wait_for("document.getElementById('peer-status').textContent === ''")
-            .await;
+        wait_peer_status(page, "").await;
     }
     // Gina writes while the server is down: shown at once, waiting for its ack.
     send_on_page(&gina_page, "Typed while the server was down").await;
@@ -72,19 +71,12 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
             "Sent during the downtime",
             "Typed while the server was down",
         ] {
-            page.wait_for(&format!("{} === 1", count_text(text))).await;
+            wait_text_shown(page, text, 1).await;
         }
-        page.wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 3")
-            .await;
-        page.wait_for(
-            "document.querySelectorAll('#message-list .msg:not([data-message-id])').length === 0",
-        )
-        .await;
-        page.wait_for(IDS_UNIQUE_AND_ORDERED).await;
+        wait_settled(page, 3).await;
     }
     for page in [&gina_page, &hugo_page] {
-        page.wait_for("document.getElementById('peer-status').textContent === 'online'")
-            .await;
+        wait_peer_status(page, "online").await;
     }
     // Both are looking, so both see their messages read.
     gina_page
@@ -94,10 +86,8 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
     // And the conversation goes on live.
     send_on_page(&hugo_page, "Back online").await;
     for page in [&gina_page, &hugo_page] {
-        page.wait_for(&format!("{} === 1", count_text("Back online")))
-            .await;
-        page.wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 4")
-            .await;
+        wait_text_shown(page, "Back online", 1).await;
+        wait_stored_shown(page, 4).await;
     }
     let stored = gina.get("/api/conversations/hugo/messages?limit=10").await;
     let stored: Vec<i64> = stored["messages"]

@@ -3,7 +3,10 @@
 
 use crate::cdp::Browser;
 use crate::page::{Page, Screen};
-use crate::support::{ApiUser, TestServer, count_text, log_in_on_page, send_on_page};
+use crate::support::{
+    ApiUser, TestServer, log_in_on_page, send_on_page, wait_loaded, wait_stored_shown,
+    wait_text_shown,
+};
 
 const PAYLOADS: [&str; 4] = [
     "<img src=x onerror=alert(1)>",
@@ -35,12 +38,10 @@ async fn hostile_text_is_shown_as_text_and_links_are_safe() {
     dave.wait_for("location.pathname === '/login' && new URLSearchParams(location.search).get('next') === '/messages/chat/carol/'")
         .await;
     log_in_on_page(&dave, &server, "dave", "/messages/chat/carol/").await;
-    dave.wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 5")
-        .await;
+    wait_stored_shown(&dave, 5).await;
 
     for payload in PAYLOADS {
-        dave.wait_for(&format!("{} === 1", count_text(payload)))
-            .await;
+        wait_text_shown(&dave, payload, 1).await;
     }
     let injected = dave
         .eval("document.querySelectorAll('#message-list img, #message-list script, #message-list b, #message-list a[href^=javascript]').length")
@@ -74,10 +75,8 @@ async fn hostile_text_is_shown_as_text_and_links_are_safe() {
 
     // Dave sends one back from the page: shown as text at once and after the ack.
     send_on_page(&dave, PAYLOADS[0]).await;
-    dave.wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 6")
-        .await;
-    dave.wait_for(&format!("{} === 2", count_text(PAYLOADS[0])))
-        .await;
+    wait_stored_shown(&dave, 6).await;
+    wait_text_shown(&dave, PAYLOADS[0], 2).await;
     let stored = carol.get("/api/conversations/dave/messages").await;
     assert_eq!(stored["messages"][5]["body"], PAYLOADS[0]);
 
@@ -89,8 +88,7 @@ async fn hostile_text_is_shown_as_text_and_links_are_safe() {
     dave.eval("document.querySelector('meta[name=csrf-token]').content = 'stale-token'")
         .await;
     dave.click("#logout").await;
-    dave.wait_for("location.pathname === '/login' && document.readyState === 'complete'")
-        .await;
+    wait_loaded(&dave, "/login").await;
     let requests = dave.requests();
     let count = |path: &str| requests.iter().filter(|u| u.ends_with(path)).count();
     assert_eq!(

@@ -4,7 +4,9 @@
 
 use crate::cdp::Browser;
 use crate::page::{Page, Screen};
-use crate::support::{ApiUser, TestServer, log_in_on_page};
+use crate::support::{
+    ApiUser, TestServer, log_in_on_page, wait_conversations_shown, wait_loaded, wait_stored_shown,
+};
 
 /// A JavaScript expression: the page does not scroll sideways.
 const FITS: &str = "document.documentElement.scrollWidth <= window.innerWidth && \
@@ -71,9 +73,7 @@ async fn pages_fit_phone_and_desktop_screens() {
             .await;
     }
     log_in_on_page(&phone, &server, "ines", "/messages/").await;
-    phone
-        .wait_for("document.querySelectorAll('#conversations li').length === 3")
-        .await;
+    wait_conversations_shown(&phone, 3).await;
     phone.wait_for("document.querySelector('#conversations li[data-username=kim] .badge').textContent === '3'")
         .await;
     phone.wait_for("document.title === '(3) LinkUp'").await;
@@ -81,23 +81,15 @@ async fn pages_fit_phone_and_desktop_screens() {
     phone.screenshot("phone-conversations").await;
 
     phone.click("#conversations li[data-username=kim] a").await;
-    phone
-        .wait_for(
-            "location.pathname === '/messages/chat/kim/' && document.readyState === 'complete'",
-        )
-        .await;
-    phone
-        .wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 3")
-        .await;
+    wait_loaded(&phone, "/messages/chat/kim/").await;
+    wait_stored_shown(&phone, 3).await;
     phone.wait_for(FITS).await;
     let bubble_fits = phone
         .eval("[...document.querySelectorAll('.bubble')].every(b => b.getBoundingClientRect().right <= window.innerWidth)")
         .await;
     assert_eq!(bubble_fits, true, "every bubble is within the screen");
     phone.goto(&server.page_url("/messages/chat/jon/")).await;
-    phone
-        .wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 7")
-        .await;
+    wait_stored_shown(&phone, 7).await;
     phone.wait_for(FITS).await;
     phone
         .wait_for("getComputedStyle(document.querySelector('.sidebar')).display === 'none'")
@@ -107,25 +99,15 @@ async fn pages_fit_phone_and_desktop_screens() {
 
     let desktop = Page::open(&browser, "ines-desktop", Screen::Desktop).await;
     log_in_on_page(&desktop, &server, "ines", "/messages/").await;
-    desktop
-        .wait_for("document.querySelectorAll('#conversations li').length === 3")
-        .await;
+    wait_conversations_shown(&desktop, 3).await;
     desktop.wait_for(FITS).await;
     desktop.screenshot("desktop-conversations").await;
     desktop
         .click("#conversations li[data-username=jon] a")
         .await;
-    desktop
-        .wait_for(
-            "location.pathname === '/messages/chat/jon/' && document.readyState === 'complete'",
-        )
-        .await;
-    desktop
-        .wait_for("document.querySelectorAll('#message-list [data-message-id]').length === 7")
-        .await;
-    desktop
-        .wait_for("document.querySelectorAll('#conversations li').length === 3")
-        .await;
+    wait_loaded(&desktop, "/messages/chat/jon/").await;
+    wait_stored_shown(&desktop, 7).await;
+    wait_conversations_shown(&desktop, 3).await;
     desktop.wait_for(FITS).await;
     desktop.screenshot("desktop-chat").await;
     desktop

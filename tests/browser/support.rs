@@ -87,50 +87,36 @@ pub struct ApiUser {
 impl ApiUser {
     /// Signs `username` up through the API.
     pub async fn signup(base: &str, username: &str, display_name: &str) -> ApiUser {
-        let http = reqwest::Client::builder()
-            .cookie_store(true)
-            .build()
-            .expect("http client");
-        let answer: Value = http
-            .post(format!("{base}/api/auth/signup"))
-            .json(
-                &json!({"username": username, "password": PASSWORD, "display_name": display_name}),
-            )
-            .send()
-            .await
-            .expect("signup sent")
-            .json()
-            .await
-            .expect("signup answer");
-        let csrf = answer["csrf_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("signup {username}: {answer}"))
-            .to_owned();
-        ApiUser {
-            http,
-            base: base.to_owned(),
-            csrf,
-        }
+        let signup =
+            json!({"username": username, "password": PASSWORD, "display_name": display_name});
+        Self::authenticate(base, "signup", signup).await
     }
 
     /// Logs in again (e.g. against a restarted server at `base`).
     pub async fn login(base: &str, username: &str) -> ApiUser {
+        let login = json!({"username": username, "password": PASSWORD});
+        Self::authenticate(base, "login", login).await
+    }
+
+    /// Posts `credentials` to `/api/auth/{action}` from a fresh cookie jar, which keeps the
+    /// session; the answer's CSRF token goes with it.
+    async fn authenticate(base: &str, action: &str, credentials: Value) -> ApiUser {
         let http = reqwest::Client::builder()
             .cookie_store(true)
             .build()
             .expect("http client");
         let answer: Value = http
-            .post(format!("{base}/api/auth/login"))
-            .json(&json!({"username": username, "password": PASSWORD}))
+            .post(format!("{base}/api/auth/{action}"))
+            .json(&credentials)
             .send()
             .await
-            .expect("login sent")
+            .unwrap_or_else(|e| panic!("{action} not sent: {e}"))
             .json()
             .await
-            .expect("login answer");
+            .unwrap_or_else(|e| panic!("{action} answer: {e}"));
         let csrf = answer["csrf_token"]
             .as_str()
-            .expect("csrf token")
+            .unwrap_or_else(|| panic!("{action} {}: {answer}", credentials["username"]))
             .to_owned();
         ApiUser {
             http,
@@ -139,39 +125,33 @@ impl ApiUser {
         }
     }
 
-    /// Sends `body` to `to`; returns the stored message.
-    pub async fn send(&self, to: &str, client_id: &str, body: &str) -> Value {
+    /// Posts `body` to `path` with the CSRF token and asserts it succeeded.
+    async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         let response = self
             .http
-            .post(format!("{}/api/conversations/{to}/messages", self.base))
+            .post(format!("{}{path}", self.base))
             .header("X-CSRF-Token", &self.csrf)
-            .json(&json!({"client_id": client_id, "body": body}))
+            .json(&body)
             .send()
             .await
-            .expect("send sent");
-        assert!(
-            response.status().is_success(),
-            "send: {}",
-            response.status()
-        );
+            .unwrap_or_else(|e| panic!("POST {path} not sent: {e}"));
+        let status = response.status();
+        assert!(status.is_success(), "POST {path}: {status}");
+        response
+    }
+
+    /// Sends `body` to `to`; returns the stored message.
+    pub async fn send(&self, to: &str, client_id: &str, body: &str) -> Value {
+        let message = json!({"client_id": client_id, "body": body});
+        let path = format!("/api/conversations/{to}/messages");
+        let response = self.post(&path, message).await;
         response.json().await.expect("message")
     }
 
     /// Marks every message from `with` up to `up_to_id` read.
     pub async fn read_up_to(&self, with: &str, up_to_id: i64) {
-        let response = self
-            .http
-            .post(format!("{}/api/conversations/{with}/read", self.base))
-            .header("X-CSRF-Token", &self.csrf)
-            .json(&json!({"up_to_id": up_to_id}))
-            .send()
-            .await
-            .expect("read sent");
-        assert!(
-            response.status().is_success(),
-            "read: {}",
-            response.status()
-        );
+        let path = format!("/api/conversations/{with}/read");
+        self.post(&path, json!({"up_to_id": up_to_id})).await;
     }
 
     pub async fn get(&self, path: &str) -> Value {
@@ -193,8 +173,7 @@ pub async fn sign_up_on_page(page: &Page, server: &TestServer, username: &str, n
     page.type_into("#username", username).await;
     page.type_into("#password", PASSWORD).await;
     page.click("button[type=submit]").await;
-    page.wait_for("location.pathname === '/messages/' && document.readyState === 'complete'")
-        .await;
+    wait_loaded(page, "/messages/").await;
     wait_live(page).await;
 }
 
@@ -205,11 +184,16 @@ pub async fn log_in_on_page(page: &Page, server: &TestServer, username: &str, ne
     page.type_into("#username", username).await;
     page.type_into("#password", PASSWORD).await;
     page.press_enter(false).await;
+    wait_loaded(page, next).await;
+    wait_live(page).await;
+}
+
+/// Waits until the page at `path` has loaded.
+pub async fn wait_loaded(page: &Page, path: &str) {
     page.wait_for(&format!(
-        "location.pathname === {next:?} && document.readyState === 'complete'"
+        "location.pathname === {path:?} && document.readyState === 'complete'"
     ))
     .await;
-    wait_live(page).await;
 }
 
 /// Waits until the page's live connection is open.
@@ -231,4 +215,57 @@ pub const TEXTS: &str =
 /// A JavaScript expression: whether a message with exactly `text` is shown (and how often).
 pub fn count_text(text: &str) -> String {
     format!("{TEXTS}.filter(t => t === {text:?}).length")
+}
+
+/// Waits until a message with exactly `text` is shown `times` times.
+pub async fn wait_text_shown(page: &Page, text: &str, times: usize) {
+    page.wait_for(&format!("{} === {times}", count_text(text)))
+        .await;
+}
+
+/// Waits until exactly `count` conversations are listed.
+pub async fn wait_conversations_shown(page: &Page, count: usize) {
+    page.wait_for(&format!(
+        "document.querySelectorAll('#conversations li').length === {count}"
+    ))
+    .await;
+}
+
+/// Waits until exactly `count` stored messages (with an id) are shown.
+pub async fn wait_stored_shown(page: &Page, count: usize) {
+    page.wait_for(&format!(
+        "document.querySelectorAll('#message-list [data-message-id]').length === {count}"
+    ))
+    .await;
+}
+
+/// Waits until exactly `count` stored messages are shown, none is pending any more, and their
+/// ids are unique and ascending.
+pub async fn wait_settled(page: &Page, count: usize) {
+    wait_stored_shown(page, count).await;
+    page.wait_for(
+        "document.querySelectorAll('#message-list .msg:not([data-message-id])').length === 0",
+    )
+    .await;
+    page.wait_for(IDS_UNIQUE_AND_ORDERED).await;
+}
+
+/// Waits until the chat's peer status line reads `status` (`online`, `typing…`, or empty).
+pub async fn wait_peer_status(page: &Page, status: &str) {
+    page.wait_for(&format!(
+        "document.getElementById('peer-status').textContent === {status:?}"
+    ))
+    .await;
+}
+
+/// A JavaScript expression: every data-message-id shown is unique and ascending.
+pub const IDS_UNIQUE_AND_ORDERED: &str = "(() => { const ids = [...document.querySelectorAll('[data-message-id]')]\
+    .map(e => Number(e.dataset.messageId)); return ids.every((id, i) => i === 0 || id > ids[i - 1]); })()";
+
+/// The data-message-id of every message shown, in order.
+pub async fn shown_ids(page: &Page) -> Vec<i64> {
+    let ids = page
+        .eval("[...document.querySelectorAll('[data-message-id]')].map(e => Number(e.dataset.messageId))")
+        .await;
+    serde_json::from_value(ids).expect("ids")
 }

@@ -34,6 +34,25 @@ fn pair(people: usize, i: usize) -> (usize, usize) {
     (from, (from + 1 + (i / people) % (people - 1)) % people)
 }
 
+/// `total` messages through every ordered pair of `people` in turn (see [`pair`]), the `i`th
+/// tried first on node `node(i)`; every tenth goes to two nodes at the same instant, as a
+/// client retrying early would.
+fn every_pair(people: usize, total: usize, node: impl Fn(usize) -> usize) -> Vec<Planned> {
+    (0..total)
+        .map(|i| {
+            let (from, to) = pair(people, i);
+            Planned {
+                from,
+                to,
+                client_id: format!("m{i}"),
+                body: format!("message {i} from {from} to {to}"),
+                node: node(i),
+                twice: i % 10 == 0,
+            }
+        })
+        .collect()
+}
+
 /// Starts one follower per person; returns them with the token that stops them.
 fn follow_all(cluster: &Cluster, people: &[Person]) -> (Vec<Follower>, CancellationToken) {
     let stop = CancellationToken::new();
@@ -52,21 +71,7 @@ async fn three_nodes_deliver_every_message_exactly_once_across_a_node_crash() {
     let mut cluster = Cluster::start(3).await;
     let people = cluster.people(&names("crash", 12)).await;
     let (followers, stop) = follow_all(&cluster, &people);
-    let plan = (0..CRASH_TOTAL)
-        .map(|i| {
-            let (from, to) = pair(people.len(), i);
-            Planned {
-                from,
-                to,
-                client_id: format!("m{i}"),
-                body: format!("message {i} from {from} to {to}"),
-                node: (i + i / people.len()) % 3,
-                // Every tenth send goes to two nodes at the same instant, as a client retrying
-                // early would.
-                twice: i % 10 == 0,
-            }
-        })
-        .collect();
+    let plan = every_pair(people.len(), CRASH_TOTAL, |i| (i + i / people.len()) % 3);
     let acks = Arc::new(watch::Sender::new(0));
     let traffic = tokio::spawn(cluster.senders(&people).traffic(plan, 16, acks.clone()));
     acked(&acks, CRASH_TOTAL / 2).await;
@@ -241,19 +246,7 @@ async fn terminated_postgres_connections_fail_cleanly_and_the_nodes_recover() {
     let cluster = Cluster::start(3).await;
     let people = cluster.people(&names("pg", 6)).await;
     let (followers, stop) = follow_all(&cluster, &people);
-    let plan = (0..TOTAL)
-        .map(|i| {
-            let (from, to) = pair(people.len(), i);
-            Planned {
-                from,
-                to,
-                client_id: format!("m{i}"),
-                body: format!("message {i}"),
-                node: i % 3,
-                twice: i % 10 == 0,
-            }
-        })
-        .collect();
+    let plan = every_pair(people.len(), TOTAL, |i| i % 3);
     let acks = Arc::new(watch::Sender::new(0));
     let traffic = tokio::spawn(cluster.senders(&people).traffic(plan, 12, acks.clone()));
     let mut admin = faults::admin().await;
