@@ -1,4 +1,4 @@
-//! The `linkup` command line: `serve`, `migrate`, `doctor`.
+//! The `linkup` command line: `serve`, `migrate`, `doctor`, `bench`.
 
 pub mod demo;
 pub mod doctor;
@@ -30,6 +30,8 @@ enum Command {
     Migrate(Config),
     /// Check configuration, data directory, store, migrations and routes; exit non-zero on a problem.
     Doctor(Config),
+    /// Load-test a running server over its public API: throughput, latency, connections, sync.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Entry point of the binary.
@@ -48,6 +50,7 @@ pub fn main() -> ExitCode {
             Command::Serve(config) => serve(config).await,
             Command::Migrate(config) => migrate(config).await,
             Command::Doctor(config) => return Ok(doctor::run(config).await),
+            Command::Bench(args) => crate::bench::run(args).await,
         }
         .map(|()| ExitCode::SUCCESS)
     });
@@ -61,6 +64,11 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    // Every socket is a descriptor: allow as many as the hard limit permits.
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::debug!("open-file limit: {limit}"),
+        Err(err) => tracing::warn!("cannot raise the open-file limit: {err}"),
+    }
     let server = Server::start(config).await?;
     tracing::info!("listening on {}", server.url());
     shutdown_signal().await;
