@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod doctor;
+pub mod process;
 
 use std::process::ExitCode;
 
@@ -64,11 +65,9 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    // Every socket is a descriptor: allow as many as the hard limit permits.
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::debug!("open-file limit: {limit}"),
-        Err(err) => tracing::warn!("cannot raise the open-file limit: {err}"),
-    }
+    process::return_large_allocations();
+    let files = process::raise_file_limit();
+    tracing::debug!("open-file limit: {files}");
     let server = Server::start(config).await?;
     tracing::info!("listening on {}", server.url());
     shutdown_signal().await;
