@@ -18,6 +18,7 @@ pub mod events;
 pub mod ids;
 pub mod input;
 pub mod limits;
+pub mod listener;
 pub mod messages;
 pub mod metrics;
 pub mod presence;
