@@ -189,8 +189,8 @@ fn summarize(
     outcome
 }
 
-/// Opens a notifications socket for each of `people` (replaying from `since[i]` when given);
-/// `offset` places them among the run's source addresses.
+/// Opens a notifications socket for each of `people` (replaying from `since[i]` when given) and
+/// waits until the server serves it; `offset` places them among the run's source addresses.
 async fn open_all(
     target: &Target,
     people: &[BenchUser],
@@ -202,7 +202,11 @@ async fn open_all(
         .map(|(i, user)| {
             let from = since.map(|s| s[i]);
             let source = target.source_for(offset + i, total);
-            socket::notifications(target, &user.token, from, source)
+            async move {
+                let mut ws = socket::notifications(target, &user.token, from, source).await?;
+                socket::ready(&mut ws).await?;
+                Ok::<_, anyhow::Error>(ws)
+            }
         })
         .buffered(CONNECT_CONCURRENCY)
         .try_collect()

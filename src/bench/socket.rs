@@ -58,16 +58,30 @@ pub async fn open(target: &Target, path: &str, source: Option<IpAddr>) -> anyhow
     Ok(ws)
 }
 
+/// Waits until the server has finished opening the socket (replay, presence) and reads its
+/// frames: a `ping` answered by `pong`. Without it the first seconds of a run with thousands of
+/// fresh sockets would measure the server's set-up backlog, not its steady state.
+pub async fn ready(ws: &mut Ws) -> anyhow::Result<()> {
+    send_text(ws, r#"{"type":"ping"}"#.to_owned()).await?;
+    let wait = async {
+        loop {
+            match read(ws).await {
+                Read::Text(text) if Frame::parse(&text).is_some_and(|f| f.kind == "pong") => {
+                    return Ok(());
+                }
+                Read::Closed(code) => anyhow::bail!("the socket closed ({code:?}) while opening"),
+                _ => {}
+            }
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), wait)
+        .await
+        .context("no pong within a minute")?
+}
+
 /// Sends one text frame.
 pub async fn send_text(ws: &mut Ws, text: String) -> anyhow::Result<()> {
     ws.send(WsMessage::Text(text.into()))
-        .await
-        .context("sending a frame")
-}
-
-/// Queues one text frame without flushing (call `flush` after a batch).
-pub async fn feed_text(ws: &mut Ws, text: String) -> anyhow::Result<()> {
-    ws.feed(WsMessage::Text(text.into()))
         .await
         .context("sending a frame")
 }
