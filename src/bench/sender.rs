@@ -90,6 +90,9 @@ impl Sender {
                     }
                     Read::Closed(code) => {
                         count(&mut out.errors, &self.live, &closed_code(code));
+                        for _ in 0..pending.len() {
+                            count(&mut out.errors, &self.live, "no_ack_socket_closed");
+                        }
                         break;
                     }
                     Read::Other => {}
