@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod bench;
 pub mod bus;
 pub mod cli;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod events;
 pub mod ids;
 pub mod input;
 pub mod limits;
+pub mod listener;
 pub mod messages;
 pub mod metrics;
 pub mod presence;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -20,6 +21,7 @@ use crate::bus::redis::RedisBus;
 use crate::config::{Config, StoreLocation};
 use crate::delivery::Hub;
 use crate::limits::KeyedLimit;
+use crate::listener::Listener;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::postgres::{PostgresOptions, PostgresStore};
@@ -129,7 +131,8 @@ impl Server {
         let task = tokio::spawn(async move {
             let shutdown = app.shutdown.clone().cancelled_owned();
             let served = axum::serve(
-                listener,
+                // `tap_io` only to keep axum's `ConnectInfo<SocketAddr>` for a custom listener.
+                Listener::new(listener).tap_io(|_| {}),
                 router.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(shutdown)

@@ -1,8 +1,9 @@
-//! The `linkup` command line: `serve`, `migrate`, `doctor`.
+//! The `linkup` command line: `serve`, `migrate`, `doctor`, `bench`.
 
 pub mod copy;
 pub mod demo;
 pub mod doctor;
+pub mod process;
 
 use std::process::ExitCode;
 
@@ -39,6 +40,8 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    /// Load-test a running server over its public API: throughput, latency, connections, sync.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Entry point of the binary.
@@ -58,6 +61,7 @@ pub fn main() -> ExitCode {
             Command::Migrate(config) => migrate(config).await,
             Command::CopyToPostgres { config, to } => copy::run(config, to).await,
             Command::Doctor(config) => return Ok(doctor::run(config).await),
+            Command::Bench(args) => crate::bench::run(args).await,
         }
         .map(|()| ExitCode::SUCCESS)
     });
@@ -71,6 +75,9 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    process::return_large_allocations();
+    let files = process::raise_file_limit();
+    tracing::debug!("open-file limit: {files}");
     let server = Server::start(config).await?;
     tracing::info!("listening on {}", server.url());
     shutdown_signal().await;

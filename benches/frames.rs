@@ -1,0 +1,96 @@
+//! Micro-benchmarks of the WebSocket hot path: parsing client frames (every `send` and
+//! `receipt` goes through `ws::frames::parse`) and encoding what the server pushes (a stored
+//! event per recipient socket, an `ack` per send).
+//!
+//! `cargo bench --bench frames`
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use linkup::events::Event;
+use linkup::ids::{ConversationId, Cursor, MessageId};
+use linkup::messages::{Message, MessageStatus};
+use linkup::time::Timestamp;
+use linkup::ws::frames::{self, ServerFrame};
+
+fn message(body_bytes: usize) -> Message {
+    Message {
+        id: MessageId(123_456),
+        seq: 789,
+        conversation_id: ConversationId(42),
+        sender: "alice_bench".into(),
+        recipient: "bob_bench".into(),
+        client_id: "r7k2p9q-123456".into(),
+        body: "x".repeat(body_bytes),
+        created_at: Timestamp(1_790_000_000_123),
+        status: MessageStatus::Sent,
+        edited_at: None,
+        deleted: false,
+    }
+}
+
+fn parse(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse");
+    group.throughput(Throughput::Elements(1));
+    let send = format!(
+        r#"{{"type":"send","client_id":"r7k2p9q-123456","to":"bob_bench","body":"1234567 {}"}}"#,
+        "x".repeat(56)
+    );
+    group.bench_function("send_64B", |b| {
+        b.iter(|| frames::parse(black_box(&send)).is_ok())
+    });
+    let ids: Vec<String> = (1_000_000..1_000_064)
+        .map(|id: i64| id.to_string())
+        .collect();
+    let receipt = format!(
+        r#"{{"type":"receipt","status":"delivered","message_ids":[{}]}}"#,
+        ids.join(",")
+    );
+    group.bench_function("receipt_64_ids", |b| {
+        b.iter(|| frames::parse(black_box(&receipt)).is_ok())
+    });
+    group.bench_function("bad_json", |b| {
+        b.iter(|| frames::parse(black_box(r#"{"type":"send","client_id":"#)).is_err())
+    });
+    group.finish();
+}
+
+fn encode(c: &mut Criterion) {
+    let mut group = c.benchmark_group("encode");
+    group.throughput(Throughput::Elements(1));
+    for body in [64, 1024] {
+        let event = Event::Message {
+            cursor: Cursor(987_654),
+            message: message(body),
+        };
+        group.bench_function(format!("message_event_{body}B"), |b| {
+            b.iter(|| serde_json::to_string(black_box(&event)).map(|s| s.len()))
+        });
+    }
+    let stored = message(64);
+    group.bench_function("ack_64B", |b| {
+        b.iter(|| {
+            ServerFrame::Ack {
+                client_id: black_box("r7k2p9q-123456"),
+                message: black_box(&stored),
+            }
+            .to_text()
+            .len()
+        })
+    });
+    let status = Event::Status {
+        cursor: Cursor(987_655),
+        conversation_id: ConversationId(42),
+        message_ids: (1_000_000..1_000_064).map(MessageId).collect(),
+        status: MessageStatus::Delivered,
+        by: "bob_bench".into(),
+        at: Timestamp(1_790_000_000_456),
+    };
+    group.bench_function("status_event_64_ids", |b| {
+        b.iter(|| serde_json::to_string(black_box(&status)).map(|s| s.len()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, parse, encode);
+criterion_main!(benches);

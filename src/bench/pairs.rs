@@ -1,0 +1,226 @@
+//! The engine behind `throughput` and `latency`: N pairs of users, each sender writing to its
+//! recipient over its own `/ws/notifications/` socket, each recipient acknowledging deliveries
+//! with batched `delivered` receipts like a real client.
+//!
+//! A send carries its send time (microseconds since the run's clock started) at the start of
+//! its body, so the recipient measures send→deliver latency with no clock shared over the
+//! wire. Senders count acks (and their latency); recipients count deliveries, duplicates (the
+//! same message id twice on one socket) and latency. After the measured window senders stop,
+//! wait for their last acks, recipients wait for the last deliveries, and `verify` checks every
+//! acknowledged message against the recipient's `/api/sync`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::time::Duration;
+
+use futures_util::{StreamExt, TryStreamExt, stream};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::Target;
+use super::histogram::Latencies;
+use super::progress::Progress;
+use super::recipient::{self, RecipientOutcome};
+use super::report::{ErrorCounts, merge_errors, thousands};
+use super::sender::{self, SenderOutcome};
+use super::socket::{self, Ws};
+use super::users::{self, BenchUser};
+use super::verify::{self, Verdict};
+
+/// How long senders wait for their last acks, and recipients for the last deliveries.
+pub const DRAIN: Duration = Duration::from_secs(10);
+/// Sockets opened at once while setting up.
+const CONNECT_CONCURRENCY: usize = 64;
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub pairs: usize,
+    pub mode: Mode,
+    pub body_bytes: usize,
+    pub duration: Duration,
+    /// Recipients send `delivered` receipts (as real clients do).
+    pub receipts: bool,
+}
+
+/// Closed loop (each sender keeps `in_flight` sends unacknowledged) or open loop (a total rate
+/// spread evenly over the senders, whatever the server's pace).
+#[derive(Debug, Clone, Copy)]
+pub enum Mode {
+    Closed { in_flight: usize },
+    Open { rate: f64 },
+}
+
+/// Counters shared with the progress line.
+#[derive(Default)]
+pub struct Live {
+    pub sent: AtomicU64,
+    pub acked: AtomicU64,
+    pub delivered: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// What a run measured, before it is shaped into a report.
+pub struct Outcome {
+    /// The measured window (sends start to sends stop).
+    pub window: Duration,
+    /// From the end of the window to the last ack or delivery.
+    pub drain: Duration,
+    pub sent: u64,
+    pub acked: u64,
+    pub delivered: u64,
+    pub duplicates: u64,
+    pub ack: Latencies,
+    pub deliver: Latencies,
+    pub errors: ErrorCounts,
+    pub verdict: Verdict,
+}
+
+/// Creates the users, opens the sockets and runs `plan`.
+pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
+    anyhow::ensure!(plan.pairs > 0, "at least one pair is needed");
+    let people = users::users(target, plan.pairs * 2).await?;
+    let (senders, recipients) = people.split_at(plan.pairs);
+    let starts = users::latest_cursors(target, recipients).await?;
+    let recipient_sockets = open_all(target, recipients, Some(&starts), 0).await?;
+    let sender_sockets = open_all(target, senders, None, plan.pairs).await?;
+    let tag = users::run_tag();
+    let live = Arc::new(Live::default());
+    let stop = CancellationToken::new();
+    let progress = Progress::spinner(target.args.quiet, progress_line(live.clone()));
+    let clock = Instant::now();
+    let end = clock + plan.duration;
+
+    let mut receiving = Vec::with_capacity(plan.pairs);
+    for (socket, user) in recipient_sockets.into_iter().zip(recipients) {
+        let task = recipient::Recipient {
+            ws: socket,
+            me: user.username.clone(),
+            tag: format!("{tag}-"),
+            receipts: plan.receipts,
+            live: live.clone(),
+            clock,
+            stop: stop.clone(),
+        };
+        receiving.push(tokio::spawn(task.run()));
+    }
+    let mut sending = Vec::with_capacity(plan.pairs);
+    for (i, (socket, to)) in sender_sockets.into_iter().zip(recipients).enumerate() {
+        let task = sender::Sender {
+            ws: socket,
+            to: to.username.clone(),
+            tag: tag.clone(),
+            mode: plan.mode,
+            pairs: plan.pairs,
+            index: i,
+            pad: "x".repeat(plan.body_bytes.max(1)),
+            body_bytes: plan.body_bytes,
+            clock,
+            end,
+            live: live.clone(),
+        };
+        sending.push(tokio::spawn(task.run()));
+    }
+
+    let mut sent_by: Vec<SenderOutcome> = Vec::with_capacity(plan.pairs);
+    for task in sending {
+        sent_by.push(task.await?);
+    }
+    let acked: u64 = sent_by.iter().map(|s| s.acked.len() as u64).sum();
+    let deadline = Instant::now() + DRAIN;
+    while live.delivered.load(Relaxed) < acked && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    stop.cancel();
+    let mut received_by: Vec<RecipientOutcome> = Vec::with_capacity(plan.pairs);
+    for task in receiving {
+        received_by.push(task.await?);
+    }
+    progress.finish().await;
+
+    let verdict = verify::check(
+        target,
+        senders,
+        recipients,
+        &starts,
+        &tag,
+        &sent_by,
+        &received_by,
+    )
+    .await?;
+    Ok(summarize(clock, end, sent_by, received_by, verdict))
+}
+
+fn summarize(
+    clock: Instant,
+    end: Instant,
+    sent_by: Vec<SenderOutcome>,
+    received_by: Vec<RecipientOutcome>,
+    verdict: Verdict,
+) -> Outcome {
+    let mut outcome = Outcome {
+        window: end - clock,
+        drain: Duration::ZERO,
+        sent: 0,
+        acked: 0,
+        delivered: 0,
+        duplicates: 0,
+        ack: Latencies::default(),
+        deliver: Latencies::default(),
+        errors: ErrorCounts::new(),
+        verdict,
+    };
+    let mut last = end;
+    for s in sent_by {
+        outcome.sent += s.sent;
+        outcome.acked += s.acked.len() as u64;
+        outcome.ack.merge(&s.ack);
+        merge_errors(&mut outcome.errors, s.errors);
+        last = last.max(s.last_ack.unwrap_or(end));
+    }
+    for r in received_by {
+        outcome.delivered += r.ids.len() as u64;
+        outcome.duplicates += r.duplicates;
+        outcome.deliver.merge(&r.deliver);
+        merge_errors(&mut outcome.errors, r.errors);
+        last = last.max(r.last_delivery.unwrap_or(end));
+    }
+    outcome.drain = last - end;
+    outcome
+}
+
+/// Opens a notifications socket for each of `people` (replaying from `since[i]` when given) and
+/// waits until the server serves it; `offset` places them among the run's source addresses.
+async fn open_all(
+    target: &Target,
+    people: &[BenchUser],
+    since: Option<&[i64]>,
+    offset: usize,
+) -> anyhow::Result<Vec<Ws>> {
+    let total = people.len() * 2;
+    stream::iter(people.iter().enumerate())
+        .map(|(i, user)| {
+            let from = since.map(|s| s[i]);
+            let source = target.source_for(offset + i, total);
+            async move {
+                let mut ws = socket::notifications(target, &user.token, from, source).await?;
+                socket::ready(&mut ws).await?;
+                Ok::<_, anyhow::Error>(ws)
+            }
+        })
+        .buffered(CONNECT_CONCURRENCY)
+        .try_collect()
+        .await
+}
+
+fn progress_line(live: Arc<Live>) -> impl Fn() -> String + Send + 'static {
+    move || {
+        format!(
+            "sent {}  acked {}  delivered {}  errors {}",
+            thousands(live.sent.load(Relaxed)),
+            thousands(live.acked.load(Relaxed)),
+            thousands(live.delivered.load(Relaxed)),
+            thousands(live.errors.load(Relaxed)),
+        )
+    }
+}

@@ -1,0 +1,34 @@
+//! Process-wide settings `linkup serve` makes before it starts: as many open files as the hard
+//! limit allows (every socket is a descriptor), and an allocator setting that gives the memory
+//! of password hashing back to the system.
+
+/// Raises the soft open-file limit to the hard one; returns the limit in force.
+pub fn raise_file_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(err) => {
+            tracing::warn!("cannot raise the open-file limit: {err}");
+            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
+        }
+    }
+}
+
+/// Allocations above this size get their own mapping, returned to the system when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD: libc::c_int = 1024 * 1024;
+
+/// Pins glibc's mmap threshold. By default glibc raises it to the size of the largest block
+/// freed, so after the first login every 19 MiB argon2 buffer is carved from (and kept in) one
+/// of up to 8×cores arenas: measured here, 100 sign-ups left the server at 1.1 GB RSS instead
+/// of 21 MB. A fixed threshold keeps large buffers in their own mappings, unmapped on free.
+pub fn return_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        // SAFETY: mallopt only changes an allocator parameter; it is called once at start-up,
+        // and glibc serialises it with allocations internally.
+        let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
+        if ok != 1 {
+            tracing::warn!("cannot set the allocator's mmap threshold");
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! `linkup bench` against a real server on port 0: it must count correctly. Only counts are
+//! checked here; speed is measured by the bench itself (BENCHMARKS.md), never asserted.
+
+use linkup::bench::{BenchArgs, Scenario, Target, sync, throughput};
+use linkup::config::Config;
+use linkup::server::Server;
+
+/// A server on a fresh SQLite file, and the parsed `linkup bench …` arguments aimed at it.
+async fn server_and_args(scenario: &[&str]) -> (Server, tempfile::TempDir, BenchArgs) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(Config::for_tests(dir.path()))
+        .await
+        .expect("server starts");
+    let url = server.url();
+    let mut argv = vec!["bench", "--quiet", "--url", &url];
+    argv.extend_from_slice(scenario);
+    let args = BenchArgs::parse_from(argv).expect("bench arguments parse");
+    (server, dir, args)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_counts_every_message_once() {
+    let (server, _dir, args) =
+        server_and_args(&["--duration", "2s", "throughput", "--pairs", "4"]).await;
+    let Scenario::Throughput(scenario) = &args.scenario else {
+        unreachable!("parsed as throughput")
+    };
+    let target = Target::connect(&args.target)
+        .await
+        .expect("server reachable");
+    let report = throughput::run(&target, scenario)
+        .await
+        .expect("bench runs");
+
+    assert!(report.sent > 0, "{report:?}");
+    assert_eq!(report.acked, report.sent, "{report:?}");
+    assert_eq!(report.delivered, report.acked, "{report:?}");
+    assert_eq!(report.lost, 0, "{report:?}");
+    assert_eq!(report.duplicates, 0, "{report:?}");
+    assert_eq!(report.missed_live, 0, "{report:?}");
+    assert_eq!(report.stored_unacked, 0, "{report:?}");
+    assert_eq!(report.errors, 0, "{report:?}");
+    assert_eq!(report.ack_latency_ms.count, report.acked);
+    assert_eq!(report.deliver_latency_ms.count, report.delivered);
+    let json: serde_json::Value = serde_json::to_value(&report).expect("report serializes");
+    assert_eq!(json["lost"], 0);
+    assert!(json["deliver_latency_ms"]["p99.9"].is_number(), "{json}");
+    server.stop().await.expect("server stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_loop_throughput_sends_on_schedule_and_loses_nothing() {
+    let (server, _dir, args) = server_and_args(&[
+        "--duration",
+        "1s",
+        "throughput",
+        "--pairs",
+        "2",
+        "--rate",
+        "100",
+        "--no-receipts",
+    ])
+    .await;
+    let Scenario::Throughput(scenario) = &args.scenario else {
+        unreachable!("parsed as throughput")
+    };
+    let target = Target::connect(&args.target)
+        .await
+        .expect("server reachable");
+    let report = throughput::run(&target, scenario)
+        .await
+        .expect("bench runs");
+
+    // 100/s for 1 s over 2 senders: the schedule allows exactly 100 sends.
+    assert_eq!(report.sent, 100, "{report:?}");
+    assert_eq!(report.delivered, 100, "{report:?}");
+    assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
+    server.stop().await.expect("server stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_catches_up_every_missed_message_both_ways() {
+    let (server, _dir, args) =
+        server_and_args(&["sync", "--messages", "1500", "--repeat", "1"]).await;
+    let Scenario::Sync(scenario) = &args.scenario else {
+        unreachable!("parsed as sync")
+    };
+    let target = Target::connect(&args.target)
+        .await
+        .expect("server reachable");
+    let report = sync::run(&target, scenario).await.expect("bench runs");
+
+    assert_eq!(report.http_messages, 1500, "{report:?}");
+    assert_eq!(report.http_pages, 2, "{report:?}");
+    assert_eq!(report.ws_messages, 1500, "{report:?}");
+    assert_eq!(report.http_ms.len(), 1);
+    server.stop().await.expect("server stops");
+}
