@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{StoreError, User};
+use super::{SendRequest, StoreError, User};
 use crate::events::Event;
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
-use crate::messages::MessageStatus;
+use crate::messages::{Message, MessageStatus};
 use crate::time::Timestamp;
 
 /// Event kinds as stored.
@@ -83,6 +83,28 @@ pub fn status_groups(
             StatusGroup { data, users }
         })
         .collect()
+}
+
+/// The message a send has just stored, as both parties will see it.
+pub fn new_message(
+    req: &SendRequest,
+    id: MessageId,
+    seq: i64,
+    conversation: ConversationId,
+) -> Message {
+    Message {
+        id,
+        seq,
+        conversation_id: conversation,
+        sender: req.sender.username.clone(),
+        recipient: req.recipient.username.clone(),
+        client_id: req.client_id.as_str().to_owned(),
+        body: req.body.as_str().to_owned(),
+        created_at: req.at,
+        status: MessageStatus::Sent,
+        edited_at: None,
+        deleted: false,
+    }
 }
 
 /// A `LIKE` pattern matching names that start with `prefix` (`\` escapes).

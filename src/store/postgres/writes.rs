@@ -15,7 +15,7 @@ use super::{failure, reads};
 use crate::events::{Event, UserEvent};
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
-use crate::store::records::{KIND_MESSAGE, KIND_STATUS, status_groups};
+use crate::store::records::{KIND_MESSAGE, KIND_STATUS, new_message, status_groups};
 use crate::store::{
     NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User,
 };
@@ -201,19 +201,7 @@ pub async fn send_message(conn: &mut PgConnection, req: &SendRequest) -> Result<
         .await
         .map_err(failure)?;
 
-    let message = Message {
-        id,
-        seq,
-        conversation_id: conversation,
-        sender: req.sender.username.clone(),
-        recipient: req.recipient.username.clone(),
-        client_id: req.client_id.as_str().to_owned(),
-        body: req.body.as_str().to_owned(),
-        created_at: req.at,
-        status: MessageStatus::Sent,
-        edited_at: None,
-        deleted: false,
-    };
+    let message = new_message(req, id, seq, conversation);
     let mut concerned = vec![req.sender.id, req.recipient.id];
     concerned.sort();
     concerned.dedup();

@@ -10,8 +10,8 @@ use super::other;
 use super::reads;
 use crate::events::{Event, UserEvent};
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
-use crate::messages::{Message, MessageStatus};
-use crate::store::records::{KIND_MESSAGE, KIND_STATUS, status_groups};
+use crate::messages::MessageStatus;
+use crate::store::records::{KIND_MESSAGE, KIND_STATUS, new_message, status_groups};
 use crate::store::{
     NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User,
 };
@@ -150,19 +150,7 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
         .and_then(|mut s| s.execute(params![seq, id.0, req.at.millis(), conversation.0]))
         .map_err(other)?;
 
-    let message = Message {
-        id,
-        seq,
-        conversation_id: conversation,
-        sender: req.sender.username.clone(),
-        recipient: req.recipient.username.clone(),
-        client_id: req.client_id.as_str().to_owned(),
-        body: req.body.as_str().to_owned(),
-        created_at: req.at,
-        status: MessageStatus::Sent,
-        edited_at: None,
-        deleted: false,
-    };
+    let message = new_message(req, id, seq, conversation);
     let mut concerned = vec![req.sender.id];
     if req.recipient.id != req.sender.id {
         concerned.push(req.recipient.id);
