@@ -36,6 +36,14 @@ pub fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
     })
 }
 
+/// Every row of a `MESSAGE_COLUMNS` query as a message.
+fn messages_from_rows(rows: &[PgRow]) -> Result<Vec<Message>, StoreError> {
+    rows.iter()
+        .map(message_from_row)
+        .collect::<Result<_, _>>()
+        .map_err(failure)
+}
+
 pub fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
     Ok(User {
         id: UserId(row.try_get("id")?),
@@ -55,10 +63,7 @@ pub async fn messages_by_ids(
         .fetch_all(conn)
         .await
         .map_err(failure)?;
-    rows.iter()
-        .map(message_from_row)
-        .collect::<Result<_, _>>()
-        .map_err(failure)
+    messages_from_rows(&rows)
 }
 
 pub async fn sent_message(
@@ -112,10 +117,7 @@ async fn query_messages(
         .fetch_all(conn)
         .await
         .map_err(failure)?;
-    rows.iter()
-        .map(message_from_row)
-        .collect::<Result<_, _>>()
-        .map_err(failure)
+    messages_from_rows(&rows)
 }
 
 pub async fn history(
