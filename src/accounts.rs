@@ -174,7 +174,13 @@ pub async fn search(app: &App, caller: &User, query: &str, limit: u32) -> Result
 /// Looks up another user by the username in a path, or 404.
 pub async fn find_user(app: &App, raw: &str) -> Result<User, Error> {
     let username = Username::parse(raw).map_err(|_| Error::UserNotFound(raw.to_owned()))?;
-    app.timed("user_by_username", app.store.user_by_username(&username))
+    if let Some(user) = app.directory.get(&username) {
+        return Ok(user);
+    }
+    let user = app
+        .timed("user_by_username", app.store.user_by_username(&username))
         .await?
-        .ok_or_else(|| Error::UserNotFound(username.to_string()))
+        .ok_or_else(|| Error::UserNotFound(username.to_string()))?;
+    app.directory.remember(&user);
+    Ok(user)
 }

@@ -11,6 +11,7 @@ use tokio_util::task::TaskTracker;
 use crate::auth::passwords::Hasher;
 use crate::bus::Bus;
 use crate::delivery::Hub;
+use crate::directory::Directory;
 use crate::events::UserEvent;
 use crate::ids::UserId;
 use crate::limits::KeyedLimit;
@@ -36,6 +37,8 @@ pub struct App {
     pub store: Arc<dyn Store>,
     pub bus: Arc<dyn Bus>,
     pub hub: Arc<Hub>,
+    /// Users already looked up by name (recipients of sends, chat partners).
+    pub directory: Directory,
     pub hasher: Hasher,
     pub send_limit: KeyedLimit<UserId>,
     pub login_limit: KeyedLimit<String>,

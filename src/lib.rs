@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod conversations;
 pub mod delivery;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod ids;

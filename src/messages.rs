@@ -73,6 +73,15 @@ pub struct Message {
     pub deleted: bool,
 }
 
+/// One message a client asks to send.
+#[derive(Debug, Clone)]
+pub struct Draft {
+    /// Username of the recipient, as the client wrote it.
+    pub to: String,
+    pub client_id: String,
+    pub body: String,
+}
+
 /// Sends `body` from `sender` to the user named `to`, idempotently on `client_id`: commits, then
 /// publishes the new message to both parties. Returns the message and whether it is new.
 pub async fn send(
@@ -82,9 +91,81 @@ pub async fn send(
     client_id: &str,
     body: &str,
 ) -> Result<(Message, bool), Error> {
-    let client_id = ClientId::parse(client_id)?;
-    let body = Body::parse(body, app.settings.max_body_chars)?;
-    let recipient = accounts::find_user(app, to).await?;
+    let draft = Draft {
+        to: to.to_owned(),
+        client_id: client_id.to_owned(),
+        body: body.to_owned(),
+    };
+    send_many(app, sender, vec![draft])
+        .await
+        .pop()
+        .unwrap_or_else(|| Err(unanswered()))
+}
+
+/// Sends several drafts of one sender, as `send` each, with one answer per draft in the same
+/// order. They are stored in that order and committed together, so a client that pipelines
+/// sends on a socket sees them in the conversation in the order it sent them.
+pub async fn send_many(
+    app: &App,
+    sender: &User,
+    drafts: Vec<Draft>,
+) -> Vec<Result<(Message, bool), Error>> {
+    let mut answers: Vec<Option<Result<(Message, bool), Error>>> = Vec::new();
+    let mut requests = Vec::new();
+    let mut waiting = Vec::new();
+    for draft in &drafts {
+        answers.push(match prepare(app, sender, draft).await {
+            Ok(Prepared::Store(request)) => {
+                requests.push(request);
+                waiting.push(answers.len());
+                None
+            }
+            Ok(Prepared::Stored(message)) => Some(Ok((message, false))),
+            Err(error) => Some(Err(error)),
+        });
+    }
+    if !requests.is_empty() {
+        let started = std::time::Instant::now();
+        let outcomes = app.store.send_messages(requests).await;
+        app.metrics.observe_store("send_message", started);
+        let mut events = Vec::new();
+        for (slot, outcome) in waiting.into_iter().zip(outcomes) {
+            answers[slot] = Some(match outcome {
+                Ok(sent) => {
+                    if sent.created {
+                        app.metrics.messages_stored.inc();
+                    }
+                    events.extend(sent.events);
+                    Ok((sent.message, sent.created))
+                }
+                Err(StoreError::Conflict(_)) => {
+                    Err(Error::ClientIdConflict(drafts[slot].client_id.clone()))
+                }
+                Err(other) => Err(other.into()),
+            });
+        }
+        app.publish(events).await;
+    }
+    answers
+        .into_iter()
+        .map(|answer| answer.unwrap_or_else(|| Err(unanswered())))
+        .collect()
+}
+
+fn unanswered() -> Error {
+    Error::Internal(anyhow::anyhow!("a send was left without an answer"))
+}
+
+/// What a draft needs once checked: a write, or nothing because it is a stored retry.
+enum Prepared {
+    Store(SendRequest),
+    Stored(Message),
+}
+
+async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Error> {
+    let client_id = ClientId::parse(&draft.client_id)?;
+    let body = Body::parse(&draft.body, app.settings.max_body_chars)?;
+    let recipient = accounts::find_user(app, &draft.to).await?;
     if recipient.id == sender.id {
         return Err(Error::invalid(
             "cannot_message_self",
@@ -97,34 +178,19 @@ pub async fn send(
             Some(message)
                 if message.body == body.as_str() && message.recipient == recipient.username =>
             {
-                Ok((message, false))
+                Ok(Prepared::Stored(message))
             }
             Some(_) => Err(Error::ClientIdConflict(client_id.as_str().to_owned())),
             None => Err(limited),
         };
     }
-    let request = SendRequest {
+    Ok(Prepared::Store(SendRequest {
         sender: sender.clone(),
         recipient,
-        client_id: client_id.clone(),
+        client_id,
         body,
         at: Timestamp::now(),
-    };
-    let sent = match app
-        .timed("send_message", app.store.send_message(request))
-        .await
-    {
-        Ok(sent) => sent,
-        Err(StoreError::Conflict(_)) => {
-            return Err(Error::ClientIdConflict(client_id.as_str().to_owned()));
-        }
-        Err(other) => return Err(other.into()),
-    };
-    if sent.created {
-        app.metrics.messages_stored.inc();
-    }
-    app.publish(sent.events).await;
-    Ok((sent.message, sent.created))
+    }))
 }
 
 #[cfg(test)]

@@ -20,12 +20,16 @@ use crate::bus::memory::MemoryBus;
 use crate::bus::redis::RedisBus;
 use crate::config::{Config, StoreLocation};
 use crate::delivery::Hub;
+use crate::directory::Directory;
 use crate::limits::KeyedLimit;
 use crate::listener::Listener;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::postgres::{PostgresOptions, PostgresStore};
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
+
+/// Users remembered by name (about 100 bytes each).
+const DIRECTORY_CAPACITY: usize = 100_000;
 
 /// A running server.
 pub struct Server {
@@ -91,6 +95,7 @@ async fn build_state(
         store,
         bus,
         hub,
+        directory: Directory::new(DIRECTORY_CAPACITY),
         hasher: Hasher::new(cores)?,
         send_limit: KeyedLimit::per_second(config.send_rate, config.send_burst),
         login_limit: KeyedLimit::per_minute(config.login_rate),

@@ -184,6 +184,15 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a message idempotently on `(sender, client_id)`: a retry with the same body and
     /// recipient returns the stored message with `created: false`; another body is `Conflict`.
     async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError>;
+    /// Stores several messages in order, as `send_message` each; one failing does not stop
+    /// the others. Backends override it to commit them together.
+    async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
+        let mut results = Vec::with_capacity(requests.len());
+        for request in requests {
+            results.push(self.send_message(request).await);
+        }
+        results
+    }
     /// The message `sender` stored under `client_id`, if any.
     async fn sent_message(
         &self,

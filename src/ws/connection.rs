@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, close_code};
+use futures_util::{FutureExt, SinkExt};
 use tokio::time::{Instant, sleep_until, timeout};
 use tokio_util::sync::CancellationToken;
 
@@ -31,6 +32,10 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 const TYPING_TTL: Duration = Duration::from_secs(6);
 /// Consecutive rate-limited frames tolerated before closing.
 const MAX_VIOLATIONS: u32 = 20;
+/// Pushes taken from the queue in one turn of the loop, written out with one flush.
+const PUSHES_PER_TURN: usize = 64;
+/// Client frames already received taken in one turn (their sends are committed together).
+const FRAMES_PER_TURN: usize = 32;
 /// Close code for a credential revoked or expired (in the private-use range).
 pub const CLOSE_SESSION_ENDED: u16 = 4001;
 
@@ -75,6 +80,8 @@ pub struct Connection {
     /// The subscription's revocation token (logout), so a write stuck on a peer that stopped
     /// reading is abandoned at once rather than after `SEND_TIMEOUT`.
     revoked: CancellationToken,
+    /// Frames written to the socket's buffer since the last flush.
+    unflushed: bool,
 }
 
 impl Connection {
@@ -95,6 +102,7 @@ impl Connection {
             violations: 0,
             last_heard: Instant::now(),
             revoked: CancellationToken::new(),
+            unflushed: false,
         }
     }
 
@@ -140,6 +148,8 @@ impl Connection {
         });
         let shutdown = self.app.shutdown.clone();
         loop {
+            // What the last turn wrote goes out in one write before waiting again.
+            self.flush().await?;
             // Checked before every wait: with several branches ready, `select!` picks one at
             // random, and no push may go out once the session ended or the server is stopping.
             if let Some(ending) = self.stopping() {
@@ -153,13 +163,20 @@ impl Connection {
                     return Ok(Ending { code: CLOSE_SESSION_ENDED, reason: "session expired" })
                 }
                 push = subscription.pushes.recv() => match push {
-                    Some(push) => self.on_push(&push).await?,
+                    Some(push) => {
+                        self.on_push(&push).await?;
+                        self.drain_pushes(subscription).await?;
+                    }
                     None => return Ok(Ending { code: close_code::AGAIN, reason: "too slow: reconnect with ?since=<last cursor>" }),
                 },
                 frame = self.socket.recv() => match frame {
                     Some(Ok(frame)) => {
                         self.last_heard = Instant::now();
-                        self.on_frame(frame).await?;
+                        let (frames, end) = self.received_with(frame);
+                        self.on_frames(frames).await?;
+                        if let Some(end) = end {
+                            return Err(end);
+                        }
                     }
                     Some(Err(err)) => return Err(read_error(&err)),
                     None => return Err(Ending { code: close_code::NORMAL, reason: "" }),
@@ -178,6 +195,41 @@ impl Connection {
         }
     }
 
+    /// Handles the pushes already queued behind the one just handled, up to a turn's worth.
+    async fn drain_pushes(&mut self, subscription: &mut Subscription) -> Result<(), Ending> {
+        for _ in 1..PUSHES_PER_TURN {
+            if self.stopping().is_some() {
+                break;
+            }
+            match subscription.pushes.try_recv() {
+                Ok(push) => self.on_push(&push).await?,
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// `first` and the frames that have already arrived behind it (without waiting), and how
+    /// the connection ends if the peer closed or broke it right after them.
+    fn received_with(&mut self, first: WsMessage) -> (Vec<WsMessage>, Option<Ending>) {
+        let mut frames = vec![first];
+        while frames.len() < FRAMES_PER_TURN {
+            match self.socket.recv().now_or_never() {
+                Some(Some(Ok(frame))) => frames.push(frame),
+                Some(Some(Err(err))) => return (frames, Some(read_error(&err))),
+                Some(None) => {
+                    let end = Ending {
+                        code: close_code::NORMAL,
+                        reason: "",
+                    };
+                    return (frames, Some(end));
+                }
+                None => break,
+            }
+        }
+        (frames, None)
+    }
+
     /// Why the connection must end now regardless of the peer, if it must.
     fn stopping(&self) -> Option<Ending> {
         if self.app.shutdown.is_cancelled() {
@@ -189,26 +241,33 @@ impl Connection {
         }
     }
 
-    /// Sends one frame; gives up when the peer stops reading, the session ends or the server
-    /// stops (a write blocked on a full socket must not hold up logout or shutdown).
+    /// Writes one frame into the socket's buffer; the loop flushes once per turn, so the frames
+    /// of one turn leave in one write. Gives up like `flush`.
     async fn send(&mut self, message: WsMessage) -> Result<(), Ending> {
+        self.unflushed = true;
         let (shutdown, revoked) = (self.app.shutdown.clone(), self.revoked.clone());
         let sent = tokio::select! {
-            sent = timeout(SEND_TIMEOUT, self.socket.send(message)) => sent,
+            sent = timeout(SEND_TIMEOUT, self.socket.feed(message)) => sent,
             () = shutdown.cancelled() => return Err(SHUTTING_DOWN),
             () = revoked.cancelled() => return Err(LOGGED_OUT),
         };
-        match sent {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(_)) => Err(Ending {
-                code: close_code::ABNORMAL,
-                reason: "",
-            }),
-            Err(_) => Err(Ending {
-                code: close_code::AGAIN,
-                reason: "peer stopped reading",
-            }),
+        write_outcome(sent)
+    }
+
+    /// Sends what is buffered; gives up when the peer stops reading, the session ends or the
+    /// server stops (a write blocked on a full socket must not hold up logout or shutdown).
+    async fn flush(&mut self) -> Result<(), Ending> {
+        if !self.unflushed {
+            return Ok(());
         }
+        let (shutdown, revoked) = (self.app.shutdown.clone(), self.revoked.clone());
+        let sent = tokio::select! {
+            sent = timeout(SEND_TIMEOUT, SinkExt::<WsMessage>::flush(&mut self.socket)) => sent,
+            () = shutdown.cancelled() => return Err(SHUTTING_DOWN),
+            () = revoked.cancelled() => return Err(LOGGED_OUT),
+        };
+        self.unflushed = false;
+        write_outcome(sent)
     }
 
     async fn send_text(&mut self, text: String) -> Result<(), Ending> {
@@ -320,6 +379,23 @@ impl Connection {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// Maps the outcome of a write (or its timeout) to how the connection goes on.
+fn write_outcome(
+    sent: Result<Result<(), axum::Error>, tokio::time::error::Elapsed>,
+) -> Result<(), Ending> {
+    match sent {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(Ending {
+            code: close_code::ABNORMAL,
+            reason: "",
+        }),
+        Err(_) => Err(Ending {
+            code: close_code::AGAIN,
+            reason: "peer stopped reading",
+        }),
     }
 }
 

@@ -23,6 +23,9 @@ use connection::{Connection, Scope};
 
 /// The largest frame or message a client may send; more closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Outgoing frames gather in the socket's buffer until it is flushed (once per turn of the
+/// connection loop) or holds this much; the buffer only grows on sockets that write a lot.
+const WRITE_BUFFER_BYTES: usize = 8 * 1024;
 
 #[derive(Debug, Deserialize)]
 pub struct WsQuery {
@@ -143,7 +146,7 @@ async fn open(
     let tasks = app.tasks.clone();
     Ok(upgrade
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)

@@ -179,6 +179,17 @@ impl Socket {
             .expect("frame sent");
     }
 
+    /// Sends the frames back to back in one write, as a client pipelining them would.
+    pub async fn send_pipelined(&mut self, values: &[Value]) {
+        for value in values {
+            self.stream
+                .feed(Message::Text(value.to_string().into()))
+                .await
+                .expect("frame buffered");
+        }
+        self.stream.flush().await.expect("frames sent");
+    }
+
     pub async fn send_raw(&mut self, message: Message) -> Result<(), WsError> {
         self.stream.send(message).await
     }

@@ -297,6 +297,14 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
+        let ops = requests
+            .into_iter()
+            .map(|request| move |c: &Connection| writes::send_message(c, &request))
+            .collect();
+        self.writer.write_all(ops).await
+    }
+
     async fn sent_message(
         &self,
         sender: UserId,

@@ -84,25 +84,42 @@ impl Writer {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let sender = self
-            .queue
+        let sender = self.sender()?;
+        let answer = enqueue(&sender, op).await?;
+        answered(answer).await
+    }
+
+    /// Queues every op, in order, before waiting for any: they run in that order, usually in
+    /// one batch, each in its own savepoint (one failing leaves the others standing).
+    pub async fn write_all<T, F>(&self, ops: Vec<F>) -> Vec<Result<T, StoreError>>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let sender = match self.sender() {
+            Ok(sender) => sender,
+            Err(err) => return ops.iter().map(|_| Err(err.clone())).collect(),
+        };
+        let mut answers = Vec::with_capacity(ops.len());
+        for op in ops {
+            answers.push(enqueue(&sender, op).await);
+        }
+        let mut results = Vec::with_capacity(answers.len());
+        for answer in answers {
+            results.push(match answer {
+                Ok(answer) => answered(answer).await,
+                Err(err) => Err(err),
+            });
+        }
+        results
+    }
+
+    fn sender(&self) -> Result<mpsc::Sender<Box<dyn Job>>, StoreError> {
+        self.queue
             .lock()
             .map_err(|_| StoreError::Unavailable("writer lock poisoned".into()))?
             .clone()
-            .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))?;
-        let (reply, answer) = oneshot::channel();
-        let job: Box<dyn Job> = Box::new(Pending {
-            op: Some(op),
-            outcome: None,
-            reply,
-        });
-        sender
-            .send(job)
-            .await
-            .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
-        answer
-            .await
-            .map_err(|_| StoreError::Unavailable("the SQLite writer dropped a write".into()))?
+            .ok_or_else(|| StoreError::Unavailable("the store is shutting down".into()))
     }
 
     /// Stops accepting writes, lets the thread commit everything queued, and waits for it.
@@ -115,6 +132,33 @@ impl Writer {
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
     }
+}
+
+type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+/// Hands `op` to the writer thread; the receiver yields its outcome once its batch is done.
+async fn enqueue<T, F>(sender: &mpsc::Sender<Box<dyn Job>>, op: F) -> Result<Answer<T>, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    let (reply, answer) = oneshot::channel();
+    let job: Box<dyn Job> = Box::new(Pending {
+        op: Some(op),
+        outcome: None,
+        reply,
+    });
+    sender
+        .send(job)
+        .await
+        .map_err(|_| StoreError::Unavailable("the SQLite writer has stopped".into()))?;
+    Ok(answer)
+}
+
+async fn answered<T>(answer: Answer<T>) -> Result<T, StoreError> {
+    answer
+        .await
+        .map_err(|_| StoreError::Unavailable("the SQLite writer dropped a write".into()))?
 }
 
 fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
@@ -140,21 +184,25 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
 
 fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
     let unavailable = |e: rusqlite::Error| StoreError::Unavailable(e.to_string());
-    conn.execute_batch("BEGIN IMMEDIATE").map_err(unavailable)?;
+    // Prepared once per connection and reused: these run for every write.
+    let run = |sql: &str| {
+        conn.prepare_cached(sql)
+            .and_then(|mut statement| statement.execute([]))
+            .map_err(unavailable)
+    };
+    run("BEGIN IMMEDIATE")?;
     let result = (|| {
         for job in batch.iter_mut() {
-            conn.execute_batch("SAVEPOINT job").map_err(unavailable)?;
-            if job.apply(conn) {
-                conn.execute_batch("RELEASE job").map_err(unavailable)?;
-            } else {
-                conn.execute_batch("ROLLBACK TO job; RELEASE job")
-                    .map_err(unavailable)?;
+            run("SAVEPOINT job")?;
+            if !job.apply(conn) {
+                run("ROLLBACK TO job")?;
             }
+            run("RELEASE job")?;
         }
-        conn.execute_batch("COMMIT").map_err(unavailable)
+        run("COMMIT")
     })();
     if result.is_err() {
         let _ = conn.execute_batch("ROLLBACK");
     }
-    result
+    result.map(|_| ())
 }

@@ -7,16 +7,63 @@ use tokio::time::Instant;
 use super::{Connection, Ending, MAX_VIOLATIONS, Scope, TYPING_TTL};
 use crate::error::Error;
 use crate::ids::UserId;
+use crate::messages::{self, Draft};
 use crate::ws::frames::{self, ClientFrame, ServerFrame};
-use crate::{messages, presence, receipts};
+use crate::{presence, receipts};
+
+/// What a received frame asks for once checked.
+enum Admitted {
+    Frame(ClientFrame),
+    /// Refused: the error to answer, with the `client_id` to echo.
+    Refused(Error, Option<String>),
+    /// Nothing to do (control frames).
+    Nothing,
+}
 
 impl Connection {
-    pub(super) async fn on_frame(&mut self, frame: WsMessage) -> Result<(), Ending> {
+    /// Handles frames received together, in order. Consecutive sends are stored as one batch
+    /// (one commit), then acknowledged in order; anything else is handled after the sends
+    /// before it.
+    pub(super) async fn on_frames(&mut self, received: Vec<WsMessage>) -> Result<(), Ending> {
+        let mut sends = Vec::new();
+        for frame in received {
+            match self.admit(frame)? {
+                Admitted::Frame(ClientFrame::Send {
+                    client_id,
+                    body,
+                    to,
+                }) => match self.recipient(to) {
+                    Ok(to) => sends.push(Draft {
+                        to,
+                        client_id,
+                        body,
+                    }),
+                    Err(error) => {
+                        self.send_drafts(std::mem::take(&mut sends)).await?;
+                        self.send_error(&error, Some(&client_id)).await?;
+                    }
+                },
+                Admitted::Frame(other) => {
+                    self.send_drafts(std::mem::take(&mut sends)).await?;
+                    self.on_client_frame(other).await?;
+                }
+                Admitted::Refused(error, client_id) => {
+                    self.send_drafts(std::mem::take(&mut sends)).await?;
+                    self.send_error(&error, client_id.as_deref()).await?;
+                }
+                Admitted::Nothing => {}
+            }
+        }
+        self.send_drafts(sends).await
+    }
+
+    /// Checks a frame's kind and the rate limit, and parses it.
+    fn admit(&mut self, frame: WsMessage) -> Result<Admitted, Ending> {
         let text = match frame {
             WsMessage::Text(text) => text,
             WsMessage::Binary(_) => {
                 let error = Error::invalid("invalid_frame", "frames are JSON text, not binary");
-                return self.send_error(&error, None).await;
+                return Ok(Admitted::Refused(error, None));
             }
             WsMessage::Close(_) => {
                 return Err(Ending {
@@ -24,7 +71,7 @@ impl Connection {
                     reason: "",
                 });
             }
-            WsMessage::Ping(_) | WsMessage::Pong(_) => return Ok(()),
+            WsMessage::Ping(_) | WsMessage::Pong(_) => return Ok(Admitted::Nothing),
         };
         if let Err(limited) = self.app.frame_limit.check(&self.caller.user.id) {
             self.violations += 1;
@@ -34,13 +81,37 @@ impl Connection {
                     reason: "too many frames",
                 });
             }
-            return self.send_error(&limited, None).await;
+            return Ok(Admitted::Refused(limited, None));
         }
         self.violations = 0;
-        match frames::parse(text.as_str()) {
-            Ok(frame) => self.on_client_frame(frame).await,
-            Err(bad) => self.send_error(&bad.error, bad.client_id.as_deref()).await,
+        Ok(match frames::parse(text.as_str()) {
+            Ok(frame) => Admitted::Frame(frame),
+            Err(bad) => Admitted::Refused(bad.error, bad.client_id),
+        })
+    }
+
+    /// Stores the drafts together and answers each with its ack or error, in order.
+    async fn send_drafts(&mut self, drafts: Vec<Draft>) -> Result<(), Ending> {
+        if drafts.is_empty() {
+            return Ok(());
         }
+        let user = self.caller.user.clone();
+        let client_ids: Vec<String> = drafts.iter().map(|d| d.client_id.clone()).collect();
+        let results = messages::send_many(&self.app, &user, drafts).await;
+        for (client_id, result) in client_ids.iter().zip(results) {
+            match result {
+                Ok((message, _)) => {
+                    let ack = ServerFrame::Ack {
+                        client_id,
+                        message: &message,
+                    }
+                    .to_text();
+                    self.send_text(ack).await?;
+                }
+                Err(error) => self.send_error(&error, Some(client_id)).await?,
+            }
+        }
+        Ok(())
     }
 
     async fn on_client_frame(&mut self, frame: ClientFrame) -> Result<(), Ending> {
@@ -51,23 +122,17 @@ impl Connection {
                 client_id,
                 body,
                 to,
-            } => {
-                let result = match self.recipient(to) {
-                    Ok(to) => messages::send(&self.app, &user, &to, &client_id, &body).await,
-                    Err(error) => Err(error),
-                };
-                match result {
-                    Ok((message, _)) => {
-                        let ack = ServerFrame::Ack {
-                            client_id: &client_id,
-                            message: &message,
-                        }
-                        .to_text();
-                        self.send_text(ack).await
-                    }
-                    Err(error) => self.send_error(&error, Some(&client_id)).await,
+            } => match self.recipient(to) {
+                Ok(to) => {
+                    let draft = Draft {
+                        to,
+                        client_id,
+                        body,
+                    };
+                    self.send_drafts(vec![draft]).await
                 }
-            }
+                Err(error) => self.send_error(&error, Some(&client_id)).await,
+            },
             ClientFrame::Receipt {
                 status,
                 message_ids,

@@ -1,0 +1,83 @@
+//! Users by username, remembered after the first lookup so that a send does not read the
+//! store to find its recipient.
+//!
+//! Safe to keep without invalidation because a user, once created, never changes its id,
+//! username or display name and is never deleted. Only users that exist are remembered (one
+//! created later is found in the store on its first lookup), and the map is bounded: when it is
+//! full it starts over, which costs a store read per user until it is warm again.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::input::Username;
+use crate::store::User;
+
+pub struct Directory {
+    by_name: Mutex<HashMap<String, User>>,
+    capacity: usize,
+}
+
+impl Directory {
+    pub fn new(capacity: usize) -> Self {
+        Directory {
+            by_name: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
+    }
+
+    pub fn get(&self, username: &Username) -> Option<User> {
+        let map = self.by_name.lock().ok()?;
+        map.get(username.as_str()).cloned()
+    }
+
+    pub fn remember(&self, user: &User) {
+        let Ok(mut map) = self.by_name.lock() else {
+            return;
+        };
+        if map.len() >= self.capacity {
+            map.clear();
+        }
+        map.insert(user.username.clone(), user.clone());
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_name.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::UserId;
+
+    fn user(id: i64, name: &str) -> User {
+        User {
+            id: UserId(id),
+            username: name.to_owned(),
+            display_name: name.to_uppercase(),
+        }
+    }
+
+    #[test]
+    fn finds_what_it_remembered_by_the_normalised_name() {
+        let directory = Directory::new(10);
+        directory.remember(&user(1, "alice"));
+        let found = directory.get(&Username::parse("Alice").unwrap());
+        assert_eq!(found.map(|u| u.id), Some(UserId(1)));
+        assert!(directory.get(&Username::parse("bob").unwrap()).is_none());
+    }
+
+    #[test]
+    fn stays_within_its_capacity() {
+        let directory = Directory::new(3);
+        for i in 0..10 {
+            directory.remember(&user(i, &format!("user{i}")));
+            assert!(directory.len() <= 3);
+        }
+        assert!(directory.get(&Username::parse("user9").unwrap()).is_some());
+    }
+}
