@@ -244,7 +244,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError> {
         self.writer
             .write(move |c| {
-                c.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])
+                c.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash])
                     .map(|_| ())
                     .map_err(other)
             })
@@ -284,9 +284,12 @@ impl Store for SqliteStore {
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {
         self.writer
             .write(move |c| {
-                c.execute("DELETE FROM api_tokens WHERE token_hash = ?1", [token_hash])
-                    .map(|_| ())
-                    .map_err(other)
+                c.execute(
+                    "DELETE FROM api_tokens WHERE token_hash = ?1",
+                    [&token_hash],
+                )
+                .map(|_| ())
+                .map_err(other)
             })
             .await
     }

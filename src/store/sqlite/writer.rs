@@ -2,10 +2,14 @@
 //!
 //! SQLite allows one writer at a time. Rather than let hundreds of tasks contend for the lock
 //! (and see `database is locked`), every write is a job queued to one thread that owns the
-//! write connection. The thread takes all queued jobs (up to a batch size), runs each inside
-//! its own SAVEPOINT in one transaction, commits once — one fsync for the whole batch — and
-//! only then answers each job. A job that fails rolls back to its savepoint and does not
-//! disturb the others.
+//! write connection. The thread takes all queued jobs (up to a batch size), runs them in one
+//! transaction, commits once — one fsync for the whole batch — and only then answers each job.
+//!
+//! A job that fails must not disturb the others. Savepoints would give that, but each one
+//! makes SQLite copy every page the job touches that the batch already dirtied; so the batch
+//! first runs without them, and only if a job fails is it rolled back and run again with each
+//! job in its own SAVEPOINT (which is why a job is an `Fn`: it may run twice, the first run
+//! leaving nothing behind).
 
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -24,7 +28,7 @@ trait Job: Send {
 }
 
 struct Pending<T, F> {
-    op: Option<F>,
+    op: F,
     outcome: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -32,13 +36,10 @@ struct Pending<T, F> {
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+    F: Fn(&Connection) -> Result<T, StoreError> + Send,
 {
     fn apply(&mut self, conn: &Connection) -> bool {
-        let Some(op) = self.op.take() else {
-            return false;
-        };
-        let outcome = op(conn);
+        let outcome = (self.op)(conn);
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
         ok
@@ -82,7 +83,7 @@ impl Writer {
     pub async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let sender = self.sender()?;
         let answer = enqueue(&sender, op).await?;
@@ -94,7 +95,7 @@ impl Writer {
     pub async fn write_all<T, F>(&self, ops: Vec<F>) -> Vec<Result<T, StoreError>>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let sender = match self.sender() {
             Ok(sender) => sender,
@@ -140,11 +141,11 @@ type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
 async fn enqueue<T, F>(sender: &mpsc::Sender<Box<dyn Job>>, op: F) -> Result<Answer<T>, StoreError>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
 {
     let (reply, answer) = oneshot::channel();
     let job: Box<dyn Job> = Box::new(Pending {
-        op: Some(op),
+        op,
         outcome: None,
         reply,
     });
@@ -183,26 +184,121 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
 }
 
 fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    if run_batch(conn, batch, Isolation::Shared)? {
+        return Ok(());
+    }
+    run_batch(conn, batch, Isolation::Savepoints).map(|_| ())
+}
+
+/// How the jobs of a batch are kept apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// Not at all: the first job to fail rolls back the whole batch.
+    Shared,
+    /// Each job in its own savepoint: a failed job is undone alone.
+    Savepoints,
+}
+
+/// Runs the batch in one transaction and commits it; false (with everything rolled back) if a
+/// job failed under `Isolation::Shared`.
+fn run_batch(
+    conn: &Connection,
+    batch: &mut [Box<dyn Job>],
+    isolation: Isolation,
+) -> Result<bool, StoreError> {
     let unavailable = |e: rusqlite::Error| StoreError::Unavailable(e.to_string());
-    // Prepared once per connection and reused: these run for every write.
+    // Prepared once per connection and reused: these run for every batch.
     let run = |sql: &str| {
         conn.prepare_cached(sql)
             .and_then(|mut statement| statement.execute([]))
+            .map(|_| ())
             .map_err(unavailable)
     };
     run("BEGIN IMMEDIATE")?;
     let result = (|| {
         for job in batch.iter_mut() {
+            if isolation == Isolation::Shared {
+                if !job.apply(conn) {
+                    return Ok(false);
+                }
+                continue;
+            }
             run("SAVEPOINT job")?;
             if !job.apply(conn) {
                 run("ROLLBACK TO job")?;
             }
             run("RELEASE job")?;
         }
-        run("COMMIT")
+        run("COMMIT").map(|_| true)
     })();
-    if result.is_err() {
+    if !matches!(result, Ok(true)) {
         let _ = conn.execute_batch("ROLLBACK");
     }
-    result.map(|_| ())
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn writer(dir: &tempfile::TempDir) -> Writer {
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .unwrap();
+        Writer::start(conn, 64, 64)
+    }
+
+    fn stored(dir: &tempfile::TempDir) -> Vec<i64> {
+        let conn = Connection::open(dir.path().join("w.db")).unwrap();
+        let mut query = conn.prepare("SELECT n FROM t ORDER BY n").unwrap();
+        query
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failing_job_is_undone_alone_and_the_rest_of_its_batch_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(&dir);
+        // Job n inserts n; job 3 then fails, after writing, so its insert must be undone.
+        let ops: Vec<_> = (1..=5)
+            .map(|n: i64| {
+                move |c: &Connection| {
+                    c.execute("INSERT INTO t (n) VALUES (?1)", [n])
+                        .map_err(super::super::other)?;
+                    if n == 3 {
+                        return Err(StoreError::Conflict("three".into()));
+                    }
+                    Ok(n)
+                }
+            })
+            .collect();
+        let results = writer.write_all(ops).await;
+        let outcomes: Vec<Option<i64>> = results.iter().map(|r| r.as_ref().ok().copied()).collect();
+        assert_eq!(outcomes, [Some(1), Some(2), None, Some(4), Some(5)]);
+        assert!(matches!(results[2], Err(StoreError::Conflict(_))));
+        writer.close().await;
+        assert_eq!(stored(&dir), [1, 2, 4, 5]);
+    }
+
+    #[tokio::test]
+    async fn a_batch_without_failures_commits_every_job_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let writer = writer(&dir);
+        let ops: Vec<_> = (1..=40)
+            .map(|n: i64| {
+                move |c: &Connection| {
+                    c.execute("INSERT INTO t (n) VALUES (?1)", [n])
+                        .map(|_| n)
+                        .map_err(super::super::other)
+                }
+            })
+            .collect();
+        let results = writer.write_all(ops).await;
+        assert!(results.iter().all(Result::is_ok));
+        writer.close().await;
+        assert_eq!(stored(&dir), (1..=40).collect::<Vec<i64>>());
+    }
 }
