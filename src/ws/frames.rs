@@ -36,8 +36,27 @@ pub struct BadFrame {
     pub client_id: Option<String>,
 }
 
-/// Parses a text frame.
+/// Parses a text frame: straight into `ClientFrame`, and only if that fails a second time
+/// through a JSON value, to say precisely what is wrong and echo the `client_id`.
 pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
+    match serde_json::from_str(text) {
+        Ok(frame) => Ok(frame),
+        Err(_) => Err(diagnose(text)),
+    }
+}
+
+/// Why a frame is not a valid client frame.
+fn diagnose(text: &str) -> BadFrame {
+    match parse_as_value(text) {
+        Ok(_) => BadFrame {
+            error: Error::invalid("invalid_frame", "the frame is not a valid client frame"),
+            client_id: None,
+        },
+        Err(bad) => bad,
+    }
+}
+
+fn parse_as_value(text: &str) -> Result<ClientFrame, BadFrame> {
     let value: Value = serde_json::from_str(text).map_err(|e| BadFrame {
         error: Error::invalid("invalid_json", format!("the frame is not JSON: {e}")),
         client_id: None,
