@@ -1,6 +1,7 @@
 //! The embedded SQLite store: one writer thread with group commit (`writer`) and a pool of
 //! read connections. WAL mode lets reads run beside the writer.
 
+mod checkpoint;
 pub mod reads;
 pub mod schema;
 mod writer;
@@ -22,7 +23,11 @@ use crate::ids::{Cursor, MessageId, UserId};
 use crate::input::{ClientId, Username};
 use crate::messages::Message;
 use crate::time::Timestamp;
+use checkpoint::Checkpointer;
 use writer::Writer;
+
+/// How often the WAL is copied back into the database file.
+const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Maps any rusqlite error to a store error, telling busy/locked/IO failures apart.
 pub(crate) fn other(err: rusqlite::Error) -> StoreError {
@@ -59,6 +64,7 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     path: PathBuf,
     writer: Writer,
+    checkpointer: Checkpointer,
     readers: Pool,
 }
 
@@ -79,6 +85,7 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Other(e.to_string()))??;
         let writer = Writer::start(conn, options.queue_depth, options.max_batch);
+        let checkpointer = Checkpointer::start(&path, CHECKPOINT_INTERVAL)?;
         let readers = PoolConfig::new(&path)
             .builder(Runtime::Tokio1)
             .map_err(|e| StoreError::Other(e.to_string()))?
@@ -99,6 +106,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path,
             writer,
+            checkpointer,
             readers,
         })
     }
@@ -402,6 +410,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.checkpointer.stop().await;
         self.writer.close().await;
         self.readers.close();
     }

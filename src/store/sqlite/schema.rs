@@ -105,17 +105,16 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Settings for the single writer connection: WAL so readers never block it, and a full fsync
 /// per commit, which group commit spreads over a whole batch of writes. A batch dirties pages
-/// all over the B-trees, so the writer keeps a large page cache (64 MiB), keeps savepoint
-/// journals in memory rather than in a temporary file, and checkpoints the WAL into the
-/// database every 16,384 pages (64 MiB) instead of 1,000, so that pages rewritten by many
-/// batches are copied back once.
+/// all over the B-trees, so the writer keeps a large page cache (64 MiB) and keeps savepoint
+/// journals in memory rather than in a temporary file. Checkpoints are the `checkpoint`
+/// thread's job; the writer's own only starts past 65,536 WAL pages (256 MiB), as a backstop.
 pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     configure(conn)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -64 * 1024)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "wal_autocheckpoint", 16_384)
+    conn.pragma_update(None, "wal_autocheckpoint", 65_536)
 }
 
 /// The version recorded in the database (0 for a new file).
