@@ -54,11 +54,8 @@ impl Checkpointer {
 }
 
 fn run(conn: Connection, stopped: mpsc::Receiver<()>, interval: Duration) {
-    loop {
-        match stopped.recv_timeout(interval) {
-            Err(RecvTimeoutError::Timeout) => {}
-            Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
-        }
+    // Nothing is ever sent: the sender is dropped to stop, which ends the wait at once.
+    while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
         // The row it returns (busy, frames in the log, frames copied) needs no action: a busy
         // checkpoint is retried at the next interval.
         let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
