@@ -181,11 +181,17 @@ impl Socket {
 
     /// Sends the frames back to back in one write, as a client pipelining them would.
     pub async fn send_pipelined(&mut self, values: &[Value]) {
-        for value in values {
-            self.stream
-                .feed(Message::Text(value.to_string().into()))
-                .await
-                .expect("frame buffered");
+        let frames = values
+            .iter()
+            .map(|v| Message::Text(v.to_string().into()))
+            .collect();
+        self.send_frames(frames).await;
+    }
+
+    /// Sends any frames (a close among them, say) back to back in one write.
+    pub async fn send_frames(&mut self, frames: Vec<Message>) {
+        for frame in frames {
+            self.stream.feed(frame).await.expect("frame buffered");
         }
         self.stream.flush().await.expect("frames sent");
     }

@@ -95,3 +95,35 @@ async fn pipelined_sends_are_stored_and_acked_in_the_order_sent() {
     bob_ws.assert_no_more_events().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn sends_written_just_before_a_close_are_stored() {
+    use tokio_tungstenite::tungstenite::Message;
+    let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    let mut alice_ws = app.notifications(&alice).await;
+    let text = |id: &str| Message::Text(send_frame(id, id, Some("bob")).to_string().into());
+    // Read in one turn with the close, so the server can no longer answer them (a peer that
+    // closed gets no more data frames): they must be stored all the same.
+    alice_ws
+        .send_frames(vec![text("last-1"), text("last-2"), Message::Close(None)])
+        .await;
+    let _ = alice_ws.drain().await;
+
+    // The server answers the close at once; the commit may come a moment later.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let bodies = loop {
+        let (_, history) = bob.get("/api/conversations/alice/messages").await;
+        let bodies: Vec<String> = history["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["body"].as_str().unwrap().to_owned())
+            .collect();
+        if bodies.len() >= 2 || std::time::Instant::now() > deadline {
+            break bodies;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert_eq!(bodies, ["last-1", "last-2"]);
+    app.stop().await;
+}

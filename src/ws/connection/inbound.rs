@@ -27,7 +27,16 @@ impl Connection {
     pub(super) async fn on_frames(&mut self, received: Vec<WsMessage>) -> Result<(), Ending> {
         let mut sends = Vec::new();
         for frame in received {
-            match self.admit(frame)? {
+            let admitted = match self.admit(frame) {
+                Ok(admitted) => admitted,
+                Err(end) => {
+                    // Sends that came before a close (or the frame that ends the socket) are
+                    // still stored and acknowledged.
+                    self.send_drafts(sends).await?;
+                    return Err(end);
+                }
+            };
+            match admitted {
                 Admitted::Frame(ClientFrame::Send {
                     client_id,
                     body,
