@@ -165,7 +165,7 @@ impl Connection {
                 push = subscription.pushes.recv() => match push {
                     Some(push) => {
                         self.on_push(&push).await?;
-                        self.drain_pushes(subscription).await?;
+                        self.drain_pushes(subscription, 1).await?;
                     }
                     None => return Ok(Ending { code: close_code::AGAIN, reason: "too slow: reconnect with ?since=<last cursor>" }),
                 },
@@ -177,6 +177,9 @@ impl Connection {
                         if let Some(end) = end {
                             return Err(end);
                         }
+                        // A send's own `message` event (and a receipt's `status`) is queued by
+                        // now: it leaves in the same write as the ack.
+                        self.drain_pushes(subscription, 0).await?;
                     }
                     Some(Err(err)) => return Err(read_error(&err)),
                     None => return Err(Ending { code: close_code::NORMAL, reason: "" }),
@@ -195,9 +198,14 @@ impl Connection {
         }
     }
 
-    /// Handles the pushes already queued behind the one just handled, up to a turn's worth.
-    async fn drain_pushes(&mut self, subscription: &mut Subscription) -> Result<(), Ending> {
-        for _ in 1..PUSHES_PER_TURN {
+    /// Handles the pushes already queued, up to a turn's worth (`handled` of which this turn
+    /// has handled already).
+    async fn drain_pushes(
+        &mut self,
+        subscription: &mut Subscription,
+        handled: usize,
+    ) -> Result<(), Ending> {
+        for _ in handled..PUSHES_PER_TURN {
             if self.stopping().is_some() {
                 break;
             }
