@@ -151,12 +151,11 @@ async fn open(
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {
+            // The connection gets a task of its own, and axum's upgrade task (which would hold
+            // this closure's captures beside the connection for the socket's whole life) ends.
             let (subscription, first) = registration;
-            let connection = Connection::new(app.clone(), socket, caller, scope, start);
-            tasks.track_future(async move {
-                app.metrics.open_sockets.inc();
-                connection.run(subscription, first).await;
-                app.metrics.open_sockets.dec();
-            })
+            let connection = Connection::new(app, socket, caller, scope, start);
+            tasks.spawn(connection.run(subscription, first));
+            std::future::ready(())
         }))
 }
