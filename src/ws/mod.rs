@@ -23,6 +23,10 @@ use connection::{Connection, Scope};
 
 /// The largest frame or message a client may send; more closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Each socket's read buffer, allocated at the upgrade and held while the socket is open (most
+/// of an idle socket's memory). It also bounds one read from the socket; client frames are a
+/// few hundred bytes, and a larger frame grows the buffer as needed.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Outgoing frames gather in the socket's buffer until it is flushed (once per turn of the
 /// connection loop) or holds this much; the buffer only grows on sockets that write a lot.
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;
@@ -145,7 +149,7 @@ async fn open(
     );
     let tasks = app.tasks.clone();
     Ok(upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
