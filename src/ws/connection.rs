@@ -5,6 +5,11 @@
 //! the seam), and one above `last + 1` means something was missed, so the gap is read back from
 //! the store first (no loss). Pushes wait in a bounded queue; when it overflows, the hub drops
 //! this subscriber and the socket closes with 1013 so the client reconnects with `?since`.
+//!
+//! An idle socket costs what its task's future reserves, so the loop keeps its waiting state
+//! small: one timer for pings, typing expiry and the session's end, and the large, rarely
+//! taken steps (replay, handling pushes and client frames, the opening snapshot) boxed, so
+//! their space is allocated only while they run. A test bounds the future's size.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -19,12 +24,12 @@ use crate::app::AppState;
 use crate::auth::Caller;
 use crate::delivery::Subscription;
 use crate::error::Error;
-use crate::events::{Ephemeral, Event, Push};
 use crate::ids::{ConversationId, Cursor, UserId};
 use crate::presence;
 use crate::store::User;
 
 mod inbound;
+mod outbound;
 
 /// How long one outgoing frame may take before the peer is considered stuck.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,39 +112,48 @@ impl Connection {
     }
 
     /// Runs the connection to its end, then unregisters it (and announces offline if it was the
-    /// user's last socket).
-    pub async fn run(mut self, mut subscription: Subscription, first: bool) {
-        let user = self.caller.user.clone();
-        self.revoked = subscription.revoked.clone();
-        if first {
-            presence::came_online(&self.app, &user).await;
-        }
-        let ending = self.serve(&mut subscription).await;
-        let outcome = match ending {
-            Ok(ending) | Err(ending) => ending,
-        };
-        self.stop_all_typing().await;
-        let _ = timeout(
-            Duration::from_secs(1),
-            self.socket.send(WsMessage::Close(Some(CloseFrame {
+    /// user's last socket). This is the socket's whole task: everything it holds while idle is
+    /// in `self` and `subscription`.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an `async fn` would copy its arguments into its future a second time"
+    )]
+    pub fn run(
+        mut self,
+        mut subscription: Subscription,
+        first: bool,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        async move {
+            self.app.metrics.open_sockets.inc();
+            self.revoked = subscription.revoked.clone();
+            if first {
+                presence::came_online(&self.app, &self.caller.user).await;
+            }
+            let outcome = match self.serve(&mut subscription).await {
+                Ok(ending) | Err(ending) => ending,
+            };
+            self.stop_all_typing().await;
+            let close = WsMessage::Close(Some(CloseFrame {
                 code: outcome.code,
                 reason: outcome.reason.into(),
-            }))),
-        )
-        .await;
-        if subscription.finish() {
-            presence::went_offline(&self.app, &user).await;
-            // A new socket of the user (a page reload) may have opened and announced "online"
-            // while this one recorded last-seen: the last word must be the true one.
-            if self.app.hub.count(user.id) > 0 {
-                presence::came_online(&self.app, &user).await;
+            }));
+            let _ = timeout(Duration::from_secs(1), self.socket.send(close)).await;
+            if subscription.finish() {
+                let (app, user) = (&self.app, &self.caller.user);
+                presence::went_offline(app, user).await;
+                // A new socket of the user (a page reload) may have opened and announced "online"
+                // while this one recorded last-seen: the last word must be the true one.
+                if app.hub.count(user.id) > 0 {
+                    presence::came_online(app, user).await;
+                }
             }
+            self.app.metrics.open_sockets.dec();
         }
     }
 
     async fn serve(&mut self, subscription: &mut Subscription) -> Result<Ending, Ending> {
-        self.catch_up().await?;
-        self.send_presence_snapshot().await?;
+        Box::pin(self.catch_up()).await?;
+        Box::pin(self.send_presence_snapshot()).await?;
         let ping_every = self.app.settings.ws_ping_interval;
         let mut next_ping = Instant::now() + ping_every;
         let expires = self.caller.credential.expires_at().map(|at| {
@@ -156,65 +170,51 @@ impl Connection {
                 return Ok(ending);
             }
             let typing_deadline = self.typing.values().min().map(|t| *t + TYPING_TTL);
+            // One timer for the next of: ping, typing expiry, session expiry.
+            let wake = [expires, typing_deadline]
+                .into_iter()
+                .flatten()
+                .fold(next_ping, Instant::min);
             tokio::select! {
                 _ = shutdown.cancelled() => return Ok(SHUTTING_DOWN),
                 _ = subscription.revoked.cancelled() => return Ok(LOGGED_OUT),
-                _ = sleep_until(expires.unwrap_or(next_ping)), if expires.is_some() => {
-                    return Ok(Ending { code: CLOSE_SESSION_ENDED, reason: "session expired" })
-                }
                 push = subscription.pushes.recv() => match push {
-                    Some(push) => {
-                        self.on_push(&push).await?;
-                        self.drain_pushes(subscription, 1).await?;
-                    }
+                    Some(push) => Box::pin(self.on_pushes(&push, subscription)).await?,
                     None => return Ok(Ending { code: close_code::AGAIN, reason: "too slow: reconnect with ?since=<last cursor>" }),
                 },
                 frame = self.socket.recv() => match frame {
                     Some(Ok(frame)) => {
                         self.last_heard = Instant::now();
                         let (frames, end) = self.received_with(frame);
-                        self.on_frames(frames).await?;
+                        Box::pin(self.on_frames(frames)).await?;
                         if let Some(end) = end {
                             return Err(end);
                         }
                         // A send's own `message` event (and a receipt's `status`) is queued by
                         // now: it leaves in the same write as the ack.
-                        self.drain_pushes(subscription, 0).await?;
+                        Box::pin(self.drain_pushes(subscription, 0)).await?;
                     }
                     Some(Err(err)) => return Err(read_error(&err)),
                     None => return Err(Ending { code: close_code::NORMAL, reason: "" }),
                 },
-                _ = sleep_until(next_ping) => {
-                    if self.last_heard.elapsed() > ping_every * 2 {
-                        return Err(Ending { code: close_code::POLICY, reason: "no answer to pings" });
+                () = sleep_until(wake) => {
+                    let now = Instant::now();
+                    if expires.is_some_and(|at| at <= now) {
+                        return Ok(Ending { code: CLOSE_SESSION_ENDED, reason: "session expired" });
                     }
-                    self.send(WsMessage::Ping(Default::default())).await?;
-                    next_ping = Instant::now() + ping_every;
-                }
-                _ = sleep_until(typing_deadline.unwrap_or(next_ping)), if typing_deadline.is_some() => {
-                    self.expire_typing().await;
+                    if typing_deadline.is_some_and(|at| at <= now) {
+                        Box::pin(self.expire_typing()).await;
+                    }
+                    if next_ping <= now {
+                        if self.last_heard.elapsed() > ping_every * 2 {
+                            return Err(Ending { code: close_code::POLICY, reason: "no answer to pings" });
+                        }
+                        Box::pin(self.send(WsMessage::Ping(Default::default()))).await?;
+                        next_ping = now + ping_every;
+                    }
                 }
             }
         }
-    }
-
-    /// Handles the pushes already queued, up to a turn's worth (`handled` of which this turn
-    /// has handled already).
-    async fn drain_pushes(
-        &mut self,
-        subscription: &mut Subscription,
-        handled: usize,
-    ) -> Result<(), Ending> {
-        for _ in handled..PUSHES_PER_TURN {
-            if self.stopping().is_some() {
-                break;
-            }
-            match subscription.pushes.try_recv() {
-                Ok(push) => self.on_push(&push).await?,
-                Err(_) => break,
-            }
-        }
-        Ok(())
     }
 
     /// `first` and the frames that have already arrived behind it (without waiting), and how
@@ -285,109 +285,6 @@ impl Connection {
     async fn send_error(&mut self, error: &Error, client_id: Option<&str>) -> Result<(), Ending> {
         self.send_text(frames::error_text(error, client_id)).await
     }
-
-    /// Sends every stored event after `last`, from the store.
-    async fn catch_up(&mut self) -> Result<(), Ending> {
-        loop {
-            let page = self
-                .app
-                .store
-                .events_since(self.caller.user.id, self.last, 500)
-                .await
-                .map_err(|_| Ending {
-                    code: close_code::ERROR,
-                    reason: "store unavailable; reconnect",
-                })?;
-            for event in &page.events {
-                self.emit(event).await?;
-            }
-            if !page.has_more {
-                return Ok(());
-            }
-        }
-    }
-
-    async fn on_push(&mut self, push: &Push) -> Result<(), Ending> {
-        match push {
-            Push::Stored(event) => {
-                let cursor = event.cursor();
-                if cursor <= self.last {
-                    return Ok(());
-                }
-                if cursor.0 > self.last.0 + 1 {
-                    // Something this socket has not seen committed before `event`: read it back.
-                    self.catch_up().await?;
-                    if cursor <= self.last {
-                        return Ok(());
-                    }
-                }
-                self.emit(event).await
-            }
-            Push::Signal(signal) if self.in_scope_signal(signal) => {
-                let text = serde_json::to_string(signal).unwrap_or_default();
-                self.send_text(text).await
-            }
-            Push::Signal(_) => Ok(()),
-            Push::Resync => self.catch_up().await,
-        }
-    }
-
-    /// Sends a stored event if this socket's scope covers it; advances the cursor either way.
-    async fn emit(&mut self, event: &Event) -> Result<(), Ending> {
-        self.last = event.cursor();
-        if !self.in_scope(event) {
-            return Ok(());
-        }
-        let text = serde_json::to_string(event).unwrap_or_default();
-        self.send_text(text).await
-    }
-
-    fn in_scope(&mut self, event: &Event) -> bool {
-        let Scope::Chat {
-            other,
-            conversation,
-        } = &mut self.scope
-        else {
-            return true;
-        };
-        match event {
-            Event::Message { message, .. } => {
-                let ours = message.sender == other.username || message.recipient == other.username;
-                if ours {
-                    *conversation = Some(message.conversation_id);
-                }
-                ours
-            }
-            Event::Status {
-                conversation_id, ..
-            } => *conversation == Some(*conversation_id),
-        }
-    }
-
-    fn in_scope_signal(&self, signal: &Ephemeral) -> bool {
-        let Scope::Chat { other, .. } = &self.scope else {
-            return true;
-        };
-        match signal {
-            Ephemeral::Typing { from, .. } => *from == other.username,
-            Ephemeral::Presence { user, .. } => *user == other.username,
-        }
-    }
-
-    async fn send_presence_snapshot(&mut self) -> Result<(), Ending> {
-        let only = match &self.scope {
-            Scope::Everything => None,
-            Scope::Chat { other, .. } => Some(other.id),
-        };
-        let snapshot = presence::snapshot(&self.app, &self.caller.user, only)
-            .await
-            .unwrap_or_default();
-        for signal in snapshot {
-            self.send_text(serde_json::to_string(&signal).unwrap_or_default())
-                .await?;
-        }
-        Ok(())
-    }
 }
 
 /// Maps the outcome of a write (or its timeout) to how the connection goes on.
@@ -420,5 +317,23 @@ fn read_error(err: &axum::Error) -> Ending {
             code: close_code::PROTOCOL,
             reason: "protocol error",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future an async function with three arguments returns.
+    fn future_size<A, B, C, F: Future>(_: impl FnOnce(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every idle socket holds one of these futures: a branch of the loop that keeps a large
+    /// future inline (unboxed) grows them all.
+    #[test]
+    fn an_idle_connection_stays_small() {
+        let run = future_size(Connection::run);
+        assert!(run <= 1536, "the connection future takes {run} bytes");
     }
 }

@@ -23,6 +23,10 @@ use connection::{Connection, Scope};
 
 /// The largest frame or message a client may send; more closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Each socket's read buffer, allocated at the upgrade and held while the socket is open (most
+/// of an idle socket's memory). It also bounds one read from the socket; client frames are a
+/// few hundred bytes, and a larger frame grows the buffer as needed.
+const READ_BUFFER_BYTES: usize = 2 * 1024;
 /// Outgoing frames gather in the socket's buffer until it is flushed (once per turn of the
 /// connection loop) or holds this much; the buffer only grows on sockets that write a lot.
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;
@@ -145,18 +149,17 @@ async fn open(
     );
     let tasks = app.tasks.clone();
     Ok(upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER_BYTES)
         .write_buffer_size(WRITE_BUFFER_BYTES)
         .max_write_buffer_size(1024 * 1024)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
         .on_upgrade(move |socket| {
+            // The connection gets a task of its own, and axum's upgrade task (which would hold
+            // this closure's captures beside the connection for the socket's whole life) ends.
             let (subscription, first) = registration;
-            let connection = Connection::new(app.clone(), socket, caller, scope, start);
-            tasks.track_future(async move {
-                app.metrics.open_sockets.inc();
-                connection.run(subscription, first).await;
-                app.metrics.open_sockets.dec();
-            })
+            let connection = Connection::new(app, socket, caller, scope, start);
+            tasks.spawn(connection.run(subscription, first));
+            std::future::ready(())
         }))
 }

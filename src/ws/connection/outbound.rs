@@ -1,0 +1,144 @@
+//! What the server sends on a socket: the replay from the cursor, live pushes in cursor order
+//! (a gap read back from the store first), the signals and events this socket's scope covers,
+//! and the presence snapshot it opens with.
+
+use axum::extract::ws::close_code;
+
+use super::{Connection, Ending, PUSHES_PER_TURN, Scope};
+use crate::delivery::Subscription;
+use crate::events::{Ephemeral, Event, Push};
+use crate::presence;
+
+impl Connection {
+    /// Handles `first` and the pushes already queued behind it, up to a turn's worth.
+    pub(super) async fn on_pushes(
+        &mut self,
+        first: &Push,
+        subscription: &mut Subscription,
+    ) -> Result<(), Ending> {
+        self.on_push(first).await?;
+        self.drain_pushes(subscription, 1).await
+    }
+
+    /// Handles the pushes already queued, up to a turn's worth (`handled` of which this turn
+    /// has handled already).
+    pub(super) async fn drain_pushes(
+        &mut self,
+        subscription: &mut Subscription,
+        handled: usize,
+    ) -> Result<(), Ending> {
+        for _ in handled..PUSHES_PER_TURN {
+            if self.stopping().is_some() {
+                break;
+            }
+            match subscription.pushes.try_recv() {
+                Ok(push) => self.on_push(&push).await?,
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends every stored event after `last`, from the store.
+    pub(super) async fn catch_up(&mut self) -> Result<(), Ending> {
+        loop {
+            let page = self
+                .app
+                .store
+                .events_since(self.caller.user.id, self.last, 500)
+                .await
+                .map_err(|_| Ending {
+                    code: close_code::ERROR,
+                    reason: "store unavailable; reconnect",
+                })?;
+            for event in &page.events {
+                self.emit(event).await?;
+            }
+            if !page.has_more {
+                return Ok(());
+            }
+        }
+    }
+
+    async fn on_push(&mut self, push: &Push) -> Result<(), Ending> {
+        match push {
+            Push::Stored(event) => {
+                let cursor = event.cursor();
+                if cursor <= self.last {
+                    return Ok(());
+                }
+                if cursor.0 > self.last.0 + 1 {
+                    // Something this socket has not seen committed before `event`: read it back.
+                    self.catch_up().await?;
+                    if cursor <= self.last {
+                        return Ok(());
+                    }
+                }
+                self.emit(event).await
+            }
+            Push::Signal(signal) if self.in_scope_signal(signal) => {
+                let text = serde_json::to_string(signal).unwrap_or_default();
+                self.send_text(text).await
+            }
+            Push::Signal(_) => Ok(()),
+            Push::Resync => self.catch_up().await,
+        }
+    }
+
+    /// Sends a stored event if this socket's scope covers it; advances the cursor either way.
+    async fn emit(&mut self, event: &Event) -> Result<(), Ending> {
+        self.last = event.cursor();
+        if !self.in_scope(event) {
+            return Ok(());
+        }
+        let text = serde_json::to_string(event).unwrap_or_default();
+        self.send_text(text).await
+    }
+
+    fn in_scope(&mut self, event: &Event) -> bool {
+        let Scope::Chat {
+            other,
+            conversation,
+        } = &mut self.scope
+        else {
+            return true;
+        };
+        match event {
+            Event::Message { message, .. } => {
+                let ours = message.sender == other.username || message.recipient == other.username;
+                if ours {
+                    *conversation = Some(message.conversation_id);
+                }
+                ours
+            }
+            Event::Status {
+                conversation_id, ..
+            } => *conversation == Some(*conversation_id),
+        }
+    }
+
+    fn in_scope_signal(&self, signal: &Ephemeral) -> bool {
+        let Scope::Chat { other, .. } = &self.scope else {
+            return true;
+        };
+        match signal {
+            Ephemeral::Typing { from, .. } => *from == other.username,
+            Ephemeral::Presence { user, .. } => *user == other.username,
+        }
+    }
+
+    pub(super) async fn send_presence_snapshot(&mut self) -> Result<(), Ending> {
+        let only = match &self.scope {
+            Scope::Everything => None,
+            Scope::Chat { other, .. } => Some(other.id),
+        };
+        let snapshot = presence::snapshot(&self.app, &self.caller.user, only)
+            .await
+            .unwrap_or_default();
+        for signal in snapshot {
+            self.send_text(serde_json::to_string(&signal).unwrap_or_default())
+                .await?;
+        }
+        Ok(())
+    }
+}
