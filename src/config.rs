@@ -60,6 +60,10 @@ pub struct Config {
     /// PostgreSQL statement timeout, in milliseconds.
     #[arg(long, env = "LINKUP_PG_STATEMENT_TIMEOUT_MS", default_value_t = 10_000)]
     pub pg_statement_timeout_ms: u64,
+    /// Tasks committing batches of sends and receipts on PostgreSQL, each on a pooled
+    /// connection.
+    #[arg(long, env = "LINKUP_PG_WRITERS", default_value_t = 2)]
+    pub pg_writers: usize,
     /// Seconds between WebSocket pings; a peer silent for two intervals is dropped.
     #[arg(long, env = "LINKUP_WS_PING_SECS", default_value_t = 30)]
     pub ws_ping_secs: u64,
@@ -108,6 +112,7 @@ impl Config {
             frame_rate: 0,
             pg_max_connections: 8,
             pg_statement_timeout_ms: 10_000,
+            pg_writers: 2,
         }
     }
 

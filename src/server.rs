@@ -55,6 +55,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             let options = PostgresOptions {
                 max_connections: config.pg_max_connections,
                 statement_timeout: Duration::from_millis(config.pg_statement_timeout_ms),
+                writers: config.pg_writers,
                 ..PostgresOptions::default()
             };
             let store = PostgresStore::open(&url, options).await.context(

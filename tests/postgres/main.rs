@@ -6,6 +6,7 @@
 /// The store every test server of this binary runs on.
 pub const BACKEND: backend::Backend = backend::Backend::Postgres;
 
+mod batches;
 mod copy;
 
 #[path = "../api/accounts.rs"]

@@ -1,8 +1,11 @@
 //! The PostgreSQL store, for several nodes sharing one database. Same interface and guarantees
 //! as SQLite; concurrency is handled by row locks and unique indexes (see `writes`).
 
+mod batch;
 pub mod reads;
 pub mod schema;
+mod transactions;
+mod writer;
 mod writes;
 
 use std::future::Future;
@@ -23,32 +26,9 @@ use crate::ids::{Cursor, MessageId, UserId};
 use crate::input::{ClientId, Username};
 use crate::messages::Message;
 use crate::time::Timestamp;
-
-/// Maps a driver error: connection trouble is `Unavailable` (503, retry), the rest `Other`.
-pub(crate) fn failure(err: sqlx::Error) -> StoreError {
-    match &err {
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => StoreError::Unavailable(err.to_string()),
-        sqlx::Error::Database(db) => match db.code().as_deref() {
-            // Connection exceptions, admin shutdown / terminated backend, cannot connect now,
-            // statement timeout, too many connections.
-            Some(code) if code.starts_with("08") || code.starts_with("57") || code == "53300" => {
-                StoreError::Unavailable(err.to_string())
-            }
-            _ => StoreError::Other(err.to_string()),
-        },
-        _ => StoreError::Other(err.to_string()),
-    }
-}
-
-/// Whether a transaction failed only because of a concurrent one and may simply be retried.
-fn retryable(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
-}
+pub(crate) use transactions::failure;
+use transactions::{Step, finish};
+use writer::Writer;
 
 /// Tuning of the PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -56,6 +36,10 @@ pub struct PostgresOptions {
     pub max_connections: u32,
     pub statement_timeout: Duration,
     pub acquire_timeout: Duration,
+    /// How many tasks commit batches of writes at once, each on a pooled connection.
+    pub writers: usize,
+    /// The most sends and status changes one batch commits together.
+    pub max_batch: usize,
 }
 
 impl Default for PostgresOptions {
@@ -64,12 +48,17 @@ impl Default for PostgresOptions {
             max_connections: 16,
             statement_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(5),
+            writers: 2,
+            max_batch: 256,
         }
     }
 }
 
+/// The PostgreSQL store: reads on pooled connections, sends and receipts through the writer's
+/// group commit, the other writes in transactions of their own.
 pub struct PostgresStore {
     pool: PgPool,
+    writer: Writer,
 }
 
 impl PostgresStore {
@@ -90,7 +79,8 @@ impl PostgresStore {
         if !applied.is_empty() {
             tracing::info!(?applied, "applied PostgreSQL migrations");
         }
-        Ok(PostgresStore { pool })
+        let writer = Writer::start(pool.clone(), options.writers, options.max_batch);
+        Ok(PostgresStore { pool, writer })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -107,41 +97,6 @@ impl PostgresStore {
 
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Postgres>, StoreError> {
         self.pool.acquire().await.map_err(failure)
-    }
-}
-
-/// What to do after a transaction body ran.
-enum Step<T> {
-    Done(Result<T, StoreError>),
-    Retry,
-}
-
-/// Commits or rolls back `tx` after its body; asks for a retry after a deadlock or a
-/// serialization failure (a few times), which a concurrent transaction can cause.
-async fn finish<T>(
-    tx: sqlx::Transaction<'_, sqlx::Postgres>,
-    body: Result<T, StoreError>,
-    attempt: u32,
-) -> Step<T> {
-    let may_retry = attempt < 5;
-    match body {
-        Ok(value) => match tx.commit().await {
-            Ok(()) => Step::Done(Ok(value)),
-            Err(err) if retryable(&err) && may_retry => Step::Retry,
-            Err(err) => Step::Done(Err(failure(err))),
-        },
-        Err(err) => {
-            let _ = tx.rollback().await;
-            match &err {
-                StoreError::Other(text)
-                    if may_retry
-                        && (text.contains("deadlock") || text.contains("could not serialize")) =>
-                {
-                    Step::Retry
-                }
-                _ => Step::Done(Err(err)),
-            }
-        }
     }
 }
 
@@ -338,15 +293,15 @@ impl Store for PostgresStore {
     }
 
     async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError> {
-        match transaction!(self, |c| writes::send_message(c, &request)) {
-            Err(StoreError::Conflict(_)) => {
-                let stored = self
-                    .sent_message(request.sender.id, &request.client_id)
-                    .await?;
-                writes::existing_answer(&request, stored.ok_or(StoreError::NotFound)?)
-            }
-            other => other,
-        }
+        self.writer
+            .send(vec![request])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Other("a send went unanswered".into())))
+    }
+
+    async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
+        self.writer.send(requests).await
     }
 
     async fn sent_message(
@@ -358,7 +313,7 @@ impl Store for PostgresStore {
     }
 
     async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError> {
-        transaction!(self, |c| writes::set_status(c, &change))
+        self.writer.set_status(change).await
     }
 
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {
@@ -436,6 +391,7 @@ impl Store for PostgresStore {
     }
 
     async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }

@@ -1,24 +1,22 @@
-//! Write transactions on PostgreSQL, safe with several nodes writing at once.
+//! Write transactions on PostgreSQL that run on their own (accounts, read-up-to), and the
+//! pieces the batched writes share with them; safe with several nodes writing at once.
 //!
-//! Gap-free counters come from row locks, never from sequences: a send first increments its
-//! conversation's `last_seq` (locking that row until commit), so sends in one conversation are
-//! serialised and take ids and seqs in commit order; each user's cursors are taken by
-//! incrementing `users.last_cursor`, locking users in ascending id order (so two transactions
-//! never wait on each other in a cycle). Idempotency is decided by the unique index on
+//! Gap-free counters come from row locks, never from sequences: each user's cursors are taken
+//! by incrementing `users.last_cursor`, locking users in ascending id order (so two
+//! transactions never wait on each other in a cycle); sends (in `batch`) lock their
+//! conversations' rows the same way for seqs. Idempotency is decided by the unique index on
 //! `(sender_id, client_id)`.
 
 use std::collections::BTreeMap;
 
-use sqlx::{AssertSqlSafe, PgConnection, Row};
+use sqlx::{PgConnection, Row};
 
 use super::{failure, reads};
-use crate::events::{Event, UserEvent};
+use crate::events::UserEvent;
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
-use crate::store::records::{KIND_MESSAGE, KIND_STATUS, new_message, status_groups};
-use crate::store::{
-    NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User,
-};
+use crate::store::records::{KIND_STATUS, status_groups};
+use crate::store::{NewUser, ReadUpTo, SendRequest, Sent, StatusOutcome, StoreError, User};
 use crate::time::Timestamp;
 
 pub async fn create_user(conn: &mut PgConnection, new: &NewUser) -> Result<User, StoreError> {
@@ -60,36 +58,36 @@ async fn take_cursors(
 }
 
 /// An event row to insert.
-struct EventRow {
-    user: UserId,
-    cursor: Cursor,
-    kind: i64,
-    message: Option<MessageId>,
-    data: Option<String>,
+pub(super) struct EventRow {
+    pub user: UserId,
+    pub cursor: Cursor,
+    pub kind: i64,
+    pub message: Option<MessageId>,
+    pub data: Option<String>,
+    pub at: Timestamp,
 }
 
 /// Inserts all event rows in one statement.
-async fn insert_events(
+pub(super) async fn insert_events(
     conn: &mut PgConnection,
     rows: &[EventRow],
-    at: Timestamp,
 ) -> Result<(), StoreError> {
     let users: Vec<i64> = rows.iter().map(|r| r.user.0).collect();
     let cursors: Vec<i64> = rows.iter().map(|r| r.cursor.0).collect();
     let kinds: Vec<i16> = rows.iter().map(|r| r.kind as i16).collect();
     let messages: Vec<Option<i64>> = rows.iter().map(|r| r.message.map(|m| m.0)).collect();
-    let data: Vec<Option<String>> = rows.iter().map(|r| r.data.clone()).collect();
+    let data: Vec<Option<&str>> = rows.iter().map(|r| r.data.as_deref()).collect();
+    let at: Vec<i64> = rows.iter().map(|r| r.at.millis()).collect();
     sqlx::query(
         "INSERT INTO events (user_id, cursor, kind, message_id, data, created_at) \
-         SELECT u, c, k, m, d, $6 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[], $4::BIGINT[], $5::TEXT[]) \
-         AS t(u, c, k, m, d)",
+         SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::SMALLINT[], $4::BIGINT[], $5::TEXT[], $6::BIGINT[])",
     )
     .bind(users)
     .bind(cursors)
     .bind(kinds)
     .bind(messages)
     .bind(data)
-    .bind(at.millis())
+    .bind(at)
     .execute(conn)
     .await
     .map_err(failure)?;
@@ -97,7 +95,7 @@ async fn insert_events(
 }
 
 /// The 1:1 conversation of two users, created if needed (a concurrent creator wins cleanly).
-async fn open_direct_conversation(
+pub(super) async fn open_direct_conversation(
     conn: &mut PgConnection,
     a: UserId,
     b: UserId,
@@ -145,7 +143,7 @@ async fn open_direct_conversation(
 }
 
 /// Answers a send whose `(sender, client_id)` is already stored: the same message, or conflict.
-pub fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreError> {
+pub(super) fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreError> {
     if message.recipient != req.recipient.username || message.body != req.body.as_str() {
         return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
     }
@@ -153,82 +151,6 @@ pub fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, Stor
         message,
         created: false,
         events: Vec::new(),
-    })
-}
-
-/// Stores a new message. If `(sender, client_id)` is taken — found first, or by a concurrent
-/// transaction that committed while this one waited on the unique index — it fails with
-/// `Conflict`, so the transaction rolls back (leaving no gap in `seq`) and the caller answers
-/// with the stored message.
-pub async fn send_message(conn: &mut PgConnection, req: &SendRequest) -> Result<Sent, StoreError> {
-    if reads::sent_message(conn, req.sender.id, req.client_id.as_str())
-        .await?
-        .is_some()
-    {
-        return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
-    }
-    let conversation =
-        open_direct_conversation(conn, req.sender.id, req.recipient.id, req.at).await?;
-    let seq: i64 = sqlx::query_scalar(
-        "UPDATE conversations SET last_seq = last_seq + 1, updated_at = $2 WHERE id = $1 RETURNING last_seq",
-    )
-    .bind(conversation.0)
-    .bind(req.at.millis())
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(failure)?;
-    let id: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO messages (conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (sender_id, client_id) DO NOTHING RETURNING id",
-    )
-    .bind(conversation.0)
-    .bind(seq)
-    .bind(req.sender.id.0)
-    .bind(req.recipient.id.0)
-    .bind(req.client_id.as_str())
-    .bind(req.body.as_str())
-    .bind(req.at.millis())
-    .fetch_optional(&mut *conn)
-    .await
-    .map_err(failure)?;
-    let Some(id) = id.map(MessageId) else {
-        return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
-    };
-    sqlx::query("UPDATE conversations SET last_message_id = $1 WHERE id = $2")
-        .bind(id.0)
-        .bind(conversation.0)
-        .execute(&mut *conn)
-        .await
-        .map_err(failure)?;
-
-    let message = new_message(req, id, seq, conversation);
-    let mut concerned = vec![req.sender.id, req.recipient.id];
-    concerned.sort();
-    concerned.dedup();
-    let mut rows = Vec::with_capacity(concerned.len());
-    let mut events = Vec::with_capacity(concerned.len());
-    for user in concerned {
-        let cursor = take_cursors(conn, user, 1).await?;
-        rows.push(EventRow {
-            user,
-            cursor,
-            kind: KIND_MESSAGE,
-            message: Some(id),
-            data: None,
-        });
-        events.push(UserEvent {
-            user,
-            event: Event::Message {
-                cursor,
-                message: message.clone(),
-            },
-        });
-    }
-    insert_events(conn, &rows, req.at).await?;
-    Ok(Sent {
-        message,
-        created: true,
-        events,
     })
 }
 
@@ -268,6 +190,7 @@ async fn record_status(
                 kind: KIND_STATUS,
                 message: None,
                 data: Some(data.clone()),
+                at,
             });
             outcome.events.push(UserEvent {
                 user,
@@ -277,50 +200,35 @@ async fn record_status(
         outcome.updated.extend(group.data.message_ids);
     }
     if !rows.is_empty() {
-        insert_events(conn, &rows, at).await?;
+        insert_events(conn, &rows).await?;
     }
     outcome.updated.sort();
     Ok(outcome)
 }
 
-/// Which of the reader's messages a status write moves forward.
-#[derive(Clone, Copy)]
-enum Targets<'a> {
-    Ids(&'a [i64]),
-    UpTo {
-        conversation: ConversationId,
-        up_to: MessageId,
-    },
-}
-
-/// Moves the reader's targeted messages forward (never back); returns what changed.
-async fn advance(
+/// Moves the reader's messages of `conversation` up to `up_to` to read (never back); returns
+/// what changed.
+async fn read_forward(
     conn: &mut PgConnection,
     reader: &User,
-    targets: Targets<'_>,
-    status: MessageStatus,
+    conversation: ConversationId,
+    up_to: MessageId,
     at: Timestamp,
 ) -> Result<Vec<(MessageId, ConversationId, UserId)>, StoreError> {
-    const SET: &str = "UPDATE messages SET status = $1, delivered_at = COALESCE(delivered_at, $2), \
-         read_at = CASE WHEN $1 >= 2 THEN COALESCE(read_at, $2) ELSE read_at END \
-         WHERE recipient_id = $3 AND status < $1";
-    let filter = match targets {
-        Targets::Ids(_) => "AND id = ANY($4)",
-        Targets::UpTo { .. } => "AND conversation_id = $4 AND id <= $5",
-    };
-    let sql = format!("{SET} {filter} RETURNING id, conversation_id, sender_id");
-    let query = sqlx::query(AssertSqlSafe(sql))
-        .bind(status.as_i64() as i16)
-        .bind(at.millis())
-        .bind(reader.id.0);
-    let query = match targets {
-        Targets::Ids(ids) => query.bind(ids.to_vec()),
-        Targets::UpTo {
-            conversation,
-            up_to,
-        } => query.bind(conversation.0).bind(up_to.0),
-    };
-    let rows = query.fetch_all(conn).await.map_err(failure)?;
+    let rows = sqlx::query(
+        "UPDATE messages SET status = $1, delivered_at = COALESCE(delivered_at, $2), \
+         read_at = COALESCE(read_at, $2) \
+         WHERE recipient_id = $3 AND status < $1 AND conversation_id = $4 AND id <= $5 \
+         RETURNING id, conversation_id, sender_id",
+    )
+    .bind(MessageStatus::Read.as_i64() as i16)
+    .bind(at.millis())
+    .bind(reader.id.0)
+    .bind(conversation.0)
+    .bind(up_to.0)
+    .fetch_all(conn)
+    .await
+    .map_err(failure)?;
     rows.iter()
         .map(|r| {
             Ok((
@@ -331,35 +239,6 @@ async fn advance(
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(failure)
-}
-
-pub async fn set_status(
-    conn: &mut PgConnection,
-    change: &StatusChange,
-) -> Result<StatusOutcome, StoreError> {
-    let mut ids: Vec<i64> = change.message_ids.iter().map(|m| m.0).collect();
-    ids.sort();
-    ids.dedup();
-    let mine: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM messages WHERE id = ANY($1) AND recipient_id = $2",
-    )
-    .bind(&ids)
-    .bind(change.reader.id.0)
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(failure)?;
-    if mine != ids.len() as i64 {
-        return Err(StoreError::NotFound);
-    }
-    let changed = advance(
-        conn,
-        &change.reader,
-        Targets::Ids(&ids),
-        change.status,
-        change.at,
-    )
-    .await?;
-    record_status(conn, &change.reader, changed, change.status, change.at).await
 }
 
 pub async fn read_up_to(
@@ -378,10 +257,6 @@ pub async fn read_up_to(
     if owner != Some(conversation.0) {
         return Err(StoreError::NotFound);
     }
-    let targets = Targets::UpTo {
-        conversation,
-        up_to: req.up_to,
-    };
-    let changed = advance(conn, &req.reader, targets, MessageStatus::Read, req.at).await?;
+    let changed = read_forward(conn, &req.reader, conversation, req.up_to, req.at).await?;
     record_status(conn, &req.reader, changed, MessageStatus::Read, req.at).await
 }

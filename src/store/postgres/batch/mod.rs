@@ -1,0 +1,251 @@
+//! One transaction for many writes: what the PostgreSQL writer commits as a group.
+//!
+//! A batch holds sends and status changes from many callers. It is applied with a fixed
+//! handful of set-based statements whatever its size, in three phases, each locking its rows
+//! in ascending id order and always in this order: conversations (`sends`: seqs and message
+//! ids), messages (`statuses`: forward-only moves), users (here: everyone's cursors, then the
+//! events). Two batches, on this node or another, therefore never wait on each other in a
+//! cycle; the one exception, two nodes storing the same `(sender, client_id)` at once, ends in
+//! a deadlock error or a `Conflict` that the writer answers by running the batch again.
+//!
+//! Whatever makes a single job fail (a `client_id` taken with another body, a message that is
+//! not the reader's) is found before anything is written, so that job fails alone, leaves no
+//! trace, and the rest of the batch commits.
+
+mod sends;
+mod statuses;
+
+use std::collections::BTreeMap;
+
+use sqlx::{PgConnection, Row};
+
+use super::failure;
+use super::writes::{EventRow, insert_events};
+use crate::events::{Event, UserEvent};
+use crate::ids::{Cursor, MessageId, UserId};
+use crate::messages::Message;
+use crate::store::records::{KIND_MESSAGE, KIND_STATUS, StatusGroup};
+use crate::store::{SendRequest, Sent, StatusChange, StatusOutcome, StoreError};
+use crate::time::Timestamp;
+
+/// One job of a batch.
+#[derive(Clone, Copy)]
+pub(super) enum Item<'a> {
+    Send(&'a SendRequest),
+    Status(&'a StatusChange),
+}
+
+/// The answer to one job of a batch, valid once the batch has committed.
+pub(super) enum Outcome {
+    Send(Result<Sent, StoreError>),
+    Status(Result<StatusOutcome, StoreError>),
+}
+
+/// What a job wrote, before its events have cursors.
+enum Written {
+    /// A new message; both parties get an event.
+    Created(Message, Vec<UserId>),
+    /// A send already stored (an idempotent retry): nothing written, nothing to publish.
+    Answered(Sent),
+    /// Messages moved forward, with one status event per conversation.
+    Moved {
+        updated: Vec<MessageId>,
+        groups: Vec<StatusGroup>,
+        at: Timestamp,
+    },
+}
+
+/// Applies every job of the batch inside the open transaction `conn`; one answer per job, in
+/// order. An `Err` means the whole batch must be rolled back (and perhaps run again).
+pub(super) async fn apply(
+    conn: &mut PgConnection,
+    items: &[Item<'_>],
+) -> Result<Vec<Outcome>, StoreError> {
+    let requests: Vec<&SendRequest> = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Send(request) => Some(*request),
+            Item::Status(_) => None,
+        })
+        .collect();
+    let changes: Vec<&StatusChange> = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Status(change) => Some(*change),
+            Item::Send(_) => None,
+        })
+        .collect();
+    let mut stored = sends::store(conn, &requests).await?.into_iter();
+    let mut moved = statuses::advance(conn, &changes).await?.into_iter();
+    let mut written = Vec::with_capacity(items.len());
+    for item in items {
+        let next = match item {
+            Item::Send(_) => stored.next(),
+            Item::Status(_) => moved.next(),
+        };
+        written.push(next.ok_or_else(|| StoreError::Other("a batch job went unanswered".into()))?);
+    }
+    record(conn, items, written).await
+}
+
+/// Takes every user's cursors for the batch's events, inserts the events, and turns what each
+/// job wrote into its answer.
+async fn record(
+    conn: &mut PgConnection,
+    items: &[Item<'_>],
+    written: Vec<Result<Written, StoreError>>,
+) -> Result<Vec<Outcome>, StoreError> {
+    let mut counts: BTreeMap<UserId, i64> = BTreeMap::new();
+    for done in written.iter().flatten() {
+        let users: Vec<UserId> = match done {
+            Written::Created(_, users) => users.clone(),
+            Written::Answered(_) => Vec::new(),
+            Written::Moved { groups, .. } => groups.iter().flat_map(|g| g.users.clone()).collect(),
+        };
+        for user in users {
+            *counts.entry(user).or_default() += 1;
+        }
+    }
+    let mut cursors = Cursors(take_cursors(conn, &counts).await?);
+    let mut rows = Vec::new();
+    let mut outcomes = Vec::with_capacity(items.len());
+    for (item, done) in items.iter().zip(written) {
+        outcomes.push(match done {
+            Err(err) => match item {
+                Item::Send(_) => Outcome::Send(Err(err)),
+                Item::Status(_) => Outcome::Status(Err(err)),
+            },
+            Ok(Written::Answered(sent)) => Outcome::Send(Ok(sent)),
+            Ok(Written::Created(message, users)) => {
+                let events = message_events(&message, users, &mut cursors, &mut rows)?;
+                Outcome::Send(Ok(Sent {
+                    message,
+                    created: true,
+                    events,
+                }))
+            }
+            Ok(Written::Moved {
+                updated,
+                groups,
+                at,
+            }) => {
+                let events = status_events(groups, at, &mut cursors, &mut rows)?;
+                Outcome::Status(Ok(StatusOutcome { updated, events }))
+            }
+        });
+    }
+    if !rows.is_empty() {
+        insert_events(conn, &rows).await?;
+    }
+    Ok(outcomes)
+}
+
+/// Each user's next cursor, handed out in order.
+struct Cursors(BTreeMap<UserId, Cursor>);
+
+impl Cursors {
+    fn take(&mut self, user: UserId) -> Result<Cursor, StoreError> {
+        let slot = self
+            .0
+            .get_mut(&user)
+            .ok_or_else(|| StoreError::Other("cursor not taken".into()))?;
+        let cursor = *slot;
+        *slot = Cursor(cursor.0 + 1);
+        Ok(cursor)
+    }
+}
+
+/// The events of a new message, one per party, with their rows.
+fn message_events(
+    message: &Message,
+    users: Vec<UserId>,
+    cursors: &mut Cursors,
+    rows: &mut Vec<EventRow>,
+) -> Result<Vec<UserEvent>, StoreError> {
+    let mut events = Vec::with_capacity(users.len());
+    for user in users {
+        let cursor = cursors.take(user)?;
+        rows.push(EventRow {
+            user,
+            cursor,
+            kind: KIND_MESSAGE,
+            message: Some(message.id),
+            data: None,
+            at: message.created_at,
+        });
+        let event = Event::Message {
+            cursor,
+            message: message.clone(),
+        };
+        events.push(UserEvent { user, event });
+    }
+    Ok(events)
+}
+
+/// The events of a status change: one per conversation, to the sender and the reader.
+fn status_events(
+    groups: Vec<StatusGroup>,
+    at: Timestamp,
+    cursors: &mut Cursors,
+    rows: &mut Vec<EventRow>,
+) -> Result<Vec<UserEvent>, StoreError> {
+    let mut events = Vec::new();
+    for group in groups {
+        let data = group.data.encode()?;
+        for user in group.users {
+            let cursor = cursors.take(user)?;
+            rows.push(EventRow {
+                user,
+                cursor,
+                kind: KIND_STATUS,
+                message: None,
+                data: Some(data.clone()),
+                at,
+            });
+            events.push(UserEvent {
+                user,
+                event: group.data.event(cursor),
+            });
+        }
+    }
+    Ok(events)
+}
+
+/// Locks the users' rows in ascending id order and takes `count` consecutive cursors of each;
+/// returns each user's first.
+async fn take_cursors(
+    conn: &mut PgConnection,
+    counts: &BTreeMap<UserId, i64>,
+) -> Result<BTreeMap<UserId, Cursor>, StoreError> {
+    if counts.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let ids: Vec<i64> = counts.keys().map(|u| u.0).collect();
+    let numbers: Vec<i64> = counts.values().copied().collect();
+    sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await
+        .map_err(failure)?;
+    let rows = sqlx::query(
+        "UPDATE users u SET last_cursor = u.last_cursor + t.n \
+         FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS t(id, n) WHERE u.id = t.id \
+         RETURNING u.id, u.last_cursor",
+    )
+    .bind(&ids)
+    .bind(&numbers)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(failure)?;
+    let mut first = BTreeMap::new();
+    for row in rows {
+        let user = UserId(row.try_get("id").map_err(failure)?);
+        let last: i64 = row.try_get("last_cursor").map_err(failure)?;
+        let count = counts.get(&user).copied().unwrap_or(0);
+        first.insert(user, Cursor(last - count + 1));
+    }
+    if first.len() != counts.len() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(first)
+}

@@ -1,0 +1,282 @@
+//! The sends of a batch: idempotency on `(sender, client_id)`, the direct conversations, and
+//! each new message's seq and id.
+//!
+//! Sends already stored are found first, with one query, and answered from the stored row (the
+//! same message, or `Conflict` for another body); a `client_id` repeated inside the batch is
+//! answered with the message its first occurrence creates. The rest are inserted together
+//! after locking their conversations in ascending id order: seqs continue each conversation's
+//! `last_seq`, and ids are drawn only once those locks are held and handed out in batch order,
+//! so within a conversation a later commit always has the larger id. If a concurrent
+//! transaction committed one of the same `(sender, client_id)` meanwhile, the insert skips it
+//! and the batch fails with `Conflict` instead of leaving a gap in seq; the writer runs it
+//! again, and the first query then finds that message. Conversations that do not exist yet are
+//! created first, in ascending order of their user pair, before any row is locked.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sqlx::{AssertSqlSafe, PgConnection, Row};
+
+use super::Written;
+use crate::ids::{ConversationId, MessageId, UserId};
+use crate::messages::Message;
+use crate::store::postgres::failure;
+use crate::store::postgres::reads::{MESSAGE_COLUMNS, MESSAGE_JOINS, message_from_row};
+use crate::store::postgres::writes::{existing_answer, open_direct_conversation};
+use crate::store::records::new_message;
+use crate::store::{SendRequest, StoreError};
+
+/// What becomes of one send of the batch.
+enum Plan {
+    /// Decided without writing: a stored message's answer, or its conflict.
+    Decided(Result<Written, StoreError>),
+    /// A new message, stored by this batch.
+    New,
+    /// The same `(sender, client_id)` as the new message of an earlier send of the batch.
+    SameAs(usize),
+}
+
+/// Stores the batch's sends; one answer per request, in order.
+pub(super) async fn store(
+    conn: &mut PgConnection,
+    requests: &[&SendRequest],
+) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stored = stored_messages(conn, requests).await?;
+    let mut first_new: HashMap<(i64, &str), usize> = HashMap::new();
+    let mut plans = Vec::with_capacity(requests.len());
+    for (index, request) in requests.iter().enumerate() {
+        let key = (request.sender.id.0, request.client_id.as_str());
+        let known = stored.get(&(key.0, key.1.to_owned()));
+        plans.push(if let Some(message) = known {
+            Plan::Decided(existing_answer(request, message.clone()).map(Written::Answered))
+        } else if let Some(first) = first_new.get(&key) {
+            Plan::SameAs(*first)
+        } else {
+            first_new.insert(key, index);
+            Plan::New
+        });
+    }
+    let fresh: Vec<&SendRequest> = requests
+        .iter()
+        .zip(&plans)
+        .filter(|(_, plan)| matches!(plan, Plan::New))
+        .map(|(request, _)| *request)
+        .collect();
+    let mut created: HashMap<usize, Message> = HashMap::new();
+    let positions = plans
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| matches!(p, Plan::New));
+    for ((index, _), message) in positions.zip(insert(conn, &fresh).await?) {
+        created.insert(index, message);
+    }
+    let mut answers = Vec::with_capacity(requests.len());
+    for ((index, request), plan) in requests.iter().enumerate().zip(plans) {
+        let message = |at: usize| {
+            created
+                .get(&at)
+                .cloned()
+                .ok_or_else(|| StoreError::Other("a new message went missing".into()))
+        };
+        answers.push(match plan {
+            Plan::Decided(answer) => answer,
+            Plan::New => Ok(Written::Created(message(index)?, parties(request))),
+            Plan::SameAs(first) => existing_answer(request, message(first)?).map(Written::Answered),
+        });
+    }
+    Ok(answers)
+}
+
+/// Who gets an event for a message, in ascending id order.
+fn parties(request: &SendRequest) -> Vec<UserId> {
+    let mut users = vec![request.sender.id, request.recipient.id];
+    users.sort();
+    users.dedup();
+    users
+}
+
+/// The messages already stored under the requests' `(sender, client_id)`, by that pair.
+async fn stored_messages(
+    conn: &mut PgConnection,
+    requests: &[&SendRequest],
+) -> Result<HashMap<(i64, String), Message>, StoreError> {
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS}, m.sender_id FROM {MESSAGE_JOINS} \
+         JOIN UNNEST($1::BIGINT[], $2::TEXT[]) AS k(sender, client) \
+         ON m.sender_id = k.sender AND m.client_id = k.client"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(requests.iter().map(|r| r.sender.id.0).collect::<Vec<_>>())
+        .bind(
+            requests
+                .iter()
+                .map(|r| r.client_id.as_str())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(conn)
+        .await
+        .map_err(failure)?;
+    let mut stored = HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let message = message_from_row(row).map_err(failure)?;
+        let sender: i64 = row.try_get("sender_id").map_err(failure)?;
+        stored.insert((sender, message.client_id.clone()), message);
+    }
+    Ok(stored)
+}
+
+/// Inserts new messages (every `(sender, client_id)` distinct and not yet stored), in order.
+async fn insert(
+    conn: &mut PgConnection,
+    requests: &[&SendRequest],
+) -> Result<Vec<Message>, StoreError> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conversations = conversations(conn, requests).await?;
+    let mut last_seq = lock_conversations(conn, &conversations).await?;
+    let mut ids: Vec<i64> = sqlx::query_scalar(
+        "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)",
+    )
+    .bind(requests.len() as i64)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(failure)?;
+    ids.sort_unstable();
+    let mut messages = Vec::with_capacity(requests.len());
+    for ((request, conversation), id) in requests.iter().zip(&conversations).zip(&ids) {
+        let seq = last_seq
+            .get_mut(conversation)
+            .ok_or_else(|| StoreError::Other("conversation not locked".into()))?;
+        *seq += 1;
+        messages.push(new_message(request, MessageId(*id), *seq, *conversation));
+    }
+    let inserted = sqlx::query(
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
+         SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
+         $6::TEXT[], $7::TEXT[], $8::BIGINT[]) ON CONFLICT (sender_id, client_id) DO NOTHING",
+    )
+    .bind(messages.iter().map(|m| m.id.0).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.conversation_id.0).collect::<Vec<_>>())
+    .bind(messages.iter().map(|m| m.seq).collect::<Vec<_>>())
+    .bind(requests.iter().map(|r| r.sender.id.0).collect::<Vec<_>>())
+    .bind(requests.iter().map(|r| r.recipient.id.0).collect::<Vec<_>>())
+    .bind(requests.iter().map(|r| r.client_id.as_str()).collect::<Vec<_>>())
+    .bind(requests.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+    .bind(requests.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
+    .execute(&mut *conn)
+    .await
+    .map_err(failure)?;
+    if inserted.rows_affected() != messages.len() as u64 {
+        return Err(StoreError::Conflict(
+            "a concurrent send stored one of the batch's client ids".into(),
+        ));
+    }
+    advance_conversations(conn, &messages).await?;
+    Ok(messages)
+}
+
+/// Each request's direct conversation, created if needed (before any row is locked).
+async fn conversations(
+    conn: &mut PgConnection,
+    requests: &[&SendRequest],
+) -> Result<Vec<ConversationId>, StoreError> {
+    let pair = |r: &SendRequest| {
+        let (a, b) = (r.sender.id.0, r.recipient.id.0);
+        (a.min(b), a.max(b))
+    };
+    let (lows, highs): (Vec<i64>, Vec<i64>) = requests.iter().map(|r| pair(r)).unzip();
+    let rows = sqlx::query(
+        "SELECT d.user_low, d.user_high, d.conversation_id FROM direct_conversations d \
+         JOIN UNNEST($1::BIGINT[], $2::BIGINT[]) AS p(low, high) \
+         ON d.user_low = p.low AND d.user_high = p.high",
+    )
+    .bind(&lows)
+    .bind(&highs)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(failure)?;
+    let mut known: HashMap<(i64, i64), ConversationId> = HashMap::new();
+    for row in rows {
+        let low: i64 = row.try_get("user_low").map_err(failure)?;
+        let high: i64 = row.try_get("user_high").map_err(failure)?;
+        let id: i64 = row.try_get("conversation_id").map_err(failure)?;
+        known.insert((low, high), ConversationId(id));
+    }
+    // Missing ones are created in ascending pair order, so that two batches creating the same
+    // conversations never wait on each other's unique-index entries in a cycle.
+    let mut missing: BTreeMap<(i64, i64), &SendRequest> = BTreeMap::new();
+    for request in requests {
+        if !known.contains_key(&pair(request)) {
+            missing.entry(pair(request)).or_insert(request);
+        }
+    }
+    for ((low, high), request) in missing {
+        let id = open_direct_conversation(conn, UserId(low), UserId(high), request.at).await?;
+        known.insert((low, high), id);
+    }
+    requests
+        .iter()
+        .map(|request| {
+            known
+                .get(&pair(request))
+                .copied()
+                .ok_or_else(|| StoreError::Other("a conversation went missing".into()))
+        })
+        .collect()
+}
+
+/// Locks the conversations' rows in ascending id order; returns each one's `last_seq`.
+async fn lock_conversations(
+    conn: &mut PgConnection,
+    conversations: &[ConversationId],
+) -> Result<BTreeMap<ConversationId, i64>, StoreError> {
+    let mut ids: Vec<i64> = conversations.iter().map(|c| c.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let rows = sqlx::query(
+        "SELECT id, last_seq FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(failure)?;
+    let mut last_seq = BTreeMap::new();
+    for row in rows {
+        let id: i64 = row.try_get("id").map_err(failure)?;
+        let seq: i64 = row.try_get("last_seq").map_err(failure)?;
+        last_seq.insert(ConversationId(id), seq);
+    }
+    if last_seq.len() != ids.len() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(last_seq)
+}
+
+/// Records each conversation's newest seq, message and activity time.
+async fn advance_conversations(
+    conn: &mut PgConnection,
+    messages: &[Message],
+) -> Result<(), StoreError> {
+    // Messages are in ascending seq within a conversation: the last one seen is the newest.
+    let mut newest: BTreeMap<ConversationId, &Message> = BTreeMap::new();
+    for message in messages {
+        newest.insert(message.conversation_id, message);
+    }
+    let rows: Vec<&Message> = newest.into_values().collect();
+    sqlx::query(
+        "UPDATE conversations c SET last_seq = t.seq, last_message_id = t.message, updated_at = t.at \
+         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[]) AS t(id, seq, message, at) \
+         WHERE c.id = t.id",
+    )
+    .bind(rows.iter().map(|m| m.conversation_id.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|m| m.seq).collect::<Vec<_>>())
+    .bind(rows.iter().map(|m| m.id.0).collect::<Vec<_>>())
+    .bind(rows.iter().map(|m| m.created_at.millis()).collect::<Vec<_>>())
+    .execute(conn)
+    .await
+    .map_err(failure)?;
+    Ok(())
+}
