@@ -31,8 +31,9 @@ impl Connection {
                 Ok(admitted) => admitted,
                 Err(end) => {
                     // Sends that came before a close (or the frame that ends the socket) are
-                    // still stored and acknowledged.
-                    self.send_drafts(sends).await?;
+                    // still stored. Their acks may not get out (a peer that closed takes no
+                    // more frames): the client resends them with the same client_id.
+                    let _ = self.send_drafts(sends).await;
                     return Err(end);
                 }
             };
