@@ -21,7 +21,8 @@ use super::histogram::{Latencies, Summary};
 use super::progress::Progress;
 use super::report::{ErrorCounts, Table, Tabular, errors_line, per_second, thousands};
 use super::socket::{self, Read, Ws};
-use super::{Target, raise_file_limit, users};
+use super::{Target, users};
+use crate::cli::process::raise_file_limit;
 
 #[derive(Debug, Clone, Args)]
 pub struct ConnectionsArgs {

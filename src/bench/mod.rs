@@ -124,7 +124,7 @@ impl BenchArgs {
 
 /// Runs the scenario and prints its report; the binary's `linkup bench`.
 pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    raise_file_limit();
+    crate::cli::process::raise_file_limit();
     let target = Target::connect(&args.target).await?;
     let json = args.target.json;
     match &args.scenario {
@@ -143,17 +143,6 @@ fn emit<R: Serialize + report::Tabular>(outcome: &R, json: bool) -> anyhow::Resu
         print!("{}", outcome.table());
     }
     Ok(())
-}
-
-/// Raises this process's soft open-file limit to the hard one (each socket is a descriptor).
-pub fn raise_file_limit() -> u64 {
-    match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => limit,
-        Err(err) => {
-            tracing::warn!("cannot raise the open-file limit: {err}");
-            rlimit::getrlimit(rlimit::Resource::NOFILE).map_or(0, |(soft, _)| soft)
-        }
-    }
 }
 
 /// Parses `10s`, `500ms`, `2m`, `1.5s` or a plain number of seconds.

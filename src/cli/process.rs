@@ -1,6 +1,6 @@
-//! Process-wide settings `linkup serve` makes before it starts: as many open files as the hard
-//! limit allows (every socket is a descriptor), and an allocator setting that gives the memory
-//! of password hashing back to the system.
+//! Process-wide settings: as many open files as the hard limit allows (every socket is a
+//! descriptor; `linkup serve` and `linkup bench` both raise it), and an allocator setting,
+//! made by `linkup serve`, that gives the memory of password hashing back to the system.
 
 /// Raises the soft open-file limit to the hard one; returns the limit in force.
 pub fn raise_file_limit() -> u64 {

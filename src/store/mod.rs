@@ -181,17 +181,16 @@ pub trait Store: Send + Sync + 'static {
     async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError>;
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError>;
 
-    /// Stores a message idempotently on `(sender, client_id)`: a retry with the same body and
-    /// recipient returns the stored message with `created: false`; another body is `Conflict`.
-    async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError>;
-    /// Stores several messages in order, as `send_message` each; one failing does not stop
-    /// the others. Backends override it to commit them together.
-    async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
-        let mut results = Vec::with_capacity(requests.len());
-        for request in requests {
-            results.push(self.send_message(request).await);
-        }
-        results
+    /// Stores messages in order, each idempotently on `(sender, client_id)`: a retry with the
+    /// same body and recipient returns the stored message with `created: false`; another body
+    /// is `Conflict`. One failing does not stop the others; backends commit them together.
+    async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>>;
+    /// Stores one message, as `send_messages`.
+    async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError> {
+        self.send_messages(vec![request])
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Other("a send went unanswered".into())))
     }
     /// The message `sender` stored under `client_id`, if any.
     async fn sent_message(

@@ -292,14 +292,6 @@ impl Store for PostgresStore {
         .map(|_| ())
     }
 
-    async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError> {
-        self.writer
-            .send(vec![request])
-            .await
-            .pop()
-            .unwrap_or_else(|| Err(StoreError::Other("a send went unanswered".into())))
-    }
-
     async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
         self.writer.send(requests).await
     }

@@ -7,15 +7,12 @@
 //! conversations' rows the same way for seqs. Idempotency is decided by the unique index on
 //! `(sender_id, client_id)`.
 
-use std::collections::BTreeMap;
-
 use sqlx::{PgConnection, Row};
 
 use super::{failure, reads};
-use crate::events::UserEvent;
 use crate::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::messages::{Message, MessageStatus};
-use crate::store::records::{KIND_STATUS, status_groups};
+use crate::store::records::status_groups;
 use crate::store::{NewUser, ReadUpTo, SendRequest, Sent, StatusOutcome, StoreError, User};
 use crate::time::Timestamp;
 
@@ -38,23 +35,6 @@ pub async fn create_user(conn: &mut PgConnection, new: &NewUser) -> Result<User,
         username: new.username.as_str().to_owned(),
         display_name: new.display_name.clone(),
     })
-}
-
-/// Takes `count` consecutive cursors of `user`'s stream; returns the first.
-async fn take_cursors(
-    conn: &mut PgConnection,
-    user: UserId,
-    count: i64,
-) -> Result<Cursor, StoreError> {
-    let last: i64 = sqlx::query_scalar(
-        "UPDATE users SET last_cursor = last_cursor + $2 WHERE id = $1 RETURNING last_cursor",
-    )
-    .bind(user.0)
-    .bind(count)
-    .fetch_one(conn)
-    .await
-    .map_err(failure)?;
-    Ok(Cursor(last - count + 1))
 }
 
 /// An event row to insert.
@@ -154,8 +134,8 @@ pub(super) fn existing_answer(req: &SendRequest, message: Message) -> Result<Sen
     })
 }
 
-/// Records status events for messages already moved forward: one event per conversation, in
-/// the sender's and the reader's streams, cursors taken in ascending user order.
+/// Records status events for messages already moved forward, as a batch records them: one
+/// event per conversation, in the sender's and the reader's streams.
 async fn record_status(
     conn: &mut PgConnection,
     reader: &User,
@@ -163,47 +143,10 @@ async fn record_status(
     status: MessageStatus,
     at: Timestamp,
 ) -> Result<StatusOutcome, StoreError> {
+    let mut updated: Vec<MessageId> = changed.iter().map(|(id, _, _)| *id).collect();
+    updated.sort();
     let groups = status_groups(reader, changed, status, at);
-    // How many events each user receives, so their cursors are taken in one step each,
-    // in ascending user order.
-    let mut per_user: BTreeMap<UserId, i64> = BTreeMap::new();
-    for user in groups.iter().flat_map(|g| &g.users) {
-        *per_user.entry(*user).or_default() += 1;
-    }
-    let mut next: BTreeMap<UserId, Cursor> = BTreeMap::new();
-    for (user, count) in &per_user {
-        next.insert(*user, take_cursors(conn, *user, *count).await?);
-    }
-    let mut outcome = StatusOutcome::default();
-    let mut rows = Vec::new();
-    for group in groups {
-        let data = group.data.encode()?;
-        for user in group.users {
-            let slot = next
-                .get_mut(&user)
-                .ok_or_else(|| StoreError::Other("cursor not taken".into()))?;
-            let cursor = *slot;
-            *slot = Cursor(cursor.0 + 1);
-            rows.push(EventRow {
-                user,
-                cursor,
-                kind: KIND_STATUS,
-                message: None,
-                data: Some(data.clone()),
-                at,
-            });
-            outcome.events.push(UserEvent {
-                user,
-                event: group.data.event(cursor),
-            });
-        }
-        outcome.updated.extend(group.data.message_ids);
-    }
-    if !rows.is_empty() {
-        insert_events(conn, &rows).await?;
-    }
-    outcome.updated.sort();
-    Ok(outcome)
+    super::batch::record_moved(conn, updated, groups, at).await
 }
 
 /// Moves the reader's messages of `conversation` up to `up_to` to read (never back); returns

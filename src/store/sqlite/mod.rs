@@ -302,12 +302,6 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn send_message(&self, request: SendRequest) -> Result<Sent, StoreError> {
-        self.writer
-            .write(move |c| writes::send_message(c, &request))
-            .await
-    }
-
     async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
         let ops = requests
             .into_iter()

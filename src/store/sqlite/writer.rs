@@ -258,23 +258,24 @@ mod tests {
             .unwrap()
     }
 
+    /// A job that inserts `n`, then fails (after writing) if `fails`.
+    fn inserts(n: i64, fails: bool) -> impl Fn(&Connection) -> Result<i64, StoreError> {
+        move |c: &Connection| {
+            c.execute("INSERT INTO t (n) VALUES (?1)", [n])
+                .map_err(super::super::other)?;
+            if fails {
+                return Err(StoreError::Conflict(format!("job {n} fails")));
+            }
+            Ok(n)
+        }
+    }
+
     #[tokio::test]
     async fn a_failing_job_is_undone_alone_and_the_rest_of_its_batch_commits() {
         let dir = tempfile::tempdir().unwrap();
         let writer = writer(&dir);
         // Job n inserts n; job 3 then fails, after writing, so its insert must be undone.
-        let ops: Vec<_> = (1..=5)
-            .map(|n: i64| {
-                move |c: &Connection| {
-                    c.execute("INSERT INTO t (n) VALUES (?1)", [n])
-                        .map_err(super::super::other)?;
-                    if n == 3 {
-                        return Err(StoreError::Conflict("three".into()));
-                    }
-                    Ok(n)
-                }
-            })
-            .collect();
+        let ops: Vec<_> = (1..=5).map(|n| inserts(n, n == 3)).collect();
         let results = writer.write_all(ops).await;
         let outcomes: Vec<Option<i64>> = results.iter().map(|r| r.as_ref().ok().copied()).collect();
         assert_eq!(outcomes, [Some(1), Some(2), None, Some(4), Some(5)]);
@@ -287,15 +288,7 @@ mod tests {
     async fn a_batch_without_failures_commits_every_job_once() {
         let dir = tempfile::tempdir().unwrap();
         let writer = writer(&dir);
-        let ops: Vec<_> = (1..=40)
-            .map(|n: i64| {
-                move |c: &Connection| {
-                    c.execute("INSERT INTO t (n) VALUES (?1)", [n])
-                        .map(|_| n)
-                        .map_err(super::super::other)
-                }
-            })
-            .collect();
+        let ops: Vec<_> = (1..=40).map(|n| inserts(n, false)).collect();
         let results = writer.write_all(ops).await;
         assert!(results.iter().all(Result::is_ok));
         writer.close().await;

@@ -140,6 +140,27 @@ async fn record(
     Ok(outcomes)
 }
 
+/// Records the events of a status change made outside a batch (read-up-to) exactly as a batch
+/// does: cursors taken with the users locked in ascending order, events inserted in one step.
+pub(super) async fn record_moved(
+    conn: &mut PgConnection,
+    updated: Vec<MessageId>,
+    groups: Vec<StatusGroup>,
+    at: Timestamp,
+) -> Result<StatusOutcome, StoreError> {
+    let mut counts: BTreeMap<UserId, i64> = BTreeMap::new();
+    for user in groups.iter().flat_map(|g| &g.users) {
+        *counts.entry(*user).or_default() += 1;
+    }
+    let mut cursors = Cursors(take_cursors(conn, &counts).await?);
+    let mut rows = Vec::new();
+    let events = status_events(groups, at, &mut cursors, &mut rows)?;
+    if !rows.is_empty() {
+        insert_events(conn, &rows).await?;
+    }
+    Ok(StatusOutcome { updated, events })
+}
+
 /// Each user's next cursor, handed out in order.
 struct Cursors(BTreeMap<UserId, Cursor>);
 
