@@ -23,7 +23,7 @@ use crate::ids::{Cursor, MessageId, UserId};
 use crate::input::{ClientId, Username};
 use crate::messages::Message;
 use crate::time::Timestamp;
-use checkpoint::Checkpointer;
+use checkpoint::{Checkpointer, RESTART_FRAMES, WalRestart};
 use writer::Writer;
 
 /// How often the WAL is copied back into the database file.
@@ -84,8 +84,15 @@ impl SqliteStore {
         })
         .await
         .map_err(|e| StoreError::Other(e.to_string()))??;
-        let writer = Writer::start(conn, options.queue_depth, options.max_batch);
-        let checkpointer = Checkpointer::start(&path, CHECKPOINT_INTERVAL)?;
+        let restart = WalRestart::default();
+        let writer = Writer::start(
+            conn,
+            options.queue_depth,
+            options.max_batch,
+            restart.clone(),
+        );
+        let checkpointer =
+            Checkpointer::start(&path, CHECKPOINT_INTERVAL, restart, RESTART_FRAMES)?;
         let readers = PoolConfig::new(&path)
             .builder(Runtime::Tokio1)
             .map_err(|e| StoreError::Other(e.to_string()))?

@@ -17,6 +17,7 @@ use std::thread::JoinHandle;
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use super::checkpoint::WalRestart;
 use crate::store::StoreError;
 
 /// A unit of work for the writer thread.
@@ -66,12 +67,18 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer thread on an already configured and migrated connection.
-    pub fn start(conn: Connection, queue_depth: usize, max_batch: usize) -> Self {
+    /// Starts the writer thread on an already configured and migrated connection; it starts
+    /// the log over when the checkpoint thread asks through `restart`.
+    pub fn start(
+        conn: Connection,
+        queue_depth: usize,
+        max_batch: usize,
+        restart: WalRestart,
+    ) -> Self {
         let (tx, rx) = mpsc::channel(queue_depth);
         let thread = std::thread::Builder::new()
             .name("linkup-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch))
+            .spawn(move || run(conn, rx, max_batch, restart))
             .expect("spawning the SQLite writer thread");
         Writer {
             queue: Mutex::new(Some(tx)),
@@ -162,7 +169,12 @@ async fn answered<T>(answer: Answer<T>) -> Result<T, StoreError> {
         .map_err(|_| StoreError::Unavailable("the SQLite writer dropped a write".into()))?
 }
 
-fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
+fn run(
+    conn: Connection,
+    mut queue: mpsc::Receiver<Box<dyn Job>>,
+    max_batch: usize,
+    restart: WalRestart,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -171,6 +183,9 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
+        }
+        if restart.take() {
+            copy_the_rest_of_the_log(&conn);
         }
         let commit = commit_batch(&conn, &mut batch);
         if let Err(err) = &commit {
@@ -181,6 +196,14 @@ fn run(conn: Connection, mut queue: mpsc::Receiver<Box<dyn Job>>, max_batch: usi
         }
     }
     tracing::debug!("SQLite writer stopped");
+}
+
+/// Copies what the checkpoint thread has not (what was committed since its last pass), so that
+/// the next transaction starts the log over; a failure only leaves the log longer.
+fn copy_the_rest_of_the_log(conn: &Connection) {
+    if let Err(err) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!(error = %err, "could not copy the WAL before starting it over");
+    }
 }
 
 fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
@@ -245,7 +268,7 @@ mod tests {
         let conn = Connection::open(dir.path().join("w.db")).unwrap();
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .unwrap();
-        Writer::start(conn, 64, 64)
+        Writer::start(conn, 64, 64, WalRestart::default())
     }
 
     fn stored(dir: &tempfile::TempDir) -> Vec<i64> {
@@ -293,5 +316,44 @@ mod tests {
         assert!(results.iter().all(Result::is_ok));
         writer.close().await;
         assert_eq!(stored(&dir), (1..=40).collect::<Vec<i64>>());
+    }
+
+    /// Frames in the log of the database at `path` (copying them, which changes nothing else).
+    fn frames_in_log(path: &std::path::Path) -> i64 {
+        let conn = Connection::open(path).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_requested_restart_starts_the_log_over_despite_commits_since_the_last_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0;
+             CREATE TABLE t (n INTEGER PRIMARY KEY)",
+        )
+        .unwrap();
+        let restart = WalRestart::default();
+        let writer = Writer::start(conn, 64, 64, restart.clone());
+        for n in 0..20 {
+            writer.write(inserts(n, false)).await.unwrap();
+        }
+        // A checkpoint pass copies those; five more commits follow that no pass has copied.
+        assert!(frames_in_log(&path) >= 20);
+        for n in 20..25 {
+            writer.write(inserts(n, false)).await.unwrap();
+        }
+
+        restart.request();
+        writer.write(inserts(25, false)).await.unwrap();
+        let frames = frames_in_log(&path);
+        assert!(
+            frames <= 3,
+            "the log holds only the last commit, not {frames} frames"
+        );
+        writer.close().await;
+        assert_eq!(stored(&dir), (0..26).collect::<Vec<_>>());
     }
 }
