@@ -79,6 +79,43 @@ async fn open_loop_throughput_sends_on_schedule_and_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn warm_up_sends_are_checked_but_not_timed() {
+    let (server, _dir, args) = server_and_args(&[
+        "--duration",
+        "1s",
+        "--warmup",
+        "1s",
+        "throughput",
+        "--pairs",
+        "2",
+        "--rate",
+        "100",
+        "--no-receipts",
+    ])
+    .await;
+    let Scenario::Throughput(scenario) = &args.scenario else {
+        unreachable!("parsed as throughput")
+    };
+    let target = Target::connect(&args.target)
+        .await
+        .expect("server reachable");
+    let report = throughput::run(&target, scenario)
+        .await
+        .expect("bench runs");
+
+    // Two seconds of sending at 100/s, all of it checked; only sends made after the first
+    // second are timed: the 100 scheduled then, plus any warm-up send whose timer fired late.
+    assert_eq!(report.sent, 200, "{report:?}");
+    assert_eq!(report.delivered, 200, "{report:?}");
+    assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
+    assert_eq!(report.warmup_s, 1.0, "{report:?}");
+    let timed = report.ack_latency_ms.count;
+    assert!((100..=110).contains(&timed), "{report:?}");
+    assert_eq!(report.deliver_latency_ms.count, timed, "{report:?}");
+    server.stop().await.expect("server stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_catches_up_every_missed_message_both_ways() {
     let (server, _dir, args) =
         server_and_args(&["sync", "--messages", "1500", "--repeat", "1"]).await;

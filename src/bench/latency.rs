@@ -33,6 +33,7 @@ pub async fn run(target: &Target, args: &LatencyArgs) -> anyhow::Result<Throughp
         mode: Mode::Open { rate: args.rate },
         body_bytes: args.body_bytes,
         duration: target.args.duration,
+        warmup: target.args.warmup.unwrap_or_default(),
         receipts: !args.no_receipts,
     };
     let outcome = pairs::run(target, &plan).await?;

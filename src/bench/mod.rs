@@ -54,6 +54,11 @@ pub struct TargetArgs {
     /// How long the measured phase lasts (e.g. `10s`, `500ms`, `2m`).
     #[arg(long, global = true, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
+    /// `throughput` and `latency`: send for this long first (e.g. `3s`) without recording
+    /// latencies, so the percentiles describe the steady state and not the first seconds of a
+    /// run. Warm-up sends still count, and are checked for loss and duplicates like the rest.
+    #[arg(long, global = true, value_parser = parse_duration)]
+    pub warmup: Option<Duration>,
     /// Print one JSON object instead of the table.
     #[arg(long, global = true)]
     pub json: bool,
@@ -80,6 +85,7 @@ impl TargetArgs {
         TargetArgs {
             url: url.to_owned(),
             duration: Duration::from_secs(10),
+            warmup: None,
             json: false,
             quiet: true,
             users_file: None,

@@ -39,6 +39,8 @@ pub struct Plan {
     pub mode: Mode,
     pub body_bytes: usize,
     pub duration: Duration,
+    /// Sending before `duration` whose latencies are not recorded.
+    pub warmup: Duration,
     /// Recipients send `delivered` receipts (as real clients do).
     pub receipts: bool,
 }
@@ -62,8 +64,10 @@ pub struct Live {
 
 /// What a run measured, before it is shaped into a report.
 pub struct Outcome {
-    /// The measured window (sends start to sends stop).
+    /// The window (sends start to sends stop), warm-up included.
     pub window: Duration,
+    /// The part of the window at its start whose latencies were not recorded.
+    pub warmup: Duration,
     /// From the end of the window to the last ack or delivery.
     pub drain: Duration,
     pub sent: u64,
@@ -89,7 +93,8 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
     let stop = CancellationToken::new();
     let progress = Progress::spinner(target.args.quiet, progress_line(live.clone()));
     let clock = Instant::now();
-    let end = clock + plan.duration;
+    let measured_from = clock + plan.warmup;
+    let end = measured_from + plan.duration;
 
     let mut receiving = Vec::with_capacity(plan.pairs);
     for (socket, user) in recipient_sockets.into_iter().zip(recipients) {
@@ -100,6 +105,7 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
             receipts: plan.receipts,
             live: live.clone(),
             clock,
+            warmup: plan.warmup,
             stop: stop.clone(),
         };
         receiving.push(tokio::spawn(task.run()));
@@ -116,6 +122,7 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
             pad: "x".repeat(plan.body_bytes.max(1)),
             body_bytes: plan.body_bytes,
             clock,
+            measured_from,
             end,
             live: live.clone(),
         };
@@ -148,7 +155,9 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
         &received_by,
     )
     .await?;
-    Ok(summarize(clock, end, sent_by, received_by, verdict))
+    let mut outcome = summarize(clock, end, sent_by, received_by, verdict);
+    outcome.warmup = plan.warmup;
+    Ok(outcome)
 }
 
 fn summarize(
@@ -160,6 +169,7 @@ fn summarize(
 ) -> Outcome {
     let mut outcome = Outcome {
         window: end - clock,
+        warmup: Duration::ZERO,
         drain: Duration::ZERO,
         sent: 0,
         acked: 0,

@@ -31,6 +31,8 @@ pub struct Recipient {
     pub receipts: bool,
     pub live: Arc<Live>,
     pub clock: Instant,
+    /// Messages sent within this long of `clock` (the warm-up) are not timed.
+    pub warmup: Duration,
     /// Cancelled when the run is over.
     pub stop: CancellationToken,
 }
@@ -116,7 +118,8 @@ impl Recipient {
                     .split(' ')
                     .next()
                     .and_then(|stamp| stamp.parse().ok());
-                if let Some(sent_at) = sent_at {
+                let warmup = self.warmup.as_micros() as u64;
+                if let Some(sent_at) = sent_at.filter(|&sent_at| sent_at >= warmup) {
                     let now_micros = (now - self.clock).as_micros() as u64;
                     out.deliver
                         .record_micros(now_micros.saturating_sub(sent_at));

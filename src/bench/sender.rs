@@ -30,6 +30,8 @@ pub struct Sender {
     pub pad: String,
     pub body_bytes: usize,
     pub clock: Instant,
+    /// Acks of sends made before this (the warm-up) are not timed.
+    pub measured_from: Instant,
     /// When the measured window closes: no new sends after it.
     pub end: Instant,
     pub live: Arc<Live>,
@@ -143,7 +145,9 @@ impl Sender {
                     return false;
                 };
                 let now = Instant::now();
-                out.ack.record(now - at);
+                if at >= self.measured_from {
+                    out.ack.record(now - at);
+                }
                 out.acked.push(message.id);
                 out.last_ack = Some(now);
                 self.live.acked.fetch_add(1, Relaxed);

@@ -44,8 +44,10 @@ pub struct ThroughputReport {
     pub rate: Option<f64>,
     pub body_bytes: usize,
     pub receipts: bool,
-    /// The measured window, and how long the last acks and deliveries took after it.
+    /// The window (warm-up included), and how long the last acks and deliveries took after it.
     pub window_s: f64,
+    /// The first part of the window, whose sends count but whose latencies are not recorded.
+    pub warmup_s: f64,
     pub drain_s: f64,
     pub sent: u64,
     pub acked: u64,
@@ -80,6 +82,7 @@ pub async fn run(target: &Target, args: &ThroughputArgs) -> anyhow::Result<Throu
         mode,
         body_bytes: args.body_bytes,
         duration: target.args.duration,
+        warmup: target.args.warmup.unwrap_or_default(),
         receipts: !args.no_receipts,
     };
     let outcome = pairs::run(target, &plan).await?;
@@ -110,6 +113,7 @@ pub fn report(
         body_bytes: plan.body_bytes,
         receipts: plan.receipts,
         window_s: window,
+        warmup_s: outcome.warmup.as_secs_f64(),
         drain_s: drain,
         sent: outcome.sent,
         acked: outcome.acked,
@@ -146,10 +150,7 @@ impl Tabular for ThroughputReport {
                 if self.receipts { "on" } else { "off" }
             ),
         )
-        .row(
-            "window",
-            format!("{:.1} s (+{:.2} s drain)", self.window_s, self.drain_s),
-        )
+        .row("window", self.window_line())
         .row("sent", rate_line(self.sent, self.sent_per_s))
         .row("acked", rate_line(self.acked, self.acked_per_s))
         .row("delivered", rate_line(self.delivered, self.delivered_per_s))
@@ -170,6 +171,16 @@ impl Tabular for ThroughputReport {
             );
         }
         t
+    }
+}
+
+impl ThroughputReport {
+    fn window_line(&self) -> String {
+        let mut line = format!("{:.1} s (+{:.2} s drain)", self.window_s, self.drain_s);
+        if self.warmup_s > 0.0 {
+            line += &format!(", latencies from {:.1} s on (warm-up)", self.warmup_s);
+        }
+        line
     }
 }
 
