@@ -39,7 +39,7 @@ pub struct Plan {
     pub mode: Mode,
     pub body_bytes: usize,
     pub duration: Duration,
-    /// Sending before `duration` whose latencies are not recorded.
+    /// How long senders send before `duration` starts; those sends' latencies are not recorded.
     pub warmup: Duration,
     /// Recipients send `delivered` receipts (as real clients do).
     pub receipts: bool,
@@ -155,13 +155,19 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
         &received_by,
     )
     .await?;
-    let mut outcome = summarize(clock, end, sent_by, received_by, verdict);
-    outcome.warmup = plan.warmup;
-    Ok(outcome)
+    Ok(summarize(
+        clock,
+        measured_from,
+        end,
+        sent_by,
+        received_by,
+        verdict,
+    ))
 }
 
 fn summarize(
     clock: Instant,
+    measured_from: Instant,
     end: Instant,
     sent_by: Vec<SenderOutcome>,
     received_by: Vec<RecipientOutcome>,
@@ -169,7 +175,7 @@ fn summarize(
 ) -> Outcome {
     let mut outcome = Outcome {
         window: end - clock,
-        warmup: Duration::ZERO,
+        warmup: measured_from - clock,
         drain: Duration::ZERO,
         sent: 0,
         acked: 0,
