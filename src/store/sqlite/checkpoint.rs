@@ -11,11 +11,11 @@
 //! commits new frames while each pass runs. So when a pass finds the log past
 //! `restart_frames` and has copied all of it, it asks the writer ([`WalRestart`]) to copy the
 //! few frames committed since, between two batches, and the writer's next transaction starts
-//! the log over. That copy still pauses the writer (≈ 45 ms measured, mostly its two fsyncs),
-//! but SQLite's own automatic checkpoint, firing first, paused it for 77–186 ms at a time and
-//! the steady-state p99 at 2,000 messages/s with 10,000 users online fell from 206 ms to under
-//! 80 ms (BENCHMARKS.md). The writer's automatic checkpoint stays as a backstop, with a higher
-//! threshold, for a log that readers keep from being copied.
+//! the log over. That copy still pauses the writer (≈ 45 ms measured with a 64 MiB log), but
+//! SQLite's own automatic checkpoint paused it for 77–186 ms at a time; the steady-state p99 at
+//! 2,000 messages/s with 10,000 users online fell from 206 ms to 67–93 ms (BENCHMARKS.md).
+//! The writer's automatic checkpoint stays as a backstop, with a higher threshold, for a log
+//! that readers keep from being copied.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -30,7 +30,9 @@ use super::{other, schema};
 use crate::store::StoreError;
 
 /// Log length (in frames, one page each) past which the writer is asked to start it over:
-/// 64 MiB with 4 KiB pages.
+/// 64 MiB with 4 KiB pages. A restart's pause grows with the log, but each one costs the writer
+/// time: shorter logs gave a lower tail at 2,000–3,000 msg/s and less capacity near
+/// saturation (BENCHMARKS.md compares 4,096 to 65,536 frames).
 pub const RESTART_FRAMES: i64 = 16_384;
 
 /// The checkpoint thread's request that the writer start the log over (see the module docs).
