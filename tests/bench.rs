@@ -18,10 +18,9 @@ async fn server_and_args(scenario: &[&str]) -> (Server, tempfile::TempDir, Bench
     (server, dir, args)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn throughput_counts_every_message_once() {
-    let (server, _dir, args) =
-        server_and_args(&["--duration", "2s", "throughput", "--pairs", "4"]).await;
+/// Runs `linkup bench … throughput …` with `args` against a fresh server, and stops it.
+async fn run_throughput(args: &[&str]) -> throughput::ThroughputReport {
+    let (server, _dir, args) = server_and_args(args).await;
     let Scenario::Throughput(scenario) = &args.scenario else {
         unreachable!("parsed as throughput")
     };
@@ -31,6 +30,13 @@ async fn throughput_counts_every_message_once() {
     let report = throughput::run(&target, scenario)
         .await
         .expect("bench runs");
+    server.stop().await.expect("server stops");
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throughput_counts_every_message_once() {
+    let report = run_throughput(&["--duration", "2s", "throughput", "--pairs", "4"]).await;
 
     assert!(report.sent > 0, "{report:?}");
     assert_eq!(report.acked, report.sent, "{report:?}");
@@ -45,12 +51,11 @@ async fn throughput_counts_every_message_once() {
     let json: serde_json::Value = serde_json::to_value(&report).expect("report serializes");
     assert_eq!(json["lost"], 0);
     assert!(json["deliver_latency_ms"]["p99.9"].is_number(), "{json}");
-    server.stop().await.expect("server stops");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn open_loop_throughput_sends_on_schedule_and_loses_nothing() {
-    let (server, _dir, args) = server_and_args(&[
+    let report = run_throughput(&[
         "--duration",
         "1s",
         "throughput",
@@ -61,26 +66,16 @@ async fn open_loop_throughput_sends_on_schedule_and_loses_nothing() {
         "--no-receipts",
     ])
     .await;
-    let Scenario::Throughput(scenario) = &args.scenario else {
-        unreachable!("parsed as throughput")
-    };
-    let target = Target::connect(&args.target)
-        .await
-        .expect("server reachable");
-    let report = throughput::run(&target, scenario)
-        .await
-        .expect("bench runs");
 
     // 100/s for 1 s over 2 senders: the schedule allows exactly 100 sends.
     assert_eq!(report.sent, 100, "{report:?}");
     assert_eq!(report.delivered, 100, "{report:?}");
     assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
-    server.stop().await.expect("server stops");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warm_up_sends_are_checked_but_not_timed() {
-    let (server, _dir, args) = server_and_args(&[
+    let report = run_throughput(&[
         "--duration",
         "1s",
         "--warmup",
@@ -93,15 +88,6 @@ async fn warm_up_sends_are_checked_but_not_timed() {
         "--no-receipts",
     ])
     .await;
-    let Scenario::Throughput(scenario) = &args.scenario else {
-        unreachable!("parsed as throughput")
-    };
-    let target = Target::connect(&args.target)
-        .await
-        .expect("server reachable");
-    let report = throughput::run(&target, scenario)
-        .await
-        .expect("bench runs");
 
     // Two seconds of sending at 100/s, all of it checked; only sends made after the first
     // second are timed: the 100 scheduled then, plus any warm-up send whose timer fired late.
@@ -112,7 +98,6 @@ async fn warm_up_sends_are_checked_but_not_timed() {
     let timed = report.ack_latency_ms.count;
     assert!((100..=110).contains(&timed), "{report:?}");
     assert_eq!(report.deliver_latency_ms.count, timed, "{report:?}");
-    server.stop().await.expect("server stops");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -164,12 +164,15 @@ mod tests {
                  CREATE TABLE t (n INTEGER PRIMARY KEY);",
             )
             .unwrap();
-        for n in 0..commits {
-            writer
-                .execute("INSERT INTO t (n) VALUES (?1)", [n])
-                .unwrap();
-        }
+        commit_rows(&writer, 0..commits);
         writer
+    }
+
+    /// One transaction per row.
+    fn commit_rows(conn: &Connection, rows: std::ops::Range<i64>) {
+        for n in rows {
+            conn.execute("INSERT INTO t (n) VALUES (?1)", [n]).unwrap();
+        }
     }
 
     #[test]
@@ -197,11 +200,7 @@ mod tests {
         let _: i64 = reader
             .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
             .unwrap();
-        for n in 100..120 {
-            writer
-                .execute("INSERT INTO t (n) VALUES (?1)", [n])
-                .unwrap();
-        }
+        commit_rows(&writer, 100..120);
         let checkpoint = Connection::open(&path).unwrap();
         let restart = WalRestart::default();
 

@@ -61,20 +61,13 @@ pub(super) async fn apply(
     conn: &mut PgConnection,
     items: &[Item<'_>],
 ) -> Result<Vec<Outcome>, StoreError> {
-    let requests: Vec<&SendRequest> = items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Send(request) => Some(*request),
-            Item::Status(_) => None,
-        })
-        .collect();
-    let changes: Vec<&StatusChange> = items
-        .iter()
-        .filter_map(|item| match item {
-            Item::Status(change) => Some(*change),
-            Item::Send(_) => None,
-        })
-        .collect();
+    let (mut requests, mut changes): (Vec<&SendRequest>, Vec<&StatusChange>) = Default::default();
+    for item in items {
+        match item {
+            Item::Send(request) => requests.push(*request),
+            Item::Status(change) => changes.push(*change),
+        }
+    }
     let mut stored = sends::store(conn, &requests).await?.into_iter();
     let mut moved = statuses::advance(conn, &changes).await?.into_iter();
     let mut written = Vec::with_capacity(items.len());
@@ -97,13 +90,12 @@ async fn record(
 ) -> Result<Vec<Outcome>, StoreError> {
     let mut counts: BTreeMap<UserId, i64> = BTreeMap::new();
     for done in written.iter().flatten() {
-        let users: Vec<UserId> = match done {
-            Written::Created(_, users) => users.clone(),
-            Written::Answered(_) => Vec::new(),
-            Written::Moved { groups, .. } => groups.iter().flat_map(|g| g.users.clone()).collect(),
-        };
-        for user in users {
-            *counts.entry(user).or_default() += 1;
+        match done {
+            Written::Created(_, users) => count_events(&mut counts, users),
+            Written::Answered(_) => {}
+            Written::Moved { groups, .. } => {
+                count_events(&mut counts, groups.iter().flat_map(|g| &g.users));
+            }
         }
     }
     let mut cursors = Cursors(take_cursors(conn, &counts).await?);
@@ -149,9 +141,7 @@ pub(super) async fn record_moved(
     at: Timestamp,
 ) -> Result<StatusOutcome, StoreError> {
     let mut counts: BTreeMap<UserId, i64> = BTreeMap::new();
-    for user in groups.iter().flat_map(|g| &g.users) {
-        *counts.entry(*user).or_default() += 1;
-    }
+    count_events(&mut counts, groups.iter().flat_map(|g| &g.users));
     let mut cursors = Cursors(take_cursors(conn, &counts).await?);
     let mut rows = Vec::new();
     let events = status_events(groups, at, &mut cursors, &mut rows)?;
@@ -159,6 +149,16 @@ pub(super) async fn record_moved(
         insert_events(conn, &rows).await?;
     }
     Ok(StatusOutcome { updated, events })
+}
+
+/// Adds one event for each of `users` to the per-user counts of cursors to take.
+fn count_events<'a>(
+    counts: &mut BTreeMap<UserId, i64>,
+    users: impl IntoIterator<Item = &'a UserId>,
+) {
+    for user in users {
+        *counts.entry(*user).or_default() += 1;
+    }
 }
 
 /// Each user's next cursor, handed out in order.
