@@ -108,6 +108,40 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
 ];
 
+/// Columns PostgreSQL keeps as counters but SQLite derives from the rows they count, since
+/// version 3 of its schema: how to read each from SQLite.
+const DERIVED: &[(&str, &str, &str)] = &[
+    (
+        "users",
+        "last_cursor",
+        "(SELECT COALESCE(MAX(e.cursor), 0) FROM events e WHERE e.user_id = users.id)",
+    ),
+    (
+        "conversations",
+        "last_seq",
+        "(SELECT COALESCE(MAX(m.seq), 0) FROM messages m WHERE m.conversation_id = conversations.id)",
+    ),
+    (
+        "conversations",
+        "last_message_id",
+        "(SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = conversations.id)",
+    ),
+    (
+        "conversations",
+        "updated_at",
+        "COALESCE((SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id \
+           ORDER BY m.id DESC LIMIT 1), conversations.created_at)",
+    ),
+];
+
+/// What SQLite selects for `column` of `table`: the column itself, or how it is derived.
+fn sqlite_expression(table: &str, column: &'static str) -> &'static str {
+    DERIVED
+        .iter()
+        .find(|(t, c, _)| *t == table && *c == column)
+        .map_or(column, |(_, _, expression)| expression)
+}
+
 /// Tables whose ids come from a sequence that must continue after the copied rows.
 const SEQUENCES: &[&str] = &["users", "conversations", "messages"];
 
@@ -126,9 +160,12 @@ fn read_all(sqlite: &Path) -> Result<Vec<Vec<Vec<Value>>>, StoreError> {
     conn.execute_batch("BEGIN").map_err(other)?;
     let mut tables = Vec::with_capacity(TABLES.len());
     for (table, columns) in TABLES {
-        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+        let selected: Vec<&str> = columns
+            .iter()
+            .map(|(name, _)| sqlite_expression(table, name))
+            .collect();
         let mut stmt = conn
-            .prepare(&format!("SELECT {} FROM {table}", names.join(", ")))
+            .prepare(&format!("SELECT {} FROM {table}", selected.join(", ")))
             .map_err(other)?;
         let rows = stmt
             .query_map([], |row| {

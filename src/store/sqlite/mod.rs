@@ -382,9 +382,9 @@ impl Store for SqliteStore {
 
     async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError> {
         self.read(move |c| {
-            c.prepare_cached("SELECT last_cursor FROM users WHERE id = ?1")
-                .and_then(|mut s| s.query_row([user.0], |r| r.get(0)).optional())
-                .map(|cursor| Cursor(cursor.unwrap_or(0)))
+            c.prepare_cached("SELECT COALESCE(MAX(cursor), 0) FROM events WHERE user_id = ?1")
+                .and_then(|mut s| s.query_row([user.0], |r| r.get(0)))
+                .map(Cursor)
                 .map_err(other)
         })
         .await

@@ -1,8 +1,11 @@
 //! Write transactions' bodies. Each runs on the writer thread inside its own savepoint, so a
 //! function here may fail at any step and leave nothing behind.
 //!
-//! The writer serialises all writes, so "read the counter, then write counter + 1" is safe:
-//! message `seq` and user cursors come out gap-free and in commit order.
+//! The writer serialises all writes, so "read the last value, then write it + 1" is safe:
+//! message `seq` and user cursors come out gap-free and in commit order. Neither is kept in a
+//! counter column: each is read from the end of the index the write then appends to (a user's
+//! events, a conversation's messages), a page the write dirties anyway, where a counter row
+//! would cost a page of its own in every commit.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -38,16 +41,15 @@ pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User, StoreError>
     })
 }
 
-/// Appends an event to `user`'s stream with the next cursor.
+/// The cursor `user`'s next event gets.
 fn next_cursor(conn: &Connection, user: UserId) -> Result<Cursor, StoreError> {
-    conn.prepare_cached(
-        "UPDATE users SET last_cursor = last_cursor + 1 WHERE id = ?1 RETURNING last_cursor",
-    )
-    .and_then(|mut s| s.query_row([user.0], |r| r.get(0)))
-    .map(Cursor)
-    .map_err(other)
+    conn.prepare_cached("SELECT COALESCE(MAX(cursor), 0) + 1 FROM events WHERE user_id = ?1")
+        .and_then(|mut s| s.query_row([user.0], |r| r.get(0)))
+        .map(Cursor)
+        .map_err(other)
 }
 
+/// Appends an event to `user`'s stream with the next cursor.
 fn append_event(
     conn: &Connection,
     user: UserId,
@@ -73,13 +75,16 @@ fn open_direct_conversation(
     at: Timestamp,
 ) -> Result<(ConversationId, i64), StoreError> {
     if let Some(id) = reads::direct_conversation(conn, a, b)? {
+        // Ids and seqs grow together in a conversation: its newest message has the last seq.
         let last_seq = conn
-            .prepare_cached("SELECT last_seq FROM conversations WHERE id = ?1")
-            .and_then(|mut s| s.query_row([id.0], |r| r.get(0)))
+            .prepare_cached(
+                "SELECT seq FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([id.0], |r| r.get(0)).optional())
             .map_err(other)?;
-        return Ok((id, last_seq));
+        return Ok((id, last_seq.unwrap_or(0)));
     }
-    conn.prepare_cached("INSERT INTO conversations (kind, updated_at) VALUES ('direct', ?1)")
+    conn.prepare_cached("INSERT INTO conversations (kind, created_at) VALUES ('direct', ?1)")
         .and_then(|mut s| s.execute([at.millis()]))
         .map_err(other)?;
     let id = ConversationId(conn.last_insert_rowid());
@@ -146,9 +151,6 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
     })
     .map_err(other)?;
     let id = MessageId(conn.last_insert_rowid());
-    conn.prepare_cached("UPDATE conversations SET last_seq = ?1, last_message_id = ?2, updated_at = ?3 WHERE id = ?4")
-        .and_then(|mut s| s.execute(params![seq, id.0, req.at.millis(), conversation.0]))
-        .map_err(other)?;
 
     let message = new_message(req, id, seq, conversation);
     let mut concerned = vec![req.sender.id];
@@ -210,12 +212,15 @@ fn advance(
     status: MessageStatus,
     at: Timestamp,
 ) -> Result<StatusOutcome, StoreError> {
-    let mut update = conn
-        .prepare_cached(
-            "UPDATE messages SET status = ?1, delivered_at = COALESCE(delivered_at, ?2), \
-             read_at = CASE WHEN ?1 >= 2 THEN COALESCE(read_at, ?2) ELSE read_at END WHERE id = ?3",
-        )
-        .map_err(other)?;
+    // Only a move to `read` names `read_at`: an UPDATE that assigns no column of the unread
+    // index's condition leaves that index alone.
+    let sql = if status >= MessageStatus::Read {
+        "UPDATE messages SET status = ?1, delivered_at = COALESCE(delivered_at, ?2), \
+         read_at = COALESCE(read_at, ?2) WHERE id = ?3"
+    } else {
+        "UPDATE messages SET status = ?1, delivered_at = COALESCE(delivered_at, ?2) WHERE id = ?3"
+    };
+    let mut update = conn.prepare_cached(sql).map_err(other)?;
     let mut changed = Vec::new();
     for t in targets.into_iter().filter(|t| t.status < status) {
         update
@@ -266,7 +271,7 @@ pub fn read_up_to(conn: &Connection, req: &ReadUpTo) -> Result<StatusOutcome, St
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, sender_id, status FROM messages \
-             WHERE recipient_id = ?1 AND conversation_id = ?2 AND status < 2 AND id <= ?3",
+             WHERE recipient_id = ?1 AND conversation_id = ?2 AND read_at IS NULL AND id <= ?3",
         )
         .map_err(other)?;
     let targets = stmt
