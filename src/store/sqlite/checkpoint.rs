@@ -9,13 +9,16 @@
 //! Copying is not enough to keep the log short: SQLite starts it over only when a write
 //! transaction begins with every frame already copied, and under steady writes the writer
 //! commits new frames while each pass runs. So when a pass finds the log past
-//! `restart_frames` and has copied all of it, it asks the writer ([`WalRestart`]) to copy the
-//! few frames committed since, between two batches, and the writer's next transaction starts
-//! the log over. That copy still pauses the writer (≈ 45 ms measured with a 64 MiB log), but
-//! SQLite's own automatic checkpoint paused it for 77–186 ms at a time; the steady-state p99 at
-//! 2,000 messages/s with 10,000 users online fell from 206 ms to 67–93 ms (BENCHMARKS.md).
-//! The writer's automatic checkpoint stays as a backstop, with a higher threshold, for a log
-//! that readers keep from being copied.
+//! `restart_frames` and has copied all of it, the thread catches up: it runs passes back to
+//! back, each copying only what was committed during the one before, until a pass has little
+//! left to copy. Then it asks the writer ([`WalRestart`]) to copy the few frames committed
+//! since, between two batches, and the writer's next transaction starts the log over.
+//!
+//! That last copy pauses the writer, and what it costs is mostly the `fsync` of the database
+//! pages it wrote (≈ 20 µs a page here): asked straight after an ordinary pass, it had 100 ms
+//! of commits to copy and paused the writer ≈ 45 ms; after catching up it has a few hundred
+//! frames at most. The writer's automatic checkpoint stays as a backstop, with a higher
+//! threshold, for a log that readers keep from being copied.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -30,10 +33,18 @@ use super::{other, schema};
 use crate::store::StoreError;
 
 /// Log length (in frames, one page each) past which the writer is asked to start it over:
-/// 64 MiB with 4 KiB pages. A restart's pause grows with the log, but each one costs the writer
-/// time: shorter logs gave a lower tail at 2,000–3,000 msg/s and less capacity near
-/// saturation (BENCHMARKS.md compares 4,096 to 65,536 frames).
-pub const RESTART_FRAMES: i64 = 16_384;
+/// 256 MiB with 4 KiB pages. Since the catch-up, a restart's pause no longer grows with the
+/// log, but each is still a pause (1–40 ms measured, mostly the `fsync`): at 5,000 msg/s a
+/// 64 MiB log restarted every 0.65 s, this one every 2.6 s (BENCHMARKS.md, fourth round).
+pub const RESTART_FRAMES: i64 = 65_536;
+
+/// A catch-up pass that found at most this many frames committed since the pass before asks
+/// for the restart: the writer then copies about as many, a pause of a few milliseconds.
+const CATCH_UP_FRAMES: i64 = 256;
+
+/// Catch-up passes after which the restart is asked for anyway: under writes too heavy for the
+/// passes to gain on the writer, the log must still start over.
+const MAX_CATCH_UP_PASSES: u32 = 50;
 
 /// The checkpoint thread's request that the writer start the log over (see the module docs).
 #[derive(Clone, Default)]
@@ -71,11 +82,25 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("linkup-sqlite-checkpoint".into())
             .spawn(move || {
+                let mut pacing = Pacing::new(restart_frames);
+                let mut wait = interval;
                 // Nothing is ever sent: the sender is dropped to stop, which ends the wait.
-                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(interval) {
-                    if let Err(err) = pass(&conn, &restart, restart_frames) {
-                        tracing::warn!(error = %err, "WAL checkpoint failed; the writer's backstop remains");
-                    }
+                while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(wait) {
+                    wait = match pass(&conn) {
+                        Ok(log) => match pacing.after(log) {
+                            Next::Wait => interval,
+                            Next::CatchUp => Duration::ZERO,
+                            Next::Restart => {
+                                restart.request();
+                                interval
+                            }
+                        },
+                        Err(err) => {
+                            tracing::warn!(error = %err, "WAL checkpoint failed; the writer's backstop remains");
+                            pacing = Pacing::new(restart_frames);
+                            interval
+                        }
+                    };
                 }
                 tracing::debug!("SQLite checkpoint thread stopped");
             })
@@ -98,17 +123,71 @@ impl Checkpointer {
     }
 }
 
-/// One PASSIVE checkpoint; asks for a restart when the log is long and was copied in full (a
-/// reader still using old frames keeps them from being copied, and then a restart could not
-/// happen anyway). A busy checkpoint is simply retried at the next interval.
-fn pass(conn: &Connection, restart: &WalRestart, restart_frames: i64) -> rusqlite::Result<()> {
-    let (log, copied): (i64, i64) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
-        Ok((r.get(1)?, r.get(2)?))
-    })?;
-    if log >= restart_frames && copied == log {
-        restart.request();
+/// The log as one PASSIVE checkpoint pass left it. A busy checkpoint is simply retried later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Log {
+    /// Frames in the log when the pass began.
+    frames: i64,
+    /// Frames copied into the database file (all of them, unless a reader still uses some).
+    copied: i64,
+}
+
+fn pass(conn: &Connection) -> rusqlite::Result<Log> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok(Log {
+            frames: r.get(1)?,
+            copied: r.get(2)?,
+        })
+    })
+}
+
+/// What the thread does after a pass.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    /// Sleep until the next interval.
+    Wait,
+    /// Pass again at once: the log is long, and what was committed meanwhile is still many frames.
+    CatchUp,
+    /// Ask the writer to start the log over, then sleep.
+    Restart,
+}
+
+/// Decides, pass after pass, when the log is long enough to start over and caught up enough
+/// for the writer's share of that to be short.
+struct Pacing {
+    restart_frames: i64,
+    /// The log's length at the previous pass, while catching up.
+    catching_up: Option<i64>,
+    passes: u32,
+}
+
+impl Pacing {
+    fn new(restart_frames: i64) -> Self {
+        Pacing {
+            restart_frames,
+            catching_up: None,
+            passes: 0,
+        }
     }
-    Ok(())
+
+    fn after(&mut self, log: Log) -> Next {
+        // A reader still using old frames keeps them from being copied, and then a restart
+        // could not happen anyway.
+        if log.frames < self.restart_frames || log.copied < log.frames {
+            *self = Pacing::new(self.restart_frames);
+            return Next::Wait;
+        }
+        let committed_meanwhile = self
+            .catching_up
+            .map_or(i64::MAX, |previous| log.frames - previous);
+        self.passes += 1;
+        if committed_meanwhile <= CATCH_UP_FRAMES || self.passes > MAX_CATCH_UP_PASSES {
+            *self = Pacing::new(self.restart_frames);
+            return Next::Restart;
+        }
+        self.catching_up = Some(log.frames);
+        Next::CatchUp
+    }
 }
 
 #[cfg(test)]
@@ -176,18 +255,32 @@ mod tests {
     }
 
     #[test]
-    fn a_long_log_copied_in_full_asks_for_a_restart() {
+    fn a_long_log_copied_in_full_is_caught_up_then_restarted() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("r.db");
-        let _writer = database_with_log(&path, 20);
+        let writer = database_with_log(&path, 20);
         let checkpoint = Connection::open(&path).unwrap();
-        let restart = WalRestart::default();
 
-        pass(&checkpoint, &restart, 1_000).unwrap();
-        assert!(!restart.take(), "the log is under the threshold");
-        pass(&checkpoint, &restart, 10).unwrap();
-        assert!(restart.take(), "over the threshold and copied in full");
-        assert!(!restart.take(), "a request is taken once");
+        let mut pacing = Pacing::new(1_000);
+        assert_eq!(
+            pacing.after(pass(&checkpoint).unwrap()),
+            Next::Wait,
+            "under the threshold"
+        );
+        let mut pacing = Pacing::new(10);
+        let first = pass(&checkpoint).unwrap();
+        assert_eq!(first.copied, first.frames, "copied in full");
+        assert_eq!(
+            pacing.after(first),
+            Next::CatchUp,
+            "what was committed meanwhile is unknown"
+        );
+        commit_rows(&writer, 100..110);
+        assert_eq!(
+            pacing.after(pass(&checkpoint).unwrap()),
+            Next::Restart,
+            "few frames since"
+        );
     }
 
     #[test]
@@ -202,15 +295,62 @@ mod tests {
             .unwrap();
         commit_rows(&writer, 100..120);
         let checkpoint = Connection::open(&path).unwrap();
-        let restart = WalRestart::default();
+        let mut pacing = Pacing::new(10);
 
-        pass(&checkpoint, &restart, 10).unwrap();
+        let held = pass(&checkpoint).unwrap();
         assert!(
-            !restart.take(),
+            held.copied < held.frames,
             "frames past the reader's snapshot stay uncopied"
         );
+        assert_eq!(pacing.after(held), Next::Wait);
         reader.execute_batch("COMMIT").unwrap();
-        pass(&checkpoint, &restart, 10).unwrap();
-        assert!(restart.take());
+        assert_eq!(pacing.after(pass(&checkpoint).unwrap()), Next::CatchUp);
+    }
+
+    fn log(frames: i64) -> Log {
+        Log {
+            frames,
+            copied: frames,
+        }
+    }
+
+    #[test]
+    fn catching_up_restarts_once_a_pass_finds_few_new_frames() {
+        let mut pacing = Pacing::new(16_384);
+        assert_eq!(pacing.after(log(20_000)), Next::CatchUp);
+        assert_eq!(
+            pacing.after(log(21_500)),
+            Next::CatchUp,
+            "1,500 frames committed meanwhile"
+        );
+        assert_eq!(pacing.after(log(21_700)), Next::Restart);
+        // A new log starts the count over.
+        assert_eq!(pacing.after(log(300)), Next::Wait);
+        assert_eq!(pacing.after(log(17_000)), Next::CatchUp);
+    }
+
+    #[test]
+    fn an_uncopied_log_ends_the_catch_up() {
+        let mut pacing = Pacing::new(16_384);
+        assert_eq!(pacing.after(log(20_000)), Next::CatchUp);
+        let held = Log {
+            frames: 20_100,
+            copied: 19_000,
+        };
+        assert_eq!(pacing.after(held), Next::Wait);
+        assert_eq!(pacing.after(log(20_150)), Next::CatchUp, "starts over");
+    }
+
+    #[test]
+    fn a_catch_up_that_never_gains_still_restarts() {
+        let mut pacing = Pacing::new(16_384);
+        let mut frames = 20_000;
+        let mut passes = 0;
+        while pacing.after(log(frames)) == Next::CatchUp {
+            frames += 10_000;
+            passes += 1;
+            assert!(passes <= MAX_CATCH_UP_PASSES, "gave up catching up in time");
+        }
+        assert_eq!(passes, MAX_CATCH_UP_PASSES);
     }
 }

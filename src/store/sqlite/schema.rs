@@ -146,14 +146,16 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
 /// per commit, which group commit spreads over a whole batch of writes. A batch dirties pages
 /// all over the B-trees, so the writer keeps a large page cache (64 MiB) and keeps savepoint
 /// journals in memory rather than in a temporary file. Checkpoints are the `checkpoint`
-/// thread's job; the writer's own only starts past 65,536 WAL pages (256 MiB), as a backstop.
+/// thread's job; the writer's own only starts past 262,144 WAL pages (1 GiB), as a backstop for
+/// a log that readers keep from being copied (four times the `checkpoint` thread's restart
+/// threshold, so that it never fires first).
 pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     configure(conn)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -64 * 1024)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
-    conn.pragma_update(None, "wal_autocheckpoint", 65_536)
+    conn.pragma_update(None, "wal_autocheckpoint", 262_144)
 }
 
 /// The version recorded in the database (0 for a new file).
