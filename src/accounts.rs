@@ -131,6 +131,9 @@ pub async fn caller_from_session(app: &App, session_id: &str) -> Result<Option<C
             app.store.session(id_hash.clone(), Timestamp::now()),
         )
         .await?;
+    if let Some(record) = &record {
+        app.directory.remember(&record.user);
+    }
     Ok(record.map(|r| Caller {
         user: r.user,
         credential: Credential::Session {
@@ -147,6 +150,9 @@ pub async fn caller_from_token(app: &App, token: &str) -> Result<Option<Caller>,
     let user = app
         .timed("token", app.store.token_user(hash.clone()))
         .await?;
+    if let Some(user) = &user {
+        app.directory.remember(user);
+    }
     Ok(user.map(|user| Caller {
         user,
         credential: Credential::Token { hash },
