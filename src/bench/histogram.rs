@@ -1,24 +1,22 @@
-//! Latency recording: an HDR histogram in microseconds (1 µs to 10 minutes, 3 significant
-//! digits), one per task so recording never contends, merged at the end.
+//! Latency recording: each task keeps the latencies it measured as plain samples (so recording
+//! never contends, and costs memory only for what was recorded), and the merged samples go
+//! into one HDR histogram in microseconds (1 µs to 10 minutes, 3 significant digits) for the
+//! percentiles. A histogram per task cost 160 KiB each: 1.6 GB allocated and first touched
+//! by 10,000 sockets just as they started sending, which slowed the very start of a run.
 
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
-/// Recorded latencies of one kind (ack, send→deliver, connect, …).
-#[derive(Clone)]
-pub struct Latencies {
-    histogram: Histogram<u64>,
-}
+/// The histogram's range, in microseconds.
+const LOWEST: u64 = 1;
+const HIGHEST: u64 = 600_000_000;
 
-impl Default for Latencies {
-    fn default() -> Self {
-        Latencies {
-            histogram: Histogram::new_with_bounds(1, 600_000_000, 3)
-                .expect("valid histogram bounds"),
-        }
-    }
+/// Recorded latencies of one kind (ack, send→deliver, connect, …), in microseconds.
+#[derive(Clone, Default)]
+pub struct Latencies {
+    samples: Vec<u64>,
 }
 
 impl Latencies {
@@ -28,25 +26,28 @@ impl Latencies {
     }
 
     pub fn record_micros(&mut self, micros: u64) {
-        self.histogram.saturating_record(micros.max(1));
+        self.samples.push(micros.clamp(LOWEST, HIGHEST));
     }
 
     pub fn merge(&mut self, other: &Latencies) {
-        // Same bounds on both sides, so adding cannot fail.
-        let _ = self.histogram.add(&other.histogram);
+        self.samples.extend_from_slice(&other.samples);
     }
 
     pub fn count(&self) -> u64 {
-        self.histogram.len()
+        self.samples.len() as u64
     }
 
     /// Percentiles in milliseconds.
     pub fn summary(&self) -> Summary {
-        let h = &self.histogram;
-        let ms = |micros: u64| micros as f64 / 1000.0;
-        if h.is_empty() {
+        if self.samples.is_empty() {
             return Summary::default();
         }
+        let mut h =
+            Histogram::<u64>::new_with_bounds(LOWEST, HIGHEST, 3).expect("valid histogram bounds");
+        for &micros in &self.samples {
+            h.saturating_record(micros);
+        }
+        let ms = |micros: u64| micros as f64 / 1000.0;
         Summary {
             count: h.len(),
             mean: h.mean() / 1000.0,
