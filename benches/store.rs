@@ -3,6 +3,11 @@
 //! queued as one transaction (one fsync per batch). With C = 1 every send pays a full commit;
 //! with more tasks the commits are shared. The database is a temporary file, `synchronous=FULL`.
 //!
+//! `sqlite_many_users` is the store's side of the latency scenario: 10,000 users, half of them
+//! sending to the other half, each message followed by its recipient's `delivered` receipt, 256
+//! at a time. The writes land on the pages of thousands of different users, so a batch shares
+//! few of them: this is what a busy server with many people online costs the writer.
+//!
 //! `cargo bench --bench store`
 
 use std::sync::Arc;
@@ -11,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use linkup::input::{Body, ClientId, Username};
+use linkup::messages::MessageStatus;
 use linkup::store::sqlite::{SqliteOptions, SqliteStore};
-use linkup::store::{NewUser, SendRequest, Store, User};
+use linkup::store::{NewUser, SendRequest, StatusChange, Store, User};
 use linkup::time::Timestamp;
 
 /// Conversations the sends are spread over (pairs of users).
@@ -26,12 +32,16 @@ struct Fixture {
 }
 
 async fn fixture() -> Fixture {
+    fixture_of(PAIRS).await
+}
+
+async fn fixture_of(pairs: usize) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SqliteStore::open(&dir.path().join("bench.db"), SqliteOptions::default())
         .await
         .expect("store opens");
     let mut users = Vec::new();
-    for i in 0..PAIRS * 2 {
+    for i in 0..pairs * 2 {
         let new = NewUser {
             username: Username::parse(&format!("user{i}")).expect("valid username"),
             display_name: format!("User {i}"),
@@ -40,7 +50,7 @@ async fn fixture() -> Fixture {
         };
         users.push(store.create_user(new).await.expect("user created"));
     }
-    let pairs = (0..PAIRS)
+    let pairs = (0..pairs)
         .map(|i| (users[2 * i].clone(), users[2 * i + 1].clone()))
         .collect();
     Fixture {
@@ -51,20 +61,27 @@ async fn fixture() -> Fixture {
     }
 }
 
-/// One round: `tasks` concurrent sends, each in its own task; returns how long it took.
-async fn round(fixture: &Fixture, tasks: usize, body: &Body) -> Duration {
-    let started = Instant::now();
-    let mut handles = Vec::with_capacity(tasks);
-    for t in 0..tasks {
-        let (sender, recipient) = fixture.pairs[t % PAIRS].clone();
-        let n = fixture.next_id.fetch_add(1, Ordering::Relaxed);
-        let request = SendRequest {
+impl Fixture {
+    /// The next send of pair `pair`, with a fresh client id.
+    fn request(&self, pair: usize, body: &Body) -> SendRequest {
+        let (sender, recipient) = self.pairs[pair % self.pairs.len()].clone();
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed);
+        SendRequest {
             sender,
             recipient,
             client_id: ClientId::parse(&format!("c{n}")).expect("valid client id"),
             body: body.clone(),
             at: Timestamp::now(),
-        };
+        }
+    }
+}
+
+/// One round: `tasks` concurrent sends, each in its own task; returns how long it took.
+async fn round(fixture: &Fixture, tasks: usize, body: &Body) -> Duration {
+    let started = Instant::now();
+    let mut handles = Vec::with_capacity(tasks);
+    for t in 0..tasks {
+        let request = fixture.request(t, body);
         let store = fixture.store.clone();
         handles.push(tokio::spawn(
             async move { store.send_message(request).await },
@@ -72,6 +89,35 @@ async fn round(fixture: &Fixture, tasks: usize, body: &Body) -> Duration {
     }
     for handle in handles {
         handle.await.expect("task").expect("send stored");
+    }
+    started.elapsed()
+}
+
+/// One round of the many-users load: `tasks` concurrent sends between pairs picked at random,
+/// each followed by the recipient's `delivered` receipt; returns how long it took.
+async fn round_with_receipts(fixture: &Fixture, tasks: usize, body: &Body) -> Duration {
+    let started = Instant::now();
+    let mut handles = Vec::with_capacity(tasks);
+    for _ in 0..tasks {
+        let request = fixture.request(rand::random_range(0..fixture.pairs.len()), body);
+        let store = fixture.store.clone();
+        handles.push(tokio::spawn(async move {
+            let reader = request.recipient.clone();
+            let sent = store.send_message(request).await?;
+            let change = StatusChange {
+                reader,
+                message_ids: vec![sent.message.id],
+                status: MessageStatus::Delivered,
+                at: Timestamp::now(),
+            };
+            store.set_status(change).await
+        }));
+    }
+    for handle in handles {
+        handle
+            .await
+            .expect("task")
+            .expect("send and receipt stored");
     }
     started.elapsed()
 }
@@ -106,5 +152,44 @@ fn send_message(c: &mut Criterion) {
     runtime.block_on(fixture.store.close());
 }
 
-criterion_group!(benches, send_message);
+/// Users of the many-users load, half sending to the other half.
+const MANY_USERS: usize = 10_000;
+
+fn many_users(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let fixture = runtime.block_on(async {
+        let fixture = fixture_of(MANY_USERS / 2).await;
+        // Every pair has a conversation already, as on a server that has been up for a while.
+        let body = Body::parse("hello", 4096).expect("valid body");
+        let sends = (0..fixture.pairs.len())
+            .map(|pair| fixture.request(pair, &body))
+            .collect();
+        for sent in fixture.store.send_messages(sends).await {
+            sent.expect("first message stored");
+        }
+        fixture
+    });
+    let body = Body::parse(&"x".repeat(64), 4096).expect("valid body");
+    let mut group = c.benchmark_group("sqlite_many_users");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    let tasks = 256;
+    group.throughput(Throughput::Elements(tasks as u64));
+    group.bench_function("send_and_deliver/256", |b| {
+        b.iter_custom(|rounds| {
+            runtime.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..rounds {
+                    total += round_with_receipts(&fixture, tasks, &body).await;
+                }
+                total
+            })
+        })
+    });
+    group.finish();
+    runtime.block_on(fixture.store.close());
+}
+
+criterion_group!(benches, send_message, many_users);
 criterion_main!(benches);
