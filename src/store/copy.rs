@@ -119,7 +119,8 @@ const DERIVED: &[(&str, &str, &str)] = &[
     (
         "conversations",
         "last_seq",
-        "(SELECT COALESCE(MAX(m.seq), 0) FROM messages m WHERE m.conversation_id = conversations.id)",
+        "COALESCE((SELECT m.seq FROM messages m WHERE m.conversation_id = conversations.id \
+           ORDER BY m.id DESC LIMIT 1), 0)",
     ),
     (
         "conversations",
@@ -158,6 +159,16 @@ fn read_all(sqlite: &Path) -> Result<Vec<Vec<Vec<Value>>>, StoreError> {
         rusqlite::Connection::open_with_flags(sqlite, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
             .map_err(other)?;
     conn.execute_batch("BEGIN").map_err(other)?;
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
+            r.get(0)
+        })
+        .map_err(other)?;
+    if version != super::sqlite::schema::latest_version() {
+        return Err(StoreError::Conflict(format!(
+            "the SQLite database is at schema version {version}: migrate it first (linkup migrate)"
+        )));
+    }
     let mut tables = Vec::with_capacity(TABLES.len());
     for (table, columns) in TABLES {
         let selected: Vec<&str> = columns
@@ -237,7 +248,8 @@ async fn insert_rows(
 }
 
 /// Copies every row of the SQLite database at `sqlite` into the PostgreSQL database of `pg`
-/// (migrated by the caller, and empty), in one transaction: all or nothing.
+/// (migrated by the caller, and empty), in one transaction: all or nothing. The SQLite database
+/// must be at this build's schema version (`Conflict` otherwise).
 pub async fn sqlite_to_postgres(
     sqlite: &Path,
     pg: &sqlx::PgPool,

@@ -79,6 +79,10 @@ impl SqliteStore {
             let applied = schema::migrate(&mut conn)?;
             if !applied.is_empty() {
                 tracing::info!(?applied, "applied SQLite migrations");
+                // A migration that rebuilds a table leaves a log as large as the table; copy
+                // it back and empty it now, before anything else opens the database.
+                conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                    .map_err(other)?;
             }
             Ok(conn)
         })

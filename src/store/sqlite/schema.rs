@@ -90,8 +90,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ),
     // Fewer pages written per message. Counters that every send or receipt rewrote (a user's
     // last cursor, a conversation's last seq, last message and time) are now read from the
-    // indexes the same write appends to; `messages` keeps one index by conversation, by id (ids
-    // and seqs grow together in a conversation, so it answers both); and the unread index only
+    // indexes the same write appends to; `messages` keeps one index by conversation, by id and
+    // holding the seq (ids and seqs grow together in a conversation); and the unread index only
     // holds unread messages, so a `delivered` receipt leaves it alone.
     (
         3,
@@ -118,13 +118,16 @@ const MIGRATIONS: &[(i64, &str)] = &[
         FROM messages;
     DROP TABLE messages;
     ALTER TABLE messages_v3 RENAME TO messages;
-    CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, id, seq);
     CREATE INDEX messages_unread ON messages(recipient_id, conversation_id, id)
         WHERE read_at IS NULL;
     ALTER TABLE users DROP COLUMN last_cursor;
     ALTER TABLE conversations DROP COLUMN last_seq;
     ALTER TABLE conversations DROP COLUMN last_message_id;
     ALTER TABLE conversations RENAME COLUMN updated_at TO created_at;
+    UPDATE conversations SET created_at = COALESCE(
+        (SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = conversations.id),
+        created_at);
     "#,
     ),
 ];
@@ -294,6 +297,8 @@ mod tests {
         let store = SqliteStore::open(&path, SqliteOptions::default())
             .await
             .unwrap();
+        let log = std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len());
+        assert_eq!(log, 0, "the rebuild's log is copied back and emptied");
         let alice = store
             .user_by_username(&Username::parse("alice").unwrap())
             .await
@@ -354,5 +359,15 @@ mod tests {
         assert_eq!(read.updated, [MessageId(2), sent.message.id]);
         assert_eq!(store.conversations(bob.id, 10).await.unwrap()[0].unread, 0);
         store.close().await;
+
+        let conn = Connection::open(&path).unwrap();
+        let created: i64 = conn
+            .query_row(
+                "SELECT created_at FROM conversations WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(created, 10, "the time of its first message");
     }
 }
