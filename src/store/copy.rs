@@ -33,7 +33,6 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("display_name", Text),
             ("password_hash", Text),
             ("created_at", BigInt),
-            ("last_cursor", BigInt),
             ("last_seen_at", BigInt),
         ],
     ),
@@ -57,13 +56,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
     (
         "conversations",
-        &[
-            ("id", BigInt),
-            ("kind", Text),
-            ("last_seq", BigInt),
-            ("last_message_id", BigInt),
-            ("updated_at", BigInt),
-        ],
+        &[("id", BigInt), ("kind", Text), ("created_at", BigInt)],
     ),
     (
         "conversation_members",
@@ -108,41 +101,6 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     ),
 ];
 
-/// Columns PostgreSQL keeps as counters but SQLite derives from the rows they count, since
-/// version 3 of its schema: how to read each from SQLite.
-const DERIVED: &[(&str, &str, &str)] = &[
-    (
-        "users",
-        "last_cursor",
-        "(SELECT COALESCE(MAX(e.cursor), 0) FROM events e WHERE e.user_id = users.id)",
-    ),
-    (
-        "conversations",
-        "last_seq",
-        "COALESCE((SELECT m.seq FROM messages m WHERE m.conversation_id = conversations.id \
-           ORDER BY m.id DESC LIMIT 1), 0)",
-    ),
-    (
-        "conversations",
-        "last_message_id",
-        "(SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = conversations.id)",
-    ),
-    (
-        "conversations",
-        "updated_at",
-        "COALESCE((SELECT m.created_at FROM messages m WHERE m.conversation_id = conversations.id \
-           ORDER BY m.id DESC LIMIT 1), conversations.created_at)",
-    ),
-];
-
-/// What SQLite selects for `column` of `table`: the column itself, or how it is derived.
-fn sqlite_expression(table: &str, column: &'static str) -> &'static str {
-    DERIVED
-        .iter()
-        .find(|(t, c, _)| *t == table && *c == column)
-        .map_or(column, |(_, _, expression)| expression)
-}
-
 /// Tables whose ids come from a sequence that must continue after the copied rows.
 const SEQUENCES: &[&str] = &["users", "conversations", "messages"];
 
@@ -171,12 +129,9 @@ fn read_all(sqlite: &Path) -> Result<Vec<Vec<Vec<Value>>>, StoreError> {
     }
     let mut tables = Vec::with_capacity(TABLES.len());
     for (table, columns) in TABLES {
-        let selected: Vec<&str> = columns
-            .iter()
-            .map(|(name, _)| sqlite_expression(table, name))
-            .collect();
+        let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
         let mut stmt = conn
-            .prepare(&format!("SELECT {} FROM {table}", selected.join(", ")))
+            .prepare(&format!("SELECT {} FROM {table}", names.join(", ")))
             .map_err(other)?;
         let rows = stmt
             .query_map([], |row| {

@@ -353,7 +353,7 @@ impl Store for PostgresStore {
 
     async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError> {
         let cursor: Option<i64> = single(
-            sqlx::query_scalar("SELECT last_cursor FROM users WHERE id = $1")
+            sqlx::query_scalar("SELECT COALESCE(MAX(cursor), 0) FROM events WHERE user_id = $1")
                 .bind(user.0)
                 .fetch_optional(&self.pool),
         )

@@ -196,14 +196,15 @@ pub async fn conversations(
     limit: u32,
 ) -> Result<Vec<ConversationSummary>, StoreError> {
     let rows = sqlx::query(
-        "SELECT c.last_message_id, o.id, o.username, o.display_name, \
+        "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last_message_id, \
+           o.id, o.username, o.display_name, \
            (SELECT COUNT(*) FROM messages m \
-             WHERE m.recipient_id = $1 AND m.conversation_id = c.id AND m.status < 2) AS unread \
+             WHERE m.recipient_id = $1 AND m.conversation_id = c.id AND m.read_at IS NULL) AS unread \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \
          JOIN conversation_members om ON om.conversation_id = c.id AND om.user_id != me.user_id \
          JOIN users o ON o.id = om.user_id \
-         WHERE me.user_id = $1 ORDER BY c.updated_at DESC, c.id DESC LIMIT $2",
+         WHERE me.user_id = $1 ORDER BY last_message_id DESC NULLS LAST, c.id DESC LIMIT $2",
     )
     .bind(user.0)
     .bind(i64::from(limit))

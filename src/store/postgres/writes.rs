@@ -1,10 +1,10 @@
 //! Write transactions on PostgreSQL that run on their own (accounts, read-up-to), and the
 //! pieces the batched writes share with them; safe with several nodes writing at once.
 //!
-//! Gap-free counters come from row locks, never from sequences: each user's cursors are taken
-//! by incrementing `users.last_cursor`, locking users in ascending id order (so two
-//! transactions never wait on each other in a cycle); sends (in `batch`) lock their
-//! conversations' rows the same way for seqs. Idempotency is decided by the unique index on
+//! Gap-free counters come from row locks, never from sequences: a user's cursors are taken
+//! after locking their `users` row (users in ascending id order, so two transactions never
+//! wait on each other in a cycle), counting on from the newest event; sends (in `batch`) lock
+//! their conversations' rows the same way and count on from the newest seq. Idempotency is decided by the unique index on
 //! `(sender_id, client_id)`.
 
 use sqlx::{PgConnection, Row};
@@ -86,7 +86,7 @@ pub(super) async fn open_direct_conversation(
     }
     let (low, high) = if a <= b { (a, b) } else { (b, a) };
     let created: i64 = sqlx::query_scalar(
-        "INSERT INTO conversations (kind, updated_at) VALUES ('direct', $1) RETURNING id",
+        "INSERT INTO conversations (kind, created_at) VALUES ('direct', $1) RETURNING id",
     )
     .bind(at.millis())
     .fetch_one(&mut *conn)
@@ -161,7 +161,7 @@ async fn read_forward(
     let rows = sqlx::query(
         "UPDATE messages SET status = $1, delivered_at = COALESCE(delivered_at, $2), \
          read_at = COALESCE(read_at, $2) \
-         WHERE recipient_id = $3 AND status < $1 AND conversation_id = $4 AND id <= $5 \
+         WHERE recipient_id = $3 AND read_at IS NULL AND conversation_id = $4 AND id <= $5 \
          RETURNING id, conversation_id, sender_id",
     )
     .bind(MessageStatus::Read.as_i64() as i16)

@@ -232,8 +232,9 @@ fn status_events(
     Ok(events)
 }
 
-/// Locks the users' rows in ascending id order and takes `count` consecutive cursors of each;
-/// returns each user's first.
+/// Locks the users' rows in ascending id order and returns each one's next cursor, from their
+/// newest event; the caller hands out `count` consecutive cursors of each from there and
+/// inserts those events before the transaction ends and the locks are released.
 async fn take_cursors(
     conn: &mut PgConnection,
     counts: &BTreeMap<UserId, i64>,
@@ -242,31 +243,29 @@ async fn take_cursors(
         return Ok(BTreeMap::new());
     }
     let ids: Vec<i64> = counts.keys().map(|u| u.0).collect();
-    let numbers: Vec<i64> = counts.values().copied().collect();
-    sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await
-        .map_err(failure)?;
+    let locked =
+        sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+            .bind(&ids)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(failure)?;
+    if locked.len() != ids.len() {
+        return Err(StoreError::NotFound);
+    }
+    // A statement after the locks sees every event committed by whoever held them before.
     let rows = sqlx::query(
-        "UPDATE users u SET last_cursor = u.last_cursor + t.n \
-         FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS t(id, n) WHERE u.id = t.id \
-         RETURNING u.id, u.last_cursor",
+        "SELECT t.id, COALESCE((SELECT MAX(e.cursor) FROM events e WHERE e.user_id = t.id), 0) AS last \
+         FROM UNNEST($1::BIGINT[]) AS t(id)",
     )
     .bind(&ids)
-    .bind(&numbers)
     .fetch_all(&mut *conn)
     .await
     .map_err(failure)?;
     let mut first = BTreeMap::new();
     for row in rows {
         let user = UserId(row.try_get("id").map_err(failure)?);
-        let last: i64 = row.try_get("last_cursor").map_err(failure)?;
-        let count = counts.get(&user).copied().unwrap_or(0);
-        first.insert(user, Cursor(last - count + 1));
-    }
-    if first.len() != counts.len() {
-        return Err(StoreError::NotFound);
+        let last: i64 = row.try_get("last").map_err(failure)?;
+        first.insert(user, Cursor(last + 1));
     }
     Ok(first)
 }

@@ -174,7 +174,6 @@ async fn insert(
             "a concurrent send stored one of the batch's client ids".into(),
         ));
     }
-    advance_conversations(conn, &messages).await?;
     Ok(messages)
 }
 
@@ -236,8 +235,20 @@ async fn lock_conversations(
     let mut ids: Vec<i64> = conversations.iter().map(|c| c.0).collect();
     ids.sort_unstable();
     ids.dedup();
+    let locked = sqlx::query(
+        "SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(failure)?;
+    if locked.len() != ids.len() {
+        return Err(StoreError::NotFound);
+    }
+    // A statement after the locks sees every message committed by whoever held them before.
     let rows = sqlx::query(
-        "SELECT id, last_seq FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+        "SELECT t.id, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = t.id), 0) AS last \
+         FROM UNNEST($1::BIGINT[]) AS t(id)",
     )
     .bind(&ids)
     .fetch_all(&mut *conn)
@@ -246,37 +257,8 @@ async fn lock_conversations(
     let mut last_seq = BTreeMap::new();
     for row in rows {
         let id: i64 = row.try_get("id").map_err(failure)?;
-        let seq: i64 = row.try_get("last_seq").map_err(failure)?;
+        let seq: i64 = row.try_get("last").map_err(failure)?;
         last_seq.insert(ConversationId(id), seq);
     }
-    if last_seq.len() != ids.len() {
-        return Err(StoreError::NotFound);
-    }
     Ok(last_seq)
-}
-
-/// Records each conversation's newest seq, message and activity time.
-async fn advance_conversations(
-    conn: &mut PgConnection,
-    messages: &[Message],
-) -> Result<(), StoreError> {
-    // Messages are in ascending seq within a conversation: the last one seen is the newest.
-    let mut newest: BTreeMap<ConversationId, &Message> = BTreeMap::new();
-    for message in messages {
-        newest.insert(message.conversation_id, message);
-    }
-    let rows: Vec<&Message> = newest.into_values().collect();
-    sqlx::query(
-        "UPDATE conversations c SET last_seq = t.seq, last_message_id = t.message, updated_at = t.at \
-         FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[]) AS t(id, seq, message, at) \
-         WHERE c.id = t.id",
-    )
-    .bind(rows.iter().map(|m| m.conversation_id.0).collect::<Vec<_>>())
-    .bind(rows.iter().map(|m| m.seq).collect::<Vec<_>>())
-    .bind(rows.iter().map(|m| m.id.0).collect::<Vec<_>>())
-    .bind(rows.iter().map(|m| m.created_at.millis()).collect::<Vec<_>>())
-    .execute(conn)
-    .await
-    .map_err(failure)?;
-    Ok(())
 }
