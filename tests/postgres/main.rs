@@ -8,6 +8,7 @@ pub const BACKEND: backend::Backend = backend::Backend::Postgres;
 
 mod batches;
 mod copy;
+mod migration;
 
 #[path = "../api/accounts.rs"]
 mod accounts;

@@ -126,13 +126,18 @@ pub async fn current_version(pool: &PgPool) -> Result<i64, StoreError> {
 
 /// Applies the missing migrations, each in its own transaction, holding an advisory lock.
 pub async fn migrate(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+    migrate_to(pool, latest_version()).await
+}
+
+/// Applies the missing migrations up to `target` only (tests build older databases with it).
+pub async fn migrate_to(pool: &PgPool, target: i64) -> Result<Vec<i64>, StoreError> {
     let mut conn = pool.acquire().await.map_err(failure)?;
     sqlx::query("SELECT pg_advisory_lock($1)")
         .bind(MIGRATION_LOCK)
         .execute(&mut *conn)
         .await
         .map_err(failure)?;
-    let result = apply(pool).await;
+    let result = apply(pool, target).await;
     let _ = sqlx::query("SELECT pg_advisory_unlock($1)")
         .bind(MIGRATION_LOCK)
         .execute(&mut *conn)
@@ -140,7 +145,7 @@ pub async fn migrate(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
     result
 }
 
-async fn apply(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
+async fn apply(pool: &PgPool, target: i64) -> Result<Vec<i64>, StoreError> {
     let current = current_version(pool).await?;
     if current > latest_version() {
         return Err(StoreError::Other(format!(
@@ -149,7 +154,10 @@ async fn apply(pool: &PgPool) -> Result<Vec<i64>, StoreError> {
         )));
     }
     let mut applied = Vec::new();
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current) {
+    for (version, sql) in MIGRATIONS
+        .iter()
+        .filter(|(v, _)| *v > current && *v <= target)
+    {
         let mut tx = pool.begin().await.map_err(failure)?;
         sqlx::raw_sql(AssertSqlSafe(*sql))
             .execute(&mut *tx)

@@ -1,0 +1,103 @@
+//! PostgreSQL schema 2 on a database that version 1 filled: the counter columns go, and seqs,
+//! cursors, unread counts and the conversation list go on from the rows themselves.
+
+use linkup::ids::{Cursor, MessageId, UserId};
+use linkup::input::{Body, ClientId, Username};
+use linkup::store::postgres::{PostgresOptions, PostgresStore, schema};
+use linkup::store::{ReadUpTo, SendRequest, Store};
+use linkup::time::Timestamp;
+use sqlx::{Connection, PgConnection};
+
+use crate::backend::{Backend, TestStore};
+
+/// Alice sent bob two messages under version 1, the first read, the second delivered.
+const VERSION_ONE_ROWS: &str = "
+    INSERT INTO users (id, username, display_name, password_hash, created_at, last_cursor)
+        VALUES (1, 'alice', 'Alice', 'x', 1, 2), (2, 'bob', 'Bob', 'x', 1, 2);
+    INSERT INTO conversations (id, kind, last_seq, last_message_id, updated_at)
+        VALUES (1, 'direct', 2, 2, 20);
+    INSERT INTO conversation_members (user_id, conversation_id) VALUES (1, 1), (2, 1);
+    INSERT INTO direct_conversations (user_low, user_high, conversation_id) VALUES (1, 2, 1);
+    INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, client_id, body,
+                          created_at, status, delivered_at, read_at)
+        VALUES (1, 1, 1, 1, 2, 'c1', 'first', 10, 2, 11, 12),
+               (2, 1, 2, 1, 2, 'c2', 'second', 20, 1, 21, NULL);
+    INSERT INTO events (user_id, cursor, kind, message_id, created_at)
+        VALUES (1, 1, 1, 1, 10), (2, 1, 1, 1, 10), (1, 2, 1, 2, 20), (2, 2, 1, 2, 20);
+    SELECT setval(pg_get_serial_sequence('users', 'id'), 2);
+    SELECT setval(pg_get_serial_sequence('conversations', 'id'), 1);
+    SELECT setval(pg_get_serial_sequence('messages', 'id'), 2);";
+
+#[tokio::test]
+async fn version_two_goes_on_from_a_version_one_database() {
+    let storage = TestStore::new(Backend::Postgres).await;
+    let url = storage.database_url().expect("a PostgreSQL test store");
+    let pool = sqlx::PgPool::connect(&url).await.expect("pool");
+    assert_eq!(schema::migrate_to(&pool, 1).await.expect("version 1"), [1]);
+    sqlx::raw_sql(VERSION_ONE_ROWS)
+        .execute(&pool)
+        .await
+        .expect("version-1 rows");
+    pool.close().await;
+
+    let store = PostgresStore::open(&url, PostgresOptions::default())
+        .await
+        .expect("store opens and migrates");
+    let named = |name: &str| Username::parse(name).expect("username");
+    let alice = store
+        .user_by_username(&named("alice"))
+        .await
+        .unwrap()
+        .unwrap();
+    let bob = store
+        .user_by_username(&named("bob"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.last_cursor(bob.id).await.unwrap(), Cursor(2));
+    assert_eq!(store.conversations(bob.id, 10).await.unwrap()[0].unread, 1);
+
+    let sent = store
+        .send_message(SendRequest {
+            sender: alice.clone(),
+            recipient: bob.clone(),
+            client_id: ClientId::parse("c3").unwrap(),
+            body: Body::parse("third", 100).unwrap(),
+            at: Timestamp(30),
+        })
+        .await
+        .expect("sent");
+    assert_eq!(sent.message.seq, 3, "the conversation's seq goes on");
+    let cursors: Vec<(UserId, Cursor)> = sent
+        .events
+        .iter()
+        .map(|e| (e.user, e.event.cursor()))
+        .collect();
+    assert_eq!(cursors, [(alice.id, Cursor(3)), (bob.id, Cursor(3))]);
+    let list = store.conversations(bob.id, 10).await.unwrap();
+    assert_eq!(list[0].unread, 2, "the delivered message and the new one");
+    assert_eq!(
+        list[0].last_message.as_ref().map(|m| m.id),
+        Some(sent.message.id)
+    );
+
+    let read = store
+        .read_up_to(ReadUpTo {
+            reader: bob.clone(),
+            other: alice.id,
+            up_to: sent.message.id,
+            at: Timestamp(40),
+        })
+        .await
+        .expect("read up to");
+    assert_eq!(read.updated, [MessageId(2), sent.message.id]);
+    assert_eq!(store.conversations(bob.id, 10).await.unwrap()[0].unread, 0);
+    store.close().await;
+
+    let mut db = PgConnection::connect(&url).await.expect("connection");
+    let created: i64 = sqlx::query_scalar("SELECT created_at FROM conversations WHERE id = 1")
+        .fetch_one(&mut db)
+        .await
+        .expect("conversation");
+    assert_eq!(created, 10, "the time of its first message");
+}
