@@ -289,3 +289,34 @@ async fn sends_over_the_rate_limit_are_429_with_retry_after_and_not_stored() {
     assert_eq!(message_events(&bob).await.len(), 2);
     app.stop().await;
 }
+
+/// How many times the server read a user by name from the store, from its `/metrics`.
+async fn user_reads(app: &TestApp) -> u64 {
+    let metrics = app.anonymous().get_ok("/metrics").await;
+    let text = metrics.as_str().expect("metrics are text");
+    text.lines()
+        .find(|l| {
+            l.starts_with("linkup_store_latency_seconds_count{operation=\"user_by_username\"}")
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .map_or(0, |n| n.parse().expect("a count"))
+}
+
+#[tokio::test]
+async fn a_send_to_someone_signed_in_finds_them_without_reading_the_store() {
+    let (app, [alice, _carol, dave]) = TestApp::with_users(["alice", "carol", "dave"]).await;
+    // Carol has made no request since signing up: the first send to her reads her record.
+    alice.send_created("carol", "c-1", "hello carol").await;
+    assert_eq!(user_reads(&app).await, 1);
+    alice.send_created("carol", "c-2", "again").await;
+    assert_eq!(user_reads(&app).await, 1, "remembered after the first read");
+    // Dave signs in (any request with his session): the server knows him from then on.
+    dave.get_ok("/api/me").await;
+    alice.send_created("dave", "d-1", "hello dave").await;
+    assert_eq!(
+        user_reads(&app).await,
+        1,
+        "dave was known from his own request"
+    );
+    app.stop().await;
+}
