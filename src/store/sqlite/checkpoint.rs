@@ -307,6 +307,25 @@ mod tests {
         assert_eq!(pacing.after(pass(&checkpoint).unwrap()), Next::CatchUp);
     }
 
+    #[tokio::test]
+    async fn the_thread_asks_for_a_restart_once_a_long_log_is_copied_and_caught_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let writer = database_with_log(&path, 50);
+        let restart = WalRestart::default();
+        let checkpointer =
+            Checkpointer::start(&path, Duration::from_millis(10), restart.clone(), 20).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let mut asked = false;
+        while !asked && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            asked = restart.take();
+        }
+        checkpointer.stop().await;
+        assert!(asked, "a log of 50 frames, past 20 and fully copied");
+        drop(writer);
+    }
+
     fn log(frames: i64) -> Log {
         Log {
             frames,
