@@ -17,7 +17,7 @@ mod statuses;
 
 use std::collections::BTreeMap;
 
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use super::failure;
 use super::writes::{EventRow, insert_events};
@@ -243,29 +243,43 @@ async fn take_cursors(
         return Ok(BTreeMap::new());
     }
     let ids: Vec<i64> = counts.keys().map(|u| u.0).collect();
-    let locked =
-        sqlx::query("SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
-            .bind(&ids)
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(failure)?;
+    let last = lock_then_read(
+        conn,
+        "SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
+        "SELECT t.id, COALESCE((SELECT MAX(e.cursor) FROM events e WHERE e.user_id = t.id), 0) \
+         FROM UNNEST($1::BIGINT[]) AS t(id)",
+        &ids,
+    )
+    .await?;
+    let first = last
+        .into_iter()
+        .map(|(user, last)| (UserId(user), Cursor(last + 1)))
+        .collect();
+    Ok(first)
+}
+
+/// Locks rows with `locking` (`SELECT id … WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE`,
+/// so that two transactions never wait on each other in a cycle), then runs `newest` (one
+/// `(id, value)` row per id of `$1`); `NotFound` if a row is missing. Under READ COMMITTED the
+/// second statement sees whatever the previous holders of the locks committed.
+pub(super) async fn lock_then_read(
+    conn: &mut PgConnection,
+    locking: &'static str,
+    newest: &'static str,
+    ids: &[i64],
+) -> Result<BTreeMap<i64, i64>, StoreError> {
+    let locked = sqlx::query(locking)
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
     if locked.len() != ids.len() {
         return Err(StoreError::NotFound);
     }
-    // A statement after the locks sees every event committed by whoever held them before.
-    let rows = sqlx::query(
-        "SELECT t.id, COALESCE((SELECT MAX(e.cursor) FROM events e WHERE e.user_id = t.id), 0) AS last \
-         FROM UNNEST($1::BIGINT[]) AS t(id)",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(failure)?;
-    let mut first = BTreeMap::new();
-    for row in rows {
-        let user = UserId(row.try_get("id").map_err(failure)?);
-        let last: i64 = row.try_get("last").map_err(failure)?;
-        first.insert(user, Cursor(last + 1));
-    }
-    Ok(first)
+    let rows: Vec<(i64, i64)> = sqlx::query_as(newest)
+        .bind(ids)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
+    Ok(rows.into_iter().collect())
 }

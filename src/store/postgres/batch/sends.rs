@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
-use super::Written;
+use super::{Written, lock_then_read};
 use crate::ids::{ConversationId, MessageId, UserId};
 use crate::messages::Message;
 use crate::store::postgres::failure;
@@ -235,30 +235,17 @@ async fn lock_conversations(
     let mut ids: Vec<i64> = conversations.iter().map(|c| c.0).collect();
     ids.sort_unstable();
     ids.dedup();
-    let locked = sqlx::query(
+    let last = lock_then_read(
+        conn,
         "SELECT id FROM conversations WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(failure)?;
-    if locked.len() != ids.len() {
-        return Err(StoreError::NotFound);
-    }
-    // A statement after the locks sees every message committed by whoever held them before.
-    let rows = sqlx::query(
-        "SELECT t.id, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = t.id), 0) AS last \
+        "SELECT t.id, COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = t.id), 0) \
          FROM UNNEST($1::BIGINT[]) AS t(id)",
+        &ids,
     )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(failure)?;
-    let mut last_seq = BTreeMap::new();
-    for row in rows {
-        let id: i64 = row.try_get("id").map_err(failure)?;
-        let seq: i64 = row.try_get("last").map_err(failure)?;
-        last_seq.insert(ConversationId(id), seq);
-    }
+    .await?;
+    let last_seq = last
+        .into_iter()
+        .map(|(id, seq)| (ConversationId(id), seq))
+        .collect();
     Ok(last_seq)
 }
