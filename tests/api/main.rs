@@ -10,6 +10,7 @@ mod crash;
 mod errors;
 mod history;
 mod invariants;
+mod migration;
 mod ordering;
 mod pages;
 mod privacy;

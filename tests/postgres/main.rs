@@ -8,7 +8,6 @@ pub const BACKEND: backend::Backend = backend::Backend::Postgres;
 
 mod batches;
 mod copy;
-mod migration;
 
 #[path = "../api/accounts.rs"]
 mod accounts;
@@ -22,6 +21,8 @@ mod errors;
 mod history;
 #[path = "../api/invariants.rs"]
 mod invariants;
+#[path = "../api/migration.rs"]
+mod migration;
 mod multinode;
 #[path = "../api/ordering.rs"]
 mod ordering;

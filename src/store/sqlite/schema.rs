@@ -181,8 +181,9 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>, StoreError> {
     migrate_to(conn, latest_version())
 }
 
-/// Applies the migrations after the database's version, up to `target`.
-fn migrate_to(conn: &mut Connection, target: i64) -> Result<Vec<i64>, StoreError> {
+/// Applies the migrations after the database's version, up to `target` only (tests build older
+/// databases with it).
+pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<Vec<i64>, StoreError> {
     let current = current_version(conn)?;
     if current > latest_version() {
         return Err(StoreError::Other(format!(
@@ -255,119 +256,4 @@ pub fn inspect(path: &std::path::Path) -> Result<Option<Inspection>, StoreError>
         journal_mode,
         integrity,
     }))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ids::{Cursor, MessageId, UserId};
-    use crate::input::{Body, ClientId, Username};
-    use crate::messages::MessageStatus;
-    use crate::store::sqlite::{SqliteOptions, SqliteStore};
-    use crate::store::{ReadUpTo, SendRequest, Store};
-    use crate::time::Timestamp;
-
-    /// A version-2 database where alice sent bob two messages, the first read, the second
-    /// delivered, with the counters version 2 kept in `users` and `conversations`.
-    fn version_two_database(path: &std::path::Path) {
-        let mut conn = Connection::open(path).unwrap();
-        assert_eq!(migrate_to(&mut conn, 2).unwrap(), [1, 2]);
-        conn.execute_batch(
-            "INSERT INTO users (id, username, display_name, password_hash, created_at, last_cursor)
-                 VALUES (1, 'alice', 'Alice', 'x', 1, 2), (2, 'bob', 'Bob', 'x', 1, 2);
-             INSERT INTO conversations (id, kind, last_seq, last_message_id, updated_at)
-                 VALUES (1, 'direct', 2, 2, 20);
-             INSERT INTO conversation_members (user_id, conversation_id) VALUES (1, 1), (2, 1);
-             INSERT INTO direct_conversations (user_low, user_high, conversation_id) VALUES (1, 2, 1);
-             INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, client_id,
-                                   body, created_at, status, delivered_at, read_at)
-                 VALUES (1, 1, 1, 1, 2, 'c1', 'first', 10, 2, 11, 12),
-                        (2, 1, 2, 1, 2, 'c2', 'second', 20, 1, 21, NULL);
-             INSERT INTO events (user_id, cursor, kind, message_id, created_at)
-                 VALUES (1, 1, 1, 1, 10), (2, 1, 1, 1, 10), (1, 2, 1, 2, 20), (2, 2, 1, 2, 20);",
-        )
-        .unwrap();
-    }
-
-    #[tokio::test]
-    async fn version_three_keeps_messages_and_continues_seqs_cursors_and_unread_counts() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("v2.db");
-        version_two_database(&path);
-        let store = SqliteStore::open(&path, SqliteOptions::default())
-            .await
-            .unwrap();
-        let log = std::fs::metadata(path.with_extension("db-wal")).map_or(0, |m| m.len());
-        assert_eq!(log, 0, "the rebuild's log is copied back and emptied");
-        let alice = store
-            .user_by_username(&Username::parse("alice").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        let bob = store
-            .user_by_username(&Username::parse("bob").unwrap())
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(store.last_cursor(alice.id).await.unwrap(), Cursor(2));
-        assert_eq!(store.conversations(bob.id, 10).await.unwrap()[0].unread, 1);
-
-        let sent = store
-            .send_message(SendRequest {
-                sender: alice.clone(),
-                recipient: bob.clone(),
-                client_id: ClientId::parse("c3").unwrap(),
-                body: Body::parse("third", 100).unwrap(),
-                at: Timestamp(30),
-            })
-            .await
-            .unwrap();
-        assert_eq!(sent.message.seq, 3, "the conversation's seq goes on");
-        let cursors: Vec<(UserId, Cursor)> = sent
-            .events
-            .iter()
-            .map(|e| (e.user, e.event.cursor()))
-            .collect();
-        assert_eq!(cursors, [(alice.id, Cursor(3)), (bob.id, Cursor(3))]);
-
-        let list = store.conversations(bob.id, 10).await.unwrap();
-        assert_eq!(list[0].unread, 2, "the delivered message and the new one");
-        assert_eq!(
-            list[0].last_message.as_ref().map(|m| m.id),
-            Some(sent.message.id)
-        );
-        let history = store.history(bob.id, alice.id, None, 10).await.unwrap();
-        let statuses: Vec<_> = history.messages.iter().map(|m| (m.seq, m.status)).collect();
-        assert_eq!(
-            statuses,
-            [
-                (1, MessageStatus::Read),
-                (2, MessageStatus::Delivered),
-                (3, MessageStatus::Sent)
-            ]
-        );
-
-        let read = store
-            .read_up_to(ReadUpTo {
-                reader: bob.clone(),
-                other: alice.id,
-                up_to: sent.message.id,
-                at: Timestamp(40),
-            })
-            .await
-            .unwrap();
-        assert_eq!(read.updated, [MessageId(2), sent.message.id]);
-        assert_eq!(store.conversations(bob.id, 10).await.unwrap()[0].unread, 0);
-        store.close().await;
-
-        let conn = Connection::open(&path).unwrap();
-        let created: i64 = conn
-            .query_row(
-                "SELECT created_at FROM conversations WHERE id = 1",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert_eq!(created, 10, "the time of its first message");
-    }
 }
