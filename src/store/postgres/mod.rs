@@ -352,13 +352,13 @@ impl Store for PostgresStore {
     }
 
     async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError> {
-        let cursor: Option<i64> = single(
+        let cursor: i64 = single(
             sqlx::query_scalar("SELECT COALESCE(MAX(cursor), 0) FROM events WHERE user_id = $1")
                 .bind(user.0)
-                .fetch_optional(&self.pool),
+                .fetch_one(&self.pool),
         )
         .await?;
-        Ok(Cursor(cursor.unwrap_or(0)))
+        Ok(Cursor(cursor))
     }
 
     async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, StoreError> {

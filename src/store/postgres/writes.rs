@@ -4,8 +4,8 @@
 //! Gap-free counters come from row locks, never from sequences: a user's cursors are taken
 //! after locking their `users` row (users in ascending id order, so two transactions never
 //! wait on each other in a cycle), counting on from the newest event; sends (in `batch`) lock
-//! their conversations' rows the same way and count on from the newest seq. Idempotency is decided by the unique index on
-//! `(sender_id, client_id)`.
+//! their conversations' rows the same way and count on from the newest seq. Idempotency is
+//! decided by the unique index on `(sender_id, client_id)`.
 
 use sqlx::{PgConnection, Row};
 

@@ -69,7 +69,8 @@ pub struct Checkpointer {
 
 impl Checkpointer {
     /// Opens a connection of its own to the database at `path` and starts checkpointing every
-    /// `interval`, asking for a restart through `restart` when the log passes `restart_frames`.
+    /// `interval`, asking for a restart through `restart` once the log is past `restart_frames`
+    /// and caught up.
     pub fn start(
         path: &Path,
         interval: Duration,

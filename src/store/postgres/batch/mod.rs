@@ -15,7 +15,7 @@
 mod sends;
 mod statuses;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::PgConnection;
 
@@ -88,17 +88,17 @@ async fn record(
     items: &[Item<'_>],
     written: Vec<Result<Written, StoreError>>,
 ) -> Result<Vec<Outcome>, StoreError> {
-    let mut counts: BTreeMap<UserId, i64> = BTreeMap::new();
+    let mut concerned: BTreeSet<UserId> = BTreeSet::new();
     for done in written.iter().flatten() {
         match done {
-            Written::Created(_, users) => count_events(&mut counts, users),
+            Written::Created(_, users) => concerned.extend(users),
             Written::Answered(_) => {}
             Written::Moved { groups, .. } => {
-                count_events(&mut counts, groups.iter().flat_map(|g| &g.users));
+                concerned.extend(groups.iter().flat_map(|g| &g.users));
             }
         }
     }
-    let mut cursors = Cursors(take_cursors(conn, &counts).await?);
+    let mut cursors = Cursors(take_cursors(conn, &concerned).await?);
     let mut rows = Vec::new();
     let mut outcomes = Vec::with_capacity(items.len());
     for (item, done) in items.iter().zip(written) {
@@ -140,25 +140,17 @@ pub(super) async fn record_moved(
     groups: Vec<StatusGroup>,
     at: Timestamp,
 ) -> Result<StatusOutcome, StoreError> {
-    let mut counts: BTreeMap<UserId, i64> = BTreeMap::new();
-    count_events(&mut counts, groups.iter().flat_map(|g| &g.users));
-    let mut cursors = Cursors(take_cursors(conn, &counts).await?);
+    let concerned: BTreeSet<UserId> = groups
+        .iter()
+        .flat_map(|g| g.users.iter().copied())
+        .collect();
+    let mut cursors = Cursors(take_cursors(conn, &concerned).await?);
     let mut rows = Vec::new();
     let events = status_events(groups, at, &mut cursors, &mut rows)?;
     if !rows.is_empty() {
         insert_events(conn, &rows).await?;
     }
     Ok(StatusOutcome { updated, events })
-}
-
-/// Adds one event for each of `users` to the per-user counts of cursors to take.
-fn count_events<'a>(
-    counts: &mut BTreeMap<UserId, i64>,
-    users: impl IntoIterator<Item = &'a UserId>,
-) {
-    for user in users {
-        *counts.entry(*user).or_default() += 1;
-    }
 }
 
 /// Each user's next cursor, handed out in order.
@@ -233,16 +225,16 @@ fn status_events(
 }
 
 /// Locks the users' rows in ascending id order and returns each one's next cursor, from their
-/// newest event; the caller hands out `count` consecutive cursors of each from there and
-/// inserts those events before the transaction ends and the locks are released.
+/// newest event; the caller hands out consecutive cursors from there (`Cursors`) and inserts
+/// those events before the transaction ends and the locks are released.
 async fn take_cursors(
     conn: &mut PgConnection,
-    counts: &BTreeMap<UserId, i64>,
+    users: &BTreeSet<UserId>,
 ) -> Result<BTreeMap<UserId, Cursor>, StoreError> {
-    if counts.is_empty() {
+    if users.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let ids: Vec<i64> = counts.keys().map(|u| u.0).collect();
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
     let last = lock_then_read(
         conn,
         "SELECT id FROM users WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE",

@@ -4,8 +4,8 @@
 //! Sends already stored are found first, with one query, and answered from the stored row (the
 //! same message, or `Conflict` for another body); a `client_id` repeated inside the batch is
 //! answered with the message its first occurrence creates. The rest are inserted together
-//! after locking their conversations in ascending id order: seqs continue each conversation's
-//! `last_seq`, and ids are drawn only once those locks are held and handed out in batch order,
+//! after locking their conversations in ascending id order: seqs continue from each
+//! conversation's newest message, and ids are drawn only once those locks are held and handed out in batch order,
 //! so within a conversation a later commit always has the larger id. If a concurrent
 //! transaction committed one of the same `(sender, client_id)` meanwhile, the insert skips it
 //! and the batch fails with `Conflict` instead of leaving a gap in seq; the writer runs it
@@ -227,7 +227,7 @@ async fn conversations(
         .collect()
 }
 
-/// Locks the conversations' rows in ascending id order; returns each one's `last_seq`.
+/// Locks the conversations' rows in ascending id order; returns each one's last seq.
 async fn lock_conversations(
     conn: &mut PgConnection,
     conversations: &[ConversationId],
