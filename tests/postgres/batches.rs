@@ -6,6 +6,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use sqlx::Connection;
+
 use linkup::ids::{Cursor, MessageId, UserId};
 use linkup::input::{Body, ClientId, Username};
 use linkup::messages::MessageStatus;
@@ -269,4 +271,77 @@ async fn two_stores_writing_crosswise_batches_neither_deadlock_nor_leave_gaps() 
     for store in stores {
         store.close().await;
     }
+}
+
+/// How often PostgreSQL's statistics say `messages` was scanned whole, and how many rows were
+/// inserted into it, once the counts of every closed connection have arrived (a backend
+/// reports its counts as it exits, so this waits until `inserted` have been counted).
+async fn messages_table_scans(url: &str, inserted: i64) -> i64 {
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connects");
+    for _ in 0..200 {
+        let (scans, rows): (i64, i64) = sqlx::query_as(
+            "SELECT seq_scan, n_tup_ins FROM pg_stat_user_tables WHERE relname = 'messages'",
+        )
+        .fetch_one(&mut conn)
+        .await
+        .expect("table statistics");
+        if rows >= inserted {
+            return scans;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the statistics never counted {inserted} inserted messages");
+}
+
+/// A new database has no statistics on `messages`, and the plans PostgreSQL then caches for a
+/// batch's statements must still find messages through an index: one that scans the table makes
+/// every batch slower as it grows (BENCHMARKS.md, fifth round).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_on_a_new_database_never_scan_the_messages_table() {
+    let storage = TestStore::new(Backend::Postgres).await;
+    let url = storage.database_url().expect("a PostgreSQL test store");
+    let store = open(&storage).await;
+    let (ann, bob) = (user(&store, "ann").await, user(&store, "bob").await);
+    let first = store
+        .send_message(send(&ann, &bob, "first", "hello"))
+        .await
+        .expect("stored");
+    store.close().await;
+    drop(store);
+    let before = messages_table_scans(&url, 1).await;
+
+    // More rounds than the five custom plans PostgreSQL tries before it caches a generic one.
+    let store = open(&storage).await;
+    let rounds = 12;
+    for round in 0..rounds {
+        let requests = (0..3)
+            .map(|n| send(&ann, &bob, &format!("r{round}-{n}"), "hi"))
+            .chain([send(&ann, &bob, "first", "hello")])
+            .collect();
+        let sent = store.send_messages(requests).await;
+        let ids: Vec<MessageId> = sent
+            .into_iter()
+            .map(|s| s.expect("stored").message.id)
+            .collect();
+        assert_eq!(
+            ids[3], first.message.id,
+            "the retried send is answered, not stored"
+        );
+        store
+            .set_status(StatusChange {
+                reader: bob.clone(),
+                message_ids: ids[..3].to_vec(),
+                status: MessageStatus::Delivered,
+                at: Timestamp::now(),
+            })
+            .await
+            .expect("delivered");
+    }
+    store.close().await;
+    drop(store);
+    let after = messages_table_scans(&url, 1 + 3 * rounds).await;
+    assert_eq!(
+        after, before,
+        "scans of the whole messages table by the batches"
+    );
 }

@@ -17,8 +17,15 @@ use crate::time::Timestamp;
 /// The columns `message_from_row` reads, for `messages m` joined with its two users.
 pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.conversation_id, s.username AS sender, r.username AS recipient, \
      m.client_id, m.body, m.created_at, m.status, m.edited_at, m.deleted";
-pub const MESSAGE_JOINS: &str =
-    "messages m JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.recipient_id";
+/// The joins that name a message's sender and recipient (`s`, `r`) after `messages m`.
+macro_rules! parties_joins {
+    () => {
+        "JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.recipient_id"
+    };
+}
+pub const MESSAGE_JOINS: &str = concat!("messages m ", parties_joins!());
+/// The joins of `MESSAGE_JOINS` after `messages m`: the sender's and recipient's names.
+pub const PARTIES_JOINS: &str = parties_joins!();
 
 pub fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
     Ok(Message {

@@ -123,7 +123,9 @@ async fn lock_messages(
     Ok(targets)
 }
 
-/// Writes the final status of every message the batch moved.
+/// Writes the final status of every message the batch moved. The `m.id = ANY($1)` repeats the
+/// join's condition so that the plan finds the rows through the primary key even while
+/// `messages` has no statistics; without it, a new database's cached plan scanned the table.
 async fn write(conn: &mut PgConnection, targets: &BTreeMap<i64, Target>) -> Result<(), StoreError> {
     let moved: Vec<(&i64, &Target)> = targets.iter().filter(|(_, t)| t.moved).collect();
     if moved.is_empty() {
@@ -133,7 +135,7 @@ async fn write(conn: &mut PgConnection, targets: &BTreeMap<i64, Target>) -> Resu
         "UPDATE messages m SET status = t.status, delivered_at = COALESCE(m.delivered_at, t.delivered), \
          read_at = COALESCE(m.read_at, t.read) \
          FROM UNNEST($1::BIGINT[], $2::SMALLINT[], $3::BIGINT[], $4::BIGINT[]) AS t(id, status, delivered, read) \
-         WHERE m.id = t.id",
+         WHERE m.id = t.id AND m.id = ANY($1)",
     )
     .bind(moved.iter().map(|(id, _)| **id).collect::<Vec<_>>())
     .bind(moved.iter().map(|(_, t)| t.status.as_i64() as i16).collect::<Vec<_>>())
