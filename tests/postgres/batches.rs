@@ -273,24 +273,26 @@ async fn two_stores_writing_crosswise_batches_neither_deadlock_nor_leave_gaps() 
     }
 }
 
-/// How often PostgreSQL's statistics say `messages` was scanned whole, and how many rows were
-/// inserted into it, once the counts of every closed connection have arrived (a backend
-/// reports its counts as it exits, so this waits until `inserted` have been counted).
+/// How often PostgreSQL's statistics say `messages` was scanned whole, once every connection
+/// the store had is gone: a backend reports its counts as it exits, so this waits until no other
+/// backend is connected to the database and `inserted` rows have been counted.
 async fn messages_table_scans(url: &str, inserted: i64) -> i64 {
     let mut conn = sqlx::PgConnection::connect(url).await.expect("connects");
     for _ in 0..200 {
-        let (scans, rows): (i64, i64) = sqlx::query_as(
-            "SELECT seq_scan, n_tup_ins FROM pg_stat_user_tables WHERE relname = 'messages'",
+        let (others, scans, rows): (i64, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()), \
+             seq_scan, n_tup_ins FROM pg_stat_user_tables WHERE relname = 'messages'",
         )
         .fetch_one(&mut conn)
         .await
         .expect("table statistics");
-        if rows >= inserted {
+        if others == 0 && rows >= inserted {
             return scans;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    panic!("the statistics never counted {inserted} inserted messages");
+    panic!("the store's connections never all closed with {inserted} messages counted");
 }
 
 /// A new database has no statistics on `messages`, and the plans PostgreSQL then caches for a

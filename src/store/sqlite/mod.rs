@@ -28,8 +28,9 @@ use writer::Writer;
 
 /// How often the WAL is copied back into the database file. Each pass ends with an `fsync` of
 /// the pages it copied, and a commit that flushes the log meanwhile waits behind it; short
-/// passes keep that wait short (send→deliver p99 at 5,000 msg/s: 6.1–8.3 ms with 100 ms passes,
-/// 4.7–6.5 ms with 25 ms ones, alternated runs), at the price of copying hot pages more often.
+/// passes keep that wait short, at the price of copying hot pages more often (send→deliver p99
+/// at 5,000 msg/s was mostly lower with 25 ms than with 100 ms passes over alternated runs,
+/// and 10 ms cost closed-loop throughput: BENCHMARKS.md, fifth round).
 const CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_millis(25);
 
 /// Maps any rusqlite error to a store error, telling busy/locked/IO failures apart.
