@@ -102,8 +102,8 @@ fn parties(request: &SendRequest) -> Vec<UserId> {
 /// Each pair is looked up on its own through the unique index (a `LATERAL` subquery, kept
 /// apart from the join by its `LIMIT`). As a plain join, the plan PostgreSQL caches for the
 /// statement while `messages` has no statistics yet (a new database) hashed the pairs and
-/// scanned the whole table, in every batch, until autovacuum first analysed it: 45 % of the
-/// database's time in a 5 s run at 50 × 8, and growing with the table.
+/// scanned the whole table, in every batch, until autovacuum first analysed it: 45 % of all
+/// statement time in a 5 s run at 50 × 8, and growing with the table.
 async fn stored_messages(
     conn: &mut PgConnection,
     requests: &[&SendRequest],
