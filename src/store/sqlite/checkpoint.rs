@@ -17,8 +17,8 @@
 //! That last copy pauses the writer, and what it costs is mostly the `fsync` of the database
 //! pages it wrote (≈ 20 µs a page here): asked straight after an ordinary pass, when passes
 //! were 100 ms apart, it had 100 ms of commits to copy and paused the writer ≈ 45 ms; after
-//! catching up it has a few hundred frames at most. The writer's automatic checkpoint stays as a backstop, with a higher
-//! threshold, for a log that readers keep from being copied.
+//! catching up it has a few hundred frames at most. The writer's automatic checkpoint stays as
+//! a backstop, with a higher threshold, for a log that readers keep from being copied.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
