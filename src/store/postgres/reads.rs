@@ -17,15 +17,10 @@ use crate::time::Timestamp;
 /// The columns `message_from_row` reads, for `messages m` joined with its two users.
 pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.conversation_id, s.username AS sender, r.username AS recipient, \
      m.client_id, m.body, m.created_at, m.status, m.edited_at, m.deleted";
-/// The joins that name a message's sender and recipient (`s`, `r`) after `messages m`.
-macro_rules! parties_joins {
-    () => {
-        "JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.recipient_id"
-    };
-}
-pub const MESSAGE_JOINS: &str = concat!("messages m ", parties_joins!());
-/// The joins of `MESSAGE_JOINS` after `messages m`: the sender's and recipient's names.
-pub const PARTIES_JOINS: &str = parties_joins!();
+/// The joins that follow `messages m` (or a subquery named `m`) for `MESSAGE_COLUMNS`: the
+/// sender `s` and the recipient `r`.
+pub const PARTIES_JOINS: &str =
+    "JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.recipient_id";
 
 pub fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
     Ok(Message {
@@ -63,8 +58,9 @@ pub async fn messages_by_ids(
     conn: &mut PgConnection,
     ids: &[i64],
 ) -> Result<Vec<Message>, StoreError> {
-    let sql =
-        format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.id = ANY($1) ORDER BY m.id");
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.id = ANY($1) ORDER BY m.id"
+    );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(ids)
         .fetch_all(conn)
@@ -79,7 +75,7 @@ pub async fn sent_message(
     client_id: &str,
 ) -> Result<Option<Message>, StoreError> {
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.sender_id = $1 AND m.client_id = $2"
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.sender_id = $1 AND m.client_id = $2"
     );
     let row = sqlx::query(AssertSqlSafe(sql))
         .bind(sender.0)
@@ -141,7 +137,7 @@ pub async fn history(
         });
     };
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.conversation_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.conversation_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"
     );
     let before = before.map_or(i64::MAX, |b| b.0);
     let mut messages =
@@ -170,7 +166,7 @@ pub async fn conversation_sync(
         });
     };
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3"
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3"
     );
     let mut messages =
         query_messages(conn, sql, conversation.0, after.0, i64::from(limit) + 1).await?;
