@@ -7,10 +7,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use linkup::events::Event;
-use linkup::ids::{ConversationId, Cursor, MessageId};
-use linkup::messages::{Message, MessageStatus};
-use linkup::time::Timestamp;
+use linkup::domain::event::Event;
+use linkup::domain::ids::{ConversationId, Cursor, MessageId};
+use linkup::domain::time::Timestamp;
+use linkup::domain::{Message, MessageStatus};
 use linkup::ws::frames::{self, ServerFrame};
 
 fn message(body_bytes: usize) -> Message {

@@ -15,11 +15,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use linkup::input::{Body, ClientId, Username};
-use linkup::messages::MessageStatus;
+use linkup::domain::MessageStatus;
+use linkup::domain::User;
+use linkup::domain::input::{Body, ClientId, Username};
+use linkup::domain::time::Timestamp;
 use linkup::store::sqlite::{SqliteOptions, SqliteStore};
-use linkup::store::{NewUser, SendRequest, StatusChange, Store, User};
-use linkup::time::Timestamp;
+use linkup::store::{NewUser, SendRequest, StatusChange, Store};
 
 /// Conversations the sends are spread over (pairs of users).
 const PAIRS: usize = 16;

@@ -3,10 +3,11 @@
 use crate::app::App;
 use crate::auth::secrets;
 use crate::auth::{Caller, Credential};
-use crate::error::Error;
-use crate::input::{DisplayName, Password, Username};
-use crate::store::{NewSession, NewUser, StoreError, User};
-use crate::time::Timestamp;
+use crate::domain::User;
+use crate::domain::error::Error;
+use crate::domain::input::{DisplayName, Password, Username};
+use crate::domain::time::Timestamp;
+use crate::store::{NewSession, NewUser, StoreError};
 
 /// A new browser session: the cookie value (shown once, stored only as a digest) and its token.
 pub struct SessionGrant {

@@ -3,9 +3,10 @@
 
 use crate::accounts;
 use crate::app::App;
-use crate::error::Error;
-use crate::input;
-use crate::store::{ConversationSummary, ConversationSync, HistoryPage, User};
+use crate::domain::User;
+use crate::domain::error::Error;
+use crate::domain::input;
+use crate::store::{ConversationSummary, ConversationSync, HistoryPage};
 
 /// The default and largest page of history.
 pub const DEFAULT_PAGE: u32 = 50;
@@ -56,7 +57,7 @@ pub async fn sync(
     let after = after_id
         .map(input::after_id)
         .transpose()?
-        .unwrap_or(crate::ids::MessageId(0));
+        .unwrap_or(crate::domain::ids::MessageId(0));
     let limit = limit
         .map(|l| input::limit(l, MAX_PAGE))
         .transpose()?

@@ -13,8 +13,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::events::Push;
-use crate::ids::UserId;
+use crate::domain::{Ephemeral, Event, UserId};
+
+/// What the delivery hub queues for a socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Push {
+    Stored(Event),
+    Signal(Ephemeral),
+    /// Pushes may have been lost (the bus lost its subscription): catch up from the store.
+    Resync,
+}
 
 struct Entry {
     id: u64,
@@ -223,7 +231,7 @@ impl Hub {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Ephemeral;
+    use crate::domain::event::Ephemeral;
 
     fn typing() -> Arc<Push> {
         Arc::new(Push::Signal(Ephemeral::Typing {

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use crate::input::Username;
-use crate::store::User;
+use crate::domain::User;
+use crate::domain::input::Username;
 
 pub struct Directory {
     by_name: Mutex<HashMap<String, User>>,
@@ -50,7 +50,7 @@ impl Directory {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::UserId;
+    use crate::domain::ids::UserId;
 
     fn user(id: i64, name: &str) -> User {
         User {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::error::Error;
+use crate::domain::error::Error;
 
 /// A keyed token bucket; `None` inside means unlimited.
 pub struct KeyedLimit<K: Hash + Eq + Clone> {

@@ -4,11 +4,11 @@
 
 use crate::accounts;
 use crate::app::App;
-use crate::error::Error;
-use crate::events::Ephemeral;
-use crate::ids::UserId;
-use crate::store::User;
-use crate::time::Timestamp;
+use crate::domain::User;
+use crate::domain::error::Error;
+use crate::domain::event::Ephemeral;
+use crate::domain::ids::UserId;
+use crate::domain::time::Timestamp;
 
 /// The most contacts a presence snapshot lists.
 const SNAPSHOT_LIMIT: usize = 500;

@@ -3,12 +3,13 @@
 
 use crate::accounts;
 use crate::app::App;
-use crate::error::Error;
-use crate::ids::MessageId;
-use crate::input;
-use crate::messages::MessageStatus;
-use crate::store::{ReadUpTo, StatusChange, StoreError, User};
-use crate::time::Timestamp;
+use crate::domain::MessageStatus;
+use crate::domain::User;
+use crate::domain::error::Error;
+use crate::domain::ids::MessageId;
+use crate::domain::input;
+use crate::domain::time::Timestamp;
+use crate::store::{ReadUpTo, StatusChange, StoreError};
 
 /// The most ids one status request may name.
 pub const MAX_IDS: usize = 1000;

@@ -1,11 +1,11 @@
 //! The event stream read side: every event of a user after a cursor, in order.
 
 use crate::app::App;
-use crate::error::Error;
-use crate::events::Event;
-use crate::ids::Cursor;
-use crate::input;
-use crate::store::User;
+use crate::domain::User;
+use crate::domain::error::Error;
+use crate::domain::event::Event;
+use crate::domain::ids::Cursor;
+use crate::domain::input;
 
 pub const DEFAULT_PAGE: u32 = 100;
 pub const MAX_PAGE: u32 = 1000;

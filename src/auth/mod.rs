@@ -6,9 +6,9 @@ pub mod secrets;
 
 use subtle::ConstantTimeEq;
 
-use crate::error::Error;
-use crate::store::User;
-use crate::time::Timestamp;
+use crate::domain::User;
+use crate::domain::error::Error;
+use crate::domain::time::Timestamp;
 
 /// The name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "linkup_session";

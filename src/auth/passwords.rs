@@ -9,8 +9,8 @@ use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use argon2::{Algorithm, Argon2, Params, Version};
 use tokio::sync::Semaphore;
 
-use crate::error::Error;
-use crate::input::Password;
+use crate::domain::error::Error;
+use crate::domain::input::Password;
 
 fn argon2() -> Argon2<'static> {
     let params = Params::new(19_456, 2, 1, None).expect("OWASP argon2id parameters are valid");

@@ -6,8 +6,9 @@ use async_trait::async_trait;
 
 use super::Bus;
 use crate::delivery::Hub;
-use crate::events::{Ephemeral, Push, UserEvent};
-use crate::ids::UserId;
+use crate::delivery::Push;
+use crate::domain::event::{Ephemeral, UserEvent};
+use crate::domain::ids::UserId;
 
 pub struct MemoryBus {
     hub: Arc<Hub>,

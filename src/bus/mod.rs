@@ -11,8 +11,8 @@ pub mod redis;
 
 use async_trait::async_trait;
 
-use crate::events::{Ephemeral, UserEvent};
-use crate::ids::UserId;
+use crate::domain::event::{Ephemeral, UserEvent};
+use crate::domain::ids::UserId;
 
 #[async_trait]
 pub trait Bus: Send + Sync + 'static {

@@ -2,7 +2,7 @@
 
 use crate::accounts::{self, SignupInput};
 use crate::app::AppState;
-use crate::error::Error;
+use crate::domain::error::Error;
 
 /// The demo accounts' shared password (printed at start; never use `--demo` in production).
 pub const DEMO_PASSWORD: &str = "linkup-demo";

@@ -6,39 +6,21 @@
 //! them so the caller can publish them after the commit.
 
 pub mod copy;
+mod error;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
-use crate::events::{Event, UserEvent};
-use crate::ids::{Cursor, MessageId, UserId};
-use crate::input::{Body, ClientId, Username};
-use crate::messages::{Message, MessageStatus};
-use crate::time::Timestamp;
+pub use error::StoreError;
 
-/// Why a store call failed. Not-found and conflict are told apart from the rest.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    #[error("not found")]
-    NotFound,
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The database cannot be reached or refused the work (disk full, locked, shut down).
-    #[error("store unavailable: {0}")]
-    Unavailable(String),
-    #[error("store error: {0}")]
-    Other(String),
-}
-
-/// A user as others see them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    pub id: UserId,
-    pub username: String,
-    pub display_name: String,
-}
+use crate::domain::User;
+use crate::domain::event::{Event, UserEvent};
+use crate::domain::ids::{Cursor, MessageId, UserId};
+use crate::domain::input::{Body, ClientId, Username};
+use crate::domain::time::Timestamp;
+use crate::domain::{Message, MessageStatus};
 
 /// A user with the password hash, for login only.
 #[derive(Debug, Clone)]

@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{SendRequest, StoreError, User};
-use crate::events::Event;
-use crate::ids::{ConversationId, Cursor, MessageId, UserId};
-use crate::messages::{Message, MessageStatus};
-use crate::time::Timestamp;
+use super::{SendRequest, StoreError};
+use crate::domain::User;
+use crate::domain::event::Event;
+use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::domain::time::Timestamp;
+use crate::domain::{Message, MessageStatus};
 
 /// Event kinds as stored.
 pub const KIND_MESSAGE: i64 = 1;

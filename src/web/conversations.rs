@@ -13,7 +13,8 @@ use super::views::{
 };
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::messages::{self, Message};
+use crate::domain::Message;
+use crate::messages;
 use crate::{conversations, receipts};
 
 #[derive(Deserialize, ToSchema)]

@@ -8,7 +8,7 @@ use super::error::ApiError;
 use crate::accounts;
 use crate::app::AppState;
 use crate::auth::{CSRF_HEADER, Caller, SESSION_COOKIE, check_csrf};
-use crate::error::Error;
+use crate::domain::error::Error;
 
 /// `axum::Json` with JSON errors.
 #[derive(FromRequest)]

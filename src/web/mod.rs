@@ -96,7 +96,7 @@ pub fn router(state: AppState) -> Router {
             record_request,
         ))
         .layer(CatchPanicLayer::custom(|_| {
-            ApiError::Domain(crate::error::Error::Internal(anyhow::anyhow!(
+            ApiError::Domain(crate::domain::error::Error::Internal(anyhow::anyhow!(
                 "handler panicked"
             )))
             .into_response()

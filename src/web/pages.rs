@@ -23,8 +23,8 @@ use super::template::{encode_query_value, local_path, render};
 use crate::accounts;
 use crate::app::AppState;
 use crate::auth::{Caller, Credential, SESSION_COOKIE};
-use crate::error::Error;
-use crate::store::User;
+use crate::domain::User;
+use crate::domain::error::Error;
 use crate::sync;
 
 /// The policy of every page: scripts, styles and connections from this origin only; no inline

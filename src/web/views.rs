@@ -3,10 +3,11 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::events::Event;
-use crate::ids::{Cursor, MessageId};
-use crate::messages::{Message, MessageStatus};
-use crate::store::{ConversationSummary, User};
+use crate::domain::User;
+use crate::domain::event::Event;
+use crate::domain::ids::{Cursor, MessageId};
+use crate::domain::{Message, MessageStatus};
+use crate::store::ConversationSummary;
 
 /// A user as others see them.
 #[derive(Debug, Serialize, ToSchema)]

@@ -23,10 +23,10 @@ use super::frames;
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::delivery::Subscription;
-use crate::error::Error;
-use crate::ids::{ConversationId, Cursor, UserId};
+use crate::domain::User;
+use crate::domain::error::Error;
+use crate::domain::ids::{ConversationId, Cursor, UserId};
 use crate::presence;
-use crate::store::User;
 
 mod inbound;
 mod outbound;
@@ -157,7 +157,7 @@ impl Connection {
         let ping_every = self.app.settings.ws_ping_interval;
         let mut next_ping = Instant::now() + ping_every;
         let expires = self.caller.credential.expires_at().map(|at| {
-            let left = (at.millis() - crate::time::Timestamp::now().millis()).max(0) as u64;
+            let left = (at.millis() - crate::domain::time::Timestamp::now().millis()).max(0) as u64;
             Instant::now() + Duration::from_millis(left)
         });
         let shutdown = self.app.shutdown.clone();

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::Error;
-use crate::messages::Message;
+use crate::domain::Message;
+use crate::domain::error::Error;
 
 /// A client frame after parsing.
 #[derive(Debug, Deserialize, PartialEq, Eq)]

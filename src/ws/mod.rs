@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::{Caller, SESSION_COOKIE};
-use crate::error::Error;
+use crate::domain::error::Error;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiPath, ApiQuery, cookie};
 use crate::{accounts, sync};

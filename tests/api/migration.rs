@@ -5,12 +5,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use linkup::ids::{Cursor, MessageId, UserId};
-use linkup::input::{Body, ClientId, Username};
+use linkup::domain::ids::{Cursor, MessageId, UserId};
+use linkup::domain::input::{Body, ClientId, Username};
+use linkup::domain::time::Timestamp;
 use linkup::store::postgres::{PostgresOptions, PostgresStore};
 use linkup::store::sqlite::{SqliteOptions, SqliteStore};
 use linkup::store::{ReadUpTo, SendRequest, Store, postgres, sqlite};
-use linkup::time::Timestamp;
 use sqlx::{Connection, PgConnection};
 
 use crate::BACKEND;

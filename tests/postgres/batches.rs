@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use sqlx::Connection;
 
-use linkup::ids::{Cursor, MessageId, UserId};
-use linkup::input::{Body, ClientId, Username};
-use linkup::messages::MessageStatus;
+use linkup::domain::MessageStatus;
+use linkup::domain::User;
+use linkup::domain::ids::{Cursor, MessageId, UserId};
+use linkup::domain::input::{Body, ClientId, Username};
+use linkup::domain::time::Timestamp;
 use linkup::store::postgres::{PostgresOptions, PostgresStore};
-use linkup::store::{NewUser, SendRequest, StatusChange, Store, StoreError, User};
-use linkup::time::Timestamp;
+use linkup::store::{NewUser, SendRequest, StatusChange, Store, StoreError};
 
 use crate::backend::{Backend, TestStore};
 

@@ -12,8 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::wire::Wire;
 use crate::delivery::Hub;
-use crate::ids::UserId;
-use crate::time::Timestamp;
+use crate::domain::ids::UserId;
+use crate::domain::time::Timestamp;
 
 /// How long a node's presence entry lives without a refresh.
 pub const PRESENCE_TTL_MS: i64 = 30_000;

@@ -30,9 +30,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::Bus;
 use crate::delivery::Hub;
-use crate::events::{Ephemeral, Push, UserEvent};
-use crate::ids::UserId;
-use crate::time::Timestamp;
+use crate::delivery::Push;
+use crate::domain::event::{Ephemeral, UserEvent};
+use crate::domain::ids::UserId;
+use crate::domain::time::Timestamp;
 use liveness::{PRESENCE_TTL_MS, heartbeat, presence_key, refresh_presence};
 use tasks::{publish_loop, subscribe_loop};
 use wire::{Body, Wire};

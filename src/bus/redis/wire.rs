@@ -5,8 +5,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::delivery::Hub;
-use crate::events::{Ephemeral, Push, UserEvent};
-use crate::ids::UserId;
+use crate::delivery::Push;
+use crate::domain::event::{Ephemeral, UserEvent};
+use crate::domain::ids::UserId;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Body {

@@ -22,10 +22,10 @@ use super::{
     NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
     Store, StoreError, User,
 };
-use crate::ids::{Cursor, MessageId, UserId};
-use crate::input::{ClientId, Username};
-use crate::messages::Message;
-use crate::time::Timestamp;
+use crate::domain::Message;
+use crate::domain::ids::{Cursor, MessageId, UserId};
+use crate::domain::input::{ClientId, Username};
+use crate::domain::time::Timestamp;
 pub(crate) use transactions::failure;
 use transactions::{Step, finish};
 use writer::Writer;

@@ -5,14 +5,14 @@ use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::failure;
-use crate::events::Event;
-use crate::ids::{ConversationId, Cursor, MessageId, UserId};
-use crate::messages::{Message, MessageStatus};
+use crate::domain::event::Event;
+use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::domain::time::Timestamp;
+use crate::domain::{Message, MessageStatus};
 use crate::store::records::{KIND_MESSAGE, StatusData};
 use crate::store::{
     Contact, ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
 };
-use crate::time::Timestamp;
 
 /// The columns `message_from_row` reads, for `messages m` joined with its two users.
 pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.conversation_id, s.username AS sender, r.username AS recipient, \

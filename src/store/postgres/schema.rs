@@ -177,7 +177,7 @@ async fn apply(pool: &PgPool, target: i64) -> Result<Vec<i64>, StoreError> {
             .map_err(failure)?;
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(version)
-            .bind(crate::time::Timestamp::now().millis())
+            .bind(crate::domain::time::Timestamp::now().millis())
             .execute(&mut *tx)
             .await
             .map_err(failure)?;

@@ -10,11 +10,12 @@
 use sqlx::{PgConnection, Row};
 
 use super::{failure, reads};
-use crate::ids::{ConversationId, Cursor, MessageId, UserId};
-use crate::messages::{Message, MessageStatus};
+use crate::domain::User;
+use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::domain::time::Timestamp;
+use crate::domain::{Message, MessageStatus};
 use crate::store::records::status_groups;
-use crate::store::{NewUser, ReadUpTo, SendRequest, Sent, StatusOutcome, StoreError, User};
-use crate::time::Timestamp;
+use crate::store::{NewUser, ReadUpTo, SendRequest, Sent, StatusOutcome, StoreError};
 
 pub async fn create_user(conn: &mut PgConnection, new: &NewUser) -> Result<User, StoreError> {
     let id: Option<i64> = sqlx::query_scalar(

@@ -3,14 +3,14 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::other;
-use crate::events::Event;
-use crate::ids::{ConversationId, Cursor, MessageId, UserId};
-use crate::messages::{Message, MessageStatus};
+use crate::domain::event::Event;
+use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::domain::time::Timestamp;
+use crate::domain::{Message, MessageStatus};
 use crate::store::records::{KIND_MESSAGE, StatusData};
 use crate::store::{
     Contact, ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
 };
-use crate::time::Timestamp;
 
 /// The columns `message_from_row` expects, for a `messages m` joined with its two users.
 pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.conversation_id, s.username, r.username, \

@@ -200,7 +200,7 @@ pub fn migrate_to(conn: &mut Connection, target: i64) -> Result<Vec<i64>, StoreE
         tx.execute_batch(sql).map_err(super::other)?;
         tx.execute(
             "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)",
-            (version, crate::time::Timestamp::now().millis()),
+            (version, crate::domain::time::Timestamp::now().millis()),
         )
         .map_err(super::other)?;
         tx.commit().map_err(super::other)?;

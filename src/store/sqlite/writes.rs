@@ -11,14 +11,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::other;
 use super::reads;
-use crate::events::{Event, UserEvent};
-use crate::ids::{ConversationId, Cursor, MessageId, UserId};
-use crate::messages::MessageStatus;
+use crate::domain::MessageStatus;
+use crate::domain::event::{Event, UserEvent};
+use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::domain::time::Timestamp;
 use crate::store::records::{KIND_MESSAGE, KIND_STATUS, new_message, status_groups};
 use crate::store::{
     NewUser, ReadUpTo, SendRequest, Sent, StatusChange, StatusOutcome, StoreError, User,
 };
-use crate::time::Timestamp;
 
 pub fn create_user(conn: &Connection, new: &NewUser) -> Result<User, StoreError> {
     let inserted = conn

@@ -5,8 +5,8 @@ use axum::extract::ws::{Message as WsMessage, close_code};
 use tokio::time::Instant;
 
 use super::{Connection, Ending, MAX_VIOLATIONS, Scope, TYPING_TTL};
-use crate::error::Error;
-use crate::ids::UserId;
+use crate::domain::error::Error;
+use crate::domain::ids::UserId;
 use crate::messages::{self, Draft};
 use crate::ws::frames::{self, ClientFrame, ServerFrame};
 use crate::{presence, receipts};

@@ -5,8 +5,9 @@
 use axum::extract::ws::close_code;
 
 use super::{Connection, Ending, PUSHES_PER_TURN, Scope};
+use crate::delivery::Push;
 use crate::delivery::Subscription;
-use crate::events::{Ephemeral, Event, Push};
+use crate::domain::event::{Ephemeral, Event};
 use crate::presence;
 
 impl Connection {

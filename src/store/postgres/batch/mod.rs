@@ -21,12 +21,12 @@ use sqlx::PgConnection;
 
 use super::failure;
 use super::writes::{EventRow, insert_events};
-use crate::events::{Event, UserEvent};
-use crate::ids::{Cursor, MessageId, UserId};
-use crate::messages::Message;
+use crate::domain::Message;
+use crate::domain::event::{Event, UserEvent};
+use crate::domain::ids::{Cursor, MessageId, UserId};
+use crate::domain::time::Timestamp;
 use crate::store::records::{KIND_MESSAGE, KIND_STATUS, StatusGroup};
 use crate::store::{SendRequest, Sent, StatusChange, StatusOutcome, StoreError};
-use crate::time::Timestamp;
 
 /// One job of a batch.
 #[derive(Clone, Copy)]

@@ -17,8 +17,8 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::{Written, lock_then_read};
-use crate::ids::{ConversationId, MessageId, UserId};
-use crate::messages::Message;
+use crate::domain::Message;
+use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::store::postgres::failure;
 use crate::store::postgres::reads::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
 use crate::store::postgres::writes::{existing_answer, open_direct_conversation};

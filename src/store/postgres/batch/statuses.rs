@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use sqlx::{PgConnection, Row};
 
 use super::Written;
-use crate::ids::{ConversationId, MessageId, UserId};
-use crate::messages::MessageStatus;
+use crate::domain::MessageStatus;
+use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::store::postgres::failure;
 use crate::store::records::status_groups;
 use crate::store::{StatusChange, StoreError};

@@ -1,8 +1,8 @@
 //! Validated input. Each type can only be built by `parse`, so a bad value cannot travel past
 //! the edge of the system; every failure is an `Error::Invalid` with a stable code.
 
-use crate::error::Error;
-use crate::ids::{Cursor, MessageId};
+use super::error::Error;
+use super::ids::{Cursor, MessageId};
 
 /// A username: 3–32 of `[a-z0-9_.-]`, compared case-insensitively and stored lower-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -4,9 +4,9 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::ids::{ConversationId, Cursor, MessageId, UserId};
-use crate::messages::{Message, MessageStatus};
-use crate::time::Timestamp;
+use super::ids::{ConversationId, Cursor, MessageId, UserId};
+use super::message::{Message, MessageStatus};
+use super::time::Timestamp;
 
 /// One event of one user's stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -54,13 +54,4 @@ pub enum Ephemeral {
         online: bool,
         last_seen: Option<Timestamp>,
     },
-}
-
-/// What the delivery hub queues for a socket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Push {
-    Stored(Event),
-    Signal(Ephemeral),
-    /// Pushes may have been lost (the bus lost its subscription): catch up from the store.
-    Resync,
 }

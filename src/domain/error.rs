@@ -74,13 +74,3 @@ impl Error {
         }
     }
 }
-
-impl From<crate::store::StoreError> for Error {
-    fn from(err: crate::store::StoreError) -> Self {
-        use crate::store::StoreError;
-        match err {
-            StoreError::Unavailable(_) => Error::Unavailable,
-            other => Error::Internal(other.into()),
-        }
-    }
-}
