@@ -5,7 +5,7 @@
 //! do not. Stories speak of people (`&User`) and messages; the helpers that cannot fail in a
 //! correct store `expect` success, the `try_` ones return the store's answer.
 
-pub use linkup::events::Event;
+pub use linkup::events::{Event, UserEvent};
 pub use linkup::ids::{Cursor, MessageId};
 pub use linkup::messages::{Message, MessageStatus};
 pub use linkup::store::{
@@ -292,4 +292,24 @@ pub async fn all_events(store: &dyn Store, me: &User) -> Vec<Event> {
 
 pub async fn last_cursor(store: &dyn Store, me: &User) -> Cursor {
     store.last_cursor(me.id).await.expect("last cursor")
+}
+
+// ---- presence ----
+
+/// The people `me` shares a conversation with and when each was last seen, by username.
+pub async fn contacts(store: &dyn Store, me: &User) -> Vec<(String, Option<Timestamp>)> {
+    let found = store.contacts(me.id).await.expect("contacts");
+    let mut seen: Vec<_> = found
+        .into_iter()
+        .map(|c| (c.user.username, c.last_seen))
+        .collect();
+    seen.sort();
+    seen
+}
+
+pub async fn set_last_seen(store: &dyn Store, me: &User, at: Timestamp) {
+    store
+        .set_last_seen(me.id, at)
+        .await
+        .expect("last seen recorded");
 }

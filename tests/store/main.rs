@@ -9,16 +9,18 @@
 //! new aggregate (groups, …) gets a module of its own here first.
 
 /// Generates one `#[tokio::test]` per backend for each named story of the enclosing module:
-/// `<module>::sqlite::<story>` and `<module>::postgres::<story>`.
+/// `<module>::sqlite::<story>` and `<module>::postgres::<story>`. Attributes written before a
+/// story's name (`#[ignore = "bug: …"]`) go on both.
 macro_rules! stories {
-    ($($story:ident),+ $(,)?) => {
-        stories!(@on sqlite, Sqlite, $($story),+);
-        stories!(@on postgres, Postgres, $($story),+);
+    ($($(#[$attr:meta])* $story:ident),+ $(,)?) => {
+        stories!(@on sqlite, Sqlite, $($(#[$attr])* $story),+);
+        stories!(@on postgres, Postgres, $($(#[$attr])* $story),+);
     };
-    (@on $module:ident, $backend:ident, $($story:ident),+) => {
+    (@on $module:ident, $backend:ident, $($(#[$attr:meta])* $story:ident),+) => {
         mod $module {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                $(#[$attr])*
                 async fn $story() {
                     let fixture =
                         $crate::fixture::Fixture::open($crate::fixture::Backend::$backend).await;
@@ -39,6 +41,8 @@ mod conversations;
 mod events;
 mod history;
 mod ordering;
+mod presence;
 mod receipts;
+mod replay;
 mod sends;
 mod sessions;

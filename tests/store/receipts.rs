@@ -1,7 +1,8 @@
 //! Receipts: a recipient moves a message's status forward only (sent → delivered → read); a
 //! move that is not forward is a no-op (not in `updated`, no event). Each move is one status
-//! event per conversation for the sender and the reader, at their next cursors, and history
-//! shows the new status. Marking anything the caller did not receive (their own message, a
+//! event per conversation for the sender and the reader, at their next cursors (a receipt
+//! spanning conversations gives one per conversation, a repeated id counts once, no ids is a
+//! no-op), and history shows the new status. Marking anything the caller did not receive (their own message, a
 //! stranger's, an unknown id) is `NotFound` and changes nothing, even for the valid ids beside
 //! it. `read_up_to` reads the other party's messages up to and including the id, no later,
 //! and is `NotFound` for an id outside the conversation.
@@ -255,7 +256,48 @@ async fn read_up_to_an_id_outside_the_conversation_is_not_found(store: &dyn Stor
     );
 }
 
+async fn one_receipt_gives_one_event_per_conversation(store: &dyn Store) {
+    let [alice, bob, carol] = users(store, ["alice", "bob", "carol"]).await;
+    let from_alice = send(store, &alice, &bob, "a1", "from alice").await.message;
+    let from_carol = send(store, &carol, &bob, "c1", "from carol").await.message;
+    let also_alice = send(store, &alice, &bob, "a2", "again").await.message;
+
+    let ids = [also_alice.id, from_carol.id, from_alice.id, also_alice.id];
+    let outcome = mark(store, &bob, &ids, MessageStatus::Read)
+        .await
+        .expect("marked");
+    assert_eq!(
+        outcome.updated,
+        [from_alice.id, from_carol.id, also_alice.id],
+        "each once"
+    );
+    let read = |ids: Vec<MessageId>| (ids, MessageStatus::Read, "bob".to_owned());
+    let alices = status_moves(&all_events(store, &alice).await);
+    assert_eq!(alices, [read(vec![from_alice.id, also_alice.id])]);
+    let carols = status_moves(&all_events(store, &carol).await);
+    assert_eq!(carols, [read(vec![from_carol.id])]);
+    let mut bobs = status_moves(&all_events(store, &bob).await);
+    bobs.sort();
+    let mut expected = vec![
+        read(vec![from_alice.id, also_alice.id]),
+        read(vec![from_carol.id]),
+    ];
+    expected.sort();
+    assert_eq!(bobs, expected, "bob gets both conversations' events");
+    assert_eq!(
+        outcome.events.len(),
+        4,
+        "two per conversation: {:?}",
+        outcome.events
+    );
+    let nothing = mark(store, &bob, &[], MessageStatus::Read)
+        .await
+        .expect("no ids, no error");
+    assert!(nothing.updated.is_empty() && nothing.events.is_empty());
+}
+
 stories! {
+    one_receipt_gives_one_event_per_conversation,
     statuses_move_forward_with_one_event_each_side,
     a_move_backwards_or_in_place_is_a_no_op,
     marking_what_one_did_not_receive_is_not_found,
