@@ -4,6 +4,10 @@
 //! instead of user pairs, new request types, moved modules), this file changes and the stories
 //! do not. Stories speak of people (`&User`) and messages; the helpers that cannot fail in a
 //! correct store `expect` success, the `try_` ones return the store's answer.
+//!
+//! When reads and receipts take a conversation id, resolve the pair here (the direct
+//! conversation of `me` and `other`): the stories pin that a pair without one reads as an empty
+//! page and that a receipt outside the reader's conversation is `NotFound`.
 
 pub use linkup::events::{Event, UserEvent};
 pub use linkup::ids::{Cursor, MessageId};
