@@ -1,0 +1,319 @@
+//! The one door from the stories to the store. Every store method a story calls and every
+//! request type it builds goes through a function here, and the domain types stories name are
+//! imported here once and re-exported: when the `Store` trait changes shape (conversation ids
+//! instead of user pairs, new request types, moved modules), this file changes and the stories
+//! do not. Stories speak of people (`&User`) and messages; the helpers that cannot fail in a
+//! correct store `expect` success, the `try_` ones return the store's answer.
+//!
+//! When reads and receipts take a conversation id, resolve the pair here (the direct
+//! conversation of `me` and `other`): the stories pin that a pair without one reads as an empty
+//! page and that a receipt outside the reader's conversation is `NotFound`.
+
+pub use linkup::events::{Event, UserEvent};
+pub use linkup::ids::{Cursor, MessageId};
+pub use linkup::messages::{Message, MessageStatus};
+pub use linkup::store::{
+    ConversationSummary, ConversationSync, EventPage, HistoryPage, Sent, SessionRecord,
+    StatusOutcome, Store, StoreError, User,
+};
+pub use linkup::time::Timestamp;
+
+use linkup::input::{Body, ClientId, Username};
+use linkup::store::{NewSession, NewUser, ReadUpTo, SendRequest, StatusChange};
+
+/// Large enough for every body a story sends.
+const MAX_BODY_CHARS: usize = 4096;
+
+fn username(name: &str) -> Username {
+    Username::parse(name).expect("a valid username")
+}
+
+fn client_id(raw: &str) -> ClientId {
+    ClientId::parse(raw).expect("a valid client id")
+}
+
+// ---- accounts ----
+
+pub async fn try_create_user(
+    store: &dyn Store,
+    name: &str,
+    display: &str,
+) -> Result<User, StoreError> {
+    let username = username(name);
+    let new = NewUser {
+        password_hash: format!("hash-of-{username}"),
+        username,
+        display_name: display.to_owned(),
+        at: Timestamp::now(),
+    };
+    store.create_user(new).await
+}
+
+/// A new user named `name` (also their display name).
+pub async fn user(store: &dyn Store, name: &str) -> User {
+    try_create_user(store, name, name)
+        .await
+        .expect("user created")
+}
+
+pub async fn users<const N: usize>(store: &dyn Store, names: [&str; N]) -> [User; N] {
+    let mut made = Vec::with_capacity(N);
+    for name in names {
+        made.push(user(store, name).await);
+    }
+    made.try_into().expect("N users")
+}
+
+/// The user and password hash a login would check.
+pub async fn credentials(store: &dyn Store, name: &str) -> Option<(User, String)> {
+    let found = store
+        .credentials(&username(name))
+        .await
+        .expect("credentials");
+    found.map(|c| (c.user, c.password_hash))
+}
+
+pub async fn user_named(store: &dyn Store, name: &str) -> Option<User> {
+    store
+        .user_by_username(&username(name))
+        .await
+        .expect("user by username")
+}
+
+/// The usernames `search_users` answers, in its order.
+pub async fn search(store: &dyn Store, prefix: &str, exclude: &User, limit: u32) -> Vec<String> {
+    let found = store
+        .search_users(prefix, exclude.id, limit)
+        .await
+        .expect("search");
+    found.into_iter().map(|u| u.username).collect()
+}
+
+// ---- sessions and tokens ----
+
+pub async fn create_session(
+    store: &dyn Store,
+    id_hash: &[u8],
+    user: &User,
+    csrf: &str,
+    expires_at: Timestamp,
+) {
+    let session = NewSession {
+        id_hash: id_hash.to_vec(),
+        user: user.id,
+        csrf_token: csrf.to_owned(),
+        at: Timestamp(expires_at.0 - 60_000),
+        expires_at,
+    };
+    store
+        .create_session(session)
+        .await
+        .expect("session created");
+}
+
+pub async fn session(store: &dyn Store, id_hash: &[u8], now: Timestamp) -> Option<SessionRecord> {
+    store
+        .session(id_hash.to_vec(), now)
+        .await
+        .expect("session read")
+}
+
+pub async fn delete_session(store: &dyn Store, id_hash: &[u8]) {
+    store
+        .delete_session(id_hash.to_vec())
+        .await
+        .expect("session deleted");
+}
+
+pub async fn create_token(store: &dyn Store, hash: &[u8], user: &User) {
+    let at = Timestamp::now();
+    store
+        .create_token(hash.to_vec(), user.id, at)
+        .await
+        .expect("token created");
+}
+
+pub async fn token_user(store: &dyn Store, hash: &[u8]) -> Option<User> {
+    store.token_user(hash.to_vec()).await.expect("token read")
+}
+
+pub async fn delete_token(store: &dyn Store, hash: &[u8]) {
+    store
+        .delete_token(hash.to_vec())
+        .await
+        .expect("token deleted");
+}
+
+// ---- sends ----
+
+/// A message `from` asks to send to `to`, not yet sent.
+pub fn draft(from: &User, to: &User, client_id_raw: &str, body: &str) -> SendRequest {
+    SendRequest {
+        sender: from.clone(),
+        recipient: to.clone(),
+        client_id: client_id(client_id_raw),
+        body: Body::parse(body, MAX_BODY_CHARS).expect("a valid body"),
+        at: Timestamp::now(),
+    }
+}
+
+pub async fn try_send(
+    store: &dyn Store,
+    from: &User,
+    to: &User,
+    client_id_raw: &str,
+    body: &str,
+) -> Result<Sent, StoreError> {
+    store
+        .send_message(draft(from, to, client_id_raw, body))
+        .await
+}
+
+/// Sends a message that must be stored (new or a retry).
+pub async fn send(
+    store: &dyn Store,
+    from: &User,
+    to: &User,
+    client_id_raw: &str,
+    body: &str,
+) -> Sent {
+    try_send(store, from, to, client_id_raw, body)
+        .await
+        .expect("message sent")
+}
+
+/// Sends several drafts in one call (committed together); one answer per draft, in order.
+pub async fn send_all(
+    store: &dyn Store,
+    drafts: Vec<SendRequest>,
+) -> Vec<Result<Sent, StoreError>> {
+    store.send_messages(drafts).await
+}
+
+pub async fn sent_message(store: &dyn Store, from: &User, client_id_raw: &str) -> Option<Message> {
+    let id = client_id(client_id_raw);
+    store
+        .sent_message(from.id, &id)
+        .await
+        .expect("sent message read")
+}
+
+// ---- receipts ----
+
+/// `reader` moves the listed messages forward to `status`.
+pub async fn mark(
+    store: &dyn Store,
+    reader: &User,
+    ids: &[MessageId],
+    status: MessageStatus,
+) -> Result<StatusOutcome, StoreError> {
+    let change = StatusChange {
+        reader: reader.clone(),
+        message_ids: ids.to_vec(),
+        status,
+        at: Timestamp::now(),
+    };
+    store.set_status(change).await
+}
+
+/// `reader` reads everything from `other` in their conversation up to `up_to`.
+pub async fn read_up_to(
+    store: &dyn Store,
+    reader: &User,
+    other: &User,
+    up_to: MessageId,
+) -> Result<StatusOutcome, StoreError> {
+    let request = ReadUpTo {
+        reader: reader.clone(),
+        other: other.id,
+        up_to,
+        at: Timestamp::now(),
+    };
+    store.read_up_to(request).await
+}
+
+// ---- reads ----
+
+/// A page of the conversation of `me` with `other`: messages before `before` (or the newest).
+pub async fn history(
+    store: &dyn Store,
+    me: &User,
+    other: &User,
+    before: Option<MessageId>,
+    limit: u32,
+) -> HistoryPage {
+    store
+        .history(me.id, other.id, before, limit)
+        .await
+        .expect("history")
+}
+
+/// The whole conversation of `me` with `other`, ascending.
+pub async fn whole_history(store: &dyn Store, me: &User, other: &User) -> Vec<Message> {
+    let page = history(store, me, other, None, 100_000).await;
+    assert!(!page.has_more, "a whole history fits one page");
+    page.messages
+}
+
+pub async fn conversation_sync(
+    store: &dyn Store,
+    me: &User,
+    other: &User,
+    after: MessageId,
+    limit: u32,
+) -> ConversationSync {
+    store
+        .conversation_sync(me.id, other.id, after, limit)
+        .await
+        .expect("conversation sync")
+}
+
+pub async fn conversations(store: &dyn Store, me: &User, limit: u32) -> Vec<ConversationSummary> {
+    store
+        .conversations(me.id, limit)
+        .await
+        .expect("conversations")
+}
+
+/// The username a conversation summary is with.
+pub fn with(summary: &ConversationSummary) -> &str {
+    &summary.with.username
+}
+
+pub async fn events_since(store: &dyn Store, me: &User, since: Cursor, limit: u32) -> EventPage {
+    store
+        .events_since(me.id, since, limit)
+        .await
+        .expect("events")
+}
+
+/// Every event of `me`'s stream, in order.
+pub async fn all_events(store: &dyn Store, me: &User) -> Vec<Event> {
+    let page = events_since(store, me, Cursor(0), 100_000).await;
+    assert!(!page.has_more, "a whole stream fits one page");
+    page.events
+}
+
+pub async fn last_cursor(store: &dyn Store, me: &User) -> Cursor {
+    store.last_cursor(me.id).await.expect("last cursor")
+}
+
+// ---- presence ----
+
+/// The people `me` shares a conversation with and when each was last seen, by username.
+pub async fn contacts(store: &dyn Store, me: &User) -> Vec<(String, Option<Timestamp>)> {
+    let found = store.contacts(me.id).await.expect("contacts");
+    let mut seen: Vec<_> = found
+        .into_iter()
+        .map(|c| (c.user.username, c.last_seen))
+        .collect();
+    seen.sort();
+    seen
+}
+
+pub async fn set_last_seen(store: &dyn Store, me: &User, at: Timestamp) {
+    store
+        .set_last_seen(me.id, at)
+        .await
+        .expect("last seen recorded");
+}
