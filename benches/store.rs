@@ -20,7 +20,7 @@ use linkup::domain::User;
 use linkup::domain::input::{Body, ClientId, Username};
 use linkup::domain::time::Timestamp;
 use linkup::store::sqlite::{SqliteOptions, SqliteStore};
-use linkup::store::{NewUser, SendRequest, StatusChange, Store};
+use linkup::store::{Destination, NewUser, SendRequest, StatusChange, Store};
 
 /// Conversations the sends are spread over (pairs of users).
 const PAIRS: usize = 16;
@@ -69,7 +69,7 @@ impl Fixture {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed);
         SendRequest {
             sender,
-            recipient,
+            to: Destination::Direct(recipient),
             client_id: ClientId::parse(&format!("c{n}")).expect("valid client id"),
             body: body.clone(),
             at: Timestamp::now(),
@@ -103,7 +103,7 @@ async fn round_with_receipts(fixture: &Fixture, tasks: usize, body: &Body) -> Du
         let request = fixture.request(rand::random_range(0..fixture.pairs.len()), body);
         let store = fixture.store.clone();
         handles.push(tokio::spawn(async move {
-            let reader = request.recipient.clone();
+            let reader = request.recipient().clone();
             let sent = store.send_message(request).await?;
             let change = StatusChange {
                 reader,

@@ -40,7 +40,7 @@ pub async fn signup(app: &App, input: SignupInput) -> Result<SessionGrant, Error
         password_hash,
         at: Timestamp::now(),
     };
-    let user = match app.timed("create_user", app.store.create_user(new)).await {
+    let user = match app.store.create_user(new).await {
         Ok(user) => user,
         Err(StoreError::Conflict(_)) => return Err(Error::UsernameTaken(username.to_string())),
         Err(other) => return Err(other.into()),
@@ -93,8 +93,7 @@ async fn start_session(app: &App, user: User) -> Result<SessionGrant, Error> {
         at: now,
         expires_at: now.plus_secs(app.settings.session_ttl_secs),
     };
-    app.timed("create_session", app.store.create_session(session))
-        .await?;
+    app.store.create_session(session).await?;
     Ok(SessionGrant {
         user,
         session_id,
@@ -126,12 +125,7 @@ pub async fn issue_token(app: &App, user: &User) -> Result<String, Error> {
 /// Resolves a session cookie value to its caller.
 pub async fn caller_from_session(app: &App, session_id: &str) -> Result<Option<Caller>, Error> {
     let id_hash = secrets::digest(session_id);
-    let record = app
-        .timed(
-            "session",
-            app.store.session(id_hash.clone(), Timestamp::now()),
-        )
-        .await?;
+    let record = app.store.session(id_hash.clone(), Timestamp::now()).await?;
     if let Some(record) = &record {
         app.directory.remember(&record.user);
     }
@@ -148,9 +142,7 @@ pub async fn caller_from_session(app: &App, session_id: &str) -> Result<Option<C
 /// Resolves a bearer token to its caller.
 pub async fn caller_from_token(app: &App, token: &str) -> Result<Option<Caller>, Error> {
     let hash = secrets::digest(token);
-    let user = app
-        .timed("token", app.store.token_user(hash.clone()))
-        .await?;
+    let user = app.store.token_user(hash.clone()).await?;
     if let Some(user) = &user {
         app.directory.remember(user);
     }
@@ -178,14 +170,14 @@ pub async fn search(app: &App, caller: &User, query: &str, limit: u32) -> Result
     Ok(app.store.search_users(&query, caller.id, limit).await?)
 }
 
-/// Looks up another user by the username in a path, or 404.
-pub async fn find_user(app: &App, raw: &str) -> Result<User, Error> {
-    let username = Username::parse(raw).map_err(|_| Error::UserNotFound(raw.to_owned()))?;
-    if let Some(user) = app.directory.get(&username) {
+/// Looks up another user by name, or 404 `user_not_found`.
+pub async fn find_user(app: &App, username: &Username) -> Result<User, Error> {
+    if let Some(user) = app.directory.get(username) {
         return Ok(user);
     }
     let user = app
-        .timed("user_by_username", app.store.user_by_username(&username))
+        .store
+        .user_by_username(username)
         .await?
         .ok_or_else(|| Error::UserNotFound(username.to_string()))?;
     app.directory.remember(&user);

@@ -3,7 +3,7 @@
 
 use std::ops::Deref;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -16,7 +16,7 @@ use crate::domain::event::UserEvent;
 use crate::domain::ids::UserId;
 use crate::limits::KeyedLimit;
 use crate::metrics::Metrics;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// Behaviour settings derived from the configuration.
 #[derive(Debug, Clone)]
@@ -66,18 +66,6 @@ impl Deref for AppState {
 }
 
 impl App {
-    /// Runs a store call, recording its latency under `operation`.
-    pub async fn timed<T>(
-        &self,
-        operation: &'static str,
-        call: impl Future<Output = Result<T, StoreError>>,
-    ) -> Result<T, StoreError> {
-        let started = Instant::now();
-        let result = call.await;
-        self.metrics.observe_store(operation, started);
-        result
-    }
-
     /// Publishes committed events. Called only after the write that produced them returned.
     pub async fn publish(&self, events: Vec<UserEvent>) {
         if events.is_empty() {

@@ -1,12 +1,14 @@
 //! Reading conversations: the list, a page of history, and a chat view's re-synchronisation.
-//! A user only ever sees conversations they belong to: every query is keyed by the caller.
+//! A user only ever sees conversations they belong to: the store checks membership in every
+//! query that takes a conversation. A direct conversation is found from the other party's
+//! username here, once; before its first message there is none, and its pages are empty.
 
 use crate::accounts;
 use crate::app::App;
-use crate::domain::User;
 use crate::domain::error::Error;
-use crate::domain::input;
-use crate::store::{ConversationSummary, ConversationSync, HistoryPage};
+use crate::domain::input::Username;
+use crate::domain::{ConversationId, MessageId, User};
+use crate::store::{ConversationSummary, ConversationSync, HistoryPage, StoreError};
 
 /// The default and largest page of history.
 pub const DEFAULT_PAGE: u32 = 50;
@@ -15,58 +17,71 @@ pub const MAX_PAGE: u32 = 200;
 pub const MAX_CONVERSATIONS: u32 = 500;
 
 pub async fn list(app: &App, user: &User) -> Result<Vec<ConversationSummary>, Error> {
-    Ok(app
-        .timed(
-            "conversations",
-            app.store.conversations(user.id, MAX_CONVERSATIONS),
-        )
-        .await?)
+    Ok(app.store.conversations(user.id, MAX_CONVERSATIONS).await?)
 }
 
-/// Messages of the conversation with `other` older than `before_id` (raw query value), or the
-/// newest page.
+/// The direct conversation between `user` and the user named `other`, if it has begun.
+/// An unknown name is `user_not_found`; oneself is `cannot_message_self`.
+pub async fn direct(
+    app: &App,
+    user: &User,
+    other: &Username,
+) -> Result<(User, Option<ConversationId>), Error> {
+    let other = accounts::find_user(app, other).await?;
+    if other.id == user.id {
+        return Err(Error::CannotMessageSelf);
+    }
+    let conversation = app.store.direct_conversation(user.id, other.id).await?;
+    Ok((other, conversation))
+}
+
+/// Messages of the conversation with `other` older than `before`, or the newest page.
 pub async fn history(
     app: &App,
     user: &User,
-    other: &str,
-    before_id: Option<&str>,
-    limit: Option<&str>,
+    other: &Username,
+    before: Option<MessageId>,
+    limit: u32,
 ) -> Result<HistoryPage, Error> {
-    let before = before_id.map(input::before_id).transpose()?;
-    let limit = limit
-        .map(|l| input::limit(l, MAX_PAGE))
-        .transpose()?
-        .unwrap_or(DEFAULT_PAGE);
     let other = accounts::find_user(app, other).await?;
-    Ok(app
-        .timed(
-            "history",
-            app.store.history(user.id, other.id, before, limit),
-        )
-        .await?)
+    let Some(conversation) = app.store.direct_conversation(user.id, other.id).await? else {
+        return Ok(HistoryPage {
+            messages: Vec::new(),
+            has_more: false,
+        });
+    };
+    app.store
+        .history(user.id, conversation, before, limit)
+        .await
+        .map_err(not_a_member)
 }
 
-/// Messages after `after_id` and recent statuses, for a chat view that reconnects.
+/// Messages after `after` and recent statuses, for a chat view that reconnects.
 pub async fn sync(
     app: &App,
     user: &User,
-    other: &str,
-    after_id: Option<&str>,
-    limit: Option<&str>,
+    other: &Username,
+    after: MessageId,
+    limit: u32,
 ) -> Result<ConversationSync, Error> {
-    let after = after_id
-        .map(input::after_id)
-        .transpose()?
-        .unwrap_or(crate::domain::ids::MessageId(0));
-    let limit = limit
-        .map(|l| input::limit(l, MAX_PAGE))
-        .transpose()?
-        .unwrap_or(MAX_PAGE);
     let other = accounts::find_user(app, other).await?;
-    Ok(app
-        .timed(
-            "conversation_sync",
-            app.store.conversation_sync(user.id, other.id, after, limit),
-        )
-        .await?)
+    let Some(conversation) = app.store.direct_conversation(user.id, other.id).await? else {
+        return Ok(ConversationSync {
+            messages: Vec::new(),
+            has_more: false,
+            statuses: Vec::new(),
+        });
+    };
+    app.store
+        .conversation_sync(user.id, conversation, after, limit)
+        .await
+        .map_err(not_a_member)
+}
+
+/// A conversation the caller does not belong to behaves as one that does not exist.
+fn not_a_member(err: StoreError) -> Error {
+    match err {
+        StoreError::NotFound => Error::ConversationNotFound,
+        other => other.into(),
+    }
 }

@@ -5,33 +5,38 @@ use crate::app::App;
 use crate::domain::Message;
 use crate::domain::User;
 use crate::domain::error::Error;
-use crate::domain::input::{Body, ClientId};
+use crate::domain::input::{self, Body, ClientId, Username};
 use crate::domain::time::Timestamp;
-use crate::store::{SendRequest, StoreError};
+use crate::store::{Destination, SendRequest, StoreError};
 
-/// One message a client asks to send.
+/// One message a client asks to send, parsed at the edge (HTTP body or socket frame).
 #[derive(Debug, Clone)]
 pub struct Draft {
-    /// Username of the recipient, as the client wrote it.
-    pub to: String,
-    pub client_id: String,
-    pub body: String,
+    /// The other party of the direct conversation.
+    pub to: Username,
+    pub client_id: ClientId,
+    pub body: Body,
 }
 
-/// Sends `body` from `sender` to the user named `to`, idempotently on `client_id`: commits, then
-/// publishes the new message to both parties. Returns the message and whether it is new.
-pub async fn send(
-    app: &App,
-    sender: &User,
-    to: &str,
-    client_id: &str,
-    body: &str,
-) -> Result<(Message, bool), Error> {
-    let draft = Draft {
-        to: to.to_owned(),
-        client_id: client_id.to_owned(),
-        body: body.to_owned(),
-    };
+impl Draft {
+    /// Parses a send as a client wrote it, checking `client_id`, then `body`, then the name.
+    pub fn parse(
+        to: &str,
+        client_id: &str,
+        body: &str,
+        max_body_chars: usize,
+    ) -> Result<Self, Error> {
+        Ok(Draft {
+            client_id: ClientId::parse(client_id)?,
+            body: Body::parse(body, max_body_chars)?,
+            to: input::named_user(to)?,
+        })
+    }
+}
+
+/// Sends a draft from `sender`, idempotently on its `client_id`: commits, then publishes the
+/// new message to both parties. Returns the message and whether it is new.
+pub async fn send(app: &App, sender: &User, draft: Draft) -> Result<(Message, bool), Error> {
     send_many(app, sender, vec![draft])
         .await
         .pop()
@@ -61,9 +66,7 @@ pub async fn send_many(
         });
     }
     if !requests.is_empty() {
-        let started = std::time::Instant::now();
         let outcomes = app.store.send_messages(requests).await;
-        app.metrics.observe_store("send_message", started);
         let mut events = Vec::new();
         for (slot, outcome) in waiting.into_iter().zip(outcomes) {
             answers[slot] = Some(match outcome {
@@ -75,7 +78,7 @@ pub async fn send_many(
                     Ok((sent.message, sent.created))
                 }
                 Err(StoreError::Conflict(_)) => {
-                    Err(Error::ClientIdConflict(drafts[slot].client_id.clone()))
+                    Err(Error::ClientIdConflict(drafts[slot].client_id.to_string()))
                 }
                 Err(other) => Err(other.into()),
             });
@@ -99,32 +102,28 @@ enum Prepared {
 }
 
 async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Error> {
-    let client_id = ClientId::parse(&draft.client_id)?;
-    let body = Body::parse(&draft.body, app.settings.max_body_chars)?;
     let recipient = accounts::find_user(app, &draft.to).await?;
     if recipient.id == sender.id {
-        return Err(Error::invalid(
-            "cannot_message_self",
-            "you cannot send a message to yourself",
-        ));
+        return Err(Error::CannotMessageSelf);
     }
     if let Err(limited) = app.send_limit.check(&sender.id) {
         // A retry of a message already stored is answered, not limited: it creates nothing.
-        return match app.store.sent_message(sender.id, &client_id).await? {
+        return match app.store.sent_message(sender.id, &draft.client_id).await? {
             Some(message)
-                if message.body == body.as_str() && message.recipient == recipient.username =>
+                if message.body == draft.body.as_str()
+                    && message.recipient == recipient.username =>
             {
                 Ok(Prepared::Stored(message))
             }
-            Some(_) => Err(Error::ClientIdConflict(client_id.as_str().to_owned())),
+            Some(_) => Err(Error::ClientIdConflict(draft.client_id.to_string())),
             None => Err(limited),
         };
     }
     Ok(Prepared::Store(SendRequest {
         sender: sender.clone(),
-        recipient,
-        client_id,
-        body,
+        to: Destination::Direct(recipient),
+        client_id: draft.client_id.clone(),
+        body: draft.body.clone(),
         at: Timestamp::now(),
     }))
 }

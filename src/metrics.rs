@@ -1,7 +1,5 @@
 //! Prometheus metrics: requests by route and status, messages stored, store latency.
 
-use std::time::Instant;
-
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -84,13 +82,6 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Records how long a store operation took since `started`.
-    pub fn observe_store(&self, operation: &'static str, started: Instant) {
-        self.store_latency
-            .get_or_create(&StoreLabels { operation })
-            .observe(started.elapsed().as_secs_f64());
-    }
-
     /// The Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();

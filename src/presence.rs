@@ -8,6 +8,7 @@ use crate::domain::User;
 use crate::domain::error::Error;
 use crate::domain::event::Ephemeral;
 use crate::domain::ids::UserId;
+use crate::domain::input::Username;
 use crate::domain::time::Timestamp;
 
 /// The most contacts a presence snapshot lists.
@@ -79,14 +80,11 @@ pub async fn snapshot(
 }
 
 /// Relays "typing" from `from` to the user named `to` (rate-limited). Returns the recipient.
-pub async fn typing(app: &App, from: &User, to: &str, active: bool) -> Result<User, Error> {
+pub async fn typing(app: &App, from: &User, to: &Username, active: bool) -> Result<User, Error> {
     app.typing_limit.check(&from.id)?;
     let to = accounts::find_user(app, to).await?;
     if to.id == from.id {
-        return Err(Error::invalid(
-            "cannot_message_self",
-            "you cannot type to yourself",
-        ));
+        return Err(Error::CannotMessageSelf);
     }
     app.bus
         .signal(

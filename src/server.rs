@@ -27,6 +27,7 @@ use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::postgres::{PostgresOptions, PostgresStore};
 use crate::store::sqlite::{SqliteOptions, SqliteStore};
+use crate::store::timed::Timed;
 
 /// Users remembered by name (about 100 bytes each).
 const DIRECTORY_CAPACITY: usize = 100_000;
@@ -92,6 +93,9 @@ async fn build_state(
         ws_queue: config.ws_queue.max(16),
         max_sockets_per_user: config.max_sockets_per_user.max(1),
     };
+    let metrics = Metrics::default();
+    // Every store call the actions make is timed, under the call's name.
+    let store: Arc<dyn Store> = Arc::new(Timed::new(store, metrics.store_latency.clone()));
     let app = App {
         store,
         bus,
@@ -104,7 +108,7 @@ async fn build_state(
         typing_limit: KeyedLimit::per_second(5, 10),
         shutdown,
         tasks: TaskTracker::new(),
-        metrics: Metrics::default(),
+        metrics,
         settings,
     };
     Ok(AppState(Arc::new(app)))

@@ -5,7 +5,7 @@ use crate::domain::User;
 use crate::domain::error::Error;
 use crate::domain::event::Event;
 use crate::domain::ids::Cursor;
-use crate::domain::input;
+use crate::store::EventPage;
 
 pub const DEFAULT_PAGE: u32 = 100;
 pub const MAX_PAGE: u32 = 1000;
@@ -18,24 +18,14 @@ pub struct Page {
     pub has_more: bool,
 }
 
-/// The caller's events after `since` (raw query value; absent means from the start).
+/// The caller's events after `since` (`Cursor(0)`: from the start), at most `limit`.
 pub async fn events_since(
     app: &App,
     user: &User,
-    since: Option<&str>,
-    limit: Option<&str>,
+    since: Cursor,
+    limit: u32,
 ) -> Result<Page, Error> {
-    let since = since.map(input::since).transpose()?.unwrap_or(Cursor(0));
-    let limit = limit
-        .map(|l| input::limit(l, MAX_PAGE))
-        .transpose()?
-        .unwrap_or(DEFAULT_PAGE);
-    let page = app
-        .timed(
-            "events_since",
-            app.store.events_since(user.id, since, limit),
-        )
-        .await?;
+    let page = app.store.events_since(user.id, since, limit).await?;
     if page.events.is_empty() && since.0 > 0 {
         check_not_beyond(app, user, since).await?;
     }
@@ -47,11 +37,22 @@ pub async fn events_since(
     })
 }
 
-/// Where a live stream starts: after `since` (raw query value), or at the user's latest cursor
-/// when absent (live only).
-pub async fn start_cursor(app: &App, user: &User, since: Option<&str>) -> Result<Cursor, Error> {
+/// The events of a socket's own stream after the last cursor it sent, for its replay and
+/// catch-up (the cursor came from the server, so it is never beyond the stream's end).
+pub async fn catch_up(
+    app: &App,
+    user: &User,
+    last: Cursor,
+    limit: u32,
+) -> Result<EventPage, Error> {
+    Ok(app.store.events_since(user.id, last, limit).await?)
+}
+
+/// Where a live stream starts: after `since`, or at the user's latest cursor when absent (live
+/// only).
+pub async fn start_cursor(app: &App, user: &User, since: Option<Cursor>) -> Result<Cursor, Error> {
     let latest = app.store.last_cursor(user.id).await?;
-    match since.map(input::since).transpose()? {
+    match since {
         Some(since) if since > latest => Err(beyond(since, latest)),
         Some(since) => Ok(since),
         None => Ok(latest),
@@ -81,7 +82,5 @@ fn beyond(since: Cursor, latest: Cursor) -> Error {
 /// The user's latest cursor: a client that loads a snapshot after reading it and then replays
 /// from it sees every later event (some twice at the seam, which it dedupes by id).
 pub async fn latest_cursor(app: &App, user: &User) -> Result<Cursor, Error> {
-    Ok(app
-        .timed("last_cursor", app.store.last_cursor(user.id))
-        .await?)
+    Ok(app.store.last_cursor(user.id).await?)
 }

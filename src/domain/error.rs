@@ -27,6 +27,10 @@ pub enum Error {
     UserNotFound(String),
     #[error("no such message")]
     MessageNotFound,
+    #[error("no such conversation")]
+    ConversationNotFound,
+    #[error("there is no conversation with yourself")]
+    CannotMessageSelf,
     #[error("the username {0:?} is taken")]
     UsernameTaken(String),
     #[error("client_id {0:?} was already used for a different message")]
@@ -64,6 +68,8 @@ impl Error {
             Error::CsrfMismatch => "csrf_mismatch",
             Error::UserNotFound(_) => "user_not_found",
             Error::MessageNotFound => "message_not_found",
+            Error::ConversationNotFound => "conversation_not_found",
+            Error::CannotMessageSelf => "cannot_message_self",
             Error::UsernameTaken(_) => "username_taken",
             Error::ClientIdConflict(_) => "client_id_conflict",
             Error::OriginNotAllowed(_) => "origin_not_allowed",

@@ -34,6 +34,12 @@ impl Username {
     }
 }
 
+impl std::fmt::Display for ClientId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl std::fmt::Display for Username {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -119,6 +125,13 @@ impl Body {
         if trimmed.is_empty() {
             return Err(Error::invalid("invalid_body", "the message body is empty"));
         }
+        // PostgreSQL text cannot hold U+0000, and no person types one: refused on every backend.
+        if trimmed.contains('\0') {
+            return Err(Error::invalid(
+                "invalid_body",
+                "the message body contains a NUL character (U+0000)",
+            ));
+        }
         let chars = trimmed.chars().count();
         if chars > max_chars {
             return Err(Error::invalid(
@@ -188,6 +201,35 @@ pub fn limit(raw: &str, max: u32) -> Result<u32, Error> {
                 format!("limit must be an integer from 1 to {max}, got {raw:?}"),
             )
         })
+}
+
+/// A page size from a query: `default` when absent, else 1 to `max`.
+pub fn page_size(raw: Option<&str>, default: u32, max: u32) -> Result<u32, Error> {
+    raw.map(|raw| limit(raw, max))
+        .transpose()
+        .map(|size| size.unwrap_or(default))
+}
+
+/// A user named in a path or a frame. A name no account could have is not a bad request but
+/// an unknown user (404 `user_not_found`), exactly like a valid name nobody has.
+pub fn named_user(raw: &str) -> Result<Username, Error> {
+    Username::parse(raw).map_err(|_| Error::UserNotFound(raw.to_owned()))
+}
+
+/// The most ids one status request may name.
+pub const MAX_MESSAGE_IDS: usize = 1000;
+
+/// The ids of a status request: 1 to `MAX_MESSAGE_IDS`, each positive.
+pub fn message_ids(ids: &[i64]) -> Result<Vec<MessageId>, Error> {
+    if ids.is_empty() || ids.len() > MAX_MESSAGE_IDS {
+        return Err(Error::invalid(
+            "invalid_message_ids",
+            format!("message_ids must list 1 to {MAX_MESSAGE_IDS} message ids"),
+        ));
+    }
+    ids.iter()
+        .map(|id| message_id(*id, "every message id"))
+        .collect()
 }
 
 /// An id inside a JSON body, which arrives already as a number.

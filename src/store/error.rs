@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The database cannot be reached or refused the work (disk full, locked, shut down).
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A concurrent transaction got in the way (a deadlock, a serialization failure, another
+    /// node storing the same row first): running the same work again may succeed.
+    #[error("concurrent write, retry: {0}")]
+    Retryable(String),
     #[error("store error: {0}")]
     Other(String),
 }
@@ -19,7 +23,8 @@ pub enum StoreError {
 impl From<StoreError> for Error {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Unavailable(_) => Error::Unavailable,
+            // Retries are the backend's to make; one that still collides is worth a retry later.
+            StoreError::Unavailable(_) | StoreError::Retryable(_) => Error::Unavailable,
             other => Error::Internal(other.into()),
         }
     }

@@ -1,15 +1,21 @@
 //! The store: the only part of LinkUp that speaks SQL.
 //!
-//! `Store` is the interface the domain actions use; `sqlite` implements it for the embedded
-//! default (a PostgreSQL implementation will sit beside it). Every write that concerns a user
-//! appends that user's events in the same transaction, with the user's next cursor, and returns
-//! them so the caller can publish them after the commit.
+//! `Store` is the interface the domain actions use: `sqlite` implements it for the embedded
+//! default, `postgres` for several nodes, and `tests/store` holds the one contract both keep.
+//! It speaks conversations and members: whatever reads or writes a conversation's messages
+//! takes its id and the member asking, and the backend checks membership in the query
+//! (`statements::IS_MEMBER`); a username becomes a conversation once, at the edge
+//! (`direct_conversation`). Every write that concerns a user appends that user's events in the
+//! same transaction, with the user's next cursor, and returns them so the caller can publish
+//! them after the commit.
 
 pub mod copy;
 mod error;
 pub mod postgres;
 pub mod records;
 pub mod sqlite;
+pub mod statements;
+pub mod timed;
 
 use async_trait::async_trait;
 
@@ -17,7 +23,7 @@ pub use error::StoreError;
 
 use crate::domain::User;
 use crate::domain::event::{Event, UserEvent};
-use crate::domain::ids::{Cursor, MessageId, UserId};
+use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{Body, ClientId, Username};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageStatus};
@@ -61,14 +67,30 @@ pub struct Contact {
     pub last_seen: Option<Timestamp>,
 }
 
-/// A send, validated and resolved to user ids.
+/// Where a send goes, resolved at the edge from what the client named.
+#[derive(Debug, Clone)]
+pub enum Destination {
+    /// The direct conversation with this user, opened by the first message between the two.
+    Direct(User),
+}
+
+/// A send, validated and resolved to users.
 #[derive(Debug, Clone)]
 pub struct SendRequest {
     pub sender: User,
-    pub recipient: User,
+    pub to: Destination,
     pub client_id: ClientId,
     pub body: Body,
     pub at: Timestamp,
+}
+
+impl SendRequest {
+    /// The other party of the direct conversation this send goes to.
+    pub fn recipient(&self) -> &User {
+        match &self.to {
+            Destination::Direct(user) => user,
+        }
+    }
 }
 
 /// The result of a send: the stored message, whether this call created it, and the events to
@@ -89,11 +111,11 @@ pub struct StatusChange {
     pub at: Timestamp,
 }
 
-/// A recipient marking everything up to `up_to` in the conversation with `other` read.
+/// A member marking read every message to them in `conversation` up to `up_to`.
 #[derive(Debug, Clone)]
 pub struct ReadUpTo {
     pub reader: User,
-    pub other: UserId,
+    pub conversation: ConversationId,
     pub up_to: MessageId,
     pub at: Timestamp,
 }
@@ -113,6 +135,8 @@ pub struct HistoryPage {
 
 #[derive(Debug, Clone)]
 pub struct ConversationSummary {
+    pub id: ConversationId,
+    /// The other member of this direct conversation.
     pub with: User,
     pub last_message: Option<Message>,
     pub unread: i64,
@@ -184,23 +208,32 @@ pub trait Store: Send + Sync + 'static {
     /// message to the reader.
     async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError>;
     /// Marks read every message to the reader in the conversation up to an id of that
-    /// conversation; `NotFound` if the id is not one of its messages.
+    /// conversation; `NotFound` if the reader is not a member or the id is not one of its
+    /// messages.
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError>;
 
-    /// Up to `limit` messages of the conversation with id < `before` (or the newest), ascending.
+    /// The direct conversation between two users, if they have exchanged a message.
+    async fn direct_conversation(
+        &self,
+        a: UserId,
+        b: UserId,
+    ) -> Result<Option<ConversationId>, StoreError>;
+    /// Up to `limit` messages of the conversation with id < `before` (or the newest), ascending;
+    /// `NotFound` if `member` is not one of its members.
     async fn history(
         &self,
-        user: UserId,
-        other: UserId,
+        member: UserId,
+        conversation: ConversationId,
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<HistoryPage, StoreError>;
     /// Messages after `after` (ascending, at most `limit`) and the statuses of the latest
-    /// messages up to `after`, for a chat view that reconnects.
+    /// messages up to `after`, for a chat view that reconnects; `NotFound` if `member` is not
+    /// one of its members.
     async fn conversation_sync(
         &self,
-        user: UserId,
-        other: UserId,
+        member: UserId,
+        conversation: ConversationId,
         after: MessageId,
         limit: u32,
     ) -> Result<ConversationSync, StoreError>;

@@ -98,7 +98,7 @@ pub fn new_message(
         seq,
         conversation_id: conversation,
         sender: req.sender.username.clone(),
-        recipient: req.recipient.username.clone(),
+        recipient: req.recipient().username.clone(),
         client_id: req.client_id.as_str().to_owned(),
         body: req.body.as_str().to_owned(),
         created_at: req.at,

@@ -14,7 +14,9 @@ use super::views::{
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::Message;
-use crate::messages;
+use crate::domain::MessageId;
+use crate::domain::input;
+use crate::messages::{self, Draft};
 use crate::{conversations, receipts};
 
 #[derive(Deserialize, ToSchema)]
@@ -69,8 +71,13 @@ pub async fn send(
     ApiPath(username): ApiPath<String>,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let (message, created) =
-        messages::send(&state, &caller.user, &username, &body.client_id, &body.body).await?;
+    let draft = Draft::parse(
+        &username,
+        &body.client_id,
+        &body.body,
+        state.settings.max_body_chars,
+    )?;
+    let (message, created) = messages::send(&state, &caller.user, draft).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -89,14 +96,18 @@ pub async fn history(
     ApiPath(username): ApiPath<String>,
     ApiQuery(query): ApiQuery<HistoryQuery>,
 ) -> Result<Json<HistoryView>, ApiError> {
-    let page = conversations::history(
-        &state,
-        &caller.user,
-        &username,
-        query.before_id.as_deref(),
+    let before = query
+        .before_id
+        .as_deref()
+        .map(input::before_id)
+        .transpose()?;
+    let limit = input::page_size(
         query.limit.as_deref(),
-    )
-    .await?;
+        conversations::DEFAULT_PAGE,
+        conversations::MAX_PAGE,
+    )?;
+    let other = input::named_user(&username)?;
+    let page = conversations::history(&state, &caller.user, &other, before, limit).await?;
     Ok(Json(HistoryView {
         messages: page.messages,
         has_more: page.has_more,
@@ -113,7 +124,9 @@ pub async fn read(
     ApiPath(username): ApiPath<String>,
     ApiJson(body): ApiJson<ReadBody>,
 ) -> Result<Json<UpdatedView>, ApiError> {
-    let updated = receipts::read_up_to(&state, &caller.user, &username, body.up_to_id).await?;
+    let up_to = input::message_id(body.up_to_id, "up_to_id")?;
+    let other = input::named_user(&username)?;
+    let updated = receipts::read_up_to(&state, &caller.user, &other, up_to).await?;
     Ok(Json(UpdatedView { updated }))
 }
 
@@ -127,12 +140,19 @@ pub async fn sync(
     ApiPath(username): ApiPath<String>,
     ApiQuery(query): ApiQuery<ConversationSyncQuery>,
 ) -> Result<Json<ConversationSyncView>, ApiError> {
+    let after = query.after_id.as_deref().map(input::after_id).transpose()?;
+    let limit = input::page_size(
+        query.limit.as_deref(),
+        conversations::MAX_PAGE,
+        conversations::MAX_PAGE,
+    )?;
+    let other = input::named_user(&username)?;
     let synced = conversations::sync(
         &state,
         &caller.user,
-        &username,
-        query.after_id.as_deref(),
-        query.limit.as_deref(),
+        &other,
+        after.unwrap_or(MessageId(0)),
+        limit,
     )
     .await?;
     let statuses = synced

@@ -51,12 +51,14 @@ impl ApiError {
             ),
             ApiError::Domain(err) => {
                 let status = match err {
-                    Error::Invalid { .. } => StatusCode::BAD_REQUEST,
+                    Error::Invalid { .. } | Error::CannotMessageSelf => StatusCode::BAD_REQUEST,
                     Error::NotAuthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
                     Error::CsrfMissing | Error::CsrfMismatch | Error::OriginNotAllowed(_) => {
                         StatusCode::FORBIDDEN
                     }
-                    Error::UserNotFound(_) | Error::MessageNotFound => StatusCode::NOT_FOUND,
+                    Error::UserNotFound(_)
+                    | Error::MessageNotFound
+                    | Error::ConversationNotFound => StatusCode::NOT_FOUND,
                     Error::UsernameTaken(_) | Error::ClientIdConflict(_) => StatusCode::CONFLICT,
                     Error::RateLimited { .. } | Error::TooManyConnections(_) => {
                         StatusCode::TOO_MANY_REQUESTS

@@ -10,6 +10,8 @@ use super::extract::{ApiJson, ApiQuery};
 use super::views::{ErrorView, EventsView, UpdatedView};
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::domain::input;
+use crate::domain::{Cursor, MessageStatus};
 use crate::{receipts, sync};
 
 #[derive(Deserialize, ToSchema)]
@@ -35,7 +37,9 @@ pub async fn set_status(
     caller: Caller,
     ApiJson(body): ApiJson<StatusBody>,
 ) -> Result<Json<UpdatedView>, ApiError> {
-    let updated = receipts::mark(&state, &caller.user, &body.message_ids, &body.status).await?;
+    let status = MessageStatus::parse_target(&body.status)?;
+    let ids = input::message_ids(&body.message_ids)?;
+    let updated = receipts::mark(&state, &caller.user, ids, status).await?;
     Ok(Json(UpdatedView { updated }))
 }
 
@@ -47,13 +51,9 @@ pub async fn events(
     caller: Caller,
     ApiQuery(query): ApiQuery<SyncQuery>,
 ) -> Result<Json<EventsView>, ApiError> {
-    let page = sync::events_since(
-        &state,
-        &caller.user,
-        query.since.as_deref(),
-        query.limit.as_deref(),
-    )
-    .await?;
+    let since = query.since.as_deref().map(input::since).transpose()?;
+    let limit = input::page_size(query.limit.as_deref(), sync::DEFAULT_PAGE, sync::MAX_PAGE)?;
+    let page = sync::events_since(&state, &caller.user, since.unwrap_or(Cursor(0)), limit).await?;
     Ok(Json(EventsView {
         events: page.events,
         next: page.next,

@@ -25,6 +25,7 @@ use crate::app::AppState;
 use crate::auth::{Caller, Credential, SESSION_COOKIE};
 use crate::domain::User;
 use crate::domain::error::Error;
+use crate::domain::input;
 use crate::sync;
 
 /// The policy of every page: scripts, styles and connections from this origin only; no inline
@@ -132,7 +133,11 @@ async fn chat(
     let Ok(Path(username)) = username else {
         return not_found_page();
     };
-    let other = match accounts::find_user(&app, &username).await {
+    let found = match input::named_user(&username) {
+        Ok(name) => accounts::find_user(&app, &name).await,
+        Err(error) => Err(error),
+    };
+    let other = match found {
         Ok(other) => other,
         Err(Error::UserNotFound(_)) => return no_such_person(&username),
         Err(_) => return unavailable_page(),

@@ -16,9 +16,10 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::auth::{Caller, SESSION_COOKIE};
 use crate::domain::error::Error;
+use crate::domain::input;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiPath, ApiQuery, cookie};
-use crate::{accounts, sync};
+use crate::{accounts, conversations, sync};
 use connection::{Connection, Scope};
 
 /// The largest frame or message a client may send; more closes the socket with 1009.
@@ -66,19 +67,10 @@ pub async fn chat(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let caller = authenticate(&app, &headers, query.access_token.as_deref()).await?;
-    let other = accounts::find_user(&app, &username).await?;
-    if other.id == caller.user.id {
-        return Err(Error::invalid("cannot_message_self", "there is no chat with yourself").into());
-    }
-    // Status events name only their conversation, so learn its id now if it exists (a
-    // conversation that starts later is learnt from its first message).
-    let conversation = app
-        .store
-        .history(caller.user.id, other.id, None, 1)
-        .await?
-        .messages
-        .first()
-        .map(|message| message.conversation_id);
+    let other = input::named_user(&username)?;
+    // The conversation's id if it has begun; one that starts later is learnt from its first
+    // message.
+    let (other, conversation) = conversations::direct(&app, &caller.user, &other).await?;
     let scope = Scope::Chat {
         other,
         conversation,
@@ -138,6 +130,7 @@ async fn open(
     if app.shutdown.is_cancelled() {
         return Err(Error::Unavailable.into());
     }
+    let since = since.map(input::since).transpose()?;
     let start = sync::start_cursor(&app, &caller.user, since).await?;
     if app.hub.count(caller.user.id) >= app.settings.max_sockets_per_user {
         return Err(Error::TooManyConnections(app.settings.max_sockets_per_user).into());

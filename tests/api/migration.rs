@@ -10,7 +10,7 @@ use linkup::domain::input::{Body, ClientId, Username};
 use linkup::domain::time::Timestamp;
 use linkup::store::postgres::{PostgresOptions, PostgresStore};
 use linkup::store::sqlite::{SqliteOptions, SqliteStore};
-use linkup::store::{ReadUpTo, SendRequest, Store, postgres, sqlite};
+use linkup::store::{Destination, ReadUpTo, SendRequest, Store, postgres, sqlite};
 use sqlx::{Connection, PgConnection};
 
 use crate::BACKEND;
@@ -131,7 +131,7 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
     let sent = store
         .send_message(SendRequest {
             sender: alice.clone(),
-            recipient: bob.clone(),
+            to: Destination::Direct(bob.clone()),
             client_id: ClientId::parse("c3").unwrap(),
             body: Body::parse("third", 100).unwrap(),
             at: Timestamp(30),
@@ -155,7 +155,7 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
     let read = store
         .read_up_to(ReadUpTo {
             reader: bob.clone(),
-            other: alice.id,
+            conversation: sent.message.conversation_id,
             up_to: sent.message.id,
             at: Timestamp(40),
         })

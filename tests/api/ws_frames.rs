@@ -85,6 +85,11 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
             Some("c3"),
         ),
         (send_to("c4", "   ", "bob"), "invalid_body", Some("c4")),
+        (
+            send_to("c4n", "nul \u{0} inside", "bob"),
+            "invalid_body",
+            Some("c4n"),
+        ),
         (send_to("c5", &long, "bob"), "body_too_long", Some("c5")),
         (
             text(

@@ -14,7 +14,7 @@ use linkup::domain::ids::{Cursor, MessageId, UserId};
 use linkup::domain::input::{Body, ClientId, Username};
 use linkup::domain::time::Timestamp;
 use linkup::store::postgres::{PostgresOptions, PostgresStore};
-use linkup::store::{NewUser, SendRequest, StatusChange, Store, StoreError};
+use linkup::store::{Destination, NewUser, SendRequest, StatusChange, Store, StoreError};
 
 use crate::backend::{Backend, TestStore};
 
@@ -40,7 +40,7 @@ async fn user(store: &PostgresStore, name: &str) -> User {
 fn send(from: &User, to: &User, client_id: &str, body: &str) -> SendRequest {
     SendRequest {
         sender: from.clone(),
-        recipient: to.clone(),
+        to: Destination::Direct(to.clone()),
         client_id: ClientId::parse(client_id).expect("client id"),
         body: Body::parse(body, 4096).expect("body"),
         at: Timestamp::now(),
@@ -49,8 +49,13 @@ fn send(from: &User, to: &User, client_id: &str, body: &str) -> SendRequest {
 
 /// Asserts the conversation's seqs are 1..=M in ascending id order; returns M.
 async fn assert_conversation_gap_free(store: &PostgresStore, a: &User, b: &User) -> usize {
+    let conversation = store
+        .direct_conversation(a.id, b.id)
+        .await
+        .expect("lookup")
+        .expect("the two have a conversation");
     let page = store
-        .history(a.id, b.id, None, 10_000)
+        .history(a.id, conversation, None, 10_000)
         .await
         .expect("history");
     let seqs: Vec<i64> = page.messages.iter().map(|m| m.seq).collect();
@@ -172,8 +177,13 @@ async fn receipts_committed_together_move_forward_and_fail_alone() {
         "delivered once each: {delivered:?} {again:?}"
     );
     assert!(delivered.updated.iter().all(|id| ids[..4].contains(id)));
+    let conversation = store
+        .direct_conversation(bob.id, alice.id)
+        .await
+        .expect("lookup")
+        .expect("the two have a conversation");
     let page = store
-        .history(bob.id, alice.id, None, 100)
+        .history(bob.id, conversation, None, 100)
         .await
         .expect("history");
     let statuses: BTreeMap<MessageId, MessageStatus> =

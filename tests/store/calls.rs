@@ -5,21 +5,21 @@
 //! do not. Stories speak of people (`&User`) and messages; the helpers that cannot fail in a
 //! correct store `expect` success, the `try_` ones return the store's answer.
 //!
-//! When reads and receipts take a conversation id, resolve the pair here (the direct
-//! conversation of `me` and `other`): the stories pin that a pair without one reads as an empty
-//! page and that a receipt outside the reader's conversation is `NotFound`.
+//! The store is conversation-first: reads and read-up-to take a conversation id and the member
+//! asking. The pair helpers resolve the direct conversation of `me` and `other` here, as the
+//! actions do at the edge (no conversation: an empty page, or `NotFound` for a receipt); the
+//! `_of` / `_in` helpers take a conversation id, for the stories that pin membership.
 
-pub use linkup::events::{Event, UserEvent};
-pub use linkup::ids::{Cursor, MessageId};
-pub use linkup::messages::{Message, MessageStatus};
+pub use linkup::domain::{
+    ConversationId, Cursor, Event, Message, MessageId, MessageStatus, Timestamp, User, UserEvent,
+};
 pub use linkup::store::{
     ConversationSummary, ConversationSync, EventPage, HistoryPage, Sent, SessionRecord,
-    StatusOutcome, Store, StoreError, User,
+    StatusOutcome, Store, StoreError,
 };
-pub use linkup::time::Timestamp;
 
-use linkup::input::{Body, ClientId, Username};
-use linkup::store::{NewSession, NewUser, ReadUpTo, SendRequest, StatusChange};
+use linkup::domain::input::{Body, ClientId, Username};
+use linkup::store::{Destination, NewSession, NewUser, ReadUpTo, SendRequest, StatusChange};
 
 /// Large enough for every body a story sends.
 const MAX_BODY_CHARS: usize = 4096;
@@ -150,7 +150,7 @@ pub async fn delete_token(store: &dyn Store, hash: &[u8]) {
 pub fn draft(from: &User, to: &User, client_id_raw: &str, body: &str) -> SendRequest {
     SendRequest {
         sender: from.clone(),
-        recipient: to.clone(),
+        to: Destination::Direct(to.clone()),
         client_id: client_id(client_id_raw),
         body: Body::parse(body, MAX_BODY_CHARS).expect("a valid body"),
         at: Timestamp::now(),
@@ -223,9 +223,23 @@ pub async fn read_up_to(
     other: &User,
     up_to: MessageId,
 ) -> Result<StatusOutcome, StoreError> {
+    // Without a conversation there is nothing to read, as the action answers.
+    let Some(conversation) = direct(store, reader, other).await else {
+        return Err(StoreError::NotFound);
+    };
+    read_up_to_in(store, reader, conversation, up_to).await
+}
+
+/// `reader` reads everything to them in `conversation` up to `up_to`.
+pub async fn read_up_to_in(
+    store: &dyn Store,
+    reader: &User,
+    conversation: ConversationId,
+    up_to: MessageId,
+) -> Result<StatusOutcome, StoreError> {
     let request = ReadUpTo {
         reader: reader.clone(),
-        other: other.id,
+        conversation,
         up_to,
         at: Timestamp::now(),
     };
@@ -234,7 +248,16 @@ pub async fn read_up_to(
 
 // ---- reads ----
 
+/// The direct conversation of two users, if they have one.
+pub async fn direct(store: &dyn Store, a: &User, b: &User) -> Option<ConversationId> {
+    store
+        .direct_conversation(a.id, b.id)
+        .await
+        .expect("direct conversation")
+}
+
 /// A page of the conversation of `me` with `other`: messages before `before` (or the newest).
+/// A pair with no conversation reads as an empty page, as the action answers.
 pub async fn history(
     store: &dyn Store,
     me: &User,
@@ -242,10 +265,26 @@ pub async fn history(
     before: Option<MessageId>,
     limit: u32,
 ) -> HistoryPage {
-    store
-        .history(me.id, other.id, before, limit)
-        .await
-        .expect("history")
+    match direct(store, me, other).await {
+        Some(conversation) => try_history_of(store, me, conversation, before, limit)
+            .await
+            .expect("history"),
+        None => HistoryPage {
+            messages: Vec::new(),
+            has_more: false,
+        },
+    }
+}
+
+/// A page of `conversation` as `member` reads it.
+pub async fn try_history_of(
+    store: &dyn Store,
+    member: &User,
+    conversation: ConversationId,
+    before: Option<MessageId>,
+    limit: u32,
+) -> Result<HistoryPage, StoreError> {
+    store.history(member.id, conversation, before, limit).await
 }
 
 /// The whole conversation of `me` with `other`, ascending.
@@ -262,10 +301,29 @@ pub async fn conversation_sync(
     after: MessageId,
     limit: u32,
 ) -> ConversationSync {
+    match direct(store, me, other).await {
+        Some(conversation) => try_conversation_sync_of(store, me, conversation, after, limit)
+            .await
+            .expect("conversation sync"),
+        None => ConversationSync {
+            messages: Vec::new(),
+            has_more: false,
+            statuses: Vec::new(),
+        },
+    }
+}
+
+/// A re-sync of `conversation` as `member` reads it.
+pub async fn try_conversation_sync_of(
+    store: &dyn Store,
+    member: &User,
+    conversation: ConversationId,
+    after: MessageId,
+    limit: u32,
+) -> Result<ConversationSync, StoreError> {
     store
-        .conversation_sync(me.id, other.id, after, limit)
+        .conversation_sync(member.id, conversation, after, limit)
         .await
-        .expect("conversation sync")
 }
 
 pub async fn conversations(store: &dyn Store, me: &User, limit: u32) -> Vec<ConversationSummary> {

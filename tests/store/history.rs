@@ -93,7 +93,50 @@ async fn conversation_sync_gives_messages_after_and_statuses_up_to(store: &dyn S
     assert_eq!(at_end.statuses.len(), 5);
 }
 
+/// Conversation-first: a read that names a conversation the reader is not a member of (or one
+/// that does not exist) is `NotFound`, never someone else's messages; so is a read-up-to.
+async fn a_conversation_is_not_found_to_a_non_member(store: &dyn Store) {
+    let [alice, bob, carol] = users(store, ["alice", "bob", "carol"]).await;
+    let ids = exchange(store, &alice, &bob, 3).await;
+    let theirs = direct(store, &alice, &bob)
+        .await
+        .expect("alice and bob have begun");
+    assert_eq!(
+        direct(store, &bob, &alice).await,
+        Some(theirs),
+        "one either way"
+    );
+    assert_eq!(
+        direct(store, &alice, &carol).await,
+        None,
+        "not before a message"
+    );
+    let unknown = ConversationId(theirs.0 + 1000);
+    for conversation in [theirs, unknown] {
+        let history = try_history_of(store, &carol, conversation, None, 50).await;
+        assert!(matches!(history, Err(StoreError::NotFound)), "{history:?}");
+        let synced = try_conversation_sync_of(store, &carol, conversation, MessageId(0), 50).await;
+        assert!(matches!(synced, Err(StoreError::NotFound)), "{synced:?}");
+        let read = read_up_to_in(store, &carol, conversation, ids[2]).await;
+        assert!(matches!(read, Err(StoreError::NotFound)), "{read:?}");
+    }
+    let members = try_history_of(store, &bob, theirs, None, 50)
+        .await
+        .expect("a member reads");
+    assert_eq!(ids_of(&members.messages), ids);
+    assert!(
+        members
+            .messages
+            .iter()
+            .all(|m| m.status == MessageStatus::Sent),
+        "nothing was marked by the stranger"
+    );
+    let unknown_for_member = try_history_of(store, &bob, unknown, None, 50).await;
+    assert!(matches!(unknown_for_member, Err(StoreError::NotFound)));
+}
+
 stories! {
+    a_conversation_is_not_found_to_a_non_member,
     history_pages_backwards_each_page_ascending,
     conversation_sync_gives_messages_after_and_statuses_up_to,
 }

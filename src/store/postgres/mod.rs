@@ -23,7 +23,7 @@ use super::{
     Store, StoreError, User,
 };
 use crate::domain::Message;
-use crate::domain::ids::{Cursor, MessageId, UserId};
+use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
 use crate::domain::time::Timestamp;
 pub(crate) use transactions::failure;
@@ -312,25 +312,43 @@ impl Store for PostgresStore {
         transaction!(self, |c| writes::read_up_to(c, &request))
     }
 
+    async fn direct_conversation(
+        &self,
+        a: UserId,
+        b: UserId,
+    ) -> Result<Option<ConversationId>, StoreError> {
+        reads_on!(self, |c| reads::direct_conversation(c, a, b))
+    }
+
     async fn history(
         &self,
-        user: UserId,
-        other: UserId,
+        member: UserId,
+        conversation: ConversationId,
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<HistoryPage, StoreError> {
-        reads_on!(self, |c| reads::history(c, user, other, before, limit))
+        reads_on!(self, |c| reads::history(
+            c,
+            member,
+            conversation,
+            before,
+            limit
+        ))
     }
 
     async fn conversation_sync(
         &self,
-        user: UserId,
-        other: UserId,
+        member: UserId,
+        conversation: ConversationId,
         after: MessageId,
         limit: u32,
     ) -> Result<ConversationSync, StoreError> {
         reads_on!(self, |c| reads::conversation_sync(
-            c, user, other, after, limit
+            c,
+            member,
+            conversation,
+            after,
+            limit
         ))
     }
 

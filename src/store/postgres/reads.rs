@@ -10,6 +10,7 @@ use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageStatus};
 use crate::store::records::{KIND_MESSAGE, StatusData};
+use crate::store::statements::IS_MEMBER;
 use crate::store::{
     Contact, ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
 };
@@ -106,6 +107,25 @@ pub async fn direct_conversation(
     .map_err(failure)
 }
 
+/// `NotFound` unless `member` belongs to `conversation`.
+pub async fn require_member(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    member: UserId,
+) -> Result<(), StoreError> {
+    let is_member: bool = sqlx::query_scalar(IS_MEMBER)
+        .bind(conversation.0)
+        .bind(member.0)
+        .fetch_one(conn)
+        .await
+        .map_err(failure)?;
+    if is_member {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
 async fn query_messages(
     conn: &mut PgConnection,
     sql: String,
@@ -125,17 +145,12 @@ async fn query_messages(
 
 pub async fn history(
     conn: &mut PgConnection,
-    user: UserId,
-    other: UserId,
+    member: UserId,
+    conversation: ConversationId,
     before: Option<MessageId>,
     limit: u32,
 ) -> Result<HistoryPage, StoreError> {
-    let Some(conversation) = direct_conversation(conn, user, other).await? else {
-        return Ok(HistoryPage {
-            messages: Vec::new(),
-            has_more: false,
-        });
-    };
+    require_member(conn, conversation, member).await?;
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.conversation_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"
     );
@@ -153,18 +168,12 @@ const SYNC_STATUS_WINDOW: i64 = 500;
 
 pub async fn conversation_sync(
     conn: &mut PgConnection,
-    user: UserId,
-    other: UserId,
+    member: UserId,
+    conversation: ConversationId,
     after: MessageId,
     limit: u32,
 ) -> Result<ConversationSync, StoreError> {
-    let Some(conversation) = direct_conversation(conn, user, other).await? else {
-        return Ok(ConversationSync {
-            messages: Vec::new(),
-            has_more: false,
-            statuses: Vec::new(),
-        });
-    };
+    require_member(conn, conversation, member).await?;
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3"
     );
@@ -202,11 +211,12 @@ pub async fn conversations(
         "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last_message_id, \
            o.id, o.username, o.display_name, \
            (SELECT COUNT(*) FROM messages m \
-             WHERE m.recipient_id = $1 AND m.conversation_id = c.id AND m.read_at IS NULL) AS unread \
+             WHERE m.recipient_id = $1 AND m.conversation_id = c.id AND m.read_at IS NULL) AS unread, \
+           c.id AS conversation_id \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \
-         JOIN conversation_members om ON om.conversation_id = c.id AND om.user_id != me.user_id \
-         JOIN users o ON o.id = om.user_id \
+         JOIN direct_conversations d ON d.conversation_id = c.id \
+         JOIN users o ON o.id = CASE d.user_low WHEN $1 THEN d.user_high ELSE d.user_low END \
          WHERE me.user_id = $1 ORDER BY last_message_id DESC NULLS LAST, c.id DESC LIMIT $2",
     )
     .bind(user.0)
@@ -227,6 +237,7 @@ pub async fn conversations(
         .map(|row| {
             let last: Option<i64> = row.try_get("last_message_id").map_err(failure)?;
             Ok(ConversationSummary {
+                id: ConversationId(row.try_get("conversation_id").map_err(failure)?),
                 with: user_from_row(row).map_err(failure)?,
                 last_message: last
                     .and_then(|id| last_messages.iter().find(|m| m.id.0 == id).cloned()),

@@ -1,13 +1,15 @@
-//! How PostgreSQL failures are judged: which driver errors mean the database is unavailable,
-//! and which only mean a concurrent transaction got in the way (a deadlock or a serialization
-//! failure), so the transaction may simply run again.
+//! How PostgreSQL failures are judged, from the driver's error kind and SQLSTATE code: which
+//! mean the database is unavailable, and which only mean a concurrent transaction got in the
+//! way (a deadlock or a serialization failure: `StoreError::Retryable`), so the transaction
+//! may simply run again.
 
 use crate::store::StoreError;
 
 /// How many times a transaction runs before a deadlock or serialization failure is reported.
 pub(super) const ATTEMPTS: u32 = 5;
 
-/// Maps a driver error: connection trouble is `Unavailable` (503, retry), the rest `Other`.
+/// Maps a driver error: connection trouble is `Unavailable` (503, retry), a deadlock or a
+/// serialization failure `Retryable`, the rest `Other`.
 pub(crate) fn failure(err: sqlx::Error) -> StoreError {
     match &err {
         sqlx::Error::Io(_)
@@ -22,21 +24,11 @@ pub(crate) fn failure(err: sqlx::Error) -> StoreError {
             Some(code) if code.starts_with("08") || code.starts_with("57") || code == "53300" => {
                 StoreError::Unavailable(err.to_string())
             }
+            Some("40001" | "40P01") => StoreError::Retryable(err.to_string()),
             _ => StoreError::Other(err.to_string()),
         },
         _ => StoreError::Other(err.to_string()),
     }
-}
-
-/// Whether a driver error came only from a concurrent transaction.
-pub(super) fn retryable(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
-}
-
-/// Whether a mapped error came only from a concurrent transaction (see [`retryable`]).
-pub(super) fn transient(err: &StoreError) -> bool {
-    matches!(err, StoreError::Other(text)
-        if text.contains("deadlock") || text.contains("could not serialize"))
 }
 
 /// What to do after a transaction body ran.
@@ -56,12 +48,14 @@ pub(super) async fn finish<T>(
     match body {
         Ok(value) => match tx.commit().await {
             Ok(()) => Step::Done(Ok(value)),
-            Err(err) if retryable(&err) && may_retry => Step::Retry,
-            Err(err) => Step::Done(Err(failure(err))),
+            Err(err) => match failure(err) {
+                StoreError::Retryable(_) if may_retry => Step::Retry,
+                err => Step::Done(Err(err)),
+            },
         },
         Err(err) => {
             let _ = tx.rollback().await;
-            if may_retry && transient(&err) {
+            if may_retry && matches!(err, StoreError::Retryable(_)) {
                 Step::Retry
             } else {
                 Step::Done(Err(err))

@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use super::batch::{self, Item, Outcome};
 use super::failure;
-use super::transactions::{ATTEMPTS, Step, finish};
+use super::transactions::{Step, finish};
 use crate::store::{SendRequest, Sent, StatusChange, StatusOutcome, StoreError};
 
 /// How many jobs may wait for a writer before callers wait to queue theirs.
@@ -218,10 +218,6 @@ async fn attempt(pool: &PgPool, items: &[Item<'_>]) -> Result<Vec<Outcome>, Stor
         attempt += 1;
         let mut tx = pool.begin().await.map_err(failure)?;
         let body = batch::apply(&mut tx, items).await;
-        if matches!(body, Err(StoreError::Conflict(_))) && attempt < ATTEMPTS {
-            let _ = tx.rollback().await;
-            continue;
-        }
         match finish(tx, body, attempt).await {
             Step::Done(result) => return result,
             Step::Retry => continue,

@@ -125,7 +125,7 @@ pub(super) async fn open_direct_conversation(
 
 /// Answers a send whose `(sender, client_id)` is already stored: the same message, or conflict.
 pub(super) fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreError> {
-    if message.recipient != req.recipient.username || message.body != req.body.as_str() {
+    if message.recipient != req.recipient().username || message.body != req.body.as_str() {
         return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
     }
     Ok(Sent {
@@ -189,9 +189,8 @@ pub async fn read_up_to(
     conn: &mut PgConnection,
     req: &ReadUpTo,
 ) -> Result<StatusOutcome, StoreError> {
-    let conversation = reads::direct_conversation(conn, req.reader.id, req.other)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+    let conversation = req.conversation;
+    reads::require_member(conn, conversation, req.reader.id).await?;
     let owner: Option<i64> =
         sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
             .bind(req.up_to.0)

@@ -20,7 +20,7 @@ use super::{
     Store, StoreError, User,
 };
 use crate::domain::Message;
-use crate::domain::ids::{Cursor, MessageId, UserId};
+use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
 use crate::domain::time::Timestamp;
 use checkpoint::{Checkpointer, RESTART_FRAMES, WalRestart};
@@ -347,25 +347,34 @@ impl Store for SqliteStore {
             .await
     }
 
+    async fn direct_conversation(
+        &self,
+        a: UserId,
+        b: UserId,
+    ) -> Result<Option<ConversationId>, StoreError> {
+        self.read(move |c| reads::direct_conversation(c, a, b))
+            .await
+    }
+
     async fn history(
         &self,
-        user: UserId,
-        other_user: UserId,
+        member: UserId,
+        conversation: ConversationId,
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<HistoryPage, StoreError> {
-        self.read(move |c| reads::history(c, user, other_user, before, limit))
+        self.read(move |c| reads::history(c, member, conversation, before, limit))
             .await
     }
 
     async fn conversation_sync(
         &self,
-        user: UserId,
-        other_user: UserId,
+        member: UserId,
+        conversation: ConversationId,
         after: MessageId,
         limit: u32,
     ) -> Result<ConversationSync, StoreError> {
-        self.read(move |c| reads::conversation_sync(c, user, other_user, after, limit))
+        self.read(move |c| reads::conversation_sync(c, member, conversation, after, limit))
             .await
     }
 

@@ -8,6 +8,7 @@ use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageStatus};
 use crate::store::records::{KIND_MESSAGE, StatusData};
+use crate::store::statements::IS_MEMBER;
 use crate::store::{
     Contact, ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
 };
@@ -81,6 +82,23 @@ pub fn direct_conversation(
         .map_err(other)
 }
 
+/// `NotFound` unless `member` belongs to `conversation`.
+pub fn require_member(
+    conn: &Connection,
+    conversation: ConversationId,
+    member: UserId,
+) -> Result<(), StoreError> {
+    let is_member: bool = conn
+        .prepare_cached(IS_MEMBER)
+        .and_then(|mut s| s.query_row([conversation.0, member.0], |r| r.get(0)))
+        .map_err(other)?;
+    if is_member {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
 fn query_messages(
     conn: &Connection,
     sql: &str,
@@ -95,17 +113,12 @@ fn query_messages(
 
 pub fn history(
     conn: &Connection,
-    user: UserId,
-    other_user: UserId,
+    member: UserId,
+    conversation: ConversationId,
     before: Option<MessageId>,
     limit: u32,
 ) -> Result<HistoryPage, StoreError> {
-    let Some(conversation) = direct_conversation(conn, user, other_user)? else {
-        return Ok(HistoryPage {
-            messages: Vec::new(),
-            has_more: false,
-        });
-    };
+    require_member(conn, conversation, member)?;
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} \
          WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
@@ -127,18 +140,12 @@ const SYNC_STATUS_WINDOW: i64 = 500;
 
 pub fn conversation_sync(
     conn: &Connection,
-    user: UserId,
-    other_user: UserId,
+    member: UserId,
+    conversation: ConversationId,
     after: MessageId,
     limit: u32,
 ) -> Result<ConversationSync, StoreError> {
-    let Some(conversation) = direct_conversation(conn, user, other_user)? else {
-        return Ok(ConversationSync {
-            messages: Vec::new(),
-            has_more: false,
-            statuses: Vec::new(),
-        });
-    };
+    require_member(conn, conversation, member)?;
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} \
          WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"
@@ -181,11 +188,12 @@ pub fn conversations(
             "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last, \
                o.id, o.username, o.display_name, \
                (SELECT COUNT(*) FROM messages m \
-                 WHERE m.recipient_id = ?1 AND m.conversation_id = c.id AND m.read_at IS NULL) \
+                 WHERE m.recipient_id = ?1 AND m.conversation_id = c.id AND m.read_at IS NULL), \
+               c.id \
              FROM conversation_members me \
              JOIN conversations c ON c.id = me.conversation_id \
-             JOIN conversation_members om ON om.conversation_id = c.id AND om.user_id != me.user_id \
-             JOIN users o ON o.id = om.user_id \
+             JOIN direct_conversations d ON d.conversation_id = c.id \
+             JOIN users o ON o.id = CASE d.user_low WHEN ?1 THEN d.user_high ELSE d.user_low END \
              WHERE me.user_id = ?1 ORDER BY last DESC, c.id DESC LIMIT ?2",
         )
         .map_err(other)?;
@@ -195,18 +203,20 @@ pub fn conversations(
                 r.get::<_, Option<i64>>(0)?,
                 user_from_row(r, 1)?,
                 r.get::<_, i64>(4)?,
+                ConversationId(r.get(5)?),
             ))
         })
         .map_err(other)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(other)?;
     rows.into_iter()
-        .map(|(last, with, unread)| {
+        .map(|(last, with, unread, id)| {
             let last_message = match last {
                 Some(id) => message_by_id(conn, MessageId(id))?,
                 None => None,
             };
             Ok(ConversationSummary {
+                id,
                 with,
                 last_message,
                 unread,

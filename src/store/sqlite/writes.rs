@@ -120,7 +120,7 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
         })
         .map_err(other)?;
     if let Some((id, recipient, body)) = existing {
-        if recipient != req.recipient.id.0 || body != req.body.as_str() {
+        if recipient != req.recipient().id.0 || body != req.body.as_str() {
             return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
         }
         let message = reads::message_by_id(conn, MessageId(id))?.ok_or(StoreError::NotFound)?;
@@ -132,7 +132,7 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
     }
 
     let (conversation, last_seq) =
-        open_direct_conversation(conn, req.sender.id, req.recipient.id, req.at)?;
+        open_direct_conversation(conn, req.sender.id, req.recipient().id, req.at)?;
     let seq = last_seq + 1;
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
@@ -143,7 +143,7 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
             conversation.0,
             seq,
             req.sender.id.0,
-            req.recipient.id.0,
+            req.recipient().id.0,
             req.client_id.as_str(),
             req.body.as_str(),
             req.at.millis()
@@ -154,8 +154,8 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
 
     let message = new_message(req, id, seq, conversation);
     let mut concerned = vec![req.sender.id];
-    if req.recipient.id != req.sender.id {
-        concerned.push(req.recipient.id);
+    if req.recipient().id != req.sender.id {
+        concerned.push(req.recipient().id);
     }
     let mut events = Vec::with_capacity(concerned.len());
     for user in concerned {
@@ -259,8 +259,8 @@ pub fn set_status(conn: &Connection, change: &StatusChange) -> Result<StatusOutc
 }
 
 pub fn read_up_to(conn: &Connection, req: &ReadUpTo) -> Result<StatusOutcome, StoreError> {
-    let conversation =
-        reads::direct_conversation(conn, req.reader.id, req.other)?.ok_or(StoreError::NotFound)?;
+    let conversation = req.conversation;
+    reads::require_member(conn, conversation, req.reader.id)?;
     let in_conversation: Option<i64> = conn
         .prepare_cached("SELECT conversation_id FROM messages WHERE id = ?1")
         .and_then(|mut s| s.query_row([req.up_to.0], |r| r.get(0)).optional())

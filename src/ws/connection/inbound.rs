@@ -7,6 +7,8 @@ use tokio::time::Instant;
 use super::{Connection, Ending, MAX_VIOLATIONS, Scope, TYPING_TTL};
 use crate::domain::error::Error;
 use crate::domain::ids::UserId;
+use crate::domain::input;
+use crate::domain::{MessageId, MessageStatus};
 use crate::messages::{self, Draft};
 use crate::ws::frames::{self, ClientFrame, ServerFrame};
 use crate::{presence, receipts};
@@ -42,12 +44,8 @@ impl Connection {
                     client_id,
                     body,
                     to,
-                }) => match self.recipient(to) {
-                    Ok(to) => sends.push(Draft {
-                        to,
-                        client_id,
-                        body,
-                    }),
+                }) => match self.draft(to, &client_id, &body) {
+                    Ok(draft) => sends.push(draft),
                     Err(error) => {
                         self.send_drafts(std::mem::take(&mut sends)).await?;
                         self.send_error(&error, Some(&client_id)).await?;
@@ -106,7 +104,7 @@ impl Connection {
             return Ok(());
         }
         let user = self.caller.user.clone();
-        let client_ids: Vec<String> = drafts.iter().map(|d| d.client_id.clone()).collect();
+        let client_ids: Vec<String> = drafts.iter().map(|d| d.client_id.to_string()).collect();
         let results = messages::send_many(&self.app, &user, drafts).await;
         for (client_id, result) in client_ids.iter().zip(results) {
             match result {
@@ -132,26 +130,25 @@ impl Connection {
                 client_id,
                 body,
                 to,
-            } => match self.recipient(to) {
-                Ok(to) => {
-                    let draft = Draft {
-                        to,
-                        client_id,
-                        body,
-                    };
-                    self.send_drafts(vec![draft]).await
-                }
+            } => match self.draft(to, &client_id, &body) {
+                Ok(draft) => self.send_drafts(vec![draft]).await,
                 Err(error) => self.send_error(&error, Some(&client_id)).await,
             },
             ClientFrame::Receipt {
                 status,
                 message_ids,
-            } => match receipts::mark(&self.app, &user, &message_ids, &status).await {
-                Ok(_) => Ok(()),
-                Err(error) => self.send_error(&error, None).await,
-            },
+            } => {
+                let result = match receipt(&status, &message_ids) {
+                    Ok((status, ids)) => receipts::mark(&self.app, &user, ids, status).await,
+                    Err(error) => Err(error),
+                };
+                match result {
+                    Ok(_) => Ok(()),
+                    Err(error) => self.send_error(&error, None).await,
+                }
+            }
             ClientFrame::Typing { to, active } => {
-                let result = match self.recipient(to) {
+                let result = match self.recipient(to).and_then(|to| input::named_user(&to)) {
                     Ok(to) => presence::typing(&self.app, &user, &to, active).await,
                     Err(error) => Err(error),
                 };
@@ -168,6 +165,12 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// A `send` frame's draft, for the user it addresses (see `recipient`).
+    fn draft(&self, to: Option<String>, client_id: &str, body: &str) -> Result<Draft, Error> {
+        let to = self.recipient(to)?;
+        Draft::parse(&to, client_id, body, self.app.settings.max_body_chars)
     }
 
     /// The username a frame addresses: its `to`, or the chat socket's other party.
@@ -211,4 +214,12 @@ impl Connection {
             presence::stop_typing(&self.app, &self.caller.user, to).await;
         }
     }
+}
+
+/// A `receipt` frame's status and ids, checked as `POST /api/messages/status` checks them.
+fn receipt(status: &str, ids: &[i64]) -> Result<(MessageStatus, Vec<MessageId>), Error> {
+    Ok((
+        MessageStatus::parse_target(status)?,
+        input::message_ids(ids)?,
+    ))
 }

@@ -8,7 +8,7 @@ use super::{Connection, Ending, PUSHES_PER_TURN, Scope};
 use crate::delivery::Push;
 use crate::delivery::Subscription;
 use crate::domain::event::{Ephemeral, Event};
-use crate::presence;
+use crate::{presence, sync};
 
 impl Connection {
     /// Handles `first` and the pushes already queued behind it, up to a turn's worth.
@@ -43,10 +43,7 @@ impl Connection {
     /// Sends every stored event after `last`, from the store.
     pub(super) async fn catch_up(&mut self) -> Result<(), Ending> {
         loop {
-            let page = self
-                .app
-                .store
-                .events_since(self.caller.user.id, self.last, 500)
+            let page = sync::catch_up(&self.app, &self.caller.user, self.last, 500)
                 .await
                 .map_err(|_| Ending {
                     code: close_code::ERROR,

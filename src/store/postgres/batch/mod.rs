@@ -6,7 +6,8 @@
 //! ids), messages (`statuses`: forward-only moves), users (here: everyone's cursors, then the
 //! events). Two batches, on this node or another, therefore never wait on each other in a
 //! cycle; the one exception, two nodes storing the same `(sender, client_id)` at once, ends in
-//! a deadlock error or a `Conflict` that the writer answers by running the batch again.
+//! a deadlock or a missed insert, both `Retryable`, that the writer answers by running the
+//! batch again.
 //!
 //! Whatever makes a single job fail (a `client_id` taken with another body, a message that is
 //! not the reader's) is found before anything is written, so that job fails alone, leaves no

@@ -8,7 +8,7 @@
 //! conversation's newest message, and ids are drawn only once those locks are held and handed out in batch order,
 //! so within a conversation a later commit always has the larger id. If a concurrent
 //! transaction committed one of the same `(sender, client_id)` meanwhile, the insert skips it
-//! and the batch fails with `Conflict` instead of leaving a gap in seq; the writer runs it
+//! and the batch fails as `Retryable` instead of leaving a gap in seq; the writer runs it
 //! again, and the first query then finds that message. Conversations that do not exist yet are
 //! created first, in ascending order of their user pair, before any row is locked.
 
@@ -91,7 +91,7 @@ pub(super) async fn store(
 
 /// Who gets an event for a message, in ascending id order.
 fn parties(request: &SendRequest) -> Vec<UserId> {
-    let mut users = vec![request.sender.id, request.recipient.id];
+    let mut users = vec![request.sender.id, request.recipient().id];
     users.sort();
     users.dedup();
     users
@@ -169,7 +169,7 @@ async fn insert(
     .bind(messages.iter().map(|m| m.conversation_id.0).collect::<Vec<_>>())
     .bind(messages.iter().map(|m| m.seq).collect::<Vec<_>>())
     .bind(requests.iter().map(|r| r.sender.id.0).collect::<Vec<_>>())
-    .bind(requests.iter().map(|r| r.recipient.id.0).collect::<Vec<_>>())
+    .bind(requests.iter().map(|r| r.recipient().id.0).collect::<Vec<_>>())
     .bind(requests.iter().map(|r| r.client_id.as_str()).collect::<Vec<_>>())
     .bind(requests.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
     .bind(requests.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
@@ -177,7 +177,7 @@ async fn insert(
     .await
     .map_err(failure)?;
     if inserted.rows_affected() != messages.len() as u64 {
-        return Err(StoreError::Conflict(
+        return Err(StoreError::Retryable(
             "a concurrent send stored one of the batch's client ids".into(),
         ));
     }
@@ -190,7 +190,7 @@ async fn conversations(
     requests: &[&SendRequest],
 ) -> Result<Vec<ConversationId>, StoreError> {
     let pair = |r: &SendRequest| {
-        let (a, b) = (r.sender.id.0, r.recipient.id.0);
+        let (a, b) = (r.sender.id.0, r.recipient().id.0);
         (a.min(b), a.max(b))
     };
     let (lows, highs): (Vec<i64>, Vec<i64>) = requests.iter().map(|r| pair(r)).unzip();

@@ -1,0 +1,214 @@
+//! A `Store` that records how long each call of the store it wraps takes, under the call's
+//! name (`linkup_store_latency_seconds{operation=…}`). The server wraps its store in one, so
+//! every action is timed the same way and none has to time itself.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_trait::async_trait;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+
+use super::{
+    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
+    NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
+    Store, StoreError,
+};
+use crate::domain::input::{ClientId, Username};
+use crate::domain::{ConversationId, Cursor, Message, MessageId, Timestamp, User, UserId};
+use crate::metrics::StoreLabels;
+
+/// The latency histograms, one per operation.
+pub type Latencies = Family<StoreLabels, Histogram, fn() -> Histogram>;
+
+pub struct Timed {
+    inner: Arc<dyn Store>,
+    latency: Latencies,
+}
+
+impl Timed {
+    pub fn new(inner: Arc<dyn Store>, latency: Latencies) -> Self {
+        Timed { inner, latency }
+    }
+
+    async fn time<T>(&self, operation: &'static str, call: impl Future<Output = T>) -> T {
+        let started = Instant::now();
+        let result = call.await;
+        self.latency
+            .get_or_create(&StoreLabels { operation })
+            .observe(started.elapsed().as_secs_f64());
+        result
+    }
+}
+
+#[async_trait]
+impl Store for Timed {
+    async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
+        self.time("create_user", self.inner.create_user(new)).await
+    }
+
+    async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
+        self.time("credentials", self.inner.credentials(username))
+            .await
+    }
+
+    async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.time("user_by_username", self.inner.user_by_username(username))
+            .await
+    }
+
+    async fn search_users(
+        &self,
+        prefix: &str,
+        exclude: UserId,
+        limit: u32,
+    ) -> Result<Vec<User>, StoreError> {
+        self.time(
+            "search_users",
+            self.inner.search_users(prefix, exclude, limit),
+        )
+        .await
+    }
+
+    async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
+        self.time("create_session", self.inner.create_session(session))
+            .await
+    }
+
+    async fn session(
+        &self,
+        id_hash: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        self.time("session", self.inner.session(id_hash, now)).await
+    }
+
+    async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError> {
+        self.time("delete_session", self.inner.delete_session(id_hash))
+            .await
+    }
+
+    async fn create_token(
+        &self,
+        token_hash: Vec<u8>,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.time(
+            "create_token",
+            self.inner.create_token(token_hash, user, at),
+        )
+        .await
+    }
+
+    async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError> {
+        self.time("token_user", self.inner.token_user(token_hash))
+            .await
+    }
+
+    async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {
+        self.time("delete_token", self.inner.delete_token(token_hash))
+            .await
+    }
+
+    async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
+        self.time("send_messages", self.inner.send_messages(requests))
+            .await
+    }
+
+    async fn sent_message(
+        &self,
+        sender: UserId,
+        client_id: &ClientId,
+    ) -> Result<Option<Message>, StoreError> {
+        self.time("sent_message", self.inner.sent_message(sender, client_id))
+            .await
+    }
+
+    async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError> {
+        self.time("set_status", self.inner.set_status(change)).await
+    }
+
+    async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {
+        self.time("read_up_to", self.inner.read_up_to(request))
+            .await
+    }
+
+    async fn direct_conversation(
+        &self,
+        a: UserId,
+        b: UserId,
+    ) -> Result<Option<ConversationId>, StoreError> {
+        self.time("direct_conversation", self.inner.direct_conversation(a, b))
+            .await
+    }
+
+    async fn history(
+        &self,
+        member: UserId,
+        conversation: ConversationId,
+        before: Option<MessageId>,
+        limit: u32,
+    ) -> Result<HistoryPage, StoreError> {
+        self.time(
+            "history",
+            self.inner.history(member, conversation, before, limit),
+        )
+        .await
+    }
+
+    async fn conversation_sync(
+        &self,
+        member: UserId,
+        conversation: ConversationId,
+        after: MessageId,
+        limit: u32,
+    ) -> Result<ConversationSync, StoreError> {
+        self.time(
+            "conversation_sync",
+            self.inner
+                .conversation_sync(member, conversation, after, limit),
+        )
+        .await
+    }
+
+    async fn conversations(
+        &self,
+        user: UserId,
+        limit: u32,
+    ) -> Result<Vec<ConversationSummary>, StoreError> {
+        self.time("conversations", self.inner.conversations(user, limit))
+            .await
+    }
+
+    async fn events_since(
+        &self,
+        user: UserId,
+        since: Cursor,
+        limit: u32,
+    ) -> Result<EventPage, StoreError> {
+        self.time("events_since", self.inner.events_since(user, since, limit))
+            .await
+    }
+
+    async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError> {
+        self.time("last_cursor", self.inner.last_cursor(user)).await
+    }
+
+    async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, StoreError> {
+        self.time("contacts", self.inner.contacts(user)).await
+    }
+
+    async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
+        self.time("set_last_seen", self.inner.set_last_seen(user, at))
+            .await
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.time("ping", self.inner.ping()).await
+    }
+
+    async fn close(&self) {
+        self.inner.close().await;
+    }
+}
