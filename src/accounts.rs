@@ -4,6 +4,7 @@ use crate::app::App;
 use crate::auth::secrets;
 use crate::auth::{Caller, Credential};
 use crate::domain::User;
+use crate::domain::code;
 use crate::domain::error::Error;
 use crate::domain::input::{DisplayName, Password, Username};
 use crate::domain::time::Timestamp;
@@ -157,7 +158,7 @@ pub async fn search(app: &App, caller: &User, query: &str, limit: u32) -> Result
     let query = query.trim().to_ascii_lowercase();
     if query.len() > 32 {
         return Err(Error::invalid(
-            "invalid_query",
+            code::INVALID_QUERY,
             "q is at most 32 characters",
         ));
     }

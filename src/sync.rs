@@ -2,6 +2,7 @@
 
 use crate::app::App;
 use crate::domain::User;
+use crate::domain::code;
 use crate::domain::error::Error;
 use crate::domain::event::Event;
 use crate::domain::ids::Cursor;
@@ -71,7 +72,7 @@ async fn check_not_beyond(app: &App, user: &User, since: Cursor) -> Result<(), E
 
 fn beyond(since: Cursor, latest: Cursor) -> Error {
     Error::invalid(
-        "invalid_cursor",
+        code::INVALID_CURSOR,
         format!(
             "since={} is beyond your latest cursor {}",
             since.0, latest.0

@@ -3,6 +3,7 @@
 //! HTTP maps these to statuses in `web::error`; WebSocket error frames reuse the same codes,
 //! so a client learns one vocabulary.
 
+use super::code;
 use std::time::Duration;
 
 /// A failure of a domain action, described for the client.
@@ -62,21 +63,21 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::Invalid { code, .. } => code,
-            Error::NotAuthenticated => "not_authenticated",
-            Error::InvalidCredentials => "invalid_credentials",
-            Error::CsrfMissing => "csrf_missing",
-            Error::CsrfMismatch => "csrf_mismatch",
-            Error::UserNotFound(_) => "user_not_found",
-            Error::MessageNotFound => "message_not_found",
-            Error::ConversationNotFound => "conversation_not_found",
-            Error::CannotMessageSelf => "cannot_message_self",
-            Error::UsernameTaken(_) => "username_taken",
-            Error::ClientIdConflict(_) => "client_id_conflict",
-            Error::OriginNotAllowed(_) => "origin_not_allowed",
-            Error::TooManyConnections(_) => "too_many_connections",
-            Error::RateLimited { .. } => "rate_limited",
-            Error::Unavailable => "store_unavailable",
-            Error::Internal(_) => "internal_error",
+            Error::NotAuthenticated => code::NOT_AUTHENTICATED,
+            Error::InvalidCredentials => code::INVALID_CREDENTIALS,
+            Error::CsrfMissing => code::CSRF_MISSING,
+            Error::CsrfMismatch => code::CSRF_MISMATCH,
+            Error::UserNotFound(_) => code::USER_NOT_FOUND,
+            Error::MessageNotFound => code::MESSAGE_NOT_FOUND,
+            Error::ConversationNotFound => code::CONVERSATION_NOT_FOUND,
+            Error::CannotMessageSelf => code::CANNOT_MESSAGE_SELF,
+            Error::UsernameTaken(_) => code::USERNAME_TAKEN,
+            Error::ClientIdConflict(_) => code::CLIENT_ID_CONFLICT,
+            Error::OriginNotAllowed(_) => code::ORIGIN_NOT_ALLOWED,
+            Error::TooManyConnections(_) => code::TOO_MANY_CONNECTIONS,
+            Error::RateLimited { .. } => code::RATE_LIMITED,
+            Error::Unavailable => code::STORE_UNAVAILABLE,
+            Error::Internal(_) => code::INTERNAL_ERROR,
         }
     }
 }

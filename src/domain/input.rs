@@ -1,6 +1,7 @@
 //! Validated input. Each type can only be built by `parse`, so a bad value cannot travel past
 //! the edge of the system; every failure is an `Error::Invalid` with a stable code.
 
+use super::code;
 use super::error::Error;
 use super::ids::{Cursor, MessageId};
 
@@ -18,7 +19,7 @@ impl Username {
             Ok(Username(lower))
         } else {
             Err(Error::invalid(
-                "invalid_username",
+                code::INVALID_USERNAME,
                 format!("a username is 3-32 characters of a-z, 0-9, '_', '.', '-'; got {raw:?}"),
             ))
         }
@@ -56,7 +57,7 @@ impl Password {
             Ok(Password(raw))
         } else {
             Err(Error::invalid(
-                "invalid_password",
+                code::INVALID_PASSWORD,
                 "a password is 8-1024 characters",
             ))
         }
@@ -79,7 +80,7 @@ impl DisplayName {
             Ok(DisplayName(trimmed.to_owned()))
         } else {
             Err(Error::invalid(
-                "invalid_display_name",
+                code::INVALID_DISPLAY_NAME,
                 "a display name is 1-64 characters without control characters",
             ))
         }
@@ -104,7 +105,7 @@ impl ClientId {
             Ok(ClientId(raw.to_owned()))
         } else {
             Err(Error::invalid(
-                "invalid_client_id",
+                code::INVALID_CLIENT_ID,
                 format!("client_id is 1-64 characters of A-Z, a-z, 0-9, '_', '-'; got {raw:?}"),
             ))
         }
@@ -123,19 +124,22 @@ impl Body {
     pub fn parse(raw: &str, max_chars: usize) -> Result<Self, Error> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(Error::invalid("invalid_body", "the message body is empty"));
+            return Err(Error::invalid(
+                code::INVALID_BODY,
+                "the message body is empty",
+            ));
         }
         // PostgreSQL text cannot hold U+0000, and no person types one: refused on every backend.
         if trimmed.contains('\0') {
             return Err(Error::invalid(
-                "invalid_body",
+                code::INVALID_BODY,
                 "the message body contains a NUL character (U+0000)",
             ));
         }
         let chars = trimmed.chars().count();
         if chars > max_chars {
             return Err(Error::invalid(
-                "body_too_long",
+                code::BODY_TOO_LONG,
                 format!("the message body has {chars} characters; the limit is {max_chars}"),
             ));
         }
@@ -164,7 +168,7 @@ fn non_negative(raw: &str) -> Option<i64> {
 pub fn before_id(raw: &str) -> Result<MessageId, Error> {
     positive(raw).map(MessageId).ok_or_else(|| {
         Error::invalid(
-            "invalid_before_id",
+            code::INVALID_BEFORE_ID,
             format!("before_id must be a positive integer, got {raw:?}"),
         )
     })
@@ -174,7 +178,7 @@ pub fn before_id(raw: &str) -> Result<MessageId, Error> {
 pub fn after_id(raw: &str) -> Result<MessageId, Error> {
     non_negative(raw).map(MessageId).ok_or_else(|| {
         Error::invalid(
-            "invalid_after_id",
+            code::INVALID_AFTER_ID,
             format!("after_id must be a non-negative integer, got {raw:?}"),
         )
     })
@@ -184,7 +188,7 @@ pub fn after_id(raw: &str) -> Result<MessageId, Error> {
 pub fn since(raw: &str) -> Result<Cursor, Error> {
     non_negative(raw).map(Cursor).ok_or_else(|| {
         Error::invalid(
-            "invalid_cursor",
+            code::INVALID_CURSOR,
             format!("since must be a non-negative integer, got {raw:?}"),
         )
     })
@@ -197,7 +201,7 @@ pub fn limit(raw: &str, max: u32) -> Result<u32, Error> {
         .map(|n| n as u32)
         .ok_or_else(|| {
             Error::invalid(
-                "invalid_limit",
+                code::INVALID_LIMIT,
                 format!("limit must be an integer from 1 to {max}, got {raw:?}"),
             )
         })
@@ -223,7 +227,7 @@ pub const MAX_MESSAGE_IDS: usize = 1000;
 pub fn message_ids(ids: &[i64]) -> Result<Vec<MessageId>, Error> {
     if ids.is_empty() || ids.len() > MAX_MESSAGE_IDS {
         return Err(Error::invalid(
-            "invalid_message_ids",
+            code::INVALID_MESSAGE_IDS,
             format!("message_ids must list 1 to {MAX_MESSAGE_IDS} message ids"),
         ));
     }
@@ -238,7 +242,7 @@ pub fn message_id(value: i64, field: &'static str) -> Result<MessageId, Error> {
         Ok(MessageId(value))
     } else {
         Err(Error::invalid(
-            "invalid_message_id",
+            code::INVALID_MESSAGE_ID,
             format!("{field} must be a positive integer, got {value}"),
         ))
     }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::code;
 use super::error::Error;
 use super::ids::{ConversationId, MessageId};
 use super::time::Timestamp;
@@ -26,7 +27,7 @@ impl MessageStatus {
             "delivered" => Ok(MessageStatus::Delivered),
             "read" => Ok(MessageStatus::Read),
             _ => Err(Error::invalid(
-                "invalid_status",
+                code::INVALID_STATUS,
                 format!("status must be \"delivered\" or \"read\", got {raw:?}"),
             )),
         }

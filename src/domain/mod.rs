@@ -6,6 +6,7 @@
 //! sockets and the HTTP layer all stand on these types, never the other way round. Parsing
 //! from raw client text happens here (`input`), called by `web` and `ws` at the edge.
 
+pub mod code;
 pub mod error;
 pub mod event;
 pub mod ids;

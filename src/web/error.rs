@@ -7,6 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::domain::code;
 use crate::domain::error::Error;
 
 #[derive(Debug)]
@@ -33,20 +34,24 @@ impl From<crate::store::StoreError> for ApiError {
 impl ApiError {
     fn parts(&self) -> (StatusCode, &'static str, String) {
         match self {
-            ApiError::RouteNotFound => (StatusCode::NOT_FOUND, "not_found", "no such route".into()),
+            ApiError::RouteNotFound => (
+                StatusCode::NOT_FOUND,
+                code::NOT_FOUND,
+                "no such route".into(),
+            ),
             ApiError::MethodNotAllowed => (
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                code::METHOD_NOT_ALLOWED,
                 "this route does not accept that method".into(),
             ),
             ApiError::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                code::PAYLOAD_TOO_LARGE,
                 "the request body is too large".into(),
             ),
             ApiError::UnsupportedMediaType => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                code::UNSUPPORTED_MEDIA_TYPE,
                 "send the body as JSON with Content-Type: application/json".into(),
             ),
             ApiError::Domain(err) => {
@@ -100,8 +105,8 @@ impl From<JsonRejection> for ApiError {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
             _ => {
                 let code = match rejection {
-                    JsonRejection::JsonDataError(_) => "invalid_request",
-                    _ => "invalid_json",
+                    JsonRejection::JsonDataError(_) => code::INVALID_REQUEST,
+                    _ => code::INVALID_JSON,
                 };
                 ApiError::Domain(Error::invalid(code, rejection.body_text()))
             }
@@ -111,13 +116,13 @@ impl From<JsonRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::Domain(Error::invalid("invalid_query", rejection.body_text()))
+        ApiError::Domain(Error::invalid(code::INVALID_QUERY, rejection.body_text()))
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        ApiError::Domain(Error::invalid("invalid_path", rejection.body_text()))
+        ApiError::Domain(Error::invalid(code::INVALID_PATH, rejection.body_text()))
     }
 }
 

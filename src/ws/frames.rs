@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::Message;
+use crate::domain::code;
 use crate::domain::error::Error;
 
 /// A client frame after parsing.
@@ -49,7 +50,7 @@ pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
 fn diagnose(text: &str) -> BadFrame {
     match parse_as_value(text) {
         Ok(_) => BadFrame {
-            error: Error::invalid("invalid_frame", "the frame is not a valid client frame"),
+            error: Error::invalid(code::INVALID_FRAME, "the frame is not a valid client frame"),
             client_id: None,
         },
         Err(bad) => bad,
@@ -58,7 +59,7 @@ fn diagnose(text: &str) -> BadFrame {
 
 fn parse_as_value(text: &str) -> Result<ClientFrame, BadFrame> {
     let value: Value = serde_json::from_str(text).map_err(|e| BadFrame {
-        error: Error::invalid("invalid_json", format!("the frame is not JSON: {e}")),
+        error: Error::invalid(code::INVALID_JSON, format!("the frame is not JSON: {e}")),
         client_id: None,
     })?;
     let client_id = value
@@ -71,13 +72,13 @@ fn parse_as_value(text: &str) -> Result<ClientFrame, BadFrame> {
     };
     let Some(kind) = value.get("type").and_then(Value::as_str).map(str::to_owned) else {
         return Err(bad(Error::invalid(
-            "invalid_frame",
+            code::INVALID_FRAME,
             "a frame is a JSON object with a string \"type\"",
         )));
     };
     if !KNOWN_TYPES.contains(&kind.as_str()) {
         return Err(bad(Error::invalid(
-            "unknown_type",
+            code::UNKNOWN_TYPE,
             format!(
                 "unknown frame type {kind:?}; expected one of {}",
                 KNOWN_TYPES.join(", ")
@@ -86,7 +87,7 @@ fn parse_as_value(text: &str) -> Result<ClientFrame, BadFrame> {
     }
     serde_json::from_value(value).map_err(|e| {
         bad(Error::invalid(
-            "invalid_frame",
+            code::INVALID_FRAME,
             format!("bad {kind} frame: {e}"),
         ))
     })
@@ -113,7 +114,10 @@ pub enum ServerFrame<'a> {
 impl ServerFrame<'_> {
     pub fn to_text(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| {
-            r#"{"type":"error","code":"internal_error","message":"encoding failed"}"#.into()
+            format!(
+                r#"{{"type":"error","code":"{}","message":"encoding failed"}}"#,
+                code::INTERNAL_ERROR
+            )
         })
     }
 }

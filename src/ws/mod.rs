@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::{Caller, SESSION_COOKIE};
+use crate::domain::code;
 use crate::domain::error::Error;
 use crate::domain::input;
 use crate::web::error::ApiError;
@@ -123,7 +124,7 @@ async fn open(
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|_| {
         Error::invalid(
-            "websocket_required",
+            code::WEBSOCKET_REQUIRED,
             "this route only accepts WebSocket upgrade requests",
         )
     })?;

@@ -5,6 +5,7 @@ use axum::extract::ws::{Message as WsMessage, close_code};
 use tokio::time::Instant;
 
 use super::{Connection, Ending, MAX_VIOLATIONS, Scope, TYPING_TTL};
+use crate::domain::code;
 use crate::domain::error::Error;
 use crate::domain::ids::UserId;
 use crate::domain::input;
@@ -70,7 +71,7 @@ impl Connection {
         let text = match frame {
             WsMessage::Text(text) => text,
             WsMessage::Binary(_) => {
-                let error = Error::invalid("invalid_frame", "frames are JSON text, not binary");
+                let error = Error::invalid(code::INVALID_FRAME, "frames are JSON text, not binary");
                 return Ok(Admitted::Refused(error, None));
             }
             WsMessage::Close(_) => {
@@ -181,7 +182,7 @@ impl Connection {
                 Ok(to)
             }
             (Scope::Chat { other, .. }, Some(to)) => Err(Error::invalid(
-                "invalid_recipient",
+                code::INVALID_RECIPIENT,
                 format!(
                     "this socket is the chat with {}; {to:?} is someone else",
                     other.username
@@ -189,7 +190,7 @@ impl Connection {
             )),
             (Scope::Everything, Some(to)) => Ok(to),
             (Scope::Everything, None) => Err(Error::invalid(
-                "invalid_frame",
+                code::INVALID_FRAME,
                 "\"to\" is required on /ws/notifications/",
             )),
         }
