@@ -6,10 +6,11 @@ pub mod accounts;
 pub mod assets;
 pub mod conversations;
 pub mod error;
-pub mod events;
 pub mod extract;
 pub mod ops;
 pub mod pages;
+pub mod receipts;
+pub mod sync;
 pub mod template;
 pub mod views;
 
@@ -47,8 +48,8 @@ use error::ApiError;
         conversations::history,
         conversations::read,
         conversations::sync,
-        events::set_status,
-        events::events,
+        receipts::set_status,
+        sync::events,
         ops::healthz,
         ops::readyz,
         ops::metrics,
@@ -78,8 +79,8 @@ pub fn router(state: AppState) -> Router {
             "/api/conversations/{username}/sync",
             get(conversations::sync),
         )
-        .route("/api/messages/status", post(events::set_status))
-        .route("/api/sync", get(events::events))
+        .route("/api/messages/status", post(receipts::set_status))
+        .route("/api/sync", get(sync::events))
         .route("/api/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -1,23 +1,15 @@
-//! `POST /api/messages/status` and `GET /api/sync`.
+//! `GET /api/sync`: the caller's event stream after a cursor.
 
 use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
-use utoipa::ToSchema;
 
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery};
-use super::views::{ErrorView, EventsView, UpdatedView};
+use super::extract::ApiQuery;
+use super::views::{ErrorView, EventsView};
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::{receipts, sync};
-
-#[derive(Deserialize, ToSchema)]
-pub struct StatusBody {
-    message_ids: Vec<i64>,
-    /// `delivered` or `read`.
-    status: String,
-}
+use crate::sync;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct SyncQuery {
@@ -25,18 +17,6 @@ pub struct SyncQuery {
     since: Option<String>,
     /// 1–1000, default 100.
     limit: Option<String>,
-}
-
-/// The recipient marks messages delivered or read (forward only); returns the ids changed.
-#[utoipa::path(post, path = "/api/messages/status", request_body = StatusBody, tag = "messages",
-    responses((status = 200, body = UpdatedView), (status = 400, body = ErrorView), (status = 404, body = ErrorView)))]
-pub async fn set_status(
-    State(state): State<AppState>,
-    caller: Caller,
-    ApiJson(body): ApiJson<StatusBody>,
-) -> Result<Json<UpdatedView>, ApiError> {
-    let updated = receipts::mark(&state, &caller.user, &body.message_ids, &body.status).await?;
-    Ok(Json(UpdatedView { updated }))
 }
 
 /// The caller's events after cursor `since`, in order.
