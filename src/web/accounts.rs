@@ -16,20 +16,36 @@ use crate::auth::{Caller, Credential, SESSION_COOKIE, secrets};
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignupBody {
+    /// 3–32 of `a-z 0-9 _ . -`; upper case is accepted and stored lower-case.
+    #[schema(pattern = r"^[A-Za-z0-9_.-]{3,32}$", example = "carol")]
     username: String,
+    /// 8–1024 characters.
+    #[schema(min_length = 8, max_length = 1024, example = "password123")]
     password: String,
+    /// 1–64 characters once trimmed, no control characters (the pattern: something that is not
+    /// white space, no control character inside the white space trimmed off); defaults to the
+    /// username.
+    #[schema(
+        pattern = r"^[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u001f\u007f-\u009f \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][^\u0000-\u001f\u007f-\u009f]*[\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$",
+        example = "Carol Chen"
+    )]
     display_name: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct LoginBody {
+    #[schema(example = "carol")]
     username: String,
+    #[schema(example = "password123")]
     password: String,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
-    /// Username prefix.
+    /// Username prefix, trimmed and compared case-insensitively; over 32 bytes: 400
+    /// `invalid_query`.
+    #[param(example = "da")]
     q: Option<String>,
 }
 
@@ -56,8 +72,10 @@ fn granted(state: &AppState, status: StatusCode, grant: SessionGrant) -> Respons
 }
 
 /// Creates an account and logs it in.
-#[utoipa::path(post, path = "/api/auth/signup", request_body = SignupBody, tag = "accounts",
-    responses((status = 201, body = MeView), (status = 400, body = super::views::ErrorView), (status = 409, body = super::views::ErrorView)))]
+#[utoipa::path(post, path = "/api/auth/signup", request_body = SignupBody, tag = "accounts", security(()),
+    responses((status = 201, body = MeView, headers(("Set-Cookie" = String, description = "the session cookie"))),
+              (status = 400, description = "`invalid_username`, `invalid_password`, `invalid_display_name`"),
+              (status = 409, description = "`username_taken`"), (status = 429, description = "`rate_limited`")))]
 pub async fn signup(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignupBody>,
@@ -72,8 +90,9 @@ pub async fn signup(
 }
 
 /// Logs in with a fresh session id.
-#[utoipa::path(post, path = "/api/auth/login", request_body = LoginBody, tag = "accounts",
-    responses((status = 200, body = MeView), (status = 401, body = super::views::ErrorView)))]
+#[utoipa::path(post, path = "/api/auth/login", request_body = LoginBody, tag = "accounts", security(()),
+    responses((status = 200, body = MeView, headers(("Set-Cookie" = String, description = "the session cookie"))),
+              (status = 401, description = "`invalid_credentials`"), (status = 429, description = "`rate_limited`")))]
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -89,7 +108,8 @@ fn previous_session(headers: &HeaderMap) -> Option<Vec<u8>> {
 }
 
 /// Ends the session (or revokes the bearer token) the request used.
-#[utoipa::path(post, path = "/api/auth/logout", tag = "accounts", responses((status = 204)))]
+#[utoipa::path(post, path = "/api/auth/logout", tag = "accounts",
+    responses((status = 204, description = "ended", headers(("Set-Cookie" = String, description = "clears the session cookie")))))]
 pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
     accounts::logout(&state, &caller).await?;
     let clear = session_cookie(&state, "", 0);
@@ -97,8 +117,9 @@ pub async fn logout(State(state): State<AppState>, caller: Caller) -> Result<Res
 }
 
 /// Issues a bearer token for programs, given the account's credentials.
-#[utoipa::path(post, path = "/api/auth/tokens", request_body = LoginBody, tag = "accounts",
-    responses((status = 201, body = TokenView), (status = 401, body = super::views::ErrorView)))]
+#[utoipa::path(post, path = "/api/auth/tokens", request_body = LoginBody, tag = "accounts", security(()),
+    responses((status = 201, body = TokenView), (status = 401, description = "`invalid_credentials`"),
+              (status = 429, description = "`rate_limited`")))]
 pub async fn issue_token(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginBody>,
@@ -109,7 +130,7 @@ pub async fn issue_token(
 }
 
 /// The caller and their CSRF token.
-#[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, body = MeView), (status = 401, body = super::views::ErrorView)))]
+#[utoipa::path(get, path = "/api/me", tag = "accounts", responses((status = 200, body = MeView)))]
 pub async fn me(caller: Caller) -> Json<MeView> {
     let csrf_token = match caller.credential {
         Credential::Session { csrf_token, .. } => Some(csrf_token),

@@ -1,8 +1,11 @@
 //! Extractors that turn every rejection into an `ApiError`, and the authentication extractor.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Query};
+use axum::Json;
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
+use serde::de::{DeserializeOwned, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::error::ApiError;
 use crate::accounts;
@@ -10,10 +13,56 @@ use crate::app::AppState;
 use crate::auth::{CSRF_HEADER, Caller, SESSION_COOKIE, check_csrf};
 use crate::domain::error::Error;
 
-/// `axum::Json` with JSON errors.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(ApiError))]
+/// `axum::Json` with JSON errors, for bodies that are JSON objects (as the OpenAPI document says):
+/// serde's derive would also read a struct from an array of its fields in order
+/// (`["c1", "hi"]`), so the struct is read through [`ObjectOnly`].
 pub struct ApiJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let Json(Object(value)) = Json::<Object<T>>::from_request(request, state).await?;
+        Ok(ApiJson(value))
+    }
+}
+
+/// A `T` read only from a JSON object; an array is a data error (`invalid_request`).
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(ObjectOnly(deserializer)).map(Object)
+    }
+}
+
+/// Hands a struct's visitor to `deserialize_map`, which refuses arrays, instead of
+/// `deserialize_struct`, which takes both; everything else goes to `deserialize_any`. Only the
+/// outermost value goes through it: fields are read by the wrapped deserializer as usual.
+struct ObjectOnly<D>(D);
+
+impl<'de, D: Deserializer<'de>> Deserializer<'de> for ObjectOnly<D> {
+    type Error = D::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_any(visitor)
+    }
+
+    fn deserialize_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        _fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_map(visitor)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+        option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+        ignored_any
+    }
+}
 
 /// `axum::extract::Query` with JSON errors.
 #[derive(FromRequestParts)]

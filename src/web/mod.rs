@@ -6,10 +6,12 @@ pub mod accounts;
 pub mod assets;
 pub mod conversations;
 pub mod error;
-pub mod events;
 pub mod extract;
+pub mod openapi;
 pub mod ops;
 pub mod pages;
+pub mod receipts;
+pub mod sync;
 pub mod template;
 pub mod views;
 
@@ -22,39 +24,11 @@ use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
-use utoipa::OpenApi;
 
 use crate::app::AppState;
 use crate::metrics::RequestLabels;
 use error::ApiError;
-
-/// The OpenAPI document, generated from the handlers' annotations.
-#[derive(OpenApi)]
-#[openapi(
-    info(
-        title = "LinkUp Messaging API",
-        description = "1:1 messaging with idempotent sends, cursors and receipts. See docs/API.md."
-    ),
-    paths(
-        accounts::signup,
-        accounts::login,
-        accounts::logout,
-        accounts::issue_token,
-        accounts::me,
-        accounts::search,
-        conversations::list,
-        conversations::send,
-        conversations::history,
-        conversations::read,
-        conversations::sync,
-        events::set_status,
-        events::events,
-        ops::healthz,
-        ops::readyz,
-        ops::metrics,
-    )
-)]
-pub struct ApiDoc;
+pub use openapi::ApiDoc;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -78,8 +52,8 @@ pub fn router(state: AppState) -> Router {
             "/api/conversations/{username}/sync",
             get(conversations::sync),
         )
-        .route("/api/messages/status", post(events::set_status))
-        .route("/api/sync", get(events::events))
+        .route("/api/messages/status", post(receipts::set_status))
+        .route("/api/sync", get(sync::events))
         .route("/api/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

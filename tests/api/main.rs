@@ -11,6 +11,7 @@ mod errors;
 mod history;
 mod invariants;
 mod migration;
+mod openapi;
 mod ordering;
 mod pages;
 mod privacy;
