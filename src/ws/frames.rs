@@ -38,8 +38,12 @@ pub struct BadFrame {
 }
 
 /// Parses a text frame: straight into `ClientFrame`, and only if that fails a second time
-/// through a JSON value, to say precisely what is wrong and echo the `client_id`.
+/// through a JSON value, to say precisely what is wrong and echo the `client_id`. A frame is an
+/// object: serde would also read a tagged enum from an array (`["ping"]`), which is refused.
 pub fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
+    if !text.trim_start().starts_with('{') {
+        return Err(diagnose(text));
+    }
     match serde_json::from_str(text) {
         Ok(frame) => Ok(frame),
         Err(_) => Err(diagnose(text)),
@@ -62,6 +66,12 @@ fn parse_as_value(text: &str) -> Result<ClientFrame, BadFrame> {
         error: Error::invalid(code::INVALID_JSON, format!("the frame is not JSON: {e}")),
         client_id: None,
     })?;
+    if !value.is_object() {
+        return Err(BadFrame {
+            error: Error::invalid(code::INVALID_FRAME, "a frame is a JSON object"),
+            client_id: None,
+        });
+    }
     let client_id = value
         .get("client_id")
         .and_then(Value::as_str)
@@ -174,6 +184,9 @@ mod tests {
     #[test]
     fn bad_frames_get_stable_codes_and_keep_the_client_id() {
         assert_eq!(code("not json"), "invalid_json");
+        // serde reads an internally tagged enum from an array too (tag first): not a frame.
+        assert_eq!(code(r#"["send","c1","hi","bob"]"#), "invalid_frame");
+        assert_eq!(code(r#"["ping"]"#), "invalid_frame");
         assert_eq!(code("[1]"), "invalid_frame");
         assert_eq!(code(r#"{"type":7}"#), "invalid_frame");
         assert_eq!(code(r#"{"type":"shout"}"#), "unknown_type");
