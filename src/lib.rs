@@ -1,8 +1,10 @@
-//! LinkUp Messaging: a real-time 1:1 messaging server.
+//! LinkUp Messaging: a real-time messaging server.
 //!
-//! Layers point one way: `web` (HTTP, later WebSocket) → domain actions (`accounts`, `messages`,
-//! `receipts`, `conversations`, `sync`: they commit, then publish) → `store` (the only module that speaks SQL) and `bus` (fan-out).
-//! See `ARCHITECTURE.md` for the map and its invariants.
+//! Layers point one way: `web` (HTTP) and `ws` (WebSocket) parse what clients send → domain
+//! actions (`accounts`, `messages`, `receipts`, `conversations`, `sync`, `presence`: they
+//! commit, then publish) → `store` (the only module that speaks SQL) and `bus` (fan-out) →
+//! `domain` (the plain types everything stands on). See `ARCHITECTURE.md` for the map and its
+//! invariants.
 
 pub mod accounts;
 pub mod app;

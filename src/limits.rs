@@ -1,4 +1,5 @@
-//! Rate limits, per user or per key, shared by HTTP and (later) WebSocket.
+//! Rate limits: keyed token buckets (sends and socket frames per user, typing, logins and
+//! sign-ups per name), shared by HTTP and WebSocket.
 
 use std::hash::Hash;
 use std::num::NonZeroU32;
