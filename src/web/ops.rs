@@ -8,6 +8,7 @@ use serde::Serialize;
 use utoipa::{OpenApi, ToSchema};
 
 use crate::app::AppState;
+use crate::health;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -30,10 +31,9 @@ pub async fn healthz() -> Json<Health> {
 /// The store and the bus answer; 503 with each dependency's state otherwise.
 #[utoipa::path(get, path = "/readyz", tag = "operations", security(()), responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readiness>) {
-    let store_ok = state.store.ping().await.is_ok();
-    let bus_ok = state.bus.ready().await;
+    let checked = health::readiness(&state).await;
     let word = |ok| if ok { "ok" } else { "unavailable" };
-    let status = if store_ok && bus_ok {
+    let status = if checked.ready() {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -41,9 +41,9 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
     (
         status,
         Json(Readiness {
-            status: word(store_ok && bus_ok),
-            store: word(store_ok),
-            bus: word(bus_ok),
+            status: word(checked.ready()),
+            store: word(checked.store),
+            bus: word(checked.bus),
         }),
     )
 }
