@@ -49,7 +49,9 @@ pub const CLOSE_SESSION_ENDED: u16 = 4001;
 pub enum Scope {
     /// `/ws/notifications/`: everything concerning the user.
     Everything,
-    /// `/ws/chat/{username}/`: the conversation with `other` only.
+    /// `/ws/chat/{username}/`: the direct conversation with `other` only, by its id; until
+    /// its first message the id is unknown, and that message (the only one of the user's
+    /// stream between the two) names it.
     Chat {
         other: User,
         conversation: Option<ConversationId>,

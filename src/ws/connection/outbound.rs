@@ -102,13 +102,17 @@ impl Connection {
             return true;
         };
         match event {
-            Event::Message { message, .. } => {
-                let ours = message.sender == other.username || message.recipient == other.username;
-                if ours {
-                    *conversation = Some(message.conversation_id);
+            Event::Message { message, .. } => match conversation {
+                Some(id) => message.conversation_id == *id,
+                None => {
+                    let ours =
+                        message.sender == other.username || message.recipient == other.username;
+                    if ours {
+                        *conversation = Some(message.conversation_id);
+                    }
+                    ours
                 }
-                ours
-            }
+            },
             Event::Status {
                 conversation_id, ..
             } => *conversation == Some(*conversation_id),
