@@ -4,9 +4,8 @@ use crate::app::App;
 use crate::auth::secrets;
 use crate::auth::{Caller, Credential};
 use crate::domain::User;
-use crate::domain::code;
 use crate::domain::error::Error;
-use crate::domain::input::{DisplayName, Password, Username};
+use crate::domain::input::{DisplayName, NamePrefix, Password, Username};
 use crate::domain::time::Timestamp;
 use crate::store::{NewSession, NewUser, StoreError};
 
@@ -17,19 +16,56 @@ pub struct SessionGrant {
     pub csrf_token: String,
 }
 
-pub struct SignupInput {
-    pub username: String,
-    pub password: String,
-    pub display_name: Option<String>,
+/// A sign-up, parsed at the edge.
+pub struct Signup {
+    pub username: Username,
+    pub password: Password,
+    /// The username when none is given.
+    pub display_name: String,
 }
 
-pub async fn signup(app: &App, input: SignupInput) -> Result<SessionGrant, Error> {
-    let username = Username::parse(&input.username)?;
-    let password = Password::parse(input.password)?;
-    let display_name = match input.display_name.as_deref() {
-        Some(name) => DisplayName::parse(name)?.into_inner(),
-        None => username.as_str().to_owned(),
-    };
+impl Signup {
+    /// Checks the username, then the password, then the display name.
+    pub fn parse(
+        username: &str,
+        password: String,
+        display_name: Option<&str>,
+    ) -> Result<Self, Error> {
+        let username = Username::parse(username)?;
+        let password = Password::parse(password)?;
+        let display_name = match display_name {
+            Some(name) => DisplayName::parse(name)?.into_inner(),
+            None => username.as_str().to_owned(),
+        };
+        Ok(Signup {
+            username,
+            password,
+            display_name,
+        })
+    }
+}
+
+/// Credentials as a login or a token request gives them, parsed at the edge. A name or a
+/// password no account could have is `invalid_credentials`, like a wrong one.
+pub struct Login {
+    pub username: Username,
+    pub password: Password,
+}
+
+impl Login {
+    pub fn parse(username: &str, password: String) -> Result<Self, Error> {
+        let password = Password::parse(password).map_err(|_| Error::InvalidCredentials)?;
+        let username = Username::parse(username).map_err(|_| Error::InvalidCredentials)?;
+        Ok(Login { username, password })
+    }
+}
+
+pub async fn signup(app: &App, input: Signup) -> Result<SessionGrant, Error> {
+    let Signup {
+        username,
+        password,
+        display_name,
+    } = input;
     app.login_limit.check(&format!("signup:{username}"))?;
     if app.store.user_by_username(&username).await?.is_some() {
         return Err(Error::UsernameTaken(username.to_string()));
@@ -50,20 +86,15 @@ pub async fn signup(app: &App, input: SignupInput) -> Result<SessionGrant, Error
 }
 
 /// Checks credentials; an unknown user and a wrong password get the same error and cost.
-pub async fn verify_credentials(
-    app: &App,
-    username: &str,
-    password: String,
-) -> Result<User, Error> {
-    let password = Password::parse(password).map_err(|_| Error::InvalidCredentials)?;
-    let username = Username::parse(username).map_err(|_| Error::InvalidCredentials)?;
+pub async fn verify_credentials(app: &App, login: &Login) -> Result<User, Error> {
+    let Login { username, password } = login;
     app.login_limit.check(&format!("login:{username}"))?;
-    let credentials = app.store.credentials(&username).await?;
+    let credentials = app.store.credentials(username).await?;
     let (user, stored) = match credentials {
         Some(c) => (Some(c.user), Some(c.password_hash)),
         None => (None, None),
     };
-    match (app.hasher.verify(&password, stored).await?, user) {
+    match (app.hasher.verify(password, stored).await?, user) {
         (true, Some(user)) => Ok(user),
         _ => Err(Error::InvalidCredentials),
     }
@@ -72,11 +103,10 @@ pub async fn verify_credentials(
 /// Logs in with a fresh session id (never reusing one the browser brought: no fixation).
 pub async fn login(
     app: &App,
-    username: &str,
-    password: String,
+    login: &Login,
     previous: Option<Vec<u8>>,
 ) -> Result<SessionGrant, Error> {
-    let user = verify_credentials(app, username, password).await?;
+    let user = verify_credentials(app, login).await?;
     if let Some(old) = previous {
         app.store.delete_session(old).await?;
     }
@@ -153,22 +183,18 @@ pub async fn caller_from_token(app: &App, token: &str) -> Result<Option<Caller>,
     }))
 }
 
-/// People whose username starts with `query` (case-insensitive), excluding the caller.
-pub async fn search(app: &App, caller: &User, query: &str, limit: u32) -> Result<Vec<User>, Error> {
-    let query = query.trim().to_ascii_lowercase();
-    if query.len() > 32 {
-        return Err(Error::invalid(
-            code::INVALID_QUERY,
-            "q is at most 32 characters",
-        ));
+/// People whose username starts with `prefix`, excluding the caller; nobody for a prefix no
+/// username can start with.
+pub async fn search(
+    app: &App,
+    caller: &User,
+    prefix: &NamePrefix,
+    limit: u32,
+) -> Result<Vec<User>, Error> {
+    match prefix.as_str() {
+        Some(prefix) => Ok(app.store.search_users(prefix, caller.id, limit).await?),
+        None => Ok(Vec::new()),
     }
-    if !query
-        .bytes()
-        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-'))
-    {
-        return Ok(Vec::new());
-    }
-    Ok(app.store.search_users(&query, caller.id, limit).await?)
 }
 
 /// Looks up another user by name, or 404 `user_not_found`.

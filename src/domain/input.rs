@@ -68,6 +68,33 @@ impl Password {
     }
 }
 
+/// The start of a username to search for: trimmed, lower-case, at most 32 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamePrefix(Option<String>);
+
+impl NamePrefix {
+    /// Over 32 characters is `invalid_query`; a prefix with a character no username holds is
+    /// valid and matches nobody.
+    pub fn parse(raw: &str) -> Result<Self, Error> {
+        let prefix = raw.trim().to_ascii_lowercase();
+        if prefix.len() > 32 {
+            return Err(Error::invalid(
+                code::INVALID_QUERY,
+                "q is at most 32 characters",
+            ));
+        }
+        let possible = prefix.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+        });
+        Ok(NamePrefix(possible.then_some(prefix)))
+    }
+
+    /// The prefix, or `None` when no username can start with it.
+    pub fn as_str(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
 /// A display name: 1–64 characters after trimming, no control characters.
 #[derive(Debug, Clone)]
 pub struct DisplayName(String);

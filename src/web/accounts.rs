@@ -10,9 +10,10 @@ use utoipa::ToSchema;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, cookie};
 use super::views::{MeView, TokenView, UsersView};
-use crate::accounts::{self, SessionGrant, SignupInput};
+use crate::accounts::{self, Login, SessionGrant, Signup};
 use crate::app::AppState;
 use crate::auth::{Caller, Credential, SESSION_COOKIE, secrets};
+use crate::domain::input::NamePrefix;
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignupBody {
@@ -80,11 +81,7 @@ pub async fn signup(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<SignupBody>,
 ) -> Result<Response, ApiError> {
-    let input = SignupInput {
-        username: body.username,
-        password: body.password,
-        display_name: body.display_name,
-    };
+    let input = Signup::parse(&body.username, body.password, body.display_name.as_deref())?;
     let grant = accounts::signup(&state, input).await?;
     Ok(granted(&state, StatusCode::CREATED, grant))
 }
@@ -99,7 +96,8 @@ pub async fn login(
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
     let previous = previous_session(&headers);
-    let grant = accounts::login(&state, &body.username, body.password, previous).await?;
+    let credentials = Login::parse(&body.username, body.password)?;
+    let grant = accounts::login(&state, &credentials, previous).await?;
     Ok(granted(&state, StatusCode::OK, grant))
 }
 
@@ -124,7 +122,8 @@ pub async fn issue_token(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let user = accounts::verify_credentials(&state, &body.username, body.password).await?;
+    let credentials = Login::parse(&body.username, body.password)?;
+    let user = accounts::verify_credentials(&state, &credentials).await?;
     let token = accounts::issue_token(&state, &user).await?;
     Ok((StatusCode::CREATED, Json(TokenView { token })).into_response())
 }
@@ -149,8 +148,8 @@ pub async fn search(
     caller: Caller,
     ApiQuery(query): ApiQuery<SearchQuery>,
 ) -> Result<Json<UsersView>, ApiError> {
-    let users =
-        accounts::search(&state, &caller.user, query.q.as_deref().unwrap_or(""), 20).await?;
+    let prefix = NamePrefix::parse(query.q.as_deref().unwrap_or(""))?;
+    let users = accounts::search(&state, &caller.user, &prefix, 20).await?;
     Ok(Json(UsersView {
         users: users.into_iter().map(Into::into).collect(),
     }))
