@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use crate::domain::User;
 use crate::domain::event::Event;
-use crate::domain::ids::{Cursor, MessageId};
+use crate::domain::ids::{ConversationId, Cursor, MessageId};
 use crate::domain::{Message, MessageStatus};
 use crate::store::ConversationSummary;
 
@@ -44,6 +44,10 @@ pub struct UsersView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConversationView {
+    pub id: ConversationId,
+    /// `direct` (groups come with v2's group conversations).
+    #[schema(example = "direct")]
+    pub kind: &'static str,
     pub with: UserView,
     pub last_message: Option<Message>,
     pub unread: i64,
@@ -52,6 +56,8 @@ pub struct ConversationView {
 impl From<ConversationSummary> for ConversationView {
     fn from(c: ConversationSummary) -> Self {
         ConversationView {
+            id: c.id,
+            kind: "direct",
             with: c.with.into(),
             last_message: c.last_message,
             unread: c.unread,
