@@ -1,12 +1,29 @@
 //! The PostgreSQL store, for several nodes sharing one database. Same interface and guarantees
-//! as SQLite; concurrency is handled by row locks and unique indexes (see `writes`).
+//! as SQLite; concurrency is handled by row locks and unique indexes.
+//!
+//! Gap-free counters come from row locks, never from sequences: a user's cursors are taken
+//! after locking their `users` row, a conversation's seqs after locking its row, always in one
+//! global order (conversations, then messages, then users, each in ascending id order: see
+//! `batch`), counting on from the newest event or message. Idempotency is decided by the
+//! unique index on `(sender_id, client_id)`.
+//!
+//! This file opens and closes the store and routes each call of the `Store` trait: reads to a
+//! pooled connection, sends and status changes to the writer's group commit (`writer`,
+//! `batch`), the other writes to transactions of their own (`transactions` judges failures and
+//! retries). What the calls do lives with their aggregate: `accounts` (users, sessions, tokens,
+//! last-seen, contacts), `messages` (how a message reads back), `conversations` (the direct
+//! conversation, membership, history, re-sync, the list), `receipts` (read-up-to), `events`
+//! (users' streams and cursors). `schema` holds the migrations.
 
+mod accounts;
 mod batch;
-pub mod reads;
+mod conversations;
+mod events;
+mod messages;
+mod receipts;
 pub mod schema;
 mod transactions;
 mod writer;
-mod writes;
 
 use std::future::Future;
 use std::str::FromStr;
@@ -14,9 +31,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
-use super::records::like_prefix;
 use super::{
     Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
     NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
@@ -100,7 +116,6 @@ impl PostgresStore {
     }
 }
 
-/// Runs `$body` (which uses `$conn: &mut PgConnection`) in a transaction with retries.
 /// Runs a read on a pooled connection.
 macro_rules! reads_on {
     ($store:expr, |$conn:ident| $body:expr) => {{
@@ -110,6 +125,7 @@ macro_rules! reads_on {
     }};
 }
 
+/// Runs `$body` (which uses `$conn: &mut PgConnection`) in a transaction with retries.
 macro_rules! transaction {
     ($store:expr, |$conn:ident| $body:expr) => {{
         let mut attempt = 0;
@@ -136,39 +152,15 @@ async fn single<T>(query: impl Future<Output = Result<T, sqlx::Error>>) -> Resul
 #[async_trait]
 impl Store for PostgresStore {
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
-        transaction!(self, |c| writes::create_user(c, &new))
+        transaction!(self, |c| accounts::create_user(c, &new))
     }
 
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
-        let row = single(
-            sqlx::query(
-                "SELECT id, username, display_name, password_hash FROM users WHERE username = $1",
-            )
-            .bind(username.as_str())
-            .fetch_optional(&self.pool),
-        )
-        .await?;
-        row.map(|r| {
-            Ok(Credentials {
-                user: reads::user_from_row(&r)?,
-                password_hash: r.try_get("password_hash")?,
-            })
-        })
-        .transpose()
-        .map_err(failure)
+        accounts::credentials(&self.pool, username.as_str()).await
     }
 
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
-        let row = single(
-            sqlx::query("SELECT id, username, display_name FROM users WHERE username = $1")
-                .bind(username.as_str())
-                .fetch_optional(&self.pool),
-        )
-        .await?;
-        row.as_ref()
-            .map(reads::user_from_row)
-            .transpose()
-            .map_err(failure)
+        accounts::user_by_username(&self.pool, username.as_str()).await
     }
 
     async fn search_users(
@@ -177,38 +169,11 @@ impl Store for PostgresStore {
         exclude: UserId,
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
-        let pattern = like_prefix(prefix);
-        let rows = single(
-            sqlx::query(
-                "SELECT id, username, display_name FROM users WHERE username LIKE $1 AND id != $2 \
-                 ORDER BY username LIMIT $3",
-            )
-            .bind(pattern)
-            .bind(exclude.0)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool),
-        )
-        .await?;
-        rows.iter()
-            .map(reads::user_from_row)
-            .collect::<Result<_, _>>()
-            .map_err(failure)
+        accounts::search_users(&self.pool, prefix, exclude, limit).await
     }
 
     async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
-        single(
-            sqlx::query(
-                "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(session.id_hash)
-            .bind(session.user.0)
-            .bind(session.csrf_token)
-            .bind(session.at.millis())
-            .bind(session.expires_at.millis())
-            .execute(&self.pool),
-        )
-        .await
-        .map(|_| ())
+        accounts::create_session(&self.pool, session).await
     }
 
     async fn session(
@@ -216,35 +181,11 @@ impl Store for PostgresStore {
         id_hash: Vec<u8>,
         now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        let row = single(
-            sqlx::query(
-                "SELECT u.id, u.username, u.display_name, s.csrf_token, s.expires_at FROM sessions s \
-                 JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2",
-            )
-            .bind(id_hash)
-            .bind(now.millis())
-            .fetch_optional(&self.pool),
-        )
-        .await?;
-        row.map(|r| {
-            Ok(SessionRecord {
-                user: reads::user_from_row(&r)?,
-                csrf_token: r.try_get("csrf_token")?,
-                expires_at: Timestamp(r.try_get("expires_at")?),
-            })
-        })
-        .transpose()
-        .map_err(failure)
+        accounts::session(&self.pool, id_hash, now).await
     }
 
     async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError> {
-        single(
-            sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
-                .bind(id_hash)
-                .execute(&self.pool),
-        )
-        .await
-        .map(|_| ())
+        accounts::delete_session(&self.pool, id_hash).await
     }
 
     async fn create_token(
@@ -253,43 +194,15 @@ impl Store for PostgresStore {
         user: UserId,
         at: Timestamp,
     ) -> Result<(), StoreError> {
-        single(
-            sqlx::query(
-                "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)",
-            )
-            .bind(token_hash)
-            .bind(user.0)
-            .bind(at.millis())
-            .execute(&self.pool),
-        )
-        .await
-        .map(|_| ())
+        accounts::create_token(&self.pool, token_hash, user, at).await
     }
 
     async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError> {
-        let row = single(
-            sqlx::query(
-                "SELECT u.id, u.username, u.display_name FROM api_tokens t JOIN users u ON u.id = t.user_id \
-                 WHERE t.token_hash = $1",
-            )
-            .bind(token_hash)
-            .fetch_optional(&self.pool),
-        )
-        .await?;
-        row.as_ref()
-            .map(reads::user_from_row)
-            .transpose()
-            .map_err(failure)
+        accounts::token_user(&self.pool, token_hash).await
     }
 
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {
-        single(
-            sqlx::query("DELETE FROM api_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .execute(&self.pool),
-        )
-        .await
-        .map(|_| ())
+        accounts::delete_token(&self.pool, token_hash).await
     }
 
     async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
@@ -301,7 +214,11 @@ impl Store for PostgresStore {
         sender: UserId,
         client_id: &ClientId,
     ) -> Result<Option<Message>, StoreError> {
-        reads_on!(self, |c| reads::sent_message(c, sender, client_id.as_str()))
+        reads_on!(self, |c| messages::sent_message(
+            c,
+            sender,
+            client_id.as_str()
+        ))
     }
 
     async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError> {
@@ -309,7 +226,7 @@ impl Store for PostgresStore {
     }
 
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {
-        transaction!(self, |c| writes::read_up_to(c, &request))
+        transaction!(self, |c| receipts::read_up_to(c, &request))
     }
 
     async fn direct_conversation(
@@ -317,7 +234,7 @@ impl Store for PostgresStore {
         a: UserId,
         b: UserId,
     ) -> Result<Option<ConversationId>, StoreError> {
-        reads_on!(self, |c| reads::direct_conversation(c, a, b))
+        reads_on!(self, |c| conversations::direct_conversation(c, a, b))
     }
 
     async fn history(
@@ -327,7 +244,7 @@ impl Store for PostgresStore {
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<HistoryPage, StoreError> {
-        reads_on!(self, |c| reads::history(
+        reads_on!(self, |c| conversations::history(
             c,
             member,
             conversation,
@@ -343,7 +260,7 @@ impl Store for PostgresStore {
         after: MessageId,
         limit: u32,
     ) -> Result<ConversationSync, StoreError> {
-        reads_on!(self, |c| reads::conversation_sync(
+        reads_on!(self, |c| conversations::conversation_sync(
             c,
             member,
             conversation,
@@ -357,7 +274,7 @@ impl Store for PostgresStore {
         user: UserId,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
-        reads_on!(self, |c| reads::conversations(c, user, limit))
+        reads_on!(self, |c| conversations::conversations(c, user, limit))
     }
 
     async fn events_since(
@@ -366,32 +283,19 @@ impl Store for PostgresStore {
         since: Cursor,
         limit: u32,
     ) -> Result<EventPage, StoreError> {
-        reads_on!(self, |c| reads::events_since(c, user, since, limit))
+        reads_on!(self, |c| events::events_since(c, user, since, limit))
     }
 
     async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError> {
-        let cursor: i64 = single(
-            sqlx::query_scalar("SELECT COALESCE(MAX(cursor), 0) FROM events WHERE user_id = $1")
-                .bind(user.0)
-                .fetch_one(&self.pool),
-        )
-        .await?;
-        Ok(Cursor(cursor))
+        events::last_cursor(&self.pool, user).await
     }
 
     async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, StoreError> {
-        reads_on!(self, |c| reads::contacts(c, user))
+        reads_on!(self, |c| accounts::contacts(c, user))
     }
 
     async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
-        single(
-            sqlx::query("UPDATE users SET last_seen_at = $1 WHERE id = $2")
-                .bind(at.millis())
-                .bind(user.0)
-                .execute(&self.pool),
-        )
-        .await
-        .map(|_| ())
+        accounts::set_last_seen(&self.pool, user, at).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

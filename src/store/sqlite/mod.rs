@@ -1,19 +1,29 @@
 //! The embedded SQLite store: one writer thread with group commit (`writer`) and a pool of
 //! read connections. WAL mode lets reads run beside the writer.
+//!
+//! This file opens and closes the store and routes each call of the `Store` trait: reads to a
+//! pooled connection, writes to the writer as jobs. What the calls do lives with their
+//! aggregate: `accounts` (users, sessions, tokens, last-seen, contacts), `messages` (how a
+//! message reads back), `sends` (storing one), `conversations` (the direct conversation,
+//! membership, history, re-sync, the list), `receipts` (statuses), `events` (users' streams
+//! and cursors). `schema` holds the migrations, `checkpoint` copies the WAL back.
 
+mod accounts;
 mod checkpoint;
-pub mod reads;
+mod conversations;
+mod events;
+mod messages;
+mod receipts;
 pub mod schema;
+mod sends;
 mod writer;
-mod writes;
 
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::Connection;
 
-use super::records::like_prefix;
 use super::{
     Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
     NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
@@ -146,57 +156,24 @@ impl SqliteStore {
     }
 }
 
-fn user_query(
-    conn: &Connection,
-    sql: &str,
-    arg: impl rusqlite::ToSql,
-) -> Result<Option<User>, StoreError> {
-    conn.prepare_cached(sql)
-        .and_then(|mut s| {
-            s.query_row([arg], |r| reads::user_from_row(r, 0))
-                .optional()
-        })
-        .map_err(other)
-}
-
 #[async_trait]
 impl Store for SqliteStore {
     async fn create_user(&self, new: NewUser) -> Result<User, StoreError> {
         self.writer
-            .write(move |c| writes::create_user(c, &new))
+            .write(move |c| accounts::create_user(c, &new))
             .await
     }
 
     async fn credentials(&self, username: &Username) -> Result<Option<Credentials>, StoreError> {
         let username = username.as_str().to_owned();
-        self.read(move |c| {
-            c.prepare_cached(
-                "SELECT id, username, display_name, password_hash FROM users WHERE username = ?1",
-            )
-            .and_then(|mut s| {
-                s.query_row([username], |r| {
-                    Ok(Credentials {
-                        user: reads::user_from_row(r, 0)?,
-                        password_hash: r.get(3)?,
-                    })
-                })
-                .optional()
-            })
-            .map_err(other)
-        })
-        .await
+        self.read(move |c| accounts::credentials(c, &username))
+            .await
     }
 
     async fn user_by_username(&self, username: &Username) -> Result<Option<User>, StoreError> {
         let username = username.as_str().to_owned();
-        self.read(move |c| {
-            user_query(
-                c,
-                "SELECT id, username, display_name FROM users WHERE username = ?1",
-                username,
-            )
-        })
-        .await
+        self.read(move |c| accounts::user_by_username(c, &username))
+            .await
     }
 
     async fn search_users(
@@ -205,37 +182,14 @@ impl Store for SqliteStore {
         exclude: UserId,
         limit: u32,
     ) -> Result<Vec<User>, StoreError> {
-        // Usernames only hold [a-z0-9_.-]; '_' is a LIKE wildcard, so escape it.
-        let pattern = like_prefix(prefix);
-        self.read(move |c| {
-            let mut stmt = c
-                .prepare_cached(
-                    "SELECT id, username, display_name FROM users \
-                     WHERE username LIKE ?1 ESCAPE '\\' AND id != ?2 ORDER BY username LIMIT ?3",
-                )
-                .map_err(other)?;
-            let rows = stmt
-                .query_map(params![pattern, exclude.0, limit], |r| {
-                    reads::user_from_row(r, 0)
-                })
-                .map_err(other)?;
-            rows.collect::<Result<_, _>>().map_err(other)
-        })
-        .await
+        let prefix = prefix.to_owned();
+        self.read(move |c| accounts::search_users(c, &prefix, exclude, limit))
+            .await
     }
 
     async fn create_session(&self, session: NewSession) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| {
-                c.prepare_cached(
-                    "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![session.id_hash, session.user.0, session.csrf_token, session.at.millis(), session.expires_at.millis()])
-                })
-                .map(|_| ())
-                .map_err(other)
-            })
+            .write(move |c| accounts::create_session(c, &session))
             .await
     }
 
@@ -244,33 +198,13 @@ impl Store for SqliteStore {
         id_hash: Vec<u8>,
         now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError> {
-        self.read(move |c| {
-            c.prepare_cached(
-                "SELECT u.id, u.username, u.display_name, s.csrf_token, s.expires_at FROM sessions s \
-                 JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?1 AND s.expires_at > ?2",
-            )
-            .and_then(|mut s| {
-                s.query_row(params![id_hash, now.millis()], |r| {
-                    Ok(SessionRecord {
-                        user: reads::user_from_row(r, 0)?,
-                        csrf_token: r.get(3)?,
-                        expires_at: Timestamp(r.get(4)?),
-                    })
-                })
-                .optional()
-            })
-            .map_err(other)
-        })
-        .await
+        self.read(move |c| accounts::session(c, &id_hash, now))
+            .await
     }
 
     async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| {
-                c.execute("DELETE FROM sessions WHERE id_hash = ?1", [&id_hash])
-                    .map(|_| ())
-                    .map_err(other)
-            })
+            .write(move |c| accounts::delete_session(c, &id_hash))
             .await
     }
 
@@ -281,46 +215,25 @@ impl Store for SqliteStore {
         at: Timestamp,
     ) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| {
-                c.execute(
-                    "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES (?1, ?2, ?3)",
-                    params![token_hash, user.0, at.millis()],
-                )
-                .map(|_| ())
-                .map_err(other)
-            })
+            .write(move |c| accounts::create_token(c, &token_hash, user, at))
             .await
     }
 
     async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError> {
-        self.read(move |c| {
-            user_query(
-                c,
-                "SELECT u.id, u.username, u.display_name FROM api_tokens t JOIN users u ON u.id = t.user_id \
-                 WHERE t.token_hash = ?1",
-                token_hash,
-            )
-        })
-        .await
+        self.read(move |c| accounts::token_user(c, &token_hash))
+            .await
     }
 
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| {
-                c.execute(
-                    "DELETE FROM api_tokens WHERE token_hash = ?1",
-                    [&token_hash],
-                )
-                .map(|_| ())
-                .map_err(other)
-            })
+            .write(move |c| accounts::delete_token(c, &token_hash))
             .await
     }
 
     async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
         let ops = requests
             .into_iter()
-            .map(|request| move |c: &Connection| writes::send_message(c, &request))
+            .map(|request| move |c: &Connection| sends::send_message(c, &request))
             .collect();
         self.writer.write_all(ops).await
     }
@@ -331,19 +244,19 @@ impl Store for SqliteStore {
         client_id: &ClientId,
     ) -> Result<Option<Message>, StoreError> {
         let client_id = client_id.as_str().to_owned();
-        self.read(move |c| reads::sent_message(c, sender, &client_id))
+        self.read(move |c| messages::sent_message(c, sender, &client_id))
             .await
     }
 
     async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError> {
         self.writer
-            .write(move |c| writes::set_status(c, &change))
+            .write(move |c| receipts::set_status(c, &change))
             .await
     }
 
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {
         self.writer
-            .write(move |c| writes::read_up_to(c, &request))
+            .write(move |c| receipts::read_up_to(c, &request))
             .await
     }
 
@@ -352,7 +265,7 @@ impl Store for SqliteStore {
         a: UserId,
         b: UserId,
     ) -> Result<Option<ConversationId>, StoreError> {
-        self.read(move |c| reads::direct_conversation(c, a, b))
+        self.read(move |c| conversations::direct_conversation(c, a, b))
             .await
     }
 
@@ -363,7 +276,7 @@ impl Store for SqliteStore {
         before: Option<MessageId>,
         limit: u32,
     ) -> Result<HistoryPage, StoreError> {
-        self.read(move |c| reads::history(c, member, conversation, before, limit))
+        self.read(move |c| conversations::history(c, member, conversation, before, limit))
             .await
     }
 
@@ -374,7 +287,7 @@ impl Store for SqliteStore {
         after: MessageId,
         limit: u32,
     ) -> Result<ConversationSync, StoreError> {
-        self.read(move |c| reads::conversation_sync(c, member, conversation, after, limit))
+        self.read(move |c| conversations::conversation_sync(c, member, conversation, after, limit))
             .await
     }
 
@@ -383,7 +296,7 @@ impl Store for SqliteStore {
         user: UserId,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
-        self.read(move |c| reads::conversations(c, user, limit))
+        self.read(move |c| conversations::conversations(c, user, limit))
             .await
     }
 
@@ -393,32 +306,21 @@ impl Store for SqliteStore {
         since: Cursor,
         limit: u32,
     ) -> Result<EventPage, StoreError> {
-        self.read(move |c| reads::events_since(c, user, since, limit))
+        self.read(move |c| events::events_since(c, user, since, limit))
             .await
     }
 
     async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError> {
-        self.read(move |c| {
-            c.prepare_cached("SELECT COALESCE(MAX(cursor), 0) FROM events WHERE user_id = ?1")
-                .and_then(|mut s| s.query_row([user.0], |r| r.get(0)))
-                .map(Cursor)
-                .map_err(other)
-        })
-        .await
+        self.read(move |c| events::last_cursor(c, user)).await
     }
 
     async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, StoreError> {
-        self.read(move |c| reads::contacts(c, user)).await
+        self.read(move |c| accounts::contacts(c, user)).await
     }
 
     async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| {
-                c.prepare_cached("UPDATE users SET last_seen_at = ?1 WHERE id = ?2")
-                    .and_then(|mut s| s.execute(params![at.millis(), user.0]))
-                    .map(|_| ())
-                    .map_err(other)
-            })
+            .write(move |c| accounts::set_last_seen(c, user, at))
             .await
     }
 

@@ -1,7 +1,10 @@
 //! The SQLite schema and its migrations, applied in order and recorded in `schema_migrations`.
 //!
 //! The model is ready for group conversations: membership lives in `conversation_members`, and
-//! `direct_conversations` only indexes the 1:1 pairs.
+//! `direct_conversations` only indexes the 1:1 pairs. Since version 3 no counter is kept in a
+//! row of its own: a user's last cursor is the end of their `events`, a conversation's last seq
+//! and last message the end of its messages (`messages_by_conversation`), read by the write that
+//! appends to them.
 
 use rusqlite::Connection;
 
@@ -145,13 +148,15 @@ pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("PRAGMA foreign_keys = ON;")
 }
 
-/// Settings for the single writer connection: WAL so readers never block it, and a full fsync
-/// per commit, which group commit spreads over a whole batch of writes. A batch dirties pages
-/// all over the B-trees, so the writer keeps a large page cache (64 MiB) and keeps savepoint
-/// journals in memory rather than in a temporary file. Checkpoints are the `checkpoint`
-/// thread's job; the writer's own only starts past 262,144 WAL pages (1 GiB), as a backstop for
-/// a log that readers keep from being copied (four times the `checkpoint` thread's restart
-/// threshold, so that it never fires first).
+/// Settings for the single writer connection: WAL so readers never block it, and a flush of
+/// the log at every commit (`synchronous = FULL`: `fdatasync` in builds from this checkout,
+/// whose `.cargo/config.toml` sets it for the bundled SQLite, `fsync` otherwise), which group
+/// commit spreads over a whole batch of writes. A batch dirties pages all over the B-trees, so
+/// the writer keeps a large page cache (64 MiB) and keeps savepoint journals in memory rather
+/// than in a temporary file. Checkpoints are the `checkpoint` thread's job; the writer's own
+/// only starts past 262,144 WAL pages (1 GiB), as a backstop for a log that readers keep from
+/// being copied (four times the `checkpoint` thread's restart threshold, so that it never
+/// fires first).
 pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     configure(conn)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;

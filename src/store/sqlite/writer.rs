@@ -3,7 +3,7 @@
 //! SQLite allows one writer at a time. Rather than let hundreds of tasks contend for the lock
 //! (and see `database is locked`), every write is a job queued to one thread that owns the
 //! write connection. The thread takes all queued jobs (up to a batch size), runs them in one
-//! transaction, commits once — one fsync for the whole batch — and only then answers each job.
+//! transaction, commits once — one flush of the log for the whole batch — and only then answers each job.
 //!
 //! A job that fails must not disturb the others. Savepoints would give that, but each one
 //! makes SQLite copy every page the job touches that the batch already dirtied; so the batch

@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::PgConnection;
 
+use super::events::{EventRow, insert_events};
 use super::failure;
-use super::writes::{EventRow, insert_events};
 use crate::domain::Message;
 use crate::domain::event::{Event, UserEvent};
 use crate::domain::ids::{Cursor, MessageId, UserId};

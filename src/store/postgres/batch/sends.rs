@@ -19,11 +19,11 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 use super::{Written, lock_then_read};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
+use crate::store::postgres::conversations::open_direct_conversation;
 use crate::store::postgres::failure;
-use crate::store::postgres::reads::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
-use crate::store::postgres::writes::{existing_answer, open_direct_conversation};
+use crate::store::postgres::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
 use crate::store::records::new_message;
-use crate::store::{SendRequest, StoreError};
+use crate::store::{SendRequest, Sent, StoreError};
 
 /// What becomes of one send of the batch.
 enum Plan {
@@ -87,6 +87,18 @@ pub(super) async fn store(
         });
     }
     Ok(answers)
+}
+
+/// Answers a send whose `(sender, client_id)` is already stored: the same message, or conflict.
+fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreError> {
+    if message.recipient != req.recipient().username || message.body != req.body.as_str() {
+        return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
+    }
+    Ok(Sent {
+        message,
+        created: false,
+        events: Vec::new(),
+    })
 }
 
 /// Who gets an event for a message, in ascending id order.

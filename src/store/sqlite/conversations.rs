@@ -1,70 +1,21 @@
-//! Read queries, run on pooled read-only connections (and by the writer where it needs them).
+//! Conversations on SQLite: the direct conversation of two users (found, or opened by their
+//! first message), the membership check every read or write of a conversation's messages
+//! makes first, history pages, a chat view's re-sync, and a user's conversation list.
+//!
+//! A conversation keeps no counter of its own: its last seq and last message are the end of
+//! its messages, read through the `(conversation_id, id, seq)` index (ids and seqs grow
+//! together in a conversation).
 
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
+use super::accounts::user_from_row;
+use super::messages::{MESSAGE_COLUMNS, MESSAGE_JOINS, message_by_id, message_from_row};
 use super::other;
-use crate::domain::event::Event;
-use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageStatus};
-use crate::store::records::{KIND_MESSAGE, StatusData};
-use crate::store::statements::IS_MEMBER;
-use crate::store::{
-    Contact, ConversationSummary, ConversationSync, EventPage, HistoryPage, StoreError, User,
-};
-
-/// The columns `message_from_row` expects, for a `messages m` joined with its two users.
-pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.conversation_id, s.username, r.username, \
-     m.client_id, m.body, m.created_at, m.status, m.edited_at, m.deleted";
-pub const MESSAGE_JOINS: &str =
-    "messages m JOIN users s ON s.id = m.sender_id JOIN users r ON r.id = m.recipient_id";
-
-/// Builds a message from `MESSAGE_COLUMNS` starting at column `at`.
-pub fn message_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
-    Ok(Message {
-        id: MessageId(row.get(at)?),
-        seq: row.get(at + 1)?,
-        conversation_id: ConversationId(row.get(at + 2)?),
-        sender: row.get(at + 3)?,
-        recipient: row.get(at + 4)?,
-        client_id: row.get(at + 5)?,
-        body: row.get(at + 6)?,
-        created_at: Timestamp(row.get(at + 7)?),
-        status: MessageStatus::from_i64(row.get(at + 8)?),
-        edited_at: row.get::<_, Option<i64>>(at + 9)?.map(Timestamp),
-        deleted: row.get(at + 10)?,
-    })
-}
-
-pub fn user_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
-    Ok(User {
-        id: UserId(row.get(at)?),
-        username: row.get(at + 1)?,
-        display_name: row.get(at + 2)?,
-    })
-}
-
-pub fn message_by_id(conn: &Connection, id: MessageId) -> Result<Option<Message>, StoreError> {
-    let sql = format!("SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.id = ?1");
-    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
-    stmt.query_row([id.0], |r| message_from_row(r, 0))
-        .optional()
-        .map_err(other)
-}
-
-pub fn sent_message(
-    conn: &Connection,
-    sender: UserId,
-    client_id: &str,
-) -> Result<Option<Message>, StoreError> {
-    let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} WHERE m.sender_id = ?1 AND m.client_id = ?2"
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
-    stmt.query_row(params![sender.0, client_id], |r| message_from_row(r, 0))
-        .optional()
-        .map_err(other)
-}
+use crate::store::statements::{IS_MEMBER, SYNC_STATUSES};
+use crate::store::{ConversationSummary, ConversationSync, HistoryPage, StoreError};
 
 /// The 1:1 conversation between two users, if they have exchanged a message.
 pub fn direct_conversation(
@@ -80,6 +31,47 @@ pub fn direct_conversation(
         .optional()
         .map(|c| c.map(ConversationId))
         .map_err(other)
+}
+
+/// The conversation between sender and recipient and its last `seq`, created on first use
+/// (on the writer thread only).
+pub fn open_direct_conversation(
+    conn: &Connection,
+    a: UserId,
+    b: UserId,
+    at: Timestamp,
+) -> Result<(ConversationId, i64), StoreError> {
+    if let Some(id) = direct_conversation(conn, a, b)? {
+        // Ids and seqs grow together in a conversation: its newest message has the last seq.
+        let last_seq = conn
+            .prepare_cached(
+                "SELECT seq FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 1",
+            )
+            .and_then(|mut s| s.query_row([id.0], |r| r.get(0)).optional())
+            .map_err(other)?;
+        return Ok((id, last_seq.unwrap_or(0)));
+    }
+    conn.prepare_cached("INSERT INTO conversations (kind, created_at) VALUES ('direct', ?1)")
+        .and_then(|mut s| s.execute([at.millis()]))
+        .map_err(other)?;
+    let id = ConversationId(conn.last_insert_rowid());
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let mut member = conn
+        .prepare_cached(
+            "INSERT INTO conversation_members (user_id, conversation_id) VALUES (?1, ?2)",
+        )
+        .map_err(other)?;
+    for user in if low == high {
+        vec![low]
+    } else {
+        vec![low, high]
+    } {
+        member.execute([user.0, id.0]).map_err(other)?;
+    }
+    conn.prepare_cached("INSERT INTO direct_conversations (user_low, user_high, conversation_id) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute([low.0, high.0, id.0]))
+        .map_err(other)?;
+    Ok((id, 0))
 }
 
 /// `NotFound` unless `member` belongs to `conversation`.
@@ -111,6 +103,7 @@ fn query_messages(
     rows.collect::<Result<_, _>>().map_err(other)
 }
 
+/// Up to `limit` messages with id < `before` (or the newest), ascending.
 pub fn history(
     conn: &Connection,
     member: UserId,
@@ -138,6 +131,7 @@ pub fn history(
 /// How many recent statuses a conversation sync reports for messages the client already has.
 const SYNC_STATUS_WINDOW: i64 = 500;
 
+/// Messages after `after` (ascending) and the statuses of the latest ones up to `after`.
 pub fn conversation_sync(
     conn: &Connection,
     member: UserId,
@@ -157,12 +151,7 @@ pub fn conversation_sync(
     )?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, status FROM messages WHERE conversation_id = ?1 AND id <= ?2 \
-             ORDER BY id DESC LIMIT ?3",
-        )
-        .map_err(other)?;
+    let mut stmt = conn.prepare_cached(SYNC_STATUSES).map_err(other)?;
     let mut statuses = stmt
         .query_map(params![conversation.0, after.0, SYNC_STATUS_WINDOW], |r| {
             Ok((MessageId(r.get(0)?), MessageStatus::from_i64(r.get(1)?)))
@@ -178,6 +167,8 @@ pub fn conversation_sync(
     })
 }
 
+/// The user's conversations, newest activity first, each with its last message and how many
+/// messages to the user in it are unread.
 pub fn conversations(
     conn: &Connection,
     user: UserId,
@@ -223,61 +214,4 @@ pub fn conversations(
             })
         })
         .collect()
-}
-
-pub fn events_since(
-    conn: &Connection,
-    user: UserId,
-    since: Cursor,
-    limit: u32,
-) -> Result<EventPage, StoreError> {
-    let sql = format!(
-        "SELECT e.cursor, e.kind, e.data, {MESSAGE_COLUMNS} FROM events e \
-         LEFT JOIN messages m ON m.id = e.message_id \
-         LEFT JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id \
-         WHERE e.user_id = ?1 AND e.cursor > ?2 ORDER BY e.cursor ASC LIMIT ?3"
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
-    let mut rows = stmt
-        .query(params![user.0, since.0, i64::from(limit) + 1])
-        .map_err(other)?;
-    let mut events = Vec::new();
-    while let Some(row) = rows.next().map_err(other)? {
-        let cursor = Cursor(row.get(0).map_err(other)?);
-        let kind: i64 = row.get(1).map_err(other)?;
-        let event = if kind == KIND_MESSAGE {
-            Event::Message {
-                cursor,
-                message: message_from_row(row, 3).map_err(other)?,
-            }
-        } else {
-            let data: String = row.get(2).map_err(other)?;
-            StatusData::decode(&data)?.event(cursor)
-        };
-        events.push(event);
-    }
-    let has_more = events.len() > limit as usize;
-    events.truncate(limit as usize);
-    Ok(EventPage { events, has_more })
-}
-
-/// Everyone sharing a conversation with `user`, with their last-seen time.
-pub fn contacts(conn: &Connection, user: UserId) -> Result<Vec<Contact>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT DISTINCT o.id, o.username, o.display_name, o.last_seen_at \
-             FROM conversation_members me \
-             JOIN conversation_members om ON om.conversation_id = me.conversation_id AND om.user_id != me.user_id \
-             JOIN users o ON o.id = om.user_id WHERE me.user_id = ?1",
-        )
-        .map_err(other)?;
-    let rows = stmt
-        .query_map([user.0], |r| {
-            Ok(Contact {
-                user: user_from_row(r, 0)?,
-                last_seen: r.get::<_, Option<i64>>(3)?.map(Timestamp),
-            })
-        })
-        .map_err(other)?;
-    rows.collect::<Result<_, _>>().map_err(other)
 }

@@ -1,0 +1,226 @@
+//! Conversations on PostgreSQL: the direct conversation of two users (found, or opened by their
+//! first message), the membership check every read or write of a conversation's messages
+//! makes first, history pages, a chat view's re-sync, and a user's conversation list.
+//!
+//! Opening is safe with several nodes at once: the unique `(user_low, user_high)` index decides
+//! which conversation of a pair survives; seqs are taken later, with the conversation's row
+//! locked (`batch::sends`).
+
+use sqlx::{AssertSqlSafe, PgConnection, Row};
+
+use super::accounts::user_from_row;
+use super::failure;
+use super::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, messages_by_ids, messages_from_rows};
+use crate::domain::ids::{ConversationId, MessageId, UserId};
+use crate::domain::time::Timestamp;
+use crate::domain::{Message, MessageStatus};
+use crate::store::statements::{IS_MEMBER, SYNC_STATUSES};
+use crate::store::{ConversationSummary, ConversationSync, HistoryPage, StoreError};
+
+/// The 1:1 conversation between two users, if they have exchanged a message.
+pub async fn direct_conversation(
+    conn: &mut PgConnection,
+    a: UserId,
+    b: UserId,
+) -> Result<Option<ConversationId>, StoreError> {
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    sqlx::query_scalar(
+        "SELECT conversation_id FROM direct_conversations WHERE user_low = $1 AND user_high = $2",
+    )
+    .bind(low.0)
+    .bind(high.0)
+    .fetch_optional(conn)
+    .await
+    .map(|c| c.map(ConversationId))
+    .map_err(failure)
+}
+
+/// The 1:1 conversation of two users, created if needed (a concurrent creator wins cleanly).
+pub(super) async fn open_direct_conversation(
+    conn: &mut PgConnection,
+    a: UserId,
+    b: UserId,
+    at: Timestamp,
+) -> Result<ConversationId, StoreError> {
+    if let Some(id) = direct_conversation(conn, a, b).await? {
+        return Ok(id);
+    }
+    let (low, high) = if a <= b { (a, b) } else { (b, a) };
+    let created: i64 = sqlx::query_scalar(
+        "INSERT INTO conversations (kind, created_at) VALUES ('direct', $1) RETURNING id",
+    )
+    .bind(at.millis())
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(failure)?;
+    let won: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO direct_conversations (user_low, user_high, conversation_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (user_low, user_high) DO NOTHING RETURNING conversation_id",
+    )
+    .bind(low.0)
+    .bind(high.0)
+    .bind(created)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(failure)?;
+    if won.is_none() {
+        // Another transaction created it first and has committed: use theirs.
+        sqlx::query("DELETE FROM conversations WHERE id = $1")
+            .bind(created)
+            .execute(&mut *conn)
+            .await
+            .map_err(failure)?;
+        return direct_conversation(conn, a, b)
+            .await?
+            .ok_or(StoreError::NotFound);
+    }
+    sqlx::query("INSERT INTO conversation_members (user_id, conversation_id) SELECT UNNEST($1::BIGINT[]), $2")
+        .bind(vec![low.0, high.0])
+        .bind(created)
+        .execute(&mut *conn)
+        .await
+        .map_err(failure)?;
+    Ok(ConversationId(created))
+}
+
+/// `NotFound` unless `member` belongs to `conversation`.
+pub async fn require_member(
+    conn: &mut PgConnection,
+    conversation: ConversationId,
+    member: UserId,
+) -> Result<(), StoreError> {
+    let is_member: bool = sqlx::query_scalar(IS_MEMBER)
+        .bind(conversation.0)
+        .bind(member.0)
+        .fetch_one(conn)
+        .await
+        .map_err(failure)?;
+    if is_member {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
+}
+
+async fn query_messages(
+    conn: &mut PgConnection,
+    sql: String,
+    conversation: i64,
+    bound: i64,
+    limit: i64,
+) -> Result<Vec<Message>, StoreError> {
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(conversation)
+        .bind(bound)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
+        .map_err(failure)?;
+    messages_from_rows(&rows)
+}
+
+/// Up to `limit` messages with id < `before` (or the newest), ascending.
+pub async fn history(
+    conn: &mut PgConnection,
+    member: UserId,
+    conversation: ConversationId,
+    before: Option<MessageId>,
+    limit: u32,
+) -> Result<HistoryPage, StoreError> {
+    require_member(conn, conversation, member).await?;
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.conversation_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"
+    );
+    let before = before.map_or(i64::MAX, |b| b.0);
+    let mut messages =
+        query_messages(conn, sql, conversation.0, before, i64::from(limit) + 1).await?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    messages.reverse();
+    Ok(HistoryPage { messages, has_more })
+}
+
+/// How many recent statuses a conversation sync reports (the same window as SQLite).
+const SYNC_STATUS_WINDOW: i64 = 500;
+
+/// Messages after `after` (ascending) and the statuses of the latest ones up to `after`.
+pub async fn conversation_sync(
+    conn: &mut PgConnection,
+    member: UserId,
+    conversation: ConversationId,
+    after: MessageId,
+    limit: u32,
+) -> Result<ConversationSync, StoreError> {
+    require_member(conn, conversation, member).await?;
+    let sql = format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3"
+    );
+    let mut messages =
+        query_messages(conn, sql, conversation.0, after.0, i64::from(limit) + 1).await?;
+    let has_more = messages.len() > limit as usize;
+    messages.truncate(limit as usize);
+    let rows: Vec<(i64, i16)> = sqlx::query_as(SYNC_STATUSES)
+        .bind(conversation.0)
+        .bind(after.0)
+        .bind(SYNC_STATUS_WINDOW)
+        .fetch_all(conn)
+        .await
+        .map_err(failure)?;
+    let statuses = rows
+        .into_iter()
+        .rev()
+        .map(|(id, s)| (MessageId(id), MessageStatus::from_i64(i64::from(s))))
+        .collect();
+    Ok(ConversationSync {
+        messages,
+        has_more,
+        statuses,
+    })
+}
+
+/// The user's conversations, newest activity first, each with its last message and how many
+/// messages to the user in it are unread.
+pub async fn conversations(
+    conn: &mut PgConnection,
+    user: UserId,
+    limit: u32,
+) -> Result<Vec<ConversationSummary>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last_message_id, \
+           o.id, o.username, o.display_name, \
+           (SELECT COUNT(*) FROM messages m \
+             WHERE m.recipient_id = $1 AND m.conversation_id = c.id AND m.read_at IS NULL) AS unread, \
+           c.id AS conversation_id \
+         FROM conversation_members me \
+         JOIN conversations c ON c.id = me.conversation_id \
+         JOIN direct_conversations d ON d.conversation_id = c.id \
+         JOIN users o ON o.id = CASE d.user_low WHEN $1 THEN d.user_high ELSE d.user_low END \
+         WHERE me.user_id = $1 ORDER BY last_message_id DESC NULLS LAST, c.id DESC LIMIT $2",
+    )
+    .bind(user.0)
+    .bind(i64::from(limit))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(failure)?;
+    let last_ids: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| {
+            r.try_get::<Option<i64>, _>("last_message_id")
+                .ok()
+                .flatten()
+        })
+        .collect();
+    let last_messages = messages_by_ids(conn, &last_ids).await?;
+    rows.iter()
+        .map(|row| {
+            let last: Option<i64> = row.try_get("last_message_id").map_err(failure)?;
+            Ok(ConversationSummary {
+                id: ConversationId(row.try_get("conversation_id").map_err(failure)?),
+                with: user_from_row(row).map_err(failure)?,
+                last_message: last
+                    .and_then(|id| last_messages.iter().find(|m| m.id.0 == id).cloned()),
+                unread: row.try_get("unread").map_err(failure)?,
+            })
+        })
+        .collect()
+}
