@@ -7,6 +7,19 @@
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * The codes of errors this client makes up, for failures that never got the server's answer;
+ * every other ApiError code is the server's (PROTOCOL.md, Errors).
+ */
+export const CLIENT_ERROR = Object.freeze({
+  /** The server could not be reached, or its answer did not come back. */
+  network: 'network',
+  /** Refused by the page itself while it logs out. */
+  leaving: 'leaving',
+  /** An error answer without a readable error body. */
+  http: 'http_error',
+});
+
 /** An error answer from the server (or the network), with its stable code. */
 export class ApiError extends Error {
   constructor(status, code, message) {
@@ -67,10 +80,10 @@ function send(path, method, body, signal) {
 async function errorOf(response) {
   try {
     const body = await response.json();
-    const { code = 'http_error', message = response.statusText } = body?.error ?? {};
+    const { code = CLIENT_ERROR.http, message = response.statusText } = body?.error ?? {};
     return new ApiError(response.status, code, message);
   } catch {
-    return new ApiError(response.status, 'http_error', `the server answered ${response.status}`);
+    return new ApiError(response.status, CLIENT_ERROR.http, `the server answered ${response.status}`);
   }
 }
 
@@ -94,7 +107,7 @@ export function resumeRequests() {
  * with code `leaving`.
  */
 export async function api(path, { method = 'GET', body, signal, final = false } = {}) {
-  if (leaving && !final) throw new ApiError(0, 'leaving', 'the page is logging out');
+  if (leaving && !final) throw new ApiError(0, CLIENT_ERROR.leaving, 'the page is logging out');
   let response;
   try {
     response = await send(path, method, body, signal);
@@ -106,7 +119,7 @@ export async function api(path, { method = 'GET', body, signal, final = false } 
     }
   } catch (cause) {
     if (cause?.name === 'AbortError') throw cause;
-    throw new ApiError(0, 'network', 'cannot reach the server; check your connection');
+    throw new ApiError(0, CLIENT_ERROR.network, 'cannot reach the server; check your connection');
   }
   if (response.status === 204) return null;
   if (!response.ok) throw await errorOf(response);

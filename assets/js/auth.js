@@ -1,6 +1,6 @@
 // The login and sign-up pages: post the form as JSON, then go on to `next` (a local path).
 
-import { api, setCsrfToken } from './api.js';
+import { CLIENT_ERROR, api, setCsrfToken } from './api.js';
 import { byId, pageData } from './dom.js';
 
 const form = byId('auth-form');
@@ -25,7 +25,7 @@ const MESSAGES = {
   invalid_credentials: 'Wrong username or password.',
   username_taken: 'That username is taken. Try another one.',
   rate_limited: 'Too many attempts. Wait a moment, then try again.',
-  network: 'Cannot reach LinkUp. Check your connection and try again.',
+  [CLIENT_ERROR.network]: 'Cannot reach LinkUp. Check your connection and try again.',
 };
 
 function showError(message, field) {

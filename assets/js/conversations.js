@@ -7,6 +7,7 @@
 import { api, goToLogin } from './api.js';
 import { byId, debounce, el } from './dom.js';
 import { formatListTime, paintAvatar, ticksFor, unreadLabel } from './format.js';
+import { isAfter } from './statuses.js';
 
 export class ConversationList {
   constructor({ me, activePeer, typing, baseTitle }) {
@@ -83,7 +84,9 @@ export class ConversationList {
   onStatus(frame) {
     for (const conversation of this.conversations.values()) {
       const last = conversation.last_message;
-      if (last && frame.message_ids.includes(last.id)) last.status = frame.status;
+      if (last && frame.message_ids.includes(last.id) && isAfter(frame.status, last.status)) {
+        last.status = frame.status;
+      }
     }
     this.render();
     if (frame.by === this.me) this.scheduleRefresh();

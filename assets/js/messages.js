@@ -7,8 +7,7 @@
 
 import { el } from './dom.js';
 import { appendLinkified, dayKey, formatDay, formatFull, formatTime, ticksFor } from './format.js';
-
-const RANK = { pending: 0, failed: 0, sent: 1, delivered: 2, read: 3 };
+import { isAfter } from './statuses.js';
 
 export class MessageList {
   /** @param {{ list: HTMLOListElement, me: string }} options */
@@ -98,7 +97,7 @@ export class MessageList {
   }
 
   setStatus(entry, status) {
-    if (!(status in RANK) || RANK[status] <= RANK[entry.message.status]) return;
+    if (!isAfter(status, entry.message.status)) return;
     entry.message.status = status;
     if (entry.message.sender === this.me) this.paintTicks(entry.node, status);
   }

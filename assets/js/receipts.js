@@ -4,8 +4,8 @@
 // everything not yet confirmed is asked for again (a receipt is idempotent, forward-only).
 
 import { debounce } from './dom.js';
+import { isAfter } from './statuses.js';
 
-const RANK = { sent: 1, delivered: 2, read: 3 };
 const BATCH = 500;
 
 export class Receipts {
@@ -40,7 +40,7 @@ export class Receipts {
       return;
     }
     const known = this.statuses.get(id);
-    const status = known && RANK[known] > RANK[message.status] ? known : message.status;
+    const status = known && isAfter(known, message.status) ? known : message.status;
     if (element && this.observer && !this.elements.has(id)) {
       this.elements.set(id, element);
       this.observer.observe(element);
@@ -57,7 +57,7 @@ export class Receipts {
   update(ids, status) {
     for (const id of ids) {
       const current = this.statuses.get(id);
-      if (!current || RANK[status] <= RANK[current]) continue;
+      if (!current || !isAfter(status, current)) continue;
       if (status === 'read' || !this.elements.has(id)) this.forget(id);
       else this.statuses.set(id, status);
     }

@@ -5,6 +5,8 @@
 const PING_EVERY_MS = 25_000;
 const SILENCE_LIMIT_MS = 60_000;
 const MAX_BACKOFF_MS = 5_000;
+/** Close code of a normal close (this page leaving or reopening). */
+const NORMAL_CLOSE = 1000;
 /** Close code the server uses when the session ended (logout, expiry). */
 const SESSION_ENDED = 4001;
 
@@ -124,7 +126,7 @@ export class LiveSocket {
     if (!ws || this.stopped) return;
     this.ws = null;
     clearInterval(this.pingTimer);
-    ws.close(1000);
+    ws.close(NORMAL_CLOSE);
     this.connect();
   }
 
@@ -139,7 +141,7 @@ export class LiveSocket {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     clearInterval(this.pingTimer);
-    this.ws?.close(1000);
+    this.ws?.close(NORMAL_CLOSE);
     this.ws = null;
   }
 }

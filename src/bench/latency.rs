@@ -5,7 +5,8 @@
 use clap::Args;
 
 use super::Target;
-use super::pairs::{self, Mode, Plan};
+use super::pairs;
+use super::plan::{Mode, Plan};
 use super::throughput::{ThroughputReport, report};
 
 #[derive(Debug, Clone, Args)]

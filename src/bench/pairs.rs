@@ -10,7 +10,7 @@
 //! acknowledged message against the recipient's `/api/sync`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -19,48 +19,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::Target;
 use super::histogram::Latencies;
+use super::plan::{DRAIN, Plan};
 use super::progress::Progress;
-use super::recipient::{self, RecipientOutcome};
+use super::recipient;
 use super::report::{ErrorCounts, merge_errors, thousands};
-use super::sender::{self, SenderOutcome};
+use super::sender;
 use super::socket::{self, Ws};
+use super::tally::{Live, RecipientOutcome, SenderOutcome};
 use super::users::{self, BenchUser};
 use super::verify::{self, Verdict};
 
-/// How long senders wait for their last acks, and recipients for the last deliveries.
-pub const DRAIN: Duration = Duration::from_secs(10);
 /// Sockets opened at once while setting up.
 const CONNECT_CONCURRENCY: usize = 64;
-
-/// What to run.
-#[derive(Debug, Clone)]
-pub struct Plan {
-    pub pairs: usize,
-    pub mode: Mode,
-    pub body_bytes: usize,
-    pub duration: Duration,
-    /// How long senders send before `duration` starts; those sends' latencies are not recorded.
-    pub warmup: Duration,
-    /// Recipients send `delivered` receipts (as real clients do).
-    pub receipts: bool,
-}
-
-/// Closed loop (each sender keeps `in_flight` sends unacknowledged) or open loop (a total rate
-/// spread evenly over the senders, whatever the server's pace).
-#[derive(Debug, Clone, Copy)]
-pub enum Mode {
-    Closed { in_flight: usize },
-    Open { rate: f64 },
-}
-
-/// Counters shared with the progress line.
-#[derive(Default)]
-pub struct Live {
-    pub sent: AtomicU64,
-    pub acked: AtomicU64,
-    pub delivered: AtomicU64,
-    pub errors: AtomicU64,
-}
 
 /// What a run measured, before it is shaped into a report.
 pub struct Outcome {

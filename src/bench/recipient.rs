@@ -13,10 +13,9 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::histogram::Latencies;
-use super::pairs::Live;
 use super::report::ErrorCounts;
-use super::sender::{closed_code, count};
 use super::socket::{self, Frame, Read, Ws};
+use super::tally::{Live, RecipientOutcome, closed_code, count};
 
 /// The most ids one receipt carries.
 const RECEIPT_BATCH: usize = 256;
@@ -35,16 +34,6 @@ pub struct Recipient {
     pub warmup: Duration,
     /// Cancelled when the run is over.
     pub stop: CancellationToken,
-}
-
-/// What one recipient saw.
-pub struct RecipientOutcome {
-    /// Every message id delivered on the socket, once.
-    pub ids: HashSet<i64>,
-    pub duplicates: u64,
-    pub deliver: Latencies,
-    pub errors: ErrorCounts,
-    pub last_delivery: Option<Instant>,
 }
 
 impl Recipient {

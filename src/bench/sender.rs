@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep_until};
 
 use super::histogram::Latencies;
-use super::pairs::{DRAIN, Live, Mode};
+use super::plan::{DRAIN, Mode};
 use super::report::ErrorCounts;
 use super::socket::{self, Frame, Read, Ws};
+use super::tally::{Live, SenderOutcome, closed_code, count};
 
 pub struct Sender {
     pub ws: Ws,
@@ -35,16 +36,6 @@ pub struct Sender {
     /// When the measured window closes: no new sends after it.
     pub end: Instant,
     pub live: Arc<Live>,
-}
-
-/// What one sender saw.
-pub struct SenderOutcome {
-    pub sent: u64,
-    /// Ids of the messages acknowledged, in ack order.
-    pub acked: Vec<i64>,
-    pub ack: Latencies,
-    pub errors: ErrorCounts,
-    pub last_ack: Option<Instant>,
 }
 
 impl Sender {
@@ -203,19 +194,5 @@ impl Sender {
             return Err(err);
         }
         Ok(())
-    }
-}
-
-/// Counts one error of kind `code`.
-pub fn count(errors: &mut ErrorCounts, live: &Live, code: &str) {
-    *errors.entry(code.to_owned()).or_default() += 1;
-    live.errors.fetch_add(1, Relaxed);
-}
-
-/// `socket_closed_1013`, or `socket_closed` without a close frame.
-pub fn closed_code(code: Option<u16>) -> String {
-    match code {
-        Some(code) => format!("socket_closed_{code}"),
-        None => "socket_closed".into(),
     }
 }

@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::Target;
 use super::histogram::Summary;
-use super::pairs::{self, Mode, Outcome, Plan};
+use super::pairs::{self, Outcome};
+use super::plan::{Mode, Plan};
 use super::report::{ErrorCounts, Table, Tabular, errors_line, per_second, thousands};
 
 #[derive(Debug, Clone, Args)]

@@ -8,8 +8,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::Serialize;
 
 use super::Target;
-use super::recipient::RecipientOutcome;
-use super::sender::SenderOutcome;
+use super::tally::{RecipientOutcome, SenderOutcome};
 use super::users::{self, BenchUser};
 
 /// What the check found, summed over all pairs.

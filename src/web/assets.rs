@@ -51,6 +51,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/messages.js", JS),
     asset!("js/outbox.js", JS),
     asset!("js/receipts.js", JS),
+    asset!("js/statuses.js", JS),
     asset!("js/typing.js", JS),
 ];
 

@@ -94,16 +94,52 @@ pub async fn refresh_presence(
             _ = stop.cancelled() => return,
         }
         let until = Timestamp::now().millis() + PRESENCE_TTL_MS;
-        let mut pipe = redis::pipe();
-        for user in hub.online_users() {
-            let key = presence_key(&prefix, user);
-            pipe.hset(&key, &node, until)
-                .ignore()
-                .pexpire(&key, PRESENCE_TTL_MS * 2)
-                .ignore();
-        }
+        let Some(pipe) = presence_refresh(&prefix, &node, &hub.online_users(), until) else {
+            continue;
+        };
         if let Err(err) = pipe.query_async::<()>(&mut conn).await {
             tracing::warn!(error = %err, "cannot refresh presence in Redis");
         }
+    }
+}
+
+/// The commands that keep `users`' presence entries for `node` alive until `until` (ms), or
+/// `None` when no one is online: the client refuses an empty pipeline ("empty command"), and
+/// there is nothing to refresh anyway.
+fn presence_refresh(
+    prefix: &str,
+    node: &str,
+    users: &[UserId],
+    until: i64,
+) -> Option<redis::Pipeline> {
+    if users.is_empty() {
+        return None;
+    }
+    let mut pipe = redis::pipe();
+    for &user in users {
+        let key = presence_key(prefix, user);
+        pipe.hset(&key, node, until)
+            .ignore()
+            .pexpire(&key, PRESENCE_TTL_MS * 2)
+            .ignore();
+    }
+    Some(pipe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presence_refresh_sends_nothing_when_no_one_is_online() {
+        assert!(presence_refresh("p", "node", &[], 1).is_none());
+    }
+
+    #[test]
+    fn presence_refresh_sets_and_expires_each_online_users_entry() {
+        let pipe = presence_refresh("p", "node", &[UserId(7), UserId(9)], 1).expect("commands");
+        assert_eq!(pipe.len(), 4, "HSET and PEXPIRE per user");
+        let packed = String::from_utf8_lossy(&pipe.get_packed_pipeline()).into_owned();
+        assert!(packed.contains("p:presence:7") && packed.contains("p:presence:9"));
     }
 }
