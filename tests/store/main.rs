@@ -23,7 +23,7 @@ macro_rules! stories {
                 $(#[$attr])*
                 async fn $story() {
                     let fixture =
-                        $crate::fixture::Fixture::open($crate::fixture::Backend::$backend).await;
+                        $crate::fixture::Fixture::open($crate::backend::Backend::$backend).await;
                     super::$story($crate::fixture::Given::given(&fixture)).await;
                     fixture.close().await;
                 }
@@ -32,6 +32,12 @@ macro_rules! stories {
     };
 }
 
+// The per-test storage of the HTTP suites (a temp directory; a PostgreSQL database created
+// and dropped), shared as the same file; this binary uses only the storage, not the server's
+// configuration helpers.
+#[allow(dead_code)]
+#[path = "../api/backend.rs"]
+mod backend;
 mod calls;
 mod fixture;
 mod observe;
