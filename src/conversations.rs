@@ -20,18 +20,29 @@ pub async fn list(app: &App, user: &User) -> Result<Vec<ConversationSummary>, Er
     Ok(app.store.conversations(user.id, MAX_CONVERSATIONS).await?)
 }
 
-/// The direct conversation between `user` and the user named `other`, if it has begun.
-/// An unknown name is `user_not_found`; oneself is `cannot_message_self`.
-pub async fn direct(
+/// The other party named `other` and the direct conversation `user` has with them, if it has
+/// begun: the one place a username becomes a conversation. An unknown name is
+/// `user_not_found`; naming oneself finds no conversation (there is none with oneself).
+pub async fn with(
     app: &App,
     user: &User,
     other: &Username,
 ) -> Result<(User, Option<ConversationId>), Error> {
     let other = accounts::find_user(app, other).await?;
+    let conversation = app.store.direct_conversation(user.id, other.id).await?;
+    Ok((other, conversation))
+}
+
+/// As [`with`], for a chat with someone else: oneself is `cannot_message_self`.
+pub async fn direct(
+    app: &App,
+    user: &User,
+    other: &Username,
+) -> Result<(User, Option<ConversationId>), Error> {
+    let (other, conversation) = with(app, user, other).await?;
     if other.id == user.id {
         return Err(Error::CannotMessageSelf);
     }
-    let conversation = app.store.direct_conversation(user.id, other.id).await?;
     Ok((other, conversation))
 }
 
@@ -43,8 +54,7 @@ pub async fn history(
     before: Option<MessageId>,
     limit: u32,
 ) -> Result<HistoryPage, Error> {
-    let other = accounts::find_user(app, other).await?;
-    let Some(conversation) = app.store.direct_conversation(user.id, other.id).await? else {
+    let (_, Some(conversation)) = with(app, user, other).await? else {
         return Ok(HistoryPage {
             messages: Vec::new(),
             has_more: false,
@@ -64,8 +74,7 @@ pub async fn sync(
     after: MessageId,
     limit: u32,
 ) -> Result<ConversationSync, Error> {
-    let other = accounts::find_user(app, other).await?;
-    let Some(conversation) = app.store.direct_conversation(user.id, other.id).await? else {
+    let (_, Some(conversation)) = with(app, user, other).await? else {
         return Ok(ConversationSync {
             messages: Vec::new(),
             has_more: false,

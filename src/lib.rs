@@ -1,9 +1,9 @@
 //! LinkUp Messaging: a real-time messaging server.
 //!
 //! Layers point one way: `web` (HTTP) and `ws` (WebSocket) parse what clients send → domain
-//! actions (`accounts`, `messages`, `receipts`, `conversations`, `sync`, `presence`: they
-//! commit, then publish) → `store` (the only module that speaks SQL) and `bus` (fan-out) →
-//! `domain` (the plain types everything stands on). See `ARCHITECTURE.md` for the map and its
+//! actions (`accounts`, `messages`, `receipts`, `conversations`, `sync`, `presence`,
+//! `health`: they commit, then publish) → `store` (the only module that speaks SQL) and `bus`
+//! (fan-out) → `domain` (the plain types everything stands on). See `ARCHITECTURE.md` for the map and its
 //! invariants.
 
 pub mod accounts;

@@ -79,9 +79,15 @@ pub async fn snapshot(
         .collect())
 }
 
-/// Relays "typing" from `from` to the user named `to` (rate-limited). Returns the recipient.
+/// Counts a typing signal of `from` against their rate limit (`rate_limited` when over it).
+/// Checked before anything else about the signal, the name it is addressed to included.
+pub fn may_type(app: &App, from: &User) -> Result<(), Error> {
+    app.typing_limit.check(&from.id)
+}
+
+/// Relays "typing" from `from` to the user named `to`, once `may_type` allowed it. Returns the
+/// recipient.
 pub async fn typing(app: &App, from: &User, to: &Username, active: bool) -> Result<User, Error> {
-    app.typing_limit.check(&from.id)?;
     let to = accounts::find_user(app, to).await?;
     if to.id == from.id {
         return Err(Error::CannotMessageSelf);

@@ -1,8 +1,8 @@
 //! Receipts: the recipient moves messages to `delivered` or `read`, forward only; each change
 //! is committed with events for both parties, then published.
 
-use crate::accounts;
 use crate::app::App;
+use crate::conversations;
 use crate::domain::error::Error;
 use crate::domain::input::Username;
 use crate::domain::time::Timestamp;
@@ -43,12 +43,8 @@ pub async fn read_up_to(
     other: &Username,
     up_to: MessageId,
 ) -> Result<Vec<MessageId>, Error> {
-    let other = accounts::find_user(app, other).await?;
-    let conversation = app
-        .store
-        .direct_conversation(reader.id, other.id)
-        .await?
-        .ok_or(Error::MessageNotFound)?;
+    let (_, conversation) = conversations::with(app, reader, other).await?;
+    let conversation = conversation.ok_or(Error::MessageNotFound)?;
     let request = ReadUpTo {
         reader: reader.clone(),
         conversation,

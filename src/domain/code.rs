@@ -5,6 +5,7 @@
 pub const BODY_TOO_LONG: &str = "body_too_long";
 pub const CANNOT_MESSAGE_SELF: &str = "cannot_message_self";
 pub const CLIENT_ID_CONFLICT: &str = "client_id_conflict";
+/// A conversation id the caller is not a member of (v2 group routes; a v1 route never names one).
 pub const CONVERSATION_NOT_FOUND: &str = "conversation_not_found";
 pub const CSRF_MISMATCH: &str = "csrf_mismatch";
 pub const CSRF_MISSING: &str = "csrf_missing";

@@ -156,18 +156,18 @@ impl Body {
                 "the message body is empty",
             ));
         }
-        // PostgreSQL text cannot hold U+0000, and no person types one: refused on every backend.
-        if trimmed.contains('\0') {
-            return Err(Error::invalid(
-                code::INVALID_BODY,
-                "the message body contains a NUL character (U+0000)",
-            ));
-        }
         let chars = trimmed.chars().count();
         if chars > max_chars {
             return Err(Error::invalid(
                 code::BODY_TOO_LONG,
                 format!("the message body has {chars} characters; the limit is {max_chars}"),
+            ));
+        }
+        // PostgreSQL text cannot hold U+0000, and no person types one: refused on every backend.
+        if trimmed.contains('\0') {
+            return Err(Error::invalid(
+                code::INVALID_BODY,
+                "the message body contains a NUL character (U+0000)",
             ));
         }
         Ok(Body(trimmed.to_owned()))

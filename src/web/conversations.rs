@@ -23,7 +23,8 @@ pub struct SendBody {
     #[schema(pattern = r"^[A-Za-z0-9_-]{1,64}$", example = "cli-7f3a")]
     client_id: String,
     /// Trimmed, then 1 to `--max-body-chars` (default 4096) characters: something that is not
-    /// white space (else `invalid_body`), not too long (else `body_too_long`).
+    /// white space (else `invalid_body`), not too long (else `body_too_long`), without U+0000
+    /// (else `invalid_body`).
     #[schema(
         pattern = r"[^\t\n\u000b\u000c\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
         example = "Lunch at noon?"

@@ -24,9 +24,6 @@ pub struct Linkup {
     pub url: String,
     /// Lines of the child's stderr (ANSI codes removed), read by a thread that drains the pipe.
     lines: mpsc::UnboundedReceiver<String>,
-    /// The lines `wait_for_line` read past while waiting: since `start`, what the process
-    /// logged before it listened.
-    pub skipped: Vec<String>,
 }
 
 impl Linkup {
@@ -61,7 +58,6 @@ impl Linkup {
             child,
             url: String::new(),
             lines,
-            skipped: Vec::new(),
         };
         let line = linkup.wait_for_line("listening on http://").await;
         let at = line.find("http://").expect("an address");
@@ -73,22 +69,16 @@ impl Linkup {
         linkup
     }
 
-    /// Waits (with a deadline) for a stderr line containing `needle`; the lines before it are
-    /// kept in `skipped`.
+    /// Waits (with a deadline) for a stderr line containing `needle`.
     pub async fn wait_for_line(&mut self, needle: &str) -> String {
+        let mut seen = Vec::new();
         let deadline = tokio::time::Instant::now() + STARTUP;
         loop {
             match tokio::time::timeout_at(deadline, self.lines.recv()).await {
                 Ok(Some(line)) if line.contains(needle) => return line,
-                Ok(Some(line)) => self.skipped.push(line),
-                Ok(None) => panic!(
-                    "linkup closed stderr before {needle:?}: {:#?}",
-                    self.skipped
-                ),
-                Err(_) => panic!(
-                    "no {needle:?} from linkup within {STARTUP:?}: {:#?}",
-                    self.skipped
-                ),
+                Ok(Some(line)) => seen.push(line),
+                Ok(None) => panic!("linkup closed stderr before {needle:?}: {seen:#?}"),
+                Err(_) => panic!("no {needle:?} from linkup within {STARTUP:?}: {seen:#?}"),
             }
         }
     }

@@ -141,6 +141,34 @@ async fn bad_frames_get_error_frames_and_the_socket_stays_open() {
 }
 
 #[tokio::test]
+async fn typing_is_rate_limited_before_its_addressee_is_looked_at() {
+    // Every typing frame counts against the typing limit (a burst of 10, then 5 a second),
+    // whatever it names: frames to a name no one can have get `user_not_found` until the
+    // bucket is empty, then `rate_limited`. Were the name looked at first, they never would.
+    let (app, [alice]) = TestApp::with_token_users(["alice"]).await;
+    let mut socket = app.notifications(&alice).await;
+    let mut answers = Vec::new();
+    for _ in 0..200 {
+        socket
+            .send_raw(text(typing_frame(Some("no such name!"), true)))
+            .await
+            .expect("frame sent");
+        let code = socket.next_of("error").await["code"].clone();
+        answers.push(code.clone());
+        if code == "rate_limited" {
+            break;
+        }
+        assert_eq!(code, "user_not_found", "{answers:?}");
+    }
+    assert_eq!(answers.last(), Some(&json!("rate_limited")), "{answers:?}");
+    assert!(
+        answers.len() > 10,
+        "the burst of 10 came first: {answers:?}"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn invalid_message_id_code_is_checked_against_http() {
     // The receipt frame and POST /api/messages/status share one vocabulary.
     let (app, [alice]) = TestApp::with_token_users(["alice"]).await;

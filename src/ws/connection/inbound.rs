@@ -149,7 +149,11 @@ impl Connection {
                 }
             }
             ClientFrame::Typing { to, active } => {
-                let result = match self.recipient(to).and_then(|to| input::named_user(&to)) {
+                let addressed = self.recipient(to).and_then(|to| {
+                    presence::may_type(&self.app, &user)?;
+                    input::named_user(&to)
+                });
+                let result = match addressed {
                     Ok(to) => presence::typing(&self.app, &user, &to, active).await,
                     Err(error) => Err(error),
                 };
