@@ -1,6 +1,7 @@
 //! Two people sign up on the pages and talk: live messages both ways, ticks from sent to read,
 //! typing and online state, the new conversation with its unread badge, Enter and Shift+Enter.
 
+use crate::axe;
 use crate::cdp::Browser;
 use crate::page::{Page, Screen};
 use crate::support::{
@@ -19,6 +20,7 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
     let bob = Page::open(&browser, "bob", Screen::Desktop).await;
     sign_up_on_page(&alice, &server, "alice", "Alice Martin").await;
     sign_up_on_page(&bob, &server, "bob", "Bob Chen").await;
+    axe::check(&alice, "the empty conversation list").await;
 
     // Alice finds Bob by searching and opens the chat from the result.
     alice.type_into("#search", "bo").await;
@@ -43,6 +45,7 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
     bob.wait_for("document.title === '(1) LinkUp'").await;
     bob.wait_for("document.querySelector('#conversations li[data-username=alice] .row-preview').textContent === 'Hi Bob! Lunch at noon?'")
         .await;
+    axe::check(&bob, "the conversation list with an unread badge").await;
     alice
         .wait_for(&format!("{LAST_OUT}.dataset.status === 'delivered'"))
         .await;
@@ -74,6 +77,7 @@ async fn two_people_chat_live_with_ticks_typing_and_unread_badges() {
     // Bob types: Alice sees "typing…"; he sends two lines (Shift+Enter breaks the line).
     bob.type_into("#message-input", "Sure, see you").await;
     wait_peer_status(&alice, "typing…").await;
+    axe::check(&alice, "a chat with read ticks, the peer typing").await;
     bob.press_enter(true).await;
     bob.type_into("#message-input", "at the usual place").await;
     bob.press_enter(false).await;

@@ -1,11 +1,13 @@
-//! The pages on a phone screen and a desktop: nothing scrolls sideways, long text wraps; and
-//! the screenshots for the README (conversation list and chat, desktop and phone, light and
-//! dark).
+//! Every page on a phone screen and a desktop, in light and dark: nothing scrolls sideways,
+//! long text wraps, axe-core finds no serious or critical violation; and the screenshots (the
+//! README's four among them: conversation list and chat, desktop and phone).
 
+use crate::axe;
 use crate::cdp::Browser;
 use crate::page::{Page, Screen};
 use crate::support::{
-    ApiUser, TestServer, log_in_on_page, wait_conversations_shown, wait_loaded, wait_stored_shown,
+    ApiUser, TestServer, log_in_on_page, sign_up_on_page, wait_conversations_shown, wait_loaded,
+    wait_stored_shown,
 };
 
 /// A JavaScript expression: the page does not scroll sideways.
@@ -58,6 +60,29 @@ async fn scene(server: &TestServer) {
         .await;
 }
 
+/// Looks at the page as it is now: it fits the screen, axe finds nothing serious or critical
+/// in light or dark, and its screenshots are `{name}.png` and `{name}-dark.png`.
+async fn look(page: &Page, name: &str) {
+    page.wait_for(FITS).await;
+    axe::check(page, name).await;
+    page.screenshot(name).await;
+    axe::set_color_scheme(page, "dark").await;
+    page.screenshot(&format!("{name}-dark")).await;
+    axe::set_color_scheme(page, "light").await;
+}
+
+/// Looks at the pages at `paths`, naming the screenshots `{screen}-{path}`.
+async fn look_at(page: &Page, server: &TestServer, screen: &str, paths: &[&str]) {
+    for path in paths {
+        page.goto(&server.page_url(path)).await;
+        let name = path.trim_matches('/').replace('/', "-");
+        look(page, &format!("{screen}-{name}")).await;
+    }
+}
+
+/// The 404 pages, looked at last: the browser logs their status as an error.
+const NOT_FOUND: [&str; 2] = ["/no-such-page", "/messages/chat/nobody/"];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_fit_phone_and_desktop_screens() {
     let server = TestServer::start().await;
@@ -65,57 +90,58 @@ async fn pages_fit_phone_and_desktop_screens() {
     let browser = Browser::launch().await;
 
     let phone = Page::open(&browser, "ines-phone", Screen::Phone).await;
-    for path in ["/login", "/signup"] {
-        phone.goto(&server.page_url(path)).await;
-        phone.wait_for(FITS).await;
-        phone
-            .screenshot(&format!("phone{}", path.replace('/', "-")))
-            .await;
-    }
+    look_at(&phone, &server, "phone", &["/login", "/signup"]).await;
+    // Someone new: no conversations yet. Then they log out, and Ines logs in.
+    sign_up_on_page(&phone, &server, "max", "Max Weber").await;
+    phone
+        .wait_for("!document.getElementById('no-conversations').hidden")
+        .await;
+    look(&phone, "phone-conversations-empty").await;
+    phone.click("#logout").await;
+    wait_loaded(&phone, "/login").await;
     log_in_on_page(&phone, &server, "ines", "/messages/").await;
     wait_conversations_shown(&phone, 3).await;
     phone.wait_for("document.querySelector('#conversations li[data-username=kim] .badge').textContent === '3'")
         .await;
     phone.wait_for("document.title === '(3) LinkUp'").await;
-    phone.wait_for(FITS).await;
-    phone.screenshot("phone-conversations").await;
+    look(&phone, "phone-conversations").await;
 
     phone.click("#conversations li[data-username=kim] a").await;
     wait_loaded(&phone, "/messages/chat/kim/").await;
     wait_stored_shown(&phone, 3).await;
-    phone.wait_for(FITS).await;
     let bubble_fits = phone
         .eval("[...document.querySelectorAll('.bubble')].every(b => b.getBoundingClientRect().right <= window.innerWidth)")
         .await;
     assert_eq!(bubble_fits, true, "every bubble is within the screen");
+    look(&phone, "phone-chat-long").await;
     phone.goto(&server.page_url("/messages/chat/jon/")).await;
     wait_stored_shown(&phone, 7).await;
-    phone.wait_for(FITS).await;
     phone
         .wait_for("getComputedStyle(document.querySelector('.sidebar')).display === 'none'")
         .await;
-    phone.screenshot("phone-chat").await;
+    look(&phone, "phone-chat").await;
     phone.assert_clean();
+    look_at(&phone, &server, "phone", &NOT_FOUND).await;
 
     let desktop = Page::open(&browser, "ines-desktop", Screen::Desktop).await;
+    look_at(&desktop, &server, "desktop", &["/login", "/signup"]).await;
     log_in_on_page(&desktop, &server, "ines", "/messages/").await;
     wait_conversations_shown(&desktop, 3).await;
-    desktop.wait_for(FITS).await;
-    desktop.screenshot("desktop-conversations").await;
+    look(&desktop, "desktop-conversations").await;
     desktop
         .click("#conversations li[data-username=jon] a")
         .await;
     wait_loaded(&desktop, "/messages/chat/jon/").await;
     wait_stored_shown(&desktop, 7).await;
     wait_conversations_shown(&desktop, 3).await;
-    desktop.wait_for(FITS).await;
-    desktop.screenshot("desktop-chat").await;
+    look(&desktop, "desktop-chat").await;
+    // Her last message to Léa is only sent (Léa has not been online since).
     desktop
-        .call(
-            "Emulation.setEmulatedMedia",
-            serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
-        )
+        .click("#conversations li[data-username=lea] a")
         .await;
-    desktop.screenshot("desktop-chat-dark").await;
+    wait_loaded(&desktop, "/messages/chat/lea/").await;
+    wait_stored_shown(&desktop, 2).await;
+    look(&desktop, "desktop-chat-sent").await;
     desktop.assert_clean();
+    look_at(&desktop, &server, "desktop", &NOT_FOUND).await;
 }
