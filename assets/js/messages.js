@@ -166,9 +166,9 @@ export class MessageList {
       const key = dayKey(time);
       const newDay = key !== lastDay;
       if (newDay) {
-        const separator = el('li', 'day', formatDay(time));
-        separator.setAttribute('role', 'separator');
-        this.list.insertBefore(separator, node);
+        // A list item of its own: an <ol> holds only <li>s, and a role (e.g. separator) on
+        // one would make it a non-item child of the list for assistive technology.
+        this.list.insertBefore(el('li', 'day', formatDay(time)), node);
       }
       node.classList.toggle('first', newDay || node.dataset.sender !== lastSender);
       lastDay = key;
