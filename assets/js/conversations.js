@@ -135,7 +135,11 @@ export class ConversationList {
     const top = el('span', 'row-top');
     top.append(el('span', 'row-name'), el('time', 'row-time'));
     const bottom = el('span', 'row-bottom');
-    bottom.append(el('span', 'row-preview'), el('span', 'badge'));
+    // A count with a spoken label ("3 unread messages"): aria-label names only an element with
+    // a role, so the badge is an image of its number, as the ticks are.
+    const badge = el('span', 'badge');
+    badge.setAttribute('role', 'img');
+    bottom.append(el('span', 'row-preview'), badge);
     main.append(top, bottom);
     link.append(el('span', 'avatar large'), main);
     item.append(link);
