@@ -1,5 +1,6 @@
-// The conversation list and chat pages: one live socket per tab, its frames routed to the
-// list, the open chat, the outbox and the receipts.
+// The conversation list and chat pages: one live socket per tab, its stored events applied to
+// the model (`store.js`, which the list and the open chat render from), acks to the outbox,
+// receipts, typing and presence to their owners.
 
 import { api, goToLogin, resumeRequests, stopRequests } from './api.js';
 import { ChatView } from './chat.js';
@@ -9,6 +10,7 @@ import { paintAvatar, usesTwelveHourClock } from './format.js';
 import { Outbox } from './outbox.js';
 import { Receipts } from './receipts.js';
 import { LiveSocket } from './socket.js';
+import { ConversationStore } from './store.js';
 import { TypingWatcher } from './typing.js';
 
 const page = pageData();
@@ -19,29 +21,30 @@ for (const avatar of document.querySelectorAll('[data-avatar]')) paintAvatar(ava
 document.documentElement.classList.toggle('clock12', usesTwelveHourClock());
 
 const socket = new LiveSocket({ cursor: page.cursor, onFrame, onState });
+const store = new ConversationStore({
+  me: page.me,
+  openPeer: page.peer,
+  openPeerName: page.peerName,
+  looking: () => Receipts.looking(),
+});
 const typing = new TypingWatcher((user) => {
   list.onTyping(user);
   if (user === page.peer) chat?.paintStatus();
 });
 const receipts = new Receipts({ socket, root: page.peer ? byId('messages') : undefined });
 const outbox = new Outbox({ socket, me: page.me, onFailed: (entry) => chat?.onFailed(entry) });
-const list = new ConversationList({ me: page.me, activePeer: page.peer, typing, baseTitle: document.title });
+const list = new ConversationList({ store, typing, baseTitle: document.title });
 const chat = page.peer
-  ? new ChatView({ me: page.me, peer: page.peer, peerName: page.peerName, maxBody: page.maxBody, socket, outbox, receipts, typing })
+  ? new ChatView({ store, peer: page.peer, peerName: page.peerName, maxBody: page.maxBody, socket, outbox, receipts, typing })
   : null;
-
-/** Whether the person is looking at the chat a message of `other` belongs to. */
-function reading(other) {
-  return other === page.peer && Receipts.looking();
-}
 
 let presenceRefreshed = false;
 
 function onMessage(message) {
   if (message.sender === page.me) outbox.acknowledged(message.client_id);
-  const other = message.sender === page.me ? message.recipient : message.sender;
-  if (chat?.concerns(message)) {
-    chat.onMessage(message);
+  // The list and the open chat hear of it from the model.
+  store.applyMessage(message);
+  if (chat && message.conversation_id === store.openId) {
     // Presence is shared between people who have a conversation, and sent when a socket
     // opens: a chat that just began learns the other's presence by reopening once.
     if (message.seq === 1 && !chat.presence && !presenceRefreshed) {
@@ -51,7 +54,6 @@ function onMessage(message) {
   } else if (message.recipient === page.me) {
     receipts.track(message);
   }
-  list.onMessage(message, reading(other));
 }
 
 function onFrame(frame) {
@@ -63,9 +65,8 @@ function onFrame(frame) {
       onMessage(frame.message);
       break;
     case 'status':
-      chat?.onStatus(frame);
+      store.applyStatus(frame);
       receipts.update(frame.message_ids, frame.status);
-      list.onStatus(frame);
       break;
     case 'typing':
       typing.signal(frame.from, frame.active);
@@ -88,7 +89,7 @@ function onState(state, detail) {
     connection.hidden = true;
     outbox.flush(true);
     receipts.reconnected();
-    list.scheduleRefresh();
+    store.scheduleRefresh();
     return;
   }
   // Presence and typing are only known while connected; the server repeats them on reconnect.
@@ -130,5 +131,5 @@ byId('logout').addEventListener('click', async () => {
   location.assign('/login');
 });
 
-await Promise.all([list.refresh(), chat?.load()]);
+await Promise.all([store.refresh(), chat?.load()]);
 socket.connect();

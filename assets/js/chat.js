@@ -1,6 +1,10 @@
 // The open chat: its history (newest page first, older pages on scrolling up, paged by the
 // smallest real id shown), live messages and ticks, the peer's typing and presence, and the
 // composer (Enter sends, Shift+Enter breaks the line; sends are optimistic and retried).
+//
+// The chat is opened by the peer's username (its URL and the direct routes); the model
+// (`store.js`) resolves that to a conversation id once, and the live messages and status
+// events it passes on are this chat's when they carry that id.
 
 import { api, goToLogin } from './api.js';
 import { byId } from './dom.js';
@@ -13,8 +17,9 @@ const NEAR_TOP_PX = 400;
 const NEAR_BOTTOM_PX = 120;
 
 export class ChatView {
-  constructor({ me, peer, peerName, maxBody, socket, outbox, receipts, typing }) {
-    this.me = me;
+  constructor({ store, peer, peerName, maxBody, socket, outbox, receipts, typing }) {
+    this.store = store;
+    this.me = store.me;
     this.peer = peer;
     this.peerName = peerName;
     this.maxBody = maxBody;
@@ -30,13 +35,21 @@ export class ChatView {
     this.input = byId('message-input');
     this.error = byId('composer-error');
     this.status = byId('peer-status');
-    this.messages = new MessageList({ list: byId('message-list'), me });
+    this.messages = new MessageList({ list: byId('message-list'), me: this.me });
     this.hasMore = true;
     this.loadingOlder = false;
     this.loaded = false;
     this.unseen = 0;
     this.presence = null;
     this.bind();
+    store.subscribe((change) => this.onChange(change));
+  }
+
+  /** A change of the model: live messages and statuses of this chat's conversation. */
+  onChange(change) {
+    if (change.id == null || change.id !== this.store.openId) return;
+    if (change.type === 'message') this.onMessage(change.message);
+    else if (change.type === 'status') this.messages.setStatuses(change.frame.message_ids, change.frame.status);
   }
 
   bind() {
@@ -66,6 +79,7 @@ export class ChatView {
     this.historyStatus.textContent = 'Loading messages…';
     try {
       const page = await api(`/api/conversations/${encodeURIComponent(this.peer)}/messages?limit=${PAGE}`);
+      if (page.messages.length > 0) this.store.opened(page.messages[0].conversation_id);
       for (const message of page.messages) this.show(message);
       this.hasMore = page.has_more;
       this.loaded = true;
@@ -127,14 +141,6 @@ export class ChatView {
     }
   }
 
-  /** Whether `message` belongs to this chat. */
-  concerns(message) {
-    return (
-      (message.sender === this.me && message.recipient === this.peer) ||
-      (message.sender === this.peer && message.recipient === this.me)
-    );
-  }
-
   show(message) {
     const shown = this.messages.upsert(message);
     if (message.recipient === this.me) this.receipts.track(message, shown.node);
@@ -143,7 +149,6 @@ export class ChatView {
 
   /** A message event or an ack of this chat. */
   onMessage(message) {
-    if (!this.concerns(message)) return;
     const atBottom = this.nearBottom();
     const { fresh } = this.show(message);
     this.messages.relayout();
@@ -155,10 +160,6 @@ export class ChatView {
       this.showJump();
     }
     if (!this.hasMore || this.messages.size === 1) this.updateHistoryStatus();
-  }
-
-  onStatus(frame) {
-    this.messages.setStatuses(frame.message_ids, frame.status);
   }
 
   onFailed(entry) {

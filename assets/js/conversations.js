@@ -1,18 +1,23 @@
-// The conversation list (newest activity first, last-message preview, unread badges), the
+// The conversation list view (newest activity first, last-message preview, unread badges), the
 // unread total in the tab title, and the people search that starts a new chat.
 //
-// Live events update the list at once; a re-fetch of GET /api/conversations (debounced, and
-// repeated if events arrived meanwhile) then settles exact counts and names.
+// It renders from the model (`store.js`), keyed by conversation id, whenever the model
+// changes; it keeps no conversations of its own, only the row elements it drew for them.
 
-import { api, goToLogin } from './api.js';
+import { api } from './api.js';
 import { byId, debounce, el } from './dom.js';
 import { formatListTime, paintAvatar, ticksFor, unreadLabel } from './format.js';
-import { isAfter } from './statuses.js';
 
 export class ConversationList {
-  constructor({ me, activePeer, typing, baseTitle }) {
-    this.me = me;
-    this.activePeer = activePeer;
+  /**
+   * @param {object} options
+   * @param {import('./store.js').ConversationStore} options.store
+   * @param {import('./typing.js').TypingWatcher} options.typing
+   * @param {string} options.baseTitle  the tab title without the unread count
+   */
+  constructor({ store, typing, baseTitle }) {
+    this.store = store;
+    this.me = store.me;
     this.typing = typing;
     this.baseTitle = baseTitle;
     this.list = byId('conversations');
@@ -22,13 +27,8 @@ export class ConversationList {
     this.peopleSection = byId('people-section');
     this.people = byId('people');
     this.peopleEmpty = byId('people-empty');
-    /** username → { with, last_message, unread } */
-    this.conversations = new Map();
+    /** conversation id → its row */
     this.rows = new Map();
-    this.fetching = false;
-    this.dirty = false;
-    this.loaded = false;
-    this.scheduleRefresh = debounce(() => this.refresh(), 250);
     this.searchSoon = debounce(() => this.runSearch(), 200);
     this.search.addEventListener('input', () => this.searchSoon());
     this.search.addEventListener('keydown', (event) => {
@@ -37,100 +37,50 @@ export class ConversationList {
         this.runSearch();
       }
     });
+    store.subscribe(() => this.render());
   }
 
-  /** Re-reads the list from the server; if events come in meanwhile, reads it once more. */
-  async refresh() {
-    if (this.fetching) {
-      this.dirty = true;
-      return;
-    }
-    this.fetching = true;
-    this.dirty = false;
-    try {
-      const { conversations } = await api('/api/conversations');
-      this.conversations = new Map(conversations.map((c) => [c.with.username, c]));
-      this.loaded = true;
-      this.render();
-    } catch (error) {
-      if (error.status === 401) goToLogin();
-      else setTimeout(() => this.refresh(), 3_000);
-    } finally {
-      this.fetching = false;
-      if (this.dirty) this.scheduleRefresh();
-    }
-  }
-
-  /** A message event (or ack): preview, order and unread count change now. */
-  onMessage(message, reading) {
-    const other = message.sender === this.me ? message.recipient : message.sender;
-    let conversation = this.conversations.get(other);
-    if (!conversation) {
-      conversation = { with: { username: other, display_name: other }, last_message: null, unread: 0 };
-      this.conversations.set(other, conversation);
-    }
-    const last = conversation.last_message;
-    if (!last || message.id > last.id) {
-      conversation.last_message = { ...message };
-      if (message.recipient === this.me && message.status !== 'read' && !reading) conversation.unread += 1;
-    } else if (last.id === message.id) {
-      conversation.last_message = { ...message };
-    }
-    this.render();
-    this.scheduleRefresh();
-  }
-
-  /** A status event: ticks of the preview now, unread counts when the list is re-read. */
-  onStatus(frame) {
-    for (const conversation of this.conversations.values()) {
-      const last = conversation.last_message;
-      if (last && frame.message_ids.includes(last.id) && isAfter(frame.status, last.status)) {
-        last.status = frame.status;
-      }
-    }
-    this.render();
-    if (frame.by === this.me) this.scheduleRefresh();
-  }
-
-  sorted() {
-    const at = (c) => (c.last_message ? c.last_message.id : 0);
-    return [...this.conversations.values()].sort((a, b) => at(b) - at(a));
+  /** Whether the search box lets `conversation` through. */
+  matches(conversation, query) {
+    if (!query) return true;
+    const { username, display_name: name } = conversation.with;
+    return username.includes(query) || name.toLowerCase().includes(query);
   }
 
   render() {
     const query = this.search.value.trim().toLowerCase();
     const shown = new Set();
-    let total = 0;
-    for (const conversation of this.sorted()) {
-      total += conversation.unread;
-      const { username, display_name: name } = conversation.with;
-      if (query && !username.includes(query) && !name.toLowerCase().includes(query)) continue;
-      let row = this.rows.get(username);
+    // Only direct conversations have rows until group pages exist; all count in the title.
+    for (const conversation of this.store.sorted()) {
+      if (conversation.kind !== 'direct' || !this.matches(conversation, query)) continue;
+      let row = this.rows.get(conversation.id);
       if (!row) {
-        row = this.makeRow(username);
-        this.rows.set(username, row);
+        row = this.makeRow(conversation);
+        this.rows.set(conversation.id, row);
       }
       this.paintRow(row, conversation);
       this.list.append(row);
-      shown.add(username);
+      shown.add(conversation.id);
     }
-    for (const [username, row] of this.rows) {
-      if (!shown.has(username)) {
+    for (const [id, row] of this.rows) {
+      if (!shown.has(id)) {
         row.remove();
-        if (!this.conversations.has(username)) this.rows.delete(username);
+        if (!this.store.get(id)) this.rows.delete(id);
       }
     }
-    this.empty.hidden = !this.loaded || this.conversations.size > 0 || Boolean(query);
+    this.empty.hidden = !this.store.loaded || this.store.conversations.size > 0 || Boolean(query);
     this.chatsTitle.hidden = !query || shown.size === 0;
+    const total = this.store.unreadTotal;
     document.title = total > 0 ? `(${total}) ${this.baseTitle}` : this.baseTitle;
   }
 
-  makeRow(username) {
+  makeRow(conversation) {
+    const { username } = conversation.with;
     const item = el('li');
+    item.dataset.conversationId = String(conversation.id);
     item.dataset.username = username;
     const link = el('a', 'row');
     link.href = `/messages/chat/${encodeURIComponent(username)}/`;
-    if (username === this.activePeer) link.setAttribute('aria-current', 'page');
     const main = el('span', 'row-main');
     const top = el('span', 'row-top');
     top.append(el('span', 'row-name'), el('time', 'row-time'));
@@ -149,6 +99,9 @@ export class ConversationList {
   paintRow(row, conversation) {
     const { username, display_name: name } = conversation.with;
     const last = conversation.last_message;
+    const link = row.querySelector('a');
+    if (conversation.id === this.store.openId) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
     paintAvatar(row.querySelector('.avatar'), name);
     row.querySelector('.row-name').textContent = name;
     row.querySelector('.row-name').title = `@${username}`;

@@ -52,6 +52,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/outbox.js", JS),
     asset!("js/receipts.js", JS),
     asset!("js/statuses.js", JS),
+    asset!("js/store.js", JS),
     asset!("js/typing.js", JS),
 ];
 
