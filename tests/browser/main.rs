@@ -9,6 +9,7 @@ mod axe;
 mod cdp;
 mod chat;
 mod history;
+mod list;
 mod page;
 mod restart;
 mod safety;

@@ -1,14 +1,15 @@
 //! The server restarts while two chats are open: the pages notice, reconnect by themselves on
 //! the same address, and catch up from their cursor — a message stored while they were away
-//! arrives, a message typed while the server was down is sent once, and live chat goes on.
+//! arrives, a message typed while the server was down is sent once, and live chat goes on; the
+//! list agrees with the open chat (nothing unread there) and shows a chat begun meanwhile.
 
 use std::time::Duration;
 
 use crate::cdp::Browser;
 use crate::page::{Page, Screen};
 use crate::support::{
-    ApiUser, TestServer, log_in_on_page, send_on_page, shown_ids, wait_peer_status, wait_settled,
-    wait_stored_shown, wait_text_shown,
+    ApiUser, TestServer, count_text, log_in_on_page, send_on_page, shown_ids, wait_peer_status,
+    wait_settled, wait_stored_shown, wait_text_shown,
 };
 
 /// Reconnecting follows a backoff; allow for a few rounds of it.
@@ -19,6 +20,7 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
     let mut server = TestServer::start().await;
     let gina = ApiUser::signup(&server.url, "gina", "Gina").await;
     ApiUser::signup(&server.url, "hugo", "Hugo").await;
+    ApiUser::signup(&server.url, "ivy", "Ivy").await;
     gina.send("hugo", "first", "Before the restart").await;
 
     let browser = Browser::launch().await;
@@ -55,6 +57,9 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
             let hugo = ApiUser::login(&url, "hugo").await;
             hugo.send("gina", "while-down", "Sent during the downtime")
                 .await;
+            // Someone Gina has never talked to writes to her: a new conversation.
+            let ivy = ApiUser::login(&url, "ivy").await;
+            ivy.send("gina", "ivy-1", "Hi Gina, Ivy here").await;
         })
         .await;
     server.start_again().await;
@@ -82,6 +87,29 @@ async fn pages_reconnect_and_catch_up_after_a_server_restart() {
     gina_page
         .wait_for("[...document.querySelectorAll('#message-list .msg.out')].at(-1).dataset.status === 'read'")
         .await;
+
+    // Gina's list agrees with her open chat: Hugo's conversation has nothing unread; Ivy's,
+    // new since the restart, is listed with its badge and counted in the title.
+    let hugo_row = "document.querySelector('#conversations li[data-username=hugo]')";
+    let ivy_row = "document.querySelector('#conversations li[data-username=ivy]')";
+    gina_page
+        .wait_for(&format!(
+            "{hugo_row}.dataset.unread === '0' && {hugo_row}.querySelector('.badge').hidden"
+        ))
+        .await;
+    gina_page
+        .wait_for(&format!(
+            "{ivy_row}?.querySelector('.badge').textContent === '1' && !{ivy_row}.querySelector('.badge').hidden"
+        ))
+        .await;
+    gina_page
+        .wait_for("document.title === '(1) Hugo · LinkUp'")
+        .await;
+    assert_eq!(
+        gina_page.eval(&count_text("Hi Gina, Ivy here")).await,
+        0,
+        "Ivy's message is not in Hugo's chat"
+    );
 
     // And the conversation goes on live.
     send_on_page(&hugo_page, "Back online").await;
