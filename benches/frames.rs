@@ -10,7 +10,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use linkup::domain::event::Event;
 use linkup::domain::ids::{ConversationId, Cursor, MessageId};
 use linkup::domain::time::Timestamp;
-use linkup::domain::{Message, MessageStatus};
+use linkup::domain::{Message, MessageKind, MessageStatus};
 use linkup::ws::frames::{self, ServerFrame};
 
 fn message(body_bytes: usize) -> Message {
@@ -18,14 +18,22 @@ fn message(body_bytes: usize) -> Message {
         id: MessageId(123_456),
         seq: 789,
         conversation_id: ConversationId(42),
+        kind: MessageKind::Text,
         sender: "alice_bench".into(),
-        recipient: "bob_bench".into(),
-        client_id: "r7k2p9q-123456".into(),
+        recipient: Some("bob_bench".into()),
+        client_id: Some("r7k2p9q-123456".into()),
         body: "x".repeat(body_bytes),
         created_at: Timestamp(1_790_000_000_123),
-        status: MessageStatus::Sent,
+        status: Some(MessageStatus::Sent),
+        delivered_count: None,
+        read_count: None,
         edited_at: None,
         deleted: false,
+        deleted_by: None,
+        reply_to: None,
+        reactions: Vec::new(),
+        attachments: Vec::new(),
+        system: None,
     }
 }
 
@@ -82,8 +90,10 @@ fn encode(c: &mut Criterion) {
         cursor: Cursor(987_655),
         conversation_id: ConversationId(42),
         message_ids: (1_000_000..1_000_064).map(MessageId).collect(),
+        up_to_id: MessageId(1_000_063),
         status: MessageStatus::Delivered,
         by: "bob_bench".into(),
+        all: true,
         at: Timestamp(1_790_000_000_456),
     };
     group.bench_function("status_event_64_ids", |b| {

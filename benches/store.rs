@@ -109,6 +109,7 @@ async fn round_with_receipts(fixture: &Fixture, tasks: usize, body: &Body) -> Du
                 reader,
                 message_ids: vec![sent.message.id],
                 status: MessageStatus::Delivered,
+                live_max: 32,
                 at: Timestamp::now(),
             };
             store.set_status(change).await

@@ -31,6 +31,8 @@ pub struct Settings {
     /// Pushes that may wait for one socket before it is disconnected as too slow.
     pub ws_queue: usize,
     pub max_sockets_per_user: usize,
+    /// Groups of at most this many members tell each sender of every receipt.
+    pub live_receipts_max: usize,
 }
 
 pub struct App {

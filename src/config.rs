@@ -73,6 +73,10 @@ pub struct Config {
     /// Open WebSockets allowed per user.
     #[arg(long, env = "LINKUP_MAX_SOCKETS_PER_USER", default_value_t = 16)]
     pub max_sockets_per_user: usize,
+    /// Groups of at most this many members tell each sender of every member's receipt; in
+    /// larger ones a sender hears only when every member has a message delivered or read.
+    #[arg(long, env = "LINKUP_LIVE_RECEIPTS_MAX", default_value_t = 32)]
+    pub live_receipts_max: usize,
     /// WebSocket frames a user may send per second on average (0: no limit; bursts of 4x).
     #[arg(long, env = "LINKUP_FRAME_RATE", default_value_t = 100)]
     pub frame_rate: u32,
@@ -109,6 +113,7 @@ impl Config {
             ws_ping_secs: 30,
             ws_queue: 1024,
             max_sockets_per_user: 16,
+            live_receipts_max: 32,
             frame_rate: 0,
             pg_max_connections: 8,
             pg_statement_timeout_ms: 10_000,

@@ -16,6 +16,8 @@ use tokio_util::sync::CancellationToken;
 use crate::domain::{Ephemeral, Event, UserId};
 
 /// What the delivery hub queues for a socket.
+// A stored event is what nearly every push carries: boxing it would allocate once per push.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Push {
     Stored(Event),

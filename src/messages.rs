@@ -111,7 +111,7 @@ async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Er
         return match app.store.sent_message(sender.id, &draft.client_id).await? {
             Some(message)
                 if message.body == draft.body.as_str()
-                    && message.recipient == recipient.username =>
+                    && message.recipient.as_deref() == Some(recipient.username.as_str()) =>
             {
                 Ok(Prepared::Stored(message))
             }

@@ -92,6 +92,7 @@ async fn build_state(
         ws_ping_interval: Duration::from_secs(config.ws_ping_secs.max(1)),
         ws_queue: config.ws_queue.max(16),
         max_sockets_per_user: config.max_sockets_per_user.max(1),
+        live_receipts_max: config.live_receipts_max,
     };
     let metrics = Metrics::default();
     // Every store call the actions make is timed, under the call's name.

@@ -33,6 +33,7 @@ pub const MESSAGE_NOT_FOUND: &str = "message_not_found";
 pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
 pub const NOT_AUTHENTICATED: &str = "not_authenticated";
 pub const NOT_FOUND: &str = "not_found";
+pub const NOT_SENDER: &str = "not_sender";
 pub const ORIGIN_NOT_ALLOWED: &str = "origin_not_allowed";
 pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
 pub const RATE_LIMITED: &str = "rate_limited";

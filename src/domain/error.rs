@@ -12,6 +12,9 @@ pub enum Error {
     /// Bad input: a field failed validation. `code` is the stable identifier.
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// The caller may not do this here (not the sender, not an admin, no longer a member, …).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("authentication required: log in or send a bearer token")]
     NotAuthenticated,
     #[error("unknown username or wrong password")]
@@ -59,10 +62,18 @@ impl Error {
         }
     }
 
+    /// Shorthand for a refusal.
+    pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        Error::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+
     /// The stable snake_case code clients match on.
     pub fn code(&self) -> &'static str {
         match self {
-            Error::Invalid { code, .. } => code,
+            Error::Invalid { code, .. } | Error::Forbidden { code, .. } => code,
             Error::NotAuthenticated => code::NOT_AUTHENTICATED,
             Error::InvalidCredentials => code::INVALID_CREDENTIALS,
             Error::CsrfMissing => code::CSRF_MISSING,

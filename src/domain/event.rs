@@ -20,9 +20,14 @@ pub enum Event {
         /// The conversation the messages belong to.
         conversation_id: ConversationId,
         message_ids: Vec<MessageId>,
+        /// The newest position this event covers: every listed message is at or before it.
+        up_to_id: MessageId,
         status: MessageStatus,
-        /// Username of the recipient who set the status.
+        /// Username of the member whose receipt (or leave) moved them.
         by: String,
+        /// `true` when `status` is the aggregate over every member (always in a direct
+        /// conversation); `false` when it is one member's (`by`).
+        all: bool,
         at: Timestamp,
     },
 }

@@ -263,6 +263,12 @@ pub fn message_ids(ids: &[i64]) -> Result<Vec<MessageId>, Error> {
         .collect()
 }
 
+/// A message id in a path: anything but a positive integer names no message (404
+/// `message_not_found`, as for an id nothing has).
+pub fn path_message_id(raw: &str) -> Result<MessageId, Error> {
+    positive(raw).map(MessageId).ok_or(Error::MessageNotFound)
+}
+
 /// An id inside a JSON body, which arrives already as a number.
 pub fn message_id(value: i64, field: &'static str) -> Result<MessageId, Error> {
     if value > 0 {

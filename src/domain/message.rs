@@ -51,23 +51,106 @@ impl MessageStatus {
     }
 }
 
-/// A stored message, as every API and socket shows it.
+/// What a message is: something a person sent, or the record of a group change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MessageKind {
+    Text,
+    System,
+}
+
+impl MessageKind {
+    /// The storage encoding (0 text, 1 system).
+    pub fn as_i64(self) -> i64 {
+        match self {
+            MessageKind::Text => 0,
+            MessageKind::System => 1,
+        }
+    }
+
+    pub fn from_i64(n: i64) -> Self {
+        if n == 1 {
+            MessageKind::System
+        } else {
+            MessageKind::Text
+        }
+    }
+}
+
+/// The record a system message keeps of a group change: what happened, who did it, to whom,
+/// and the details of that kind of change (`title`, `new_owner`, `role`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SystemRecord {
+    pub event: String,
+    pub actor: String,
+    pub targets: Vec<String>,
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The message a reply quotes, as it is now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Quote {
+    pub id: MessageId,
+    pub sender: String,
+    pub body: String,
+    pub deleted: bool,
+}
+
+/// One emoji on a message and who set it, in the order they did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Reaction {
+    pub emoji: String,
+    pub users: Vec<String>,
+}
+
+/// A file carried by a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Attachment {
+    pub id: String,
+    pub filename: String,
+    pub content_type: String,
+    pub size: i64,
+    pub width: Option<i64>,
+    pub height: Option<i64>,
+    pub thumbnail: bool,
+}
+
+/// A stored message, as every API and socket shows it to one viewer: `status` is the viewer's
+/// own for messages from others, the aggregate over the other members for the viewer's own
+/// (`receipt`), and `null` on system messages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Message {
     pub id: MessageId,
     /// Position in the conversation: 1, 2, 3, … without gaps.
     pub seq: i64,
     pub conversation_id: ConversationId,
-    /// Username of the sender.
+    pub kind: MessageKind,
+    /// Username of the sender (of a system message: who made the change).
     pub sender: String,
-    /// Username of the recipient.
-    pub recipient: String,
-    pub client_id: String,
+    /// Username of the other party in a direct conversation; `null` in a group.
+    pub recipient: Option<String>,
+    /// The sender's idempotency key; `null` on system messages.
+    pub client_id: Option<String>,
     pub body: String,
     pub created_at: Timestamp,
-    pub status: MessageStatus,
+    pub status: Option<MessageStatus>,
+    /// On the viewer's own group text messages: members who have it delivered or read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_count: Option<i64>,
+    /// On the viewer's own group text messages: members who have read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_count: Option<i64>,
     pub edited_at: Option<Timestamp>,
     pub deleted: bool,
+    pub deleted_by: Option<String>,
+    pub reply_to: Option<Box<Quote>>,
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+    #[serde(default)]
+    pub attachments: Vec<Attachment>,
+    pub system: Option<Box<SystemRecord>>,
 }
 
 #[cfg(test)]

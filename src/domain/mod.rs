@@ -12,12 +12,13 @@ pub mod event;
 pub mod ids;
 pub mod input;
 pub mod message;
+pub mod receipt;
 pub mod time;
 pub mod user;
 
 pub use error::Error;
 pub use event::{Ephemeral, Event, UserEvent};
 pub use ids::{ConversationId, Cursor, MessageId, UserId};
-pub use message::{Message, MessageStatus};
+pub use message::{Message, MessageKind, MessageStatus};
 pub use time::Timestamp;
 pub use user::User;

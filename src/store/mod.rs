@@ -12,10 +12,12 @@
 pub mod copy;
 mod error;
 pub mod postgres;
+pub mod receipts;
 pub mod records;
 pub mod sqlite;
 pub mod statements;
 pub mod timed;
+pub mod viewpoint;
 
 use async_trait::async_trait;
 
@@ -102,29 +104,49 @@ pub struct Sent {
     pub events: Vec<UserEvent>,
 }
 
-/// A recipient moving messages forward to `status`.
+/// A member moving their receipts forward to `status`, up to the newest of `message_ids` in
+/// each conversation those name.
 #[derive(Debug, Clone)]
 pub struct StatusChange {
     pub reader: User,
     pub message_ids: Vec<MessageId>,
     pub status: MessageStatus,
+    /// Groups of at most this many members tell each sender of every move.
+    pub live_max: usize,
     pub at: Timestamp,
 }
 
-/// A member marking read every message to them in `conversation` up to `up_to`.
+/// A member marking read every message from others in `conversation` up to `up_to`.
 #[derive(Debug, Clone)]
 pub struct ReadUpTo {
     pub reader: User,
     pub conversation: ConversationId,
     pub up_to: MessageId,
+    /// As `StatusChange::live_max`.
+    pub live_max: usize,
     pub at: Timestamp,
 }
 
-/// The ids a status write changed, and the events to publish.
+/// The ids whose status moved for the reader (ascending), the position named (the newest id
+/// given), and the events to publish.
 #[derive(Debug, Clone, Default)]
 pub struct StatusOutcome {
     pub updated: Vec<MessageId>,
+    pub up_to: Option<MessageId>,
     pub events: Vec<UserEvent>,
+}
+
+/// Where a message stands with each member who was there when it was sent ("message info"):
+/// read and delivered with the time a receipt first covered it, ordered by that time, and
+/// pending, in the order they joined.
+#[derive(Debug, Clone)]
+pub struct MessageReceipts {
+    pub message_id: MessageId,
+    /// Who sent it (only they may see this).
+    pub sender: UserId,
+    pub read: Vec<(User, Timestamp)>,
+    pub delivered: Vec<(User, Timestamp)>,
+    pub pending: Vec<User>,
 }
 
 #[derive(Debug, Clone)]
@@ -204,13 +226,20 @@ pub trait Store: Send + Sync + 'static {
         sender: UserId,
         client_id: &ClientId,
     ) -> Result<Option<Message>, StoreError>;
-    /// Moves the reader's messages forward; `NotFound` (changing nothing) if any id is not a
-    /// message to the reader.
+    /// Moves the reader's receipts forward; `NotFound` (changing nothing) if any id is not a
+    /// message the reader can see, or is one they sent.
     async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError>;
-    /// Marks read every message to the reader in the conversation up to an id of that
+    /// Marks read every message from others in the conversation up to an id of that
     /// conversation; `NotFound` if the reader is not a member or the id is not one of its
-    /// messages.
+    /// messages they can see.
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError>;
+    /// Where message `id` stands with each member ("message info"); `NotFound` unless
+    /// `viewer` can see it (whether the viewer is its sender is the caller's to check).
+    async fn message_receipts(
+        &self,
+        viewer: UserId,
+        id: MessageId,
+    ) -> Result<MessageReceipts, StoreError>;
 
     /// The direct conversation between two users, if they have exchanged a message.
     async fn direct_conversation(

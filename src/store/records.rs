@@ -1,16 +1,13 @@
-//! How events are recorded, the same on every backend: the stored kinds, the payload of a
-//! status event, and how a status change is split into events.
-
-use std::collections::BTreeMap;
+//! How messages and events are recorded, the same on every backend: the stored kinds, the
+//! payload of a status event, and a message as a row makes it.
 
 use serde::{Deserialize, Serialize};
 
 use super::{SendRequest, StoreError};
-use crate::domain::User;
 use crate::domain::event::Event;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::{Message, MessageStatus};
+use crate::domain::{Message, MessageKind, MessageStatus};
 
 /// Event kinds as stored.
 pub const KIND_MESSAGE: i64 = 1;
@@ -21,8 +18,10 @@ pub const KIND_STATUS: i64 = 2;
 pub struct StatusData {
     pub conversation_id: ConversationId,
     pub message_ids: Vec<MessageId>,
+    pub up_to_id: MessageId,
     pub status: MessageStatus,
     pub by: String,
+    pub all: bool,
     pub at: i64,
 }
 
@@ -41,52 +40,65 @@ impl StatusData {
             cursor,
             conversation_id: self.conversation_id,
             message_ids: self.message_ids.clone(),
+            up_to_id: self.up_to_id,
             status: self.status,
             by: self.by.clone(),
+            all: self.all,
             at: Timestamp(self.at),
         }
     }
 }
 
-/// One status event to record: its payload, and the users whose streams get it (the sender of
-/// the messages, and the reader who moved them).
+/// One status event to record: its payload, and the users whose streams get it.
 pub struct StatusGroup {
     pub data: StatusData,
     pub users: Vec<UserId>,
 }
 
-/// Splits moved messages `(id, conversation, sender)` into one event per conversation.
-pub fn status_groups(
-    reader: &User,
-    changed: impl IntoIterator<Item = (MessageId, ConversationId, UserId)>,
-    status: MessageStatus,
-    at: Timestamp,
-) -> Vec<StatusGroup> {
-    let mut groups: BTreeMap<(ConversationId, UserId), Vec<MessageId>> = BTreeMap::new();
-    for (id, conversation, sender) in changed {
-        groups.entry((conversation, sender)).or_default().push(id);
-    }
-    groups
-        .into_iter()
-        .map(|((conversation_id, sender), mut message_ids)| {
-            message_ids.sort();
-            let mut users = vec![sender];
-            if sender != reader.id {
-                users.push(reader.id);
-            }
-            let data = StatusData {
-                conversation_id,
-                message_ids,
-                status,
-                by: reader.username.clone(),
-                at: at.millis(),
-            };
-            StatusGroup { data, users }
-        })
-        .collect()
+/// A message as both backends read it back, before a viewer's status is applied.
+pub struct StoredMessage<'a> {
+    pub id: MessageId,
+    pub seq: i64,
+    pub conversation_id: ConversationId,
+    pub kind: MessageKind,
+    pub sender: String,
+    pub recipient: Option<String>,
+    pub client_id: Option<String>,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub edited_at: Option<Timestamp>,
+    pub deleted: bool,
+    /// The system record as stored (JSON), on system messages.
+    pub system: Option<&'a str>,
 }
 
-/// The message a send has just stored, as both parties will see it.
+/// The message a stored row makes; `status` is left for the viewer's marks to fill in.
+pub fn stored_message(row: StoredMessage<'_>) -> Message {
+    Message {
+        id: row.id,
+        seq: row.seq,
+        conversation_id: row.conversation_id,
+        kind: row.kind,
+        sender: row.sender,
+        recipient: row.recipient,
+        client_id: row.client_id,
+        body: row.body,
+        created_at: row.created_at,
+        status: None,
+        delivered_count: None,
+        read_count: None,
+        edited_at: row.edited_at,
+        deleted: row.deleted,
+        deleted_by: None,
+        reply_to: None,
+        reactions: Vec::new(),
+        attachments: Vec::new(),
+        system: row.system.and_then(|text| serde_json::from_str(text).ok()),
+    }
+}
+
+/// The message a send has just stored, as its recipients see it (`sent`); the sender's copy
+/// is `for_sender`.
 pub fn new_message(
     req: &SendRequest,
     id: MessageId,
@@ -97,14 +109,22 @@ pub fn new_message(
         id,
         seq,
         conversation_id: conversation,
+        kind: MessageKind::Text,
         sender: req.sender.username.clone(),
-        recipient: req.recipient().username.clone(),
-        client_id: req.client_id.as_str().to_owned(),
+        recipient: Some(req.recipient().username.clone()),
+        client_id: Some(req.client_id.as_str().to_owned()),
         body: req.body.as_str().to_owned(),
         created_at: req.at,
-        status: MessageStatus::Sent,
+        status: Some(MessageStatus::Sent),
+        delivered_count: None,
+        read_count: None,
         edited_at: None,
         deleted: false,
+        deleted_by: None,
+        reply_to: None,
+        reactions: Vec::new(),
+        attachments: Vec::new(),
+        system: None,
     }
 }
 
@@ -122,26 +142,6 @@ pub fn like_prefix(prefix: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn one_event_per_conversation_to_sender_and_reader() {
-        let reader = User {
-            id: UserId(2),
-            username: "bob".into(),
-            display_name: "Bob".into(),
-        };
-        let changed = [
-            (MessageId(5), ConversationId(1), UserId(1)),
-            (MessageId(3), ConversationId(1), UserId(1)),
-            (MessageId(9), ConversationId(4), UserId(7)),
-        ];
-        let groups = status_groups(&reader, changed, MessageStatus::Read, Timestamp(0));
-        assert_eq!(groups.len(), 2);
-        assert_eq!(groups[0].data.message_ids, [MessageId(3), MessageId(5)]);
-        assert_eq!(groups[0].users, [UserId(1), UserId(2)]);
-        let back = StatusData::decode(&groups[1].data.encode().unwrap()).unwrap();
-        assert_eq!(back.event(Cursor(8)).cursor(), Cursor(8));
-    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

@@ -51,8 +51,3 @@ pub const CONTACTS: &str = "SELECT DISTINCT o.id, o.username, o.display_name, o.
 
 /// User `$1`'s newest cursor (0 before any event).
 pub const LAST_CURSOR: &str = "SELECT COALESCE(MAX(cursor), 0) FROM events WHERE user_id = $1";
-
-/// The statuses of conversation `$1`'s newest messages with id at most `$2`, at most `$3` of
-/// them, newest first: what a chat view that reconnects learns about messages it has.
-pub const SYNC_STATUSES: &str = "SELECT id, status FROM messages WHERE conversation_id = $1 AND id <= $2 \
-     ORDER BY id DESC LIMIT $3";

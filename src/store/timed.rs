@@ -12,8 +12,8 @@ use prometheus_client::metrics::histogram::Histogram;
 
 use super::{
     Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
-    NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
-    Store, StoreError,
+    MessageReceipts, NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange,
+    StatusOutcome, Store, StoreError,
 };
 use crate::domain::input::{ClientId, Username};
 use crate::domain::{ConversationId, Cursor, Message, MessageId, Timestamp, User, UserId};
@@ -131,6 +131,15 @@ impl Store for Timed {
 
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {
         self.time("read_up_to", self.inner.read_up_to(request))
+            .await
+    }
+
+    async fn message_receipts(
+        &self,
+        viewer: UserId,
+        id: MessageId,
+    ) -> Result<MessageReceipts, StoreError> {
+        self.time("message_receipts", self.inner.message_receipts(viewer, id))
             .await
     }
 

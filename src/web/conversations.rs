@@ -143,8 +143,8 @@ pub async fn read(
 ) -> Result<Json<UpdatedView>, ApiError> {
     let up_to = input::message_id(body.up_to_id, "up_to_id")?;
     let other = input::named_user(&username)?;
-    let updated = receipts::read_up_to(&state, &caller.user, &other, up_to).await?;
-    Ok(Json(UpdatedView { updated }))
+    let marked = receipts::read_up_to(&state, &caller.user, &other, up_to).await?;
+    Ok(Json(marked.into()))
 }
 
 /// Messages after `after_id` plus the statuses of the latest 500 messages up to it.

@@ -58,9 +58,10 @@ impl ApiError {
                 let status = match err {
                     Error::Invalid { .. } | Error::CannotMessageSelf => StatusCode::BAD_REQUEST,
                     Error::NotAuthenticated | Error::InvalidCredentials => StatusCode::UNAUTHORIZED,
-                    Error::CsrfMissing | Error::CsrfMismatch | Error::OriginNotAllowed(_) => {
-                        StatusCode::FORBIDDEN
-                    }
+                    Error::Forbidden { .. }
+                    | Error::CsrfMissing
+                    | Error::CsrfMismatch
+                    | Error::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
                     Error::UserNotFound(_)
                     | Error::MessageNotFound
                     | Error::ConversationNotFound => StatusCode::NOT_FOUND,

@@ -53,6 +53,10 @@ pub fn router(state: AppState) -> Router {
             get(conversations::sync),
         )
         .route("/api/messages/status", post(receipts::set_status))
+        .route(
+            "/api/messages/{id}/receipts",
+            get(receipts::message_receipts),
+        )
         .route("/api/sync", get(sync::events))
         .route("/api/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))

@@ -48,6 +48,7 @@ use crate::domain::code;
         conversations::read,
         conversations::sync,
         receipts::set_status,
+        receipts::message_receipts,
         sync::events,
         ops::healthz,
         ops::readyz,

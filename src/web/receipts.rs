@@ -1,4 +1,6 @@
-//! `POST /api/messages/status`: a recipient marks messages delivered or read.
+//! Receipts: `POST /api/messages/status` (a member marks messages delivered or read, up to
+//! each conversation's newest id named) and `GET /api/messages/{id}/receipts` ("message info"
+//! for the sender).
 
 use axum::Json;
 use axum::extract::State;
@@ -6,8 +8,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::ApiError;
-use super::extract::ApiJson;
-use super::views::UpdatedView;
+use super::extract::{ApiJson, ApiPath};
+use super::views::{MessageReceiptsView, UpdatedView};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::MessageStatus;
@@ -55,6 +57,22 @@ pub async fn set_status(
 ) -> Result<Json<UpdatedView>, ApiError> {
     let status = MessageStatus::parse_target(&body.status)?;
     let ids = input::message_ids(&body.message_ids)?;
-    let updated = receipts::mark(&state, &caller.user, ids, status).await?;
-    Ok(Json(UpdatedView { updated }))
+    let marked = receipts::mark(&state, &caller.user, ids, status).await?;
+    Ok(Json(marked.into()))
+}
+
+/// Where the caller's message stands with each member who was there when it was sent.
+#[utoipa::path(get, path = "/api/messages/{id}/receipts", tag = "messages",
+    params(("id" = i64, Path, description = "a message id", minimum = 1)),
+    responses((status = 200, body = MessageReceiptsView),
+              (status = 403, description = "`not_sender`"),
+              (status = 404, description = "`message_not_found`")))]
+pub async fn message_receipts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(id): ApiPath<String>,
+) -> Result<Json<MessageReceiptsView>, ApiError> {
+    let id = input::path_message_id(&id)?;
+    let receipts = receipts::info(&state, &caller.user, id).await?;
+    Ok(Json(receipts.into()))
 }

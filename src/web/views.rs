@@ -6,8 +6,9 @@ use utoipa::ToSchema;
 use crate::domain::User;
 use crate::domain::event::Event;
 use crate::domain::ids::{ConversationId, Cursor, MessageId};
+use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageStatus};
-use crate::store::ConversationSummary;
+use crate::store::{ConversationSummary, MessageReceipts};
 
 /// A user as others see them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -91,7 +92,56 @@ pub struct ConversationSyncView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UpdatedView {
+    /// Every message whose status moved for the caller, ascending.
     pub updated: Vec<MessageId>,
+    /// The position the caller marked up to (the newest id named).
+    pub up_to_id: Option<MessageId>,
+}
+
+impl From<crate::receipts::Marked> for UpdatedView {
+    fn from(marked: crate::receipts::Marked) -> Self {
+        UpdatedView {
+            updated: marked.updated,
+            up_to_id: marked.up_to,
+        }
+    }
+}
+
+/// A member's receipt of a message: who, and when a receipt of theirs first covered it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReceiptView {
+    pub user: UserView,
+    pub at: Timestamp,
+}
+
+/// "Message info": each member who was there when the message was sent, in exactly one list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageReceiptsView {
+    pub message_id: MessageId,
+    pub read: Vec<ReceiptView>,
+    /// Delivered, not yet read.
+    pub delivered: Vec<ReceiptView>,
+    pub pending: Vec<UserView>,
+}
+
+impl From<MessageReceipts> for MessageReceiptsView {
+    fn from(r: MessageReceipts) -> Self {
+        let list = |entries: Vec<(User, Timestamp)>| {
+            entries
+                .into_iter()
+                .map(|(user, at)| ReceiptView {
+                    user: user.into(),
+                    at,
+                })
+                .collect()
+        };
+        MessageReceiptsView {
+            message_id: r.message_id,
+            read: list(r.read),
+            delivered: list(r.delivered),
+            pending: r.pending.into_iter().map(UserView::from).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,11 +1,14 @@
-//! The newest schema on a database that the version before it filled (SQLite 2 → 3,
-//! PostgreSQL 1 → 2): the counter columns go, and seqs, cursors, unread counts and the
-//! conversation list go on from the rows themselves.
+//! The newest schema on a database that v1 filled (SQLite from version 2, PostgreSQL from
+//! version 1): the counter columns go, and seqs, cursors, unread counts and the conversation
+//! list go on from the rows themselves; the per-message statuses become the members'
+//! watermarks and receipt log (v2), so both parties see what they saw and "message info"
+//! keeps v1's times.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use linkup::domain::ids::{Cursor, MessageId, UserId};
+use linkup::domain::MessageStatus;
+use linkup::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use linkup::domain::input::{Body, ClientId, Username};
 use linkup::domain::time::Timestamp;
 use linkup::store::postgres::{PostgresOptions, PostgresStore};
@@ -128,6 +131,42 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
     assert_eq!(store.last_cursor(bob.id).await.unwrap(), Cursor(2));
     assert_eq!(store.conversations(bob.id, 10).await.unwrap()[0].unread, 1);
 
+    // The per-message statuses became bob's watermarks: both parties see what they saw, and
+    // "message info" keeps the times v1 recorded.
+    for viewer in [&alice, &bob] {
+        let page = store
+            .history(viewer.id, ConversationId(1), None, 10)
+            .await
+            .expect("history");
+        let statuses: Vec<Option<MessageStatus>> = page.messages.iter().map(|m| m.status).collect();
+        assert_eq!(
+            statuses,
+            [Some(MessageStatus::Read), Some(MessageStatus::Delivered)],
+            "as {} sees them",
+            viewer.username
+        );
+    }
+    let first = store
+        .message_receipts(alice.id, MessageId(1))
+        .await
+        .unwrap();
+    let read: Vec<(&str, Timestamp)> = first
+        .read
+        .iter()
+        .map(|(u, at)| (u.username.as_str(), *at))
+        .collect();
+    assert_eq!(read, [("bob", Timestamp(12))]);
+    let second = store
+        .message_receipts(alice.id, MessageId(2))
+        .await
+        .unwrap();
+    let delivered: Vec<(&str, Timestamp)> = second
+        .delivered
+        .iter()
+        .map(|(u, at)| (u.username.as_str(), *at))
+        .collect();
+    assert_eq!(delivered, [("bob", Timestamp(21))]);
+
     let sent = store
         .send_message(SendRequest {
             sender: alice.clone(),
@@ -157,6 +196,7 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
             reader: bob.clone(),
             conversation: sent.message.conversation_id,
             up_to: sent.message.id,
+            live_max: 32,
             at: Timestamp(40),
         })
         .await

@@ -10,6 +10,7 @@ use sqlx::Connection;
 
 use linkup::domain::MessageStatus;
 use linkup::domain::User;
+use linkup::domain::event::Event;
 use linkup::domain::ids::{Cursor, MessageId, UserId};
 use linkup::domain::input::{Body, ClientId, Username};
 use linkup::domain::time::Timestamp;
@@ -145,13 +146,15 @@ async fn receipts_committed_together_move_forward_and_fail_alone() {
         reader: reader.clone(),
         message_ids: ids.to_vec(),
         status,
+        live_max: 32,
         at: Timestamp::now(),
     };
-    // Queued together, so they usually share a batch: delivered then read for the same
-    // messages, a change naming someone else's message, and a change that moves nothing new.
+    // Queued together, so they usually share a batch: delivered up to the last message, read
+    // up to the fourth, a change naming someone else's message, and a change that moves
+    // nothing new. Receipts are up-to: each moves everything before the newest id it names.
     let (delivered, read, foreign, again) = tokio::join!(
-        store.set_status(change(&bob, &ids[..4], MessageStatus::Delivered)),
-        store.set_status(change(&bob, &ids[2..], MessageStatus::Read)),
+        store.set_status(change(&bob, &ids[..6], MessageStatus::Delivered)),
+        store.set_status(change(&bob, &ids[2..4], MessageStatus::Read)),
         store.set_status(change(&alice, &ids[..1], MessageStatus::Read)),
         store.set_status(change(&bob, &ids[..1], MessageStatus::Delivered)),
     );
@@ -159,24 +162,26 @@ async fn receipts_committed_together_move_forward_and_fail_alone() {
     let delivered = delivered.expect("delivered");
     let read = read.expect("read");
     let again = again.expect("again");
-    assert_eq!(read.updated, ids[2..].to_vec());
-    // The changes may commit in any order (two writers): the first two messages are delivered
-    // exactly once, by one change or the other; messages 2 and 3 are also delivered first only
-    // if that change committed before the read.
-    let mut first_two: Vec<MessageId> = delivered
+    assert_eq!(read.updated, ids[..4].to_vec(), "nothing was read before");
+    assert_eq!(read.up_to, Some(ids[3]));
+    // The changes may commit in any order (two writers): the last two messages are delivered
+    // by `delivered` whatever the order; the first ones only if it came before the read (and
+    // the first one by `again` if that came before both).
+    assert!(delivered.updated.ends_with(&ids[4..]), "{delivered:?}");
+    assert!(again.updated.is_empty() || again.updated == ids[..1]);
+    let mut delivered_first: Vec<MessageId> = delivered
         .updated
         .iter()
         .chain(&again.updated)
-        .filter(|id| ids[..2].contains(id))
         .copied()
         .collect();
-    first_two.sort();
+    delivered_first.sort();
+    delivered_first.dedup();
     assert_eq!(
-        first_two,
-        ids[..2].to_vec(),
+        delivered_first.len(),
+        delivered.updated.len() + again.updated.len(),
         "delivered once each: {delivered:?} {again:?}"
     );
-    assert!(delivered.updated.iter().all(|id| ids[..4].contains(id)));
     let conversation = store
         .direct_conversation(bob.id, alice.id)
         .await
@@ -186,14 +191,14 @@ async fn receipts_committed_together_move_forward_and_fail_alone() {
         .history(bob.id, conversation, None, 100)
         .await
         .expect("history");
-    let statuses: BTreeMap<MessageId, MessageStatus> =
+    let statuses: BTreeMap<MessageId, Option<MessageStatus>> =
         page.messages.iter().map(|m| (m.id, m.status)).collect();
     for (n, id) in ids.iter().enumerate() {
-        let expected = if n >= 2 {
+        let expected = Some(if n < 4 {
             MessageStatus::Read
         } else {
             MessageStatus::Delivered
-        };
+        });
         assert_eq!(statuses[id], expected, "message {n}");
     }
     assert_stream_gap_free(&store, alice.id).await;
@@ -204,7 +209,16 @@ async fn receipts_committed_together_move_forward_and_fail_alone() {
 /// Sends from `task` through `store`: `rounds` batches, each one message along every ordered
 /// pair of `people`, visited forwards or backwards so that batches lock conversations in
 /// opposite orders of arrival.
-async fn crosswise(store: Arc<PostgresStore>, people: Arc<Vec<User>>, task: usize, rounds: usize) {
+///
+/// Receipts are up-to, so one may also move messages of other tasks that came before the ones
+/// it names (or find its own already moved by another's); returns every id its receipts moved.
+async fn crosswise(
+    store: Arc<PostgresStore>,
+    people: Arc<Vec<User>>,
+    task: usize,
+    rounds: usize,
+) -> Vec<MessageId> {
+    let mut moved = Vec::new();
     let mut pairs = Vec::new();
     for a in people.iter() {
         for b in people.iter().filter(|b| b.id != a.id) {
@@ -234,14 +248,16 @@ async fn crosswise(store: Arc<PostgresStore>, people: Arc<Vec<User>>, task: usiz
                 reader,
                 message_ids,
                 status: MessageStatus::Delivered,
+                live_max: 32,
                 at: Timestamp::now(),
             };
             store.set_status(change)
         });
         for outcome in futures_util::future::join_all(receipts).await {
-            assert_eq!(outcome.expect("a receipt").updated.len(), people.len() - 1);
+            moved.extend(outcome.expect("a receipt").updated);
         }
     }
+    moved
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,22 +276,50 @@ async fn two_stores_writing_crosswise_batches_neither_deadlock_nor_leave_gaps() 
             tokio::spawn(crosswise(store, people.clone(), task, rounds))
         })
         .collect();
+    let mut moved = Vec::new();
     for task in tasks {
-        task.await.expect("a crosswise sender");
+        moved.extend(task.await.expect("a crosswise sender"));
     }
+    // Every message was named by its recipient's receipt, so each moved exactly once.
+    let total = moved.len();
+    moved.sort();
+    moved.dedup();
+    assert_eq!(moved.len(), total, "no message moves twice");
     let pairs = people.len() - 1;
+    assert_eq!(total, 6 * rounds * people.len() * pairs);
     for (i, a) in people.iter().enumerate() {
         for b in &people[i + 1..] {
             let count = assert_conversation_gap_free(&stores[1], a, b).await;
             assert_eq!(count, 6 * rounds * 2, "{} and {}", a.username, b.username);
         }
-        // An event per message sent or received, and a status event per conversation for each
-        // receipt given or got.
-        let events = assert_stream_gap_free(&stores[0], a.id).await;
+        // An event per message sent or received, and status events that move each of those
+        // messages once.
+        assert_stream_gap_free(&stores[0], a.id).await;
+        let events = stores[0]
+            .events_since(a.id, Cursor(0), 100_000)
+            .await
+            .expect("events")
+            .events;
+        let (mut messages, mut statuses) = (0, Vec::new());
+        for event in events {
+            match event {
+                Event::Message { .. } => messages += 1,
+                Event::Status { message_ids, .. } => statuses.extend(message_ids),
+            }
+        }
         assert_eq!(
-            events,
-            2 * (6 * rounds * pairs * 2),
-            "{}'s events",
+            messages,
+            6 * rounds * pairs * 2,
+            "{}'s messages",
+            a.username
+        );
+        let count = statuses.len();
+        statuses.sort();
+        statuses.dedup();
+        assert_eq!(
+            (statuses.len(), count),
+            (messages, messages),
+            "{}'s status events move each message once",
             a.username
         );
     }
@@ -345,6 +389,7 @@ async fn batches_on_a_new_database_never_scan_the_messages_table() {
                 reader: bob.clone(),
                 message_ids: ids[..3].to_vec(),
                 status: MessageStatus::Delivered,
+                live_max: 32,
                 at: Timestamp::now(),
             })
             .await

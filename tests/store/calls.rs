@@ -14,8 +14,8 @@ pub use linkup::domain::{
     ConversationId, Cursor, Event, Message, MessageId, MessageStatus, Timestamp, User, UserEvent,
 };
 pub use linkup::store::{
-    ConversationSummary, ConversationSync, EventPage, HistoryPage, Sent, SessionRecord,
-    StatusOutcome, Store, StoreError,
+    ConversationSummary, ConversationSync, EventPage, HistoryPage, MessageReceipts, Sent,
+    SessionRecord, StatusOutcome, Store, StoreError,
 };
 
 use linkup::domain::input::{Body, ClientId, Username};
@@ -211,6 +211,7 @@ pub async fn mark(
         reader: reader.clone(),
         message_ids: ids.to_vec(),
         status,
+        live_max: 32,
         at: Timestamp::now(),
     };
     store.set_status(change).await
@@ -241,9 +242,37 @@ pub async fn read_up_to_in(
         reader: reader.clone(),
         conversation,
         up_to,
+        live_max: 32,
         at: Timestamp::now(),
     };
     store.read_up_to(request).await
+}
+
+/// `reader` moves the listed messages forward to `status` at time `at`.
+pub async fn mark_at(
+    store: &dyn Store,
+    reader: &User,
+    ids: &[MessageId],
+    status: MessageStatus,
+    at: Timestamp,
+) -> StatusOutcome {
+    let change = StatusChange {
+        reader: reader.clone(),
+        message_ids: ids.to_vec(),
+        status,
+        live_max: 32,
+        at,
+    };
+    store.set_status(change).await.expect("marked")
+}
+
+/// "Message info" for message `id` as `viewer` asks for it.
+pub async fn message_receipts(
+    store: &dyn Store,
+    viewer: &User,
+    id: MessageId,
+) -> Result<MessageReceipts, StoreError> {
+    store.message_receipts(viewer.id, id).await
 }
 
 // ---- reads ----

@@ -8,9 +8,10 @@ use crate::calls::*;
 /// Messages to `me` from `other` not yet read, counted from history.
 async fn recount_unread(store: &dyn Store, me: &User, other: &User) -> i64 {
     let messages = whole_history(store, me, other).await;
-    let unread = messages
-        .iter()
-        .filter(|m| m.recipient == me.username && m.status != MessageStatus::Read);
+    let unread = messages.iter().filter(|m| {
+        m.recipient.as_deref() == Some(me.username.as_str())
+            && m.status != Some(MessageStatus::Read)
+    });
     unread.count() as i64
 }
 

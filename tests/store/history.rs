@@ -128,7 +128,7 @@ async fn a_conversation_is_not_found_to_a_non_member(store: &dyn Store) {
         members
             .messages
             .iter()
-            .all(|m| m.status == MessageStatus::Sent),
+            .all(|m| m.status == Some(MessageStatus::Sent)),
         "nothing was marked by the stranger"
     );
     let unknown_for_member = try_history_of(store, &bob, unknown, None, 50).await;

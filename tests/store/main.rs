@@ -52,3 +52,4 @@ mod receipts;
 mod replay;
 mod sends;
 mod sessions;
+mod watermarks;

@@ -46,7 +46,10 @@ pub async fn statuses(
     other: &User,
 ) -> Vec<(MessageId, MessageStatus)> {
     let messages = whole_history(store, me, other).await;
-    messages.into_iter().map(|m| (m.id, m.status)).collect()
+    messages
+        .into_iter()
+        .filter_map(|m| m.status.map(|status| (m.id, status)))
+        .collect()
 }
 
 /// The status of one message of the conversation of `me` with `other`.

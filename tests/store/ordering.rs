@@ -64,7 +64,10 @@ async fn concurrent_senders_keep_seqs_and_cursors_gap_free(store: Arc<dyn Store>
         assert!(seqs_in_order, "one sender's messages keep their order");
         for m in stored {
             by_user.entry(m.sender.clone()).or_default().insert(m.id);
-            by_user.entry(m.recipient.clone()).or_default().insert(m.id);
+            by_user
+                .entry(m.recipient.clone().unwrap_or_default())
+                .or_default()
+                .insert(m.id);
             total += 1;
         }
     }

@@ -13,11 +13,18 @@ async fn a_send_stores_the_message(store: &dyn Store) {
     assert!(sent.created);
     let m = &sent.message;
     assert_eq!(
-        (m.seq, m.sender.as_str(), m.recipient.as_str()),
+        (
+            m.seq,
+            m.sender.as_str(),
+            m.recipient.as_deref().unwrap_or_default()
+        ),
         (1, "alice", "bob")
     );
-    assert_eq!((m.client_id.as_str(), m.body.as_str()), ("c1", "hello bob"));
-    assert_eq!(m.status, MessageStatus::Sent);
+    assert_eq!(
+        (m.client_id.as_deref(), m.body.as_str()),
+        (Some("c1"), "hello bob")
+    );
+    assert_eq!(m.status, Some(MessageStatus::Sent));
     assert!(m.id.0 > 0 && m.edited_at.is_none() && !m.deleted);
 
     let reply = send(store, &bob, &alice, "c1", "hi alice").await.message;

@@ -10,11 +10,12 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::accounts::user_from_row;
 use super::failure;
+use super::marks::{show, viewpoint, visible_to};
 use super::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, messages_by_ids, messages_from_rows};
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::{Message, MessageStatus};
-use crate::store::statements::{IS_MEMBER, SYNC_STATUSES};
+use crate::domain::{Message, MessageKind};
+use crate::store::statements::IS_MEMBER;
 use crate::store::{ConversationSummary, ConversationSync, HistoryPage, StoreError};
 
 /// The 1:1 conversation between two users, if they have exchanged a message.
@@ -74,12 +75,25 @@ pub(super) async fn open_direct_conversation(
             .await?
             .ok_or(StoreError::NotFound);
     }
-    sqlx::query("INSERT INTO conversation_members (user_id, conversation_id) SELECT UNNEST($1::BIGINT[]), $2")
-        .bind(vec![low.0, high.0])
-        .bind(created)
-        .execute(&mut *conn)
-        .await
-        .map_err(failure)?;
+    sqlx::query(
+        "INSERT INTO conversation_members (user_id, conversation_id, joined_at) \
+         SELECT UNNEST($1::BIGINT[]), $2, $3",
+    )
+    .bind(vec![low.0, high.0])
+    .bind(created)
+    .bind(at.millis())
+    .execute(&mut *conn)
+    .await
+    .map_err(failure)?;
+    sqlx::query(
+        "INSERT INTO member_ranges (conversation_id, user_id, from_id) \
+         SELECT $1, UNNEST($2::BIGINT[]), 0",
+    )
+    .bind(created)
+    .bind(vec![low.0, high.0])
+    .execute(&mut *conn)
+    .await
+    .map_err(failure)?;
     Ok(ConversationId(created))
 }
 
@@ -102,16 +116,20 @@ pub async fn require_member(
     }
 }
 
+/// Runs a query over a conversation's messages, bound as `$1` conversation, `$2` bound, `$3`
+/// the member (for `visible_to("$3")`), `$4` limit.
 async fn query_messages(
     conn: &mut PgConnection,
     sql: String,
     conversation: i64,
     bound: i64,
+    member: UserId,
     limit: i64,
 ) -> Result<Vec<Message>, StoreError> {
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(conversation)
         .bind(bound)
+        .bind(member.0)
         .bind(limit)
         .fetch_all(conn)
         .await
@@ -129,14 +147,24 @@ pub async fn history(
 ) -> Result<HistoryPage, StoreError> {
     require_member(conn, conversation, member).await?;
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.conversation_id = $1 AND m.id < $2 ORDER BY m.id DESC LIMIT $3"
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} \
+         WHERE m.conversation_id = $1 AND m.id < $2 AND {} ORDER BY m.id DESC LIMIT $4",
+        visible_to("$3")
     );
     let before = before.map_or(i64::MAX, |b| b.0);
-    let mut messages =
-        query_messages(conn, sql, conversation.0, before, i64::from(limit) + 1).await?;
+    let mut messages = query_messages(
+        conn,
+        sql,
+        conversation.0,
+        before,
+        member,
+        i64::from(limit) + 1,
+    )
+    .await?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     messages.reverse();
+    show(conn, member, &mut messages).await?;
     Ok(HistoryPage { messages, has_more })
 }
 
@@ -153,23 +181,48 @@ pub async fn conversation_sync(
 ) -> Result<ConversationSync, StoreError> {
     require_member(conn, conversation, member).await?;
     let sql = format!(
-        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} WHERE m.conversation_id = $1 AND m.id > $2 ORDER BY m.id ASC LIMIT $3"
+        "SELECT {MESSAGE_COLUMNS} FROM messages m {PARTIES_JOINS} \
+         WHERE m.conversation_id = $1 AND m.id > $2 AND {} ORDER BY m.id ASC LIMIT $4",
+        visible_to("$3")
     );
-    let mut messages =
-        query_messages(conn, sql, conversation.0, after.0, i64::from(limit) + 1).await?;
+    let mut messages = query_messages(
+        &mut *conn,
+        sql,
+        conversation.0,
+        after.0,
+        member,
+        i64::from(limit) + 1,
+    )
+    .await?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
-    let rows: Vec<(i64, i16)> = sqlx::query_as(SYNC_STATUSES)
+    show(&mut *conn, member, &mut messages).await?;
+    let sql = format!(
+        "SELECT m.id, m.kind, s.username FROM messages m JOIN users s ON s.id = m.sender_id \
+         WHERE m.conversation_id = $1 AND m.id <= $2 AND {} ORDER BY m.id DESC LIMIT $4",
+        visible_to("$3")
+    );
+    let recent: Vec<(i64, i16, String)> = sqlx::query_as(AssertSqlSafe(sql))
         .bind(conversation.0)
         .bind(after.0)
+        .bind(member.0)
         .bind(SYNC_STATUS_WINDOW)
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await
         .map_err(failure)?;
-    let statuses = rows
+    let point = viewpoint(conn, conversation, member, |name| {
+        recent.iter().any(|(_, _, sender)| sender == name)
+    })
+    .await?;
+    let statuses = recent
         .into_iter()
         .rev()
-        .map(|(id, s)| (MessageId(id), MessageStatus::from_i64(i64::from(s))))
+        .filter_map(|(id, kind, sender)| {
+            let id = MessageId(id);
+            point
+                .status(id, MessageKind::from_i64(i64::from(kind)), &sender)
+                .map(|status| (id, status))
+        })
         .collect();
     Ok(ConversationSync {
         messages,
@@ -185,23 +238,26 @@ pub async fn conversations(
     user: UserId,
     limit: u32,
 ) -> Result<Vec<ConversationSummary>, StoreError> {
-    let rows = sqlx::query(
+    let sql = format!(
         "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last_message_id, \
            o.id, o.username, o.display_name, \
            (SELECT COUNT(*) FROM messages m \
-             WHERE m.recipient_id = $1 AND m.conversation_id = c.id AND m.read_at IS NULL) AS unread, \
+             WHERE m.conversation_id = c.id AND m.id > me.read_id AND m.kind = 0 \
+               AND m.sender_id != $1 AND NOT m.deleted AND {visible}) AS unread, \
            c.id AS conversation_id \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \
          JOIN direct_conversations d ON d.conversation_id = c.id \
          JOIN users o ON o.id = CASE d.user_low WHEN $1 THEN d.user_high ELSE d.user_low END \
          WHERE me.user_id = $1 ORDER BY last_message_id DESC NULLS LAST, c.id DESC LIMIT $2",
-    )
-    .bind(user.0)
-    .bind(i64::from(limit))
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(failure)?;
+        visible = visible_to("$1")
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(user.0)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
     let last_ids: Vec<i64> = rows
         .iter()
         .filter_map(|r| {
@@ -210,7 +266,8 @@ pub async fn conversations(
                 .flatten()
         })
         .collect();
-    let last_messages = messages_by_ids(conn, &last_ids).await?;
+    let mut last_messages = messages_by_ids(&mut *conn, &last_ids).await?;
+    show(conn, user, &mut last_messages).await?;
     rows.iter()
         .map(|row| {
             let last: Option<i64> = row.try_get("last_message_id").map_err(failure)?;

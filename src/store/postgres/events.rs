@@ -7,6 +7,7 @@
 
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 
+use super::marks::show;
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
 use super::{failure, single};
 use crate::domain::event::Event;
@@ -70,7 +71,7 @@ pub async fn events_since(
         .bind(user.0)
         .bind(since.0)
         .bind(i64::from(limit) + 1)
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await
         .map_err(failure)?;
     let mut events = Vec::with_capacity(rows.len());
@@ -90,6 +91,15 @@ pub async fn events_since(
     }
     let has_more = events.len() > limit as usize;
     events.truncate(limit as usize);
+    show(
+        conn,
+        user,
+        events.iter_mut().filter_map(|event| match event {
+            Event::Message { message, .. } => Some(message),
+            _ => None,
+        }),
+    )
+    .await?;
     Ok(EventPage { events, has_more })
 }
 

@@ -19,6 +19,7 @@ mod accounts;
 mod batch;
 mod conversations;
 mod events;
+mod marks;
 mod messages;
 mod receipts;
 pub mod schema;
@@ -35,8 +36,8 @@ use sqlx::{PgConnection, PgPool};
 
 use super::{
     Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
-    NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
-    Store, StoreError, User,
+    MessageReceipts, NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange,
+    StatusOutcome, Store, StoreError, User,
 };
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
@@ -227,6 +228,14 @@ impl Store for PostgresStore {
 
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {
         transaction!(self, |c| receipts::read_up_to(c, &request))
+    }
+
+    async fn message_receipts(
+        &self,
+        viewer: UserId,
+        id: MessageId,
+    ) -> Result<MessageReceipts, StoreError> {
+        reads_on!(self, |c| receipts::message_receipts(c, viewer, id))
     }
 
     async fn direct_conversation(

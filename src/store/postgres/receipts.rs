@@ -1,88 +1,134 @@
-//! Read-up-to on PostgreSQL, a transaction of its own: the reader's unread messages of one
-//! conversation, up to an id of it, move to read (never back), and their events are recorded
-//! exactly as a batch records a status change (`batch::record_moved`: the users' rows locked in
-//! ascending id order, cursors counted on from their newest events). Status changes by ids go
-//! through the writer's batches instead (`batch::statuses`).
+//! Receipts on PostgreSQL outside the writer's batches: read-up-to, a transaction of its own
+//! that moves the reader's marks exactly as a batch does (`batch::statuses`, with the same
+//! locks in the same order: a group's row, the reader's member row, then the users'), and
+//! "message info", a read.
 
-use sqlx::{PgConnection, Row};
+use sqlx::{AssertSqlSafe, PgConnection, Row};
 
+use super::accounts::user_from_row;
 use super::batch::record_moved;
-use super::conversations::require_member;
+use super::batch::statuses::{Resolved, advance};
 use super::failure;
+use super::marks::visible_to;
 use crate::domain::MessageStatus;
-use crate::domain::User;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::store::records::status_groups;
-use crate::store::{ReadUpTo, StatusOutcome, StoreError};
+use crate::store::{MessageReceipts, ReadUpTo, StatusChange, StatusOutcome, StoreError};
 
-/// Records status events for messages already moved forward, as a batch records them: one
-/// event per conversation, in the sender's and the reader's streams.
-async fn record_status(
+/// The conversation, sender and whether it is a group, of message `id`, if `viewer` can see it.
+async fn named(
     conn: &mut PgConnection,
-    reader: &User,
-    changed: Vec<(MessageId, ConversationId, UserId)>,
-    status: MessageStatus,
-    at: Timestamp,
-) -> Result<StatusOutcome, StoreError> {
-    let mut updated: Vec<MessageId> = changed.iter().map(|(id, _, _)| *id).collect();
-    updated.sort();
-    let groups = status_groups(reader, changed, status, at);
-    record_moved(conn, updated, groups, at).await
+    viewer: UserId,
+    id: MessageId,
+) -> Result<Option<(ConversationId, UserId, bool)>, StoreError> {
+    let sql = format!(
+        "SELECT m.conversation_id, m.sender_id, c.kind = 'group' AS grp FROM messages m \
+         JOIN conversations c ON c.id = m.conversation_id WHERE m.id = $1 AND {}",
+        visible_to("$2")
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(id.0)
+        .bind(viewer.0)
+        .fetch_optional(conn)
+        .await
+        .map_err(failure)?;
+    row.map(|r| {
+        Ok((
+            ConversationId(r.try_get("conversation_id")?),
+            UserId(r.try_get("sender_id")?),
+            r.try_get("grp")?,
+        ))
+    })
+    .transpose()
+    .map_err(failure)
 }
 
-/// Moves the reader's messages of `conversation` up to `up_to` to read (never back); returns
-/// what changed.
-async fn read_forward(
-    conn: &mut PgConnection,
-    reader: &User,
-    conversation: ConversationId,
-    up_to: MessageId,
-    at: Timestamp,
-) -> Result<Vec<(MessageId, ConversationId, UserId)>, StoreError> {
-    let rows = sqlx::query(
-        "UPDATE messages SET status = $1, delivered_at = COALESCE(delivered_at, $2), \
-         read_at = COALESCE(read_at, $2) \
-         WHERE recipient_id = $3 AND read_at IS NULL AND conversation_id = $4 AND id <= $5 \
-         RETURNING id, conversation_id, sender_id",
-    )
-    .bind(MessageStatus::Read.as_i64() as i16)
-    .bind(at.millis())
-    .bind(reader.id.0)
-    .bind(conversation.0)
-    .bind(up_to.0)
-    .fetch_all(conn)
-    .await
-    .map_err(failure)?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                MessageId(r.try_get("id")?),
-                ConversationId(r.try_get("conversation_id")?),
-                UserId(r.try_get("sender_id")?),
-            ))
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(failure)
-}
-
-/// Marks read every unread message to the reader in the conversation up to `up_to`, an id of
-/// that conversation; `NotFound` if the reader is not a member or the id is not one of its messages.
+/// Marks read every message from others in the conversation up to `up_to`, an id of that
+/// conversation inside the reader's range; `NotFound` otherwise.
 pub async fn read_up_to(
     conn: &mut PgConnection,
     req: &ReadUpTo,
 ) -> Result<StatusOutcome, StoreError> {
-    let conversation = req.conversation;
-    require_member(conn, conversation, req.reader.id).await?;
-    let owner: Option<i64> =
-        sqlx::query_scalar("SELECT conversation_id FROM messages WHERE id = $1")
-            .bind(req.up_to.0)
-            .fetch_optional(&mut *conn)
+    let group = match named(conn, req.reader.id, req.up_to).await? {
+        Some((conversation, _, group)) if conversation == req.conversation => group,
+        _ => return Err(StoreError::NotFound),
+    };
+    if group {
+        sqlx::query("SELECT id FROM conversations WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(req.conversation.0)
+            .execute(&mut *conn)
             .await
             .map_err(failure)?;
-    if owner != Some(conversation.0) {
-        return Err(StoreError::NotFound);
     }
-    let changed = read_forward(conn, &req.reader, conversation, req.up_to, req.at).await?;
-    record_status(conn, &req.reader, changed, MessageStatus::Read, req.at).await
+    let change = StatusChange {
+        reader: req.reader.clone(),
+        message_ids: vec![req.up_to],
+        status: MessageStatus::Read,
+        live_max: req.live_max,
+        at: req.at,
+    };
+    let resolved = Resolved::single(req.conversation, req.up_to, group);
+    let written = advance(conn, &[&change], resolved).await?.pop();
+    match written {
+        Some(Ok(super::batch::Written::Moved {
+            updated,
+            up_to,
+            groups,
+            at,
+        })) => record_moved(conn, updated, up_to, groups, at).await,
+        Some(Err(err)) => Err(err),
+        _ => Err(StoreError::Other("a read-up-to went unanswered".into())),
+    }
+}
+
+/// Who has message `id` read, delivered or pending, with the time each receipt first covered
+/// it; `NotFound` unless `viewer` can see it.
+pub async fn message_receipts(
+    conn: &mut PgConnection,
+    viewer: UserId,
+    id: MessageId,
+) -> Result<MessageReceipts, StoreError> {
+    let (conversation, sender, _) = named(conn, viewer, id).await?.ok_or(StoreError::NotFound)?;
+    let rows = sqlx::query(
+        "SELECT u.id, u.username, u.display_name, me.delivered_id, me.read_id, \
+           (SELECT MIN(l.at) FROM receipt_log l WHERE l.conversation_id = me.conversation_id \
+             AND l.user_id = me.user_id AND l.status = 2 AND l.up_to_id >= $3) AS read_at, \
+           (SELECT MIN(l.at) FROM receipt_log l WHERE l.conversation_id = me.conversation_id \
+             AND l.user_id = me.user_id AND l.status = 1 AND l.up_to_id >= $3) AS delivered_at \
+         FROM conversation_members me JOIN users u ON u.id = me.user_id \
+         WHERE me.conversation_id = $1 AND me.user_id != $2 AND me.left_id IS NULL \
+           AND me.joined_id < $3 ORDER BY me.joined_id, me.joined_rank, u.username",
+    )
+    .bind(conversation.0)
+    .bind(sender.0)
+    .bind(id.0)
+    .fetch_all(conn)
+    .await
+    .map_err(failure)?;
+    let mut receipts = MessageReceipts {
+        message_id: id,
+        sender,
+        read: Vec::new(),
+        delivered: Vec::new(),
+        pending: Vec::new(),
+    };
+    for row in &rows {
+        let user = user_from_row(row).map_err(failure)?;
+        let get = |name: &str| row.try_get::<i64, _>(name).map_err(failure);
+        let at = |name: &str| {
+            row.try_get::<Option<i64>, _>(name)
+                .map(|at| Timestamp(at.unwrap_or(0)))
+                .map_err(failure)
+        };
+        if get("read_id")? >= id.0 {
+            receipts.read.push((user, at("read_at")?));
+        } else if get("delivered_id")? >= id.0 {
+            receipts.delivered.push((user, at("delivered_at")?));
+        } else {
+            receipts.pending.push(user);
+        }
+    }
+    receipts.read.sort_by_key(|(_, at)| *at);
+    receipts.delivered.sort_by_key(|(_, at)| *at);
+    Ok(receipts)
 }

@@ -113,6 +113,77 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE messages SET (fillfactor = 80);
     "#,
     ),
+    // Groups and up-to receipts (v2), as SQLite's version 4: conversations gain what a group
+    // has; members gain a role, when and at which message they joined, where they left, and
+    // their two receipt watermarks (message ids); `member_ranges` holds each membership's
+    // visible range; `receipt_log` when each watermark advance happened. A direct
+    // conversation's parties become members from its start, their watermarks the newest
+    // message to them v1 had delivered or read, and v1's per-message times become the log.
+    // Messages gain a kind and a system record and lose the per-message status; a group's (or
+    // a system message's) recipient and client id may be empty.
+    (
+        4,
+        r#"
+    ALTER TABLE conversations ADD COLUMN title TEXT,
+        ADD COLUMN description TEXT NOT NULL DEFAULT '',
+        ADD COLUMN settings TEXT,
+        ADD COLUMN created_by BIGINT REFERENCES users(id),
+        ADD COLUMN client_id TEXT;
+    CREATE UNIQUE INDEX groups_by_client_id ON conversations(created_by, client_id)
+        WHERE client_id IS NOT NULL;
+
+    ALTER TABLE conversation_members ADD COLUMN role TEXT NOT NULL DEFAULT 'member',
+        ADD COLUMN joined_at BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN joined_id BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN joined_rank BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN left_id BIGINT,
+        ADD COLUMN delivered_id BIGINT NOT NULL DEFAULT 0,
+        ADD COLUMN read_id BIGINT NOT NULL DEFAULT 0;
+    UPDATE conversation_members me SET
+        joined_at = c.created_at,
+        delivered_id = COALESCE((SELECT MAX(m.id) FROM messages m
+            WHERE m.conversation_id = me.conversation_id AND m.recipient_id = me.user_id
+              AND m.status >= 1), 0),
+        read_id = COALESCE((SELECT MAX(m.id) FROM messages m
+            WHERE m.conversation_id = me.conversation_id AND m.recipient_id = me.user_id
+              AND m.status >= 2), 0)
+        FROM conversations c WHERE c.id = me.conversation_id;
+
+    CREATE TABLE member_ranges (
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        from_id BIGINT NOT NULL,
+        to_id BIGINT,
+        PRIMARY KEY (conversation_id, user_id, from_id)
+    );
+    INSERT INTO member_ranges (conversation_id, user_id, from_id, to_id)
+        SELECT conversation_id, user_id, 0, NULL FROM conversation_members;
+
+    CREATE TABLE receipt_log (
+        conversation_id BIGINT NOT NULL REFERENCES conversations(id),
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        status SMALLINT NOT NULL,
+        up_to_id BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, status, up_to_id)
+    );
+    INSERT INTO receipt_log (conversation_id, user_id, status, up_to_id, at)
+        SELECT conversation_id, recipient_id, 1, id, delivered_at FROM messages
+        WHERE delivered_at IS NOT NULL;
+    INSERT INTO receipt_log (conversation_id, user_id, status, up_to_id, at)
+        SELECT conversation_id, recipient_id, 2, id, read_at FROM messages
+        WHERE read_at IS NOT NULL;
+
+    DROP INDEX messages_unread;
+    ALTER TABLE messages DROP COLUMN status,
+        DROP COLUMN delivered_at,
+        DROP COLUMN read_at,
+        ALTER COLUMN recipient_id DROP NOT NULL,
+        ALTER COLUMN client_id DROP NOT NULL,
+        ADD COLUMN kind SMALLINT NOT NULL DEFAULT 0,
+        ADD COLUMN system TEXT;
+    "#,
+    ),
 ];
 
 /// An arbitrary constant naming LinkUp's migration lock.

@@ -9,12 +9,13 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts::user_from_row;
+use super::marks::{show, viewpoint, visible_to};
 use super::messages::{MESSAGE_COLUMNS, MESSAGE_JOINS, message_by_id, message_from_row};
 use super::other;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::{Message, MessageStatus};
-use crate::store::statements::{IS_MEMBER, SYNC_STATUSES};
+use crate::domain::{Message, MessageKind, MessageStatus};
+use crate::store::statements::IS_MEMBER;
 use crate::store::{ConversationSummary, ConversationSync, HistoryPage, StoreError};
 
 /// The 1:1 conversation between two users, if they have exchanged a message.
@@ -58,7 +59,12 @@ pub fn open_direct_conversation(
     let (low, high) = if a <= b { (a, b) } else { (b, a) };
     let mut member = conn
         .prepare_cached(
-            "INSERT INTO conversation_members (user_id, conversation_id) VALUES (?1, ?2)",
+            "INSERT INTO conversation_members (user_id, conversation_id, joined_at) VALUES (?1, ?2, ?3)",
+        )
+        .map_err(other)?;
+    let mut range = conn
+        .prepare_cached(
+            "INSERT INTO member_ranges (conversation_id, user_id, from_id) VALUES (?1, ?2, 0)",
         )
         .map_err(other)?;
     for user in if low == high {
@@ -66,7 +72,8 @@ pub fn open_direct_conversation(
     } else {
         vec![low, high]
     } {
-        member.execute([user.0, id.0]).map_err(other)?;
+        member.execute([user.0, id.0, at.millis()]).map_err(other)?;
+        range.execute([id.0, user.0]).map_err(other)?;
     }
     conn.prepare_cached("INSERT INTO direct_conversations (user_low, user_high, conversation_id) VALUES (?1, ?2, ?3)")
         .and_then(|mut s| s.execute([low.0, high.0, id.0]))
@@ -114,17 +121,19 @@ pub fn history(
     require_member(conn, conversation, member)?;
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} \
-         WHERE m.conversation_id = ?1 AND m.id < ?2 ORDER BY m.id DESC LIMIT ?3"
+         WHERE m.conversation_id = ?1 AND m.id < ?2 AND {} ORDER BY m.id DESC LIMIT ?4",
+        visible_to(3)
     );
     let before = before.map_or(i64::MAX, |b| b.0);
     let mut messages = query_messages(
         conn,
         &sql,
-        params![conversation.0, before, i64::from(limit) + 1],
+        params![conversation.0, before, member.0, i64::from(limit) + 1],
     )?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
     messages.reverse();
+    show(conn, member, &mut messages)?;
     Ok(HistoryPage { messages, has_more })
 }
 
@@ -142,23 +151,44 @@ pub fn conversation_sync(
     require_member(conn, conversation, member)?;
     let sql = format!(
         "SELECT {MESSAGE_COLUMNS} FROM {MESSAGE_JOINS} \
-         WHERE m.conversation_id = ?1 AND m.id > ?2 ORDER BY m.id ASC LIMIT ?3"
+         WHERE m.conversation_id = ?1 AND m.id > ?2 AND {} ORDER BY m.id ASC LIMIT ?4",
+        visible_to(3)
     );
     let mut messages = query_messages(
         conn,
         &sql,
-        params![conversation.0, after.0, i64::from(limit) + 1],
+        params![conversation.0, after.0, member.0, i64::from(limit) + 1],
     )?;
     let has_more = messages.len() > limit as usize;
     messages.truncate(limit as usize);
-    let mut stmt = conn.prepare_cached(SYNC_STATUSES).map_err(other)?;
-    let mut statuses = stmt
-        .query_map(params![conversation.0, after.0, SYNC_STATUS_WINDOW], |r| {
-            Ok((MessageId(r.get(0)?), MessageStatus::from_i64(r.get(1)?)))
-        })
+    show(conn, member, &mut messages)?;
+    let sql = format!(
+        "SELECT m.id, m.kind, s.username FROM messages m JOIN users s ON s.id = m.sender_id \
+         WHERE m.conversation_id = ?1 AND m.id <= ?2 AND {} ORDER BY m.id DESC LIMIT ?4",
+        visible_to(3)
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
+    let recent = stmt
+        .query_map(
+            params![conversation.0, after.0, member.0, SYNC_STATUS_WINDOW],
+            |r| {
+                Ok((
+                    MessageId(r.get(0)?),
+                    MessageKind::from_i64(r.get(1)?),
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
         .map_err(other)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(other)?;
+    let point = viewpoint(conn, conversation, member, |name| {
+        recent.iter().any(|(_, _, sender)| sender == name)
+    })?;
+    let mut statuses: Vec<(MessageId, MessageStatus)> = recent
+        .into_iter()
+        .filter_map(|(id, kind, sender)| point.status(id, kind, &sender).map(|status| (id, status)))
+        .collect();
     statuses.reverse();
     Ok(ConversationSync {
         messages,
@@ -174,20 +204,21 @@ pub fn conversations(
     user: UserId,
     limit: u32,
 ) -> Result<Vec<ConversationSummary>, StoreError> {
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last, \
+    let sql = format!(
+        "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last, \
                o.id, o.username, o.display_name, \
                (SELECT COUNT(*) FROM messages m \
-                 WHERE m.recipient_id = ?1 AND m.conversation_id = c.id AND m.read_at IS NULL), \
+                 WHERE m.conversation_id = c.id AND m.id > me.read_id AND m.kind = 0 \
+                   AND m.sender_id != ?1 AND m.deleted = 0 AND {visible}), \
                c.id \
              FROM conversation_members me \
              JOIN conversations c ON c.id = me.conversation_id \
              JOIN direct_conversations d ON d.conversation_id = c.id \
              JOIN users o ON o.id = CASE d.user_low WHEN ?1 THEN d.user_high ELSE d.user_low END \
              WHERE me.user_id = ?1 ORDER BY last DESC, c.id DESC LIMIT ?2",
-        )
-        .map_err(other)?;
+        visible = visible_to(1)
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
     let rows = stmt
         .query_map(params![user.0, limit], |r| {
             Ok((
@@ -202,10 +233,13 @@ pub fn conversations(
         .map_err(other)?;
     rows.into_iter()
         .map(|(last, with, unread, id)| {
-            let last_message = match last {
+            let mut last_message = match last {
                 Some(id) => message_by_id(conn, MessageId(id))?,
                 None => None,
             };
+            if let Some(message) = last_message.as_mut() {
+                show(conn, user, [message])?;
+            }
             Ok(ConversationSummary {
                 id,
                 with,

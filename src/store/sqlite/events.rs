@@ -8,6 +8,7 @@
 
 use rusqlite::{Connection, params};
 
+use super::marks::show;
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
 use super::other;
 use crate::domain::event::Event;
@@ -77,6 +78,14 @@ pub fn events_since(
     }
     let has_more = events.len() > limit as usize;
     events.truncate(limit as usize);
+    show(
+        conn,
+        user,
+        events.iter_mut().filter_map(|event| match event {
+            Event::Message { message, .. } => Some(message),
+            _ => None,
+        }),
+    )?;
     Ok(EventPage { events, has_more })
 }
 

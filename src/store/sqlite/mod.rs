@@ -12,6 +12,7 @@ mod accounts;
 mod checkpoint;
 mod conversations;
 mod events;
+mod marks;
 mod messages;
 mod receipts;
 pub mod schema;
@@ -26,8 +27,8 @@ use rusqlite::Connection;
 
 use super::{
     Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
-    NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
-    Store, StoreError, User,
+    MessageReceipts, NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange,
+    StatusOutcome, Store, StoreError, User,
 };
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
@@ -257,6 +258,15 @@ impl Store for SqliteStore {
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {
         self.writer
             .write(move |c| receipts::read_up_to(c, &request))
+            .await
+    }
+
+    async fn message_receipts(
+        &self,
+        viewer: UserId,
+        id: MessageId,
+    ) -> Result<MessageReceipts, StoreError> {
+        self.read(move |c| receipts::message_receipts(c, viewer, id))
             .await
     }
 

@@ -1,136 +1,282 @@
-//! Receipts on SQLite: recipients moving their messages forward (delivered, read), by ids or
-//! read-up-to, never back, each as one job of the writer.
+//! Receipts on SQLite: a member moving their watermarks forward (delivered, read) to a position
+//! named by a message id, by ids or read-up-to, never back, each as one job of the writer.
 //!
-//! Every named message must be the reader's, or the job is `NotFound` and changes nothing.
-//! What moved is recorded as one status event per conversation, in the sender's and the
-//! reader's streams, with their next cursors (`events::append_event`).
+//! Every named message must be one the reader can see and did not send (a system message the
+//! reader can see counts as a position), or the job is `NotFound` and changes nothing. Per
+//! conversation, the reader's marks move to the newest position named, each advance is logged
+//! (`receipt_log`, for "message info"), and the status events `store::receipts::route` decides
+//! are appended with the users' next cursors.
+
+use std::collections::BTreeMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::conversations::require_member;
+use super::accounts::user_from_row;
 use super::events::append_event;
+use super::marks::{others, standing, visible_to};
 use super::other;
+use crate::domain::MessageKind;
 use crate::domain::MessageStatus;
 use crate::domain::event::UserEvent;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::store::records::{KIND_STATUS, status_groups};
-use crate::store::{ReadUpTo, StatusChange, StatusOutcome, StoreError, User};
+use crate::store::receipts::{Moved, Receipt, route};
+use crate::store::records::KIND_STATUS;
+use crate::store::{MessageReceipts, ReadUpTo, StatusChange, StatusOutcome, StoreError, User};
 
-/// A message as a status change needs it.
-struct Target {
+/// A message named in a receipt: its conversation, sender and kind, if the reader can see it.
+fn named(
+    conn: &Connection,
+    reader: UserId,
     id: MessageId,
-    conversation: ConversationId,
-    sender: UserId,
-    recipient: UserId,
-    status: MessageStatus,
-}
-
-fn target(conn: &Connection, id: MessageId) -> Result<Option<Target>, StoreError> {
-    conn.prepare_cached(
-        "SELECT sender_id, recipient_id, status, conversation_id FROM messages WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.query_row([id.0], |r| {
-            Ok(Target {
-                id,
-                conversation: ConversationId(r.get(3)?),
-                sender: UserId(r.get(0)?),
-                recipient: UserId(r.get(1)?),
-                status: MessageStatus::from_i64(r.get(2)?),
+) -> Result<Option<(ConversationId, UserId, MessageKind)>, StoreError> {
+    let sql = format!(
+        "SELECT m.conversation_id, m.sender_id, m.kind FROM messages m WHERE m.id = ?1 AND {}",
+        visible_to(2)
+    );
+    conn.prepare_cached(&sql)
+        .and_then(|mut s| {
+            s.query_row(params![id.0, reader.0], |r| {
+                Ok((
+                    ConversationId(r.get(0)?),
+                    UserId(r.get(1)?),
+                    MessageKind::from_i64(r.get(2)?),
+                ))
             })
+            .optional()
         })
-        .optional()
-    })
-    .map_err(other)
+        .map_err(other)
 }
 
-/// Moves the given messages (all addressed to `reader`) forward and records one status event per
-/// conversation, in both the sender's and the reader's streams.
+/// Moves the reader's marks in one conversation forward to `up_to` and records the events.
 fn advance(
     conn: &Connection,
     reader: &User,
-    targets: Vec<Target>,
+    conversation: ConversationId,
     status: MessageStatus,
+    up_to: MessageId,
+    live_max: usize,
     at: Timestamp,
 ) -> Result<StatusOutcome, StoreError> {
-    // Only a move to `read` names `read_at`: an UPDATE that assigns no column of the unread
-    // index's condition leaves that index alone.
-    let sql = if status >= MessageStatus::Read {
-        "UPDATE messages SET status = ?1, delivered_at = COALESCE(delivered_at, ?2), \
-         read_at = COALESCE(read_at, ?2) WHERE id = ?3"
-    } else {
-        "UPDATE messages SET status = ?1, delivered_at = COALESCE(delivered_at, ?2) WHERE id = ?3"
+    let (_, group, before) =
+        standing(conn, conversation, reader.id)?.ok_or(StoreError::NotFound)?;
+    let after = before.advanced(status, up_to.0);
+    let mut outcome = StatusOutcome {
+        up_to: Some(up_to),
+        ..StatusOutcome::default()
     };
-    let mut update = conn.prepare_cached(sql).map_err(other)?;
-    let mut changed = Vec::new();
-    for t in targets.into_iter().filter(|t| t.status < status) {
-        update
-            .execute(params![status.as_i64(), at.millis(), t.id.0])
-            .map_err(other)?;
-        changed.push((t.id, t.conversation, t.sender));
+    if after == before {
+        return Ok(outcome);
     }
-    let mut outcome = StatusOutcome::default();
-    for group in status_groups(reader, changed, status, at) {
-        let data = group.data.encode()?;
-        for user in group.users {
+    let sql = format!(
+        "SELECT m.id, m.sender_id FROM messages m WHERE m.conversation_id = ?1 \
+         AND m.id > ?2 AND m.id <= ?3 AND m.kind = 0 AND m.sender_id != ?4 AND {} ORDER BY m.id",
+        visible_to(4)
+    );
+    let moved = conn
+        .prepare_cached(&sql)
+        .map_err(other)?
+        .query_map(
+            params![
+                conversation.0,
+                before.reach(status),
+                after.reach(status),
+                reader.id.0
+            ],
+            |r| {
+                Ok(Moved {
+                    id: MessageId(r.get(0)?),
+                    sender: UserId(r.get(1)?),
+                })
+            },
+        )
+        .map_err(other)?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(other)?;
+    conn.prepare_cached(
+        "UPDATE conversation_members SET delivered_id = ?1, read_id = ?2 \
+         WHERE conversation_id = ?3 AND user_id = ?4",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            after.delivered,
+            after.read,
+            conversation.0,
+            reader.id.0
+        ])
+    })
+    .map_err(other)?;
+    let mut log = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO receipt_log (conversation_id, user_id, status, up_to_id, at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )
+        .map_err(other)?;
+    for (moved_to, was, logged) in [
+        (after.delivered, before.delivered, MessageStatus::Delivered),
+        (after.read, before.read, MessageStatus::Read),
+    ] {
+        if moved_to > was {
+            log.execute(params![
+                conversation.0,
+                reader.id.0,
+                logged.as_i64(),
+                moved_to,
+                at.millis()
+            ])
+            .map_err(other)?;
+        }
+    }
+    let others = if group {
+        others(conn, conversation, reader.id)?
+            .into_iter()
+            .map(|(user, member)| (user, member.marks))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    outcome.updated = moved.iter().map(|m| m.id).collect();
+    let receipt = Receipt {
+        reader,
+        conversation,
+        group,
+        status,
+        before,
+        after,
+        up_to,
+        moved,
+        others,
+        live_max,
+        at,
+    };
+    for event in route(&receipt) {
+        let data = event.data.encode()?;
+        for user in event.users {
             let cursor = append_event(conn, user, KIND_STATUS, None, Some(&data), at)?;
             outcome.events.push(UserEvent {
                 user,
-                event: group.data.event(cursor),
+                event: event.data.event(cursor),
             });
         }
-        outcome.updated.extend(group.data.message_ids);
+    }
+    Ok(outcome)
+}
+
+/// Moves the reader's marks forward to the newest position named in each conversation;
+/// `NotFound` if any id is not a message the reader can see, or is their own.
+pub fn set_status(conn: &Connection, change: &StatusChange) -> Result<StatusOutcome, StoreError> {
+    let mut newest: BTreeMap<ConversationId, MessageId> = BTreeMap::new();
+    for id in &change.message_ids {
+        match named(conn, change.reader.id, *id)? {
+            Some((_, sender, MessageKind::Text)) if sender == change.reader.id => {
+                return Err(StoreError::NotFound);
+            }
+            Some((conversation, _, _)) => {
+                let up_to = newest.entry(conversation).or_insert(*id);
+                *up_to = (*up_to).max(*id);
+            }
+            None => return Err(StoreError::NotFound),
+        }
+    }
+    let mut outcome = StatusOutcome {
+        up_to: change.message_ids.iter().max().copied(),
+        ..StatusOutcome::default()
+    };
+    for (conversation, up_to) in newest {
+        let moved = advance(
+            conn,
+            &change.reader,
+            conversation,
+            change.status,
+            up_to,
+            change.live_max,
+            change.at,
+        )?;
+        outcome.updated.extend(moved.updated);
+        outcome.events.extend(moved.events);
     }
     outcome.updated.sort();
     Ok(outcome)
 }
 
-/// Moves the reader's messages forward; `NotFound` if any id is not a message to the reader.
-pub fn set_status(conn: &Connection, change: &StatusChange) -> Result<StatusOutcome, StoreError> {
-    let mut ids = change.message_ids.clone();
-    ids.sort();
-    ids.dedup();
-    let mut targets = Vec::with_capacity(ids.len());
-    for id in ids {
-        match target(conn, id)? {
-            Some(t) if t.recipient == change.reader.id => targets.push(t),
-            _ => return Err(StoreError::NotFound),
-        }
+/// Marks read every message from others in the conversation up to `up_to`, an id of that
+/// conversation inside the reader's range.
+pub fn read_up_to(conn: &Connection, req: &ReadUpTo) -> Result<StatusOutcome, StoreError> {
+    match named(conn, req.reader.id, req.up_to)? {
+        Some((conversation, _, _)) if conversation == req.conversation => advance(
+            conn,
+            &req.reader,
+            conversation,
+            MessageStatus::Read,
+            req.up_to,
+            req.live_max,
+            req.at,
+        ),
+        _ => Err(StoreError::NotFound),
     }
-    advance(conn, &change.reader, targets, change.status, change.at)
 }
 
-/// Marks read every unread message to the reader in the conversation up to `up_to`, an id of
-/// that conversation.
-pub fn read_up_to(conn: &Connection, req: &ReadUpTo) -> Result<StatusOutcome, StoreError> {
-    let conversation = req.conversation;
-    require_member(conn, conversation, req.reader.id)?;
-    let in_conversation: Option<i64> = conn
-        .prepare_cached("SELECT conversation_id FROM messages WHERE id = ?1")
-        .and_then(|mut s| s.query_row([req.up_to.0], |r| r.get(0)).optional())
-        .map_err(other)?;
-    if in_conversation != Some(conversation.0) {
-        return Err(StoreError::NotFound);
-    }
-    let mut stmt = conn
+/// Who has message `id` read, delivered or pending, with the time each receipt first covered
+/// it; `NotFound` unless `viewer` can see it.
+pub fn message_receipts(
+    conn: &Connection,
+    viewer: UserId,
+    id: MessageId,
+) -> Result<MessageReceipts, StoreError> {
+    let (conversation, sender, _) = named(conn, viewer, id)?.ok_or(StoreError::NotFound)?;
+    let mut receipts = MessageReceipts {
+        message_id: id,
+        sender,
+        read: Vec::new(),
+        delivered: Vec::new(),
+        pending: Vec::new(),
+    };
+    let mut members = conn
         .prepare_cached(
-            "SELECT id, sender_id, status FROM messages \
-             WHERE recipient_id = ?1 AND conversation_id = ?2 AND read_at IS NULL AND id <= ?3",
+            "SELECT u.id, u.username, u.display_name, me.delivered_id, me.read_id \
+             FROM conversation_members me JOIN users u ON u.id = me.user_id \
+             WHERE me.conversation_id = ?1 AND me.user_id != ?2 AND me.left_id IS NULL \
+               AND me.joined_id < ?3 ORDER BY me.joined_id, me.joined_rank, u.username",
         )
         .map_err(other)?;
-    let targets = stmt
-        .query_map(params![req.reader.id.0, conversation.0, req.up_to.0], |r| {
-            Ok(Target {
-                id: MessageId(r.get(0)?),
-                conversation,
-                sender: UserId(r.get(1)?),
-                recipient: req.reader.id,
-                status: MessageStatus::from_i64(r.get(2)?),
-            })
+    let rows = members
+        .query_map(params![conversation.0, sender.0, id.0], |r| {
+            Ok((
+                user_from_row(r, 0)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
         })
         .map_err(other)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(other)?;
-    advance(conn, &req.reader, targets, MessageStatus::Read, req.at)
+    let mut first = conn
+        .prepare_cached(
+            "SELECT MIN(at) FROM receipt_log WHERE conversation_id = ?1 AND user_id = ?2 \
+             AND status = ?3 AND up_to_id >= ?4",
+        )
+        .map_err(other)?;
+    let mut covered = |user: UserId, status: MessageStatus| -> Result<Timestamp, StoreError> {
+        first
+            .query_row(
+                params![conversation.0, user.0, status.as_i64(), id.0],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map(|at| Timestamp(at.unwrap_or(0)))
+            .map_err(other)
+    };
+    for (user, delivered, read) in rows {
+        if read >= id.0 {
+            let at = covered(user.id, MessageStatus::Read)?;
+            receipts.read.push((user, at));
+        } else if delivered >= id.0 {
+            let at = covered(user.id, MessageStatus::Delivered)?;
+            receipts.delivered.push((user, at));
+        } else {
+            receipts.pending.push(user);
+        }
+    }
+    receipts.read.sort_by_key(|(_, at)| *at);
+    receipts.delivered.sort_by_key(|(_, at)| *at);
+    Ok(receipts)
 }

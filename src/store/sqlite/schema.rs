@@ -1,7 +1,8 @@
 //! The SQLite schema and its migrations, applied in order and recorded in `schema_migrations`.
 //!
-//! The model is ready for group conversations: membership lives in `conversation_members`, and
-//! `direct_conversations` only indexes the 1:1 pairs. Since version 3 no counter is kept in a
+//! Membership lives in `conversation_members` (with roles, receipt watermarks and visible
+//! ranges in `member_ranges`, since version 4), and `direct_conversations` only indexes the
+//! 1:1 pairs. Since version 3 no counter is kept in a
 //! row of its own: a user's last cursor is the end of their `events`, a conversation's last seq
 //! and last message the end of its messages (`messages_by_conversation`), read by the write that
 //! appends to them.
@@ -131,6 +132,92 @@ const MIGRATIONS: &[(i64, &str)] = &[
     UPDATE conversations SET created_at = COALESCE(
         (SELECT MIN(m.created_at) FROM messages m WHERE m.conversation_id = conversations.id),
         created_at);
+    "#,
+    ),
+    // Groups and up-to receipts (v2). Conversations gain what a group has; members gain a role,
+    // when and at which message they joined, where they left, and their two receipt
+    // watermarks (message ids: ids grow with seqs in a conversation); `member_ranges` holds
+    // each membership's visible range; `receipt_log` when each watermark advance happened (for
+    // "message info"). A direct conversation's parties become members from its start, their
+    // watermarks the newest message to them that v1 had delivered or read, and v1's
+    // per-message times become the log. Messages gain a kind and a system record, lose the
+    // per-message status, and a group's (or a system message's) recipient and client id may
+    // be empty.
+    (
+        4,
+        r#"
+    ALTER TABLE conversations ADD COLUMN title TEXT;
+    ALTER TABLE conversations ADD COLUMN description TEXT NOT NULL DEFAULT '';
+    ALTER TABLE conversations ADD COLUMN settings TEXT;
+    ALTER TABLE conversations ADD COLUMN created_by INTEGER REFERENCES users(id);
+    ALTER TABLE conversations ADD COLUMN client_id TEXT;
+    CREATE UNIQUE INDEX groups_by_client_id ON conversations(created_by, client_id)
+        WHERE client_id IS NOT NULL;
+
+    ALTER TABLE conversation_members ADD COLUMN role TEXT NOT NULL DEFAULT 'member';
+    ALTER TABLE conversation_members ADD COLUMN joined_at INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversation_members ADD COLUMN joined_id INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversation_members ADD COLUMN joined_rank INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversation_members ADD COLUMN left_id INTEGER;
+    ALTER TABLE conversation_members ADD COLUMN delivered_id INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversation_members ADD COLUMN read_id INTEGER NOT NULL DEFAULT 0;
+    UPDATE conversation_members SET
+        joined_at = (SELECT c.created_at FROM conversations c WHERE c.id = conversation_id),
+        delivered_id = COALESCE((SELECT MAX(m.id) FROM messages m
+            WHERE m.conversation_id = conversation_members.conversation_id
+              AND m.recipient_id = conversation_members.user_id AND m.status >= 1), 0),
+        read_id = COALESCE((SELECT MAX(m.id) FROM messages m
+            WHERE m.conversation_id = conversation_members.conversation_id
+              AND m.recipient_id = conversation_members.user_id AND m.status >= 2), 0);
+
+    CREATE TABLE member_ranges (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        from_id INTEGER NOT NULL,
+        to_id INTEGER,
+        PRIMARY KEY (conversation_id, user_id, from_id)
+    ) WITHOUT ROWID;
+    INSERT INTO member_ranges (conversation_id, user_id, from_id, to_id)
+        SELECT conversation_id, user_id, 0, NULL FROM conversation_members;
+
+    CREATE TABLE receipt_log (
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        status INTEGER NOT NULL,
+        up_to_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (conversation_id, user_id, status, up_to_id)
+    ) WITHOUT ROWID;
+    INSERT INTO receipt_log (conversation_id, user_id, status, up_to_id, at)
+        SELECT conversation_id, recipient_id, 1, id, delivered_at FROM messages
+        WHERE delivered_at IS NOT NULL;
+    INSERT INTO receipt_log (conversation_id, user_id, status, up_to_id, at)
+        SELECT conversation_id, recipient_id, 2, id, read_at FROM messages
+        WHERE read_at IS NOT NULL;
+
+    CREATE TABLE messages_v4 (
+        id INTEGER PRIMARY KEY,
+        conversation_id INTEGER NOT NULL REFERENCES conversations(id),
+        seq INTEGER NOT NULL,
+        kind INTEGER NOT NULL DEFAULT 0,
+        sender_id INTEGER NOT NULL REFERENCES users(id),
+        recipient_id INTEGER REFERENCES users(id),
+        client_id TEXT,
+        body TEXT NOT NULL,
+        system TEXT,
+        created_at INTEGER NOT NULL,
+        edited_at INTEGER,
+        deleted INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (sender_id, client_id)
+    );
+    INSERT INTO messages_v4 (id, conversation_id, seq, kind, sender_id, recipient_id, client_id,
+                             body, system, created_at, edited_at, deleted)
+        SELECT id, conversation_id, seq, 0, sender_id, recipient_id, client_id, body, NULL,
+               created_at, edited_at, deleted
+        FROM messages;
+    DROP TABLE messages;
+    ALTER TABLE messages_v4 RENAME TO messages;
+    CREATE INDEX messages_by_conversation ON messages(conversation_id, id, seq);
     "#,
     ),
 ];

@@ -12,6 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::conversations::open_direct_conversation;
 use super::events::append_event;
+use super::marks::show;
 use super::messages::message_by_id;
 use super::other;
 use crate::domain::event::{Event, UserEvent};
@@ -21,7 +22,7 @@ use crate::store::{SendRequest, Sent, StoreError};
 
 /// Stores one message (or answers its retry); runs inside the writer's open transaction.
 pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreError> {
-    let existing: Option<(i64, i64, String)> = conn
+    let existing: Option<(i64, Option<i64>, String)> = conn
         .prepare_cached(
             "SELECT id, recipient_id, body FROM messages WHERE sender_id = ?1 AND client_id = ?2",
         )
@@ -33,10 +34,11 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
         })
         .map_err(other)?;
     if let Some((id, recipient, body)) = existing {
-        if recipient != req.recipient().id.0 || body != req.body.as_str() {
+        if recipient != Some(req.recipient().id.0) || body != req.body.as_str() {
             return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
         }
-        let message = message_by_id(conn, MessageId(id))?.ok_or(StoreError::NotFound)?;
+        let mut message = message_by_id(conn, MessageId(id))?.ok_or(StoreError::NotFound)?;
+        show(conn, req.sender.id, [&mut message])?;
         return Ok(Sent {
             message,
             created: false,

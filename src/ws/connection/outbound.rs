@@ -105,8 +105,8 @@ impl Connection {
             Event::Message { message, .. } => match conversation {
                 Some(id) => message.conversation_id == *id,
                 None => {
-                    let ours =
-                        message.sender == other.username || message.recipient == other.username;
+                    let ours = message.sender == other.username
+                        || message.recipient.as_deref() == Some(other.username.as_str());
                     if ours {
                         *conversation = Some(message.conversation_id);
                     }

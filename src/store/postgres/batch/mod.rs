@@ -2,9 +2,9 @@
 //!
 //! A batch holds sends and status changes from many callers. It is applied with a fixed
 //! handful of set-based statements whatever its size, in three phases, each locking its rows
-//! in ascending id order and always in this order: conversations (`sends`: seqs and message
-//! ids), messages (`statuses`: forward-only moves), users (here: everyone's cursors, then the
-//! events). Two batches, on this node or another, therefore never wait on each other in a
+//! in ascending order and always in this order: conversations (`sends`: seqs and message ids;
+//! also the groups that receipts name), members (`statuses`: forward-only watermarks), users
+//! (here: everyone's cursors, then the events). Two batches, on this node or another, therefore never wait on each other in a
 //! cycle; the one exception, two nodes storing the same `(sender, client_id)` at once, ends in
 //! a deadlock or a missed insert, both `Retryable`, that the writer answers by running the
 //! batch again.
@@ -14,7 +14,7 @@
 //! trace, and the rest of the batch commits.
 
 mod sends;
-mod statuses;
+pub(super) mod statuses;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,20 +37,23 @@ pub(super) enum Item<'a> {
 }
 
 /// The answer to one job of a batch, valid once the batch has committed.
+// One per job of a batch, gone when the batch ends.
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Outcome {
     Send(Result<Sent, StoreError>),
     Status(Result<StatusOutcome, StoreError>),
 }
 
 /// What a job wrote, before its events have cursors.
-enum Written {
+pub(in crate::store::postgres) enum Written {
     /// A new message; both parties get an event.
     Created(Message, Vec<UserId>),
     /// A send already stored (an idempotent retry): nothing written, nothing to publish.
     Answered(Sent),
-    /// Messages moved forward, with one status event per conversation.
+    /// Receipts moved forward, with the status events they record.
     Moved {
         updated: Vec<MessageId>,
+        up_to: Option<MessageId>,
         groups: Vec<StatusGroup>,
         at: Timestamp,
     },
@@ -69,8 +72,13 @@ pub(super) async fn apply(
             Item::Status(change) => changes.push(*change),
         }
     }
-    let mut stored = sends::store(conn, &requests).await?.into_iter();
-    let mut moved = statuses::advance(conn, &changes).await?.into_iter();
+    let resolved = statuses::resolve(conn, &changes).await?;
+    let mut stored = sends::store(conn, &requests, &resolved.groups())
+        .await?
+        .into_iter();
+    let mut moved = statuses::advance(conn, &changes, resolved)
+        .await?
+        .into_iter();
     let mut written = Vec::with_capacity(items.len());
     for item in items {
         let next = match item {
@@ -119,11 +127,16 @@ async fn record(
             }
             Ok(Written::Moved {
                 updated,
+                up_to,
                 groups,
                 at,
             }) => {
                 let events = status_events(groups, at, &mut cursors, &mut rows)?;
-                Outcome::Status(Ok(StatusOutcome { updated, events }))
+                Outcome::Status(Ok(StatusOutcome {
+                    updated,
+                    up_to,
+                    events,
+                }))
             }
         });
     }
@@ -138,6 +151,7 @@ async fn record(
 pub(super) async fn record_moved(
     conn: &mut PgConnection,
     updated: Vec<MessageId>,
+    up_to: Option<MessageId>,
     groups: Vec<StatusGroup>,
     at: Timestamp,
 ) -> Result<StatusOutcome, StoreError> {
@@ -151,7 +165,11 @@ pub(super) async fn record_moved(
     if !rows.is_empty() {
         insert_events(conn, &rows).await?;
     }
-    Ok(StatusOutcome { updated, events })
+    Ok(StatusOutcome {
+        updated,
+        up_to,
+        events,
+    })
 }
 
 /// Each user's next cursor, handed out in order.
@@ -196,7 +214,7 @@ fn message_events(
     Ok(events)
 }
 
-/// The events of a status change: one per conversation, to the sender and the reader.
+/// The events of a status change, each to the users `receipts::route` chose.
 fn status_events(
     groups: Vec<StatusGroup>,
     at: Timestamp,

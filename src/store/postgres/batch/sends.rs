@@ -21,11 +21,14 @@ use crate::domain::Message;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::store::postgres::conversations::open_direct_conversation;
 use crate::store::postgres::failure;
+use crate::store::postgres::marks::show;
 use crate::store::postgres::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
 use crate::store::records::new_message;
 use crate::store::{SendRequest, Sent, StoreError};
 
 /// What becomes of one send of the batch.
+// One per send of a batch, gone when the batch ends.
+#[allow(clippy::large_enum_variant)]
 enum Plan {
     /// Decided without writing: a stored message's answer, or its conflict.
     Decided(Result<Written, StoreError>),
@@ -35,12 +38,17 @@ enum Plan {
     SameAs(usize),
 }
 
-/// Stores the batch's sends; one answer per request, in order.
+/// Stores the batch's sends; one answer per request, in order. The conversations of
+/// `also_lock` are locked with the sends' own, in one ascending order.
 pub(super) async fn store(
     conn: &mut PgConnection,
     requests: &[&SendRequest],
+    also_lock: &[ConversationId],
 ) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
     if requests.is_empty() {
+        if !also_lock.is_empty() {
+            lock_conversations(conn, also_lock).await?;
+        }
         return Ok(Vec::new());
     }
     let stored = stored_messages(conn, requests).await?;
@@ -69,7 +77,7 @@ pub(super) async fn store(
         .iter()
         .enumerate()
         .filter(|(_, p)| matches!(p, Plan::New));
-    for ((index, _), message) in positions.zip(insert(conn, &fresh).await?) {
+    for ((index, _), message) in positions.zip(insert(conn, &fresh, also_lock).await?) {
         created.insert(index, message);
     }
     let mut answers = Vec::with_capacity(requests.len());
@@ -91,7 +99,9 @@ pub(super) async fn store(
 
 /// Answers a send whose `(sender, client_id)` is already stored: the same message, or conflict.
 fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreError> {
-    if message.recipient != req.recipient().username || message.body != req.body.as_str() {
+    if message.recipient.as_deref() != Some(req.recipient().username.as_str())
+        || message.body != req.body.as_str()
+    {
         return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
     }
     Ok(Sent {
@@ -109,7 +119,8 @@ fn parties(request: &SendRequest) -> Vec<UserId> {
     users
 }
 
-/// The messages already stored under the requests' `(sender, client_id)`, by that pair.
+/// The messages already stored under the requests' `(sender, client_id)`, by that pair, as
+/// their senders see them.
 ///
 /// Each pair is looked up on its own through the unique index (a `LATERAL` subquery, kept
 /// apart from the join by its `LIMIT`). As a plain join, the plan PostgreSQL caches for the
@@ -134,14 +145,16 @@ async fn stored_messages(
                 .map(|r| r.client_id.as_str())
                 .collect::<Vec<_>>(),
         )
-        .fetch_all(conn)
+        .fetch_all(&mut *conn)
         .await
         .map_err(failure)?;
     let mut stored = HashMap::with_capacity(rows.len());
     for row in &rows {
-        let message = message_from_row(row).map_err(failure)?;
+        let mut message = message_from_row(row).map_err(failure)?;
         let sender: i64 = row.try_get("sender_id").map_err(failure)?;
-        stored.insert((sender, message.client_id.clone()), message);
+        show(&mut *conn, UserId(sender), [&mut message]).await?;
+        let client_id = message.client_id.clone().unwrap_or_default();
+        stored.insert((sender, client_id), message);
     }
     Ok(stored)
 }
@@ -150,12 +163,18 @@ async fn stored_messages(
 async fn insert(
     conn: &mut PgConnection,
     requests: &[&SendRequest],
+    also_lock: &[ConversationId],
 ) -> Result<Vec<Message>, StoreError> {
     if requests.is_empty() {
+        if !also_lock.is_empty() {
+            lock_conversations(conn, also_lock).await?;
+        }
         return Ok(Vec::new());
     }
     let conversations = conversations(conn, requests).await?;
-    let mut last_seq = lock_conversations(conn, &conversations).await?;
+    let mut locked = conversations.clone();
+    locked.extend_from_slice(also_lock);
+    let mut last_seq = lock_conversations(conn, &locked).await?;
     let mut ids: Vec<i64> = sqlx::query_scalar(
         "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)",
     )

@@ -1,0 +1,278 @@
+//! Who is told of a receipt: the status events one reader's receipt in one conversation
+//! records, the same on every backend (PROTOCOL.md, Groups › Receipts).
+
+use std::collections::BTreeMap;
+
+use super::records::{StatusData, StatusGroup};
+use crate::domain::MessageStatus;
+use crate::domain::User;
+use crate::domain::ids::{ConversationId, MessageId, UserId};
+use crate::domain::receipt::Marks;
+use crate::domain::time::Timestamp;
+
+/// A message a receipt moved for its reader: its id and its sender.
+#[derive(Debug, Clone, Copy)]
+pub struct Moved {
+    pub id: MessageId,
+    pub sender: UserId,
+}
+
+/// One reader's receipt in one conversation, once applied: everything needed to decide who is
+/// told what (PROTOCOL.md, Groups › Receipts).
+pub struct Receipt<'a> {
+    pub reader: &'a User,
+    pub conversation: ConversationId,
+    /// Whether the conversation is a group (else direct).
+    pub group: bool,
+    /// The status asked for.
+    pub status: MessageStatus,
+    /// The reader's marks before and after.
+    pub before: Marks,
+    pub after: Marks,
+    /// The position named.
+    pub up_to: MessageId,
+    /// The messages that moved for the reader, ascending.
+    pub moved: Vec<Moved>,
+    /// In a group, the current members other than the reader, with their marks.
+    pub others: Vec<(UserId, Marks)>,
+    /// Groups of at most this many members tell each sender of every move (b).
+    pub live_max: usize,
+    pub at: Timestamp,
+}
+
+/// The status events a receipt records. In a direct conversation: one, `all: true`, to both
+/// parties. In a group: (a) one to the reader listing everything that moved for them; (b) in
+/// groups of at most `live_max` members, one to each sender listing theirs, `all: false`;
+/// (c) instead, for a sender's messages that this receipt made delivered or read by every
+/// current member, one `all: true` event with the aggregate reached. Past members get nothing.
+pub fn route(receipt: &Receipt<'_>) -> Vec<StatusGroup> {
+    if receipt.moved.is_empty() {
+        return Vec::new();
+    }
+    let event = |ids: Vec<MessageId>, status, all, up_to_id, users| StatusGroup {
+        data: StatusData {
+            conversation_id: receipt.conversation,
+            message_ids: ids,
+            up_to_id,
+            status,
+            by: receipt.reader.username.clone(),
+            all,
+            at: receipt.at.millis(),
+        },
+        users,
+    };
+    let ids = |moved: &[Moved]| moved.iter().map(|m| m.id).collect::<Vec<_>>();
+    let newest = |moved: &[Moved]| moved.iter().map(|m| m.id).max().unwrap_or(receipt.up_to);
+    if !receipt.group {
+        let mut users: Vec<UserId> = vec![receipt.moved[0].sender, receipt.reader.id];
+        users.dedup();
+        return vec![event(
+            ids(&receipt.moved),
+            receipt.status,
+            true,
+            receipt.up_to,
+            users,
+        )];
+    }
+    let mut groups = vec![event(
+        ids(&receipt.moved),
+        receipt.status,
+        false,
+        receipt.up_to,
+        vec![receipt.reader.id],
+    )];
+    let live = receipt.others.len() < receipt.live_max;
+    let mut by_sender: BTreeMap<UserId, Vec<Moved>> = BTreeMap::new();
+    for moved in &receipt.moved {
+        by_sender.entry(moved.sender).or_default().push(*moved);
+    }
+    let lowest = Lowest::of(&receipt.others);
+    for (sender, moved) in by_sender {
+        if !receipt.others.iter().any(|(user, _)| *user == sender) {
+            continue;
+        }
+        let (read_reach, delivered_reach) = lowest.without(sender);
+        let (mut read, mut delivered, mut own) = (Vec::new(), Vec::new(), Vec::new());
+        for m in moved {
+            let position = m.id.0;
+            if receipt.status == MessageStatus::Read
+                && position <= receipt.after.read
+                && position <= read_reach
+            {
+                read.push(m);
+            } else if position > receipt.before.delivered
+                && position <= receipt.after.delivered
+                && position <= delivered_reach
+            {
+                delivered.push(m);
+            } else {
+                own.push(m);
+            }
+        }
+        for (moved, status, all) in [
+            (read, MessageStatus::Read, true),
+            (delivered, MessageStatus::Delivered, true),
+            (own, receipt.status, false),
+        ] {
+            if moved.is_empty() || (!all && !live) {
+                continue;
+            }
+            groups.push(event(
+                ids(&moved),
+                status,
+                all,
+                newest(&moved),
+                vec![sender],
+            ));
+        }
+    }
+    groups
+}
+
+/// The two lowest marks of a group's members for each status, so that "everyone but this
+/// sender" is found without a pass per sender.
+struct Lowest {
+    read: [(i64, Option<UserId>); 2],
+    delivered: [(i64, Option<UserId>); 2],
+}
+
+impl Lowest {
+    fn of(members: &[(UserId, Marks)]) -> Lowest {
+        let two = |reach: &dyn Fn(Marks) -> i64| {
+            let mut lowest = [(i64::MAX, None), (i64::MAX, None)];
+            for (user, marks) in members {
+                let value = reach(*marks);
+                if value < lowest[0].0 {
+                    lowest[1] = lowest[0];
+                    lowest[0] = (value, Some(*user));
+                } else if value < lowest[1].0 {
+                    lowest[1] = (value, Some(*user));
+                }
+            }
+            lowest
+        };
+        Lowest {
+            read: two(&|m| m.read),
+            delivered: two(&|m| m.delivered),
+        }
+    }
+
+    /// How far every member but `sender` has read and has had delivered.
+    fn without(&self, sender: UserId) -> (i64, i64) {
+        let pick = |lowest: &[(i64, Option<UserId>); 2]| {
+            if lowest[0].1 == Some(sender) {
+                lowest[1].0
+            } else {
+                lowest[0].0
+            }
+        };
+        (pick(&self.read), pick(&self.delivered))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(id: i64, name: &str) -> User {
+        User {
+            id: UserId(id),
+            username: name.into(),
+            display_name: name.into(),
+        }
+    }
+
+    fn marks(delivered: i64, read: i64) -> Marks {
+        Marks { delivered, read }
+    }
+
+    fn receipt<'a>(reader: &'a User, group: bool, others: Vec<(UserId, Marks)>) -> Receipt<'a> {
+        Receipt {
+            reader,
+            conversation: ConversationId(1),
+            group,
+            status: MessageStatus::Read,
+            before: marks(0, 0),
+            after: marks(12, 12),
+            up_to: MessageId(12),
+            moved: [(10, 1), (11, 3), (12, 1)]
+                .map(|(id, sender)| Moved {
+                    id: MessageId(id),
+                    sender: UserId(sender),
+                })
+                .to_vec(),
+            others,
+            live_max: 32,
+            at: Timestamp(5),
+        }
+    }
+
+    fn summary(groups: &[StatusGroup]) -> Vec<(Vec<i64>, MessageStatus, bool, Vec<i64>)> {
+        groups
+            .iter()
+            .map(|g| {
+                (
+                    g.data.message_ids.iter().map(|m| m.0).collect(),
+                    g.data.status,
+                    g.data.all,
+                    g.users.iter().map(|u| u.0).collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_direct_receipt_is_one_event_to_both_parties() {
+        let bob = user(2, "bob");
+        let mut direct = receipt(&bob, false, Vec::new());
+        direct.moved.retain(|m| m.sender == UserId(1));
+        assert_eq!(
+            summary(&route(&direct)),
+            [(vec![10, 12], MessageStatus::Read, true, vec![1, 2])]
+        );
+    }
+
+    #[test]
+    fn a_group_receipt_tells_the_reader_each_sender_and_completes_once() {
+        let bob = user(2, "bob");
+        // Alice (1) and carol (3) sent; dave (4) has read up to 11 only.
+        let others = vec![
+            (UserId(1), marks(12, 12)),
+            (UserId(3), marks(11, 11)),
+            (UserId(4), marks(11, 11)),
+        ];
+        let groups = route(&receipt(&bob, true, others));
+        assert_eq!(
+            summary(&groups),
+            [
+                (vec![10, 11, 12], MessageStatus::Read, false, vec![2]),
+                (vec![10], MessageStatus::Read, true, vec![1]),
+                (vec![12], MessageStatus::Read, false, vec![1]),
+                (vec![11], MessageStatus::Read, true, vec![3]),
+            ]
+        );
+        assert!(groups.iter().all(|g| g.data.by == "bob"));
+        assert_eq!(groups[0].data.up_to_id, MessageId(12));
+        assert_eq!(groups[2].data.up_to_id, MessageId(12));
+    }
+
+    #[test]
+    fn above_the_live_limit_only_completions_reach_senders() {
+        let bob = user(2, "bob");
+        let others = vec![
+            (UserId(1), marks(12, 12)),
+            (UserId(3), marks(11, 11)),
+            (UserId(4), marks(11, 0)),
+        ];
+        let mut big = receipt(&bob, true, others);
+        big.live_max = 2;
+        assert_eq!(
+            summary(&route(&big)),
+            [
+                (vec![10, 11, 12], MessageStatus::Read, false, vec![2]),
+                (vec![10], MessageStatus::Delivered, true, vec![1]),
+                (vec![11], MessageStatus::Delivered, true, vec![3]),
+            ]
+        );
+    }
+}
