@@ -103,7 +103,7 @@ async fn round_with_receipts(fixture: &Fixture, tasks: usize, body: &Body) -> Du
         let request = fixture.request(rand::random_range(0..fixture.pairs.len()), body);
         let store = fixture.store.clone();
         handles.push(tokio::spawn(async move {
-            let reader = request.recipient().clone();
+            let reader = request.recipient().cloned().expect("a direct send");
             let sent = store.send_message(request).await?;
             let change = StatusChange {
                 reader,

@@ -33,6 +33,8 @@ pub enum Error {
     MessageNotFound,
     #[error("no such conversation")]
     ConversationNotFound,
+    #[error("no such member of this group")]
+    MemberNotFound,
     #[error("there is no conversation with yourself")]
     CannotMessageSelf,
     #[error("the username {0:?} is taken")]
@@ -81,6 +83,7 @@ impl Error {
             Error::UserNotFound(_) => code::USER_NOT_FOUND,
             Error::MessageNotFound => code::MESSAGE_NOT_FOUND,
             Error::ConversationNotFound => code::CONVERSATION_NOT_FOUND,
+            Error::MemberNotFound => code::MEMBER_NOT_FOUND,
             Error::CannotMessageSelf => code::CANNOT_MESSAGE_SELF,
             Error::UsernameTaken(_) => code::USERNAME_TAKEN,
             Error::ClientIdConflict(_) => code::CLIENT_ID_CONFLICT,

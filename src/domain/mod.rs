@@ -9,6 +9,9 @@
 pub mod code;
 pub mod error;
 pub mod event;
+pub mod group;
+pub mod group_change;
+pub mod group_rules;
 pub mod ids;
 pub mod input;
 pub mod message;

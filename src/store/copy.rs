@@ -77,6 +77,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("joined_id", BigInt),
             ("joined_rank", BigInt),
             ("left_id", BigInt),
+            ("left_info", Text),
             ("delivered_id", BigInt),
             ("read_id", BigInt),
         ],

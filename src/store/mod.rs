@@ -11,6 +11,7 @@
 
 pub mod copy;
 mod error;
+pub mod groups;
 pub mod postgres;
 pub mod receipts;
 pub mod records;
@@ -21,10 +22,12 @@ pub mod viewpoint;
 
 use async_trait::async_trait;
 
-pub use error::StoreError;
+pub use error::{Refusal, StoreError};
+pub use groups::{GroupEdit, GroupRequest, GroupWrite, Member, NewGroup};
 
 use crate::domain::User;
 use crate::domain::event::{Event, UserEvent};
+use crate::domain::group::Group;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{Body, ClientId, Username};
 use crate::domain::time::Timestamp;
@@ -74,6 +77,8 @@ pub struct Contact {
 pub enum Destination {
     /// The direct conversation with this user, opened by the first message between the two.
     Direct(User),
+    /// A group; the sender must be one of its current members (checked with the send).
+    Group(ConversationId),
 }
 
 /// A send, validated and resolved to users.
@@ -87,10 +92,11 @@ pub struct SendRequest {
 }
 
 impl SendRequest {
-    /// The other party of the direct conversation this send goes to.
-    pub fn recipient(&self) -> &User {
+    /// The other party of the direct conversation this send goes to (none for a group).
+    pub fn recipient(&self) -> Option<&User> {
         match &self.to {
-            Destination::Direct(user) => user,
+            Destination::Direct(user) => Some(user),
+            Destination::Group(_) => None,
         }
     }
 }
@@ -240,6 +246,26 @@ pub trait Store: Send + Sync + 'static {
         viewer: UserId,
         id: MessageId,
     ) -> Result<MessageReceipts, StoreError>;
+
+    /// Creates a group with its `created` system message, idempotently on `(creator,
+    /// client_id)`: a retry with the same title, members, description and settings answers the
+    /// stored group with `created: false`; anything else is `Conflict`.
+    async fn create_group(&self, group: NewGroup) -> Result<GroupWrite, StoreError>;
+    /// Applies one change to a group with the system message it writes, judged by the rules of
+    /// `domain::group_rules` against the roles and settings as they stand in the same
+    /// transaction; `NotFound` for someone never a member (or no such group), `Refused` when a
+    /// rule says no.
+    async fn change_group(&self, request: GroupRequest) -> Result<GroupWrite, StoreError>;
+    /// The group as `viewer` sees it (a past member: as it was at their exit); `NotFound` for
+    /// someone never a member, or an id that is no group.
+    async fn group(&self, viewer: UserId, id: ConversationId) -> Result<Group, StoreError>;
+    /// The current members, in the order they joined; `NotFound` as `group`, `Refused`
+    /// (`not_a_member`) for a past member.
+    async fn group_members(
+        &self,
+        viewer: UserId,
+        id: ConversationId,
+    ) -> Result<Vec<Member>, StoreError>;
 
     /// The direct conversation between two users, if they have exchanged a message.
     async fn direct_conversation(

@@ -170,6 +170,96 @@ impl Lowest {
     }
 }
 
+/// Where a member's exit completes a sender's messages: those with ids in `read` (from, to]
+/// become read by every remaining member, those in `delivered` (from, to] delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Completion {
+    pub sender: UserId,
+    pub read: (i64, i64),
+    pub delivered: (i64, i64),
+}
+
+impl Completion {
+    /// The status the exit gives the message at `position`, if it completes it.
+    pub fn status_of(&self, position: i64) -> Option<MessageStatus> {
+        if position > self.read.0 && position <= self.read.1 {
+            Some(MessageStatus::Read)
+        } else if position > self.delivered.0 && position <= self.delivered.1 {
+            Some(MessageStatus::Delivered)
+        } else {
+            None
+        }
+    }
+
+    /// The lowest and highest position that may be completed.
+    pub fn span(&self) -> (i64, i64) {
+        (
+            self.read.0.min(self.delivered.0),
+            self.read.1.max(self.delivered.1),
+        )
+    }
+}
+
+/// What `leaving`'s exit completes for each remaining member of `members` (the current members
+/// before it, with their marks): nothing unless the leaver was the one holding a sender's
+/// messages back.
+pub fn completions_on_exit(members: &[(UserId, Marks)], leaving: UserId) -> Vec<Completion> {
+    let before = Lowest::of(members);
+    let remaining: Vec<(UserId, Marks)> = members
+        .iter()
+        .filter(|(user, _)| *user != leaving)
+        .copied()
+        .collect();
+    let after = Lowest::of(&remaining);
+    remaining
+        .iter()
+        .filter_map(|(sender, _)| {
+            let (read_before, delivered_before) = before.without(*sender);
+            let (read_after, delivered_after) = after.without(*sender);
+            let completion = Completion {
+                sender: *sender,
+                read: (read_before, read_after),
+                delivered: (delivered_before, delivered_after),
+            };
+            (read_after > read_before || delivered_after > delivered_before).then_some(completion)
+        })
+        .collect()
+}
+
+/// The `all: true` events of an exit's completions: for each sender, one per status reached,
+/// listing the messages (`moved`: id and the status the exit gave it), `by` the member who left.
+pub fn exit_events(
+    conversation: ConversationId,
+    by: &str,
+    sender: UserId,
+    moved: &[(MessageId, MessageStatus)],
+    at: Timestamp,
+) -> Vec<StatusGroup> {
+    [MessageStatus::Read, MessageStatus::Delivered]
+        .into_iter()
+        .filter_map(|status| {
+            let ids: Vec<MessageId> = moved
+                .iter()
+                .filter(|(_, s)| *s == status)
+                .map(|(id, _)| *id)
+                .collect();
+            let up_to_id = *ids.last()?;
+            Some(StatusGroup {
+                data: StatusData {
+                    conversation_id: conversation,
+                    message_ids: ids,
+                    up_to_id,
+                    status,
+                    by: by.to_owned(),
+                    all: true,
+                    at: at.millis(),
+                },
+                users: vec![sender],
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,6 +344,37 @@ mod tests {
         assert!(groups.iter().all(|g| g.data.by == "bob"));
         assert_eq!(groups[0].data.up_to_id, MessageId(12));
         assert_eq!(groups[2].data.up_to_id, MessageId(12));
+    }
+
+    #[test]
+    fn an_exit_completes_what_the_leaver_held_back() {
+        // Alice (1) and bob (2) read everything up to 9; carol (3) is stuck at 4 read, 6
+        // delivered. Her leaving completes alice's and bob's messages up to 9.
+        let members = [
+            (UserId(1), marks(9, 9)),
+            (UserId(2), marks(9, 9)),
+            (UserId(3), marks(6, 4)),
+        ];
+        let done = completions_on_exit(&members, UserId(3));
+        assert_eq!(
+            done,
+            [
+                Completion {
+                    sender: UserId(1),
+                    read: (4, 9),
+                    delivered: (6, 9)
+                },
+                Completion {
+                    sender: UserId(2),
+                    read: (4, 9),
+                    delivered: (6, 9)
+                },
+            ]
+        );
+        assert_eq!(done[0].status_of(5), Some(MessageStatus::Read));
+        assert_eq!(done[0].status_of(4), None);
+        // Alice leaving holds nobody back: nothing completes.
+        assert!(completions_on_exit(&members, UserId(1)).is_empty());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{SendRequest, StoreError};
+use super::{Destination, SendRequest, StoreError};
 use crate::domain::event::Event;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::time::Timestamp;
@@ -111,7 +111,7 @@ pub fn new_message(
         conversation_id: conversation,
         kind: MessageKind::Text,
         sender: req.sender.username.clone(),
-        recipient: Some(req.recipient().username.clone()),
+        recipient: req.recipient().map(|u| u.username.clone()),
         client_id: Some(req.client_id.as_str().to_owned()),
         body: req.body.as_str().to_owned(),
         created_at: req.at,
@@ -126,6 +126,21 @@ pub fn new_message(
         attachments: Vec::new(),
         system: None,
     }
+}
+
+/// The sender's copy of a message just stored: in a group, with the counts (nobody has it
+/// yet) and, with nobody else in it (`audience` counts the sender), the aggregate already
+/// complete.
+pub fn for_sender(message: &Message, to: &Destination, audience: usize) -> Message {
+    let mut own = message.clone();
+    if let Destination::Group(_) = to {
+        own.delivered_count = Some(0);
+        own.read_count = Some(0);
+        if audience <= 1 {
+            own.status = Some(MessageStatus::Read);
+        }
+    }
+    own
 }
 
 /// A `LIKE` pattern matching names that start with `prefix` (`\` escapes).

@@ -11,10 +11,11 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 
 use super::{
-    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
-    MessageReceipts, NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange,
-    StatusOutcome, Store, StoreError,
+    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
+    GroupWrite, HistoryPage, Member, MessageReceipts, NewGroup, NewSession, NewUser, ReadUpTo,
+    SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError,
 };
+use crate::domain::group::Group;
 use crate::domain::input::{ClientId, Username};
 use crate::domain::{ConversationId, Cursor, Message, MessageId, Timestamp, User, UserId};
 use crate::metrics::StoreLabels;
@@ -140,6 +141,29 @@ impl Store for Timed {
         id: MessageId,
     ) -> Result<MessageReceipts, StoreError> {
         self.time("message_receipts", self.inner.message_receipts(viewer, id))
+            .await
+    }
+
+    async fn create_group(&self, group: NewGroup) -> Result<GroupWrite, StoreError> {
+        self.time("create_group", self.inner.create_group(group))
+            .await
+    }
+
+    async fn change_group(&self, request: GroupRequest) -> Result<GroupWrite, StoreError> {
+        self.time("change_group", self.inner.change_group(request))
+            .await
+    }
+
+    async fn group(&self, viewer: UserId, id: ConversationId) -> Result<Group, StoreError> {
+        self.time("group", self.inner.group(viewer, id)).await
+    }
+
+    async fn group_members(
+        &self,
+        viewer: UserId,
+        id: ConversationId,
+    ) -> Result<Vec<Member>, StoreError> {
+        self.time("group_members", self.inner.group_members(viewer, id))
             .await
     }
 

@@ -64,7 +64,8 @@ impl ApiError {
                     | Error::OriginNotAllowed(_) => StatusCode::FORBIDDEN,
                     Error::UserNotFound(_)
                     | Error::MessageNotFound
-                    | Error::ConversationNotFound => StatusCode::NOT_FOUND,
+                    | Error::ConversationNotFound
+                    | Error::MemberNotFound => StatusCode::NOT_FOUND,
                     Error::UsernameTaken(_) | Error::ClientIdConflict(_) => StatusCode::CONFLICT,
                     Error::RateLimited { .. } | Error::TooManyConnections(_) => {
                         StatusCode::TOO_MANY_REQUESTS

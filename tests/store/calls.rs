@@ -18,8 +18,14 @@ pub use linkup::store::{
     SessionRecord, StatusOutcome, Store, StoreError,
 };
 
+pub use linkup::domain::group::{Group, History, Role, Settings, SettingsPatch};
+pub use linkup::store::{GroupEdit, GroupWrite, Member, Refusal};
+
+use linkup::domain::group::{Description, Title};
 use linkup::domain::input::{Body, ClientId, Username};
-use linkup::store::{Destination, NewSession, NewUser, ReadUpTo, SendRequest, StatusChange};
+use linkup::store::{
+    Destination, GroupRequest, NewGroup, NewSession, NewUser, ReadUpTo, SendRequest, StatusChange,
+};
 
 /// Large enough for every body a story sends.
 const MAX_BODY_CHARS: usize = 4096;
@@ -196,6 +202,110 @@ pub async fn sent_message(store: &dyn Store, from: &User, client_id_raw: &str) -
         .sent_message(from.id, &id)
         .await
         .expect("sent message read")
+}
+
+// ---- groups ----
+
+/// The most members a story's groups may have.
+pub const MAX_MEMBERS: usize = 256;
+
+/// `creator` creates a group titled `title` with `members`, under `client_id_raw`.
+pub async fn try_create_group(
+    store: &dyn Store,
+    creator: &User,
+    client_id_raw: &str,
+    title: &str,
+    members: &[&User],
+    settings: Settings,
+) -> Result<GroupWrite, StoreError> {
+    let new = NewGroup {
+        creator: creator.clone(),
+        client_id: client_id(client_id_raw),
+        title: Title::parse(title).expect("a valid title"),
+        description: Description::default(),
+        settings,
+        members: members.iter().map(|u| (*u).clone()).collect(),
+        at: Timestamp::now(),
+    };
+    store.create_group(new).await
+}
+
+/// A new group with default settings; returns its id.
+pub async fn group_of(
+    store: &dyn Store,
+    creator: &User,
+    title: &str,
+    members: &[&User],
+) -> ConversationId {
+    let client = format!("g-{}-{}", creator.username, title.replace(' ', "-"));
+    try_create_group(store, creator, &client, title, members, Settings::default())
+        .await
+        .expect("group created")
+        .group
+        .expect("the group")
+        .id
+}
+
+/// `actor` changes group `group` by `edit`.
+pub async fn change(
+    store: &dyn Store,
+    actor: &User,
+    group: ConversationId,
+    edit: GroupEdit,
+) -> Result<GroupWrite, StoreError> {
+    let request = GroupRequest {
+        actor: actor.clone(),
+        group,
+        edit,
+        max_members: MAX_MEMBERS,
+        at: Timestamp::now(),
+    };
+    store.change_group(request).await
+}
+
+/// A group message `from` asks to send, not yet sent.
+pub fn group_draft(
+    from: &User,
+    group: ConversationId,
+    client_id_raw: &str,
+    body: &str,
+) -> SendRequest {
+    SendRequest {
+        sender: from.clone(),
+        to: Destination::Group(group),
+        client_id: client_id(client_id_raw),
+        body: Body::parse(body, MAX_BODY_CHARS).expect("a valid body"),
+        at: Timestamp::now(),
+    }
+}
+
+pub async fn try_send_to_group(
+    store: &dyn Store,
+    from: &User,
+    group: ConversationId,
+    client_id_raw: &str,
+    body: &str,
+) -> Result<Sent, StoreError> {
+    store
+        .send_message(group_draft(from, group, client_id_raw, body))
+        .await
+}
+
+/// The group as `viewer` sees it.
+pub async fn group_view(
+    store: &dyn Store,
+    viewer: &User,
+    group: ConversationId,
+) -> Result<Group, StoreError> {
+    store.group(viewer.id, group).await
+}
+
+pub async fn group_members(
+    store: &dyn Store,
+    viewer: &User,
+    group: ConversationId,
+) -> Result<Vec<Member>, StoreError> {
+    store.group_members(viewer.id, group).await
 }
 
 // ---- receipts ----

@@ -45,6 +45,7 @@ mod observe;
 mod accounts;
 mod conversations;
 mod events;
+mod groups;
 mod history;
 mod ordering;
 mod presence;

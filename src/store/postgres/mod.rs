@@ -19,7 +19,9 @@ mod accounts;
 mod batch;
 mod conversations;
 mod events;
+mod groups;
 mod marks;
+mod membership;
 mod messages;
 mod receipts;
 pub mod schema;
@@ -35,11 +37,12 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 
 use super::{
-    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
-    MessageReceipts, NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange,
-    StatusOutcome, Store, StoreError, User,
+    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
+    GroupWrite, HistoryPage, Member, MessageReceipts, NewGroup, NewSession, NewUser, ReadUpTo,
+    SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError, User,
 };
 use crate::domain::Message;
+use crate::domain::group::Group;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
 use crate::domain::time::Timestamp;
@@ -236,6 +239,26 @@ impl Store for PostgresStore {
         id: MessageId,
     ) -> Result<MessageReceipts, StoreError> {
         reads_on!(self, |c| receipts::message_receipts(c, viewer, id))
+    }
+
+    async fn create_group(&self, group: NewGroup) -> Result<GroupWrite, StoreError> {
+        transaction!(self, |c| groups::create_group(c, &group))
+    }
+
+    async fn change_group(&self, request: GroupRequest) -> Result<GroupWrite, StoreError> {
+        transaction!(self, |c| membership::change_group(c, &request))
+    }
+
+    async fn group(&self, viewer: UserId, id: ConversationId) -> Result<Group, StoreError> {
+        reads_on!(self, |c| groups::group(c, viewer, id))
+    }
+
+    async fn group_members(
+        &self,
+        viewer: UserId,
+        id: ConversationId,
+    ) -> Result<Vec<Member>, StoreError> {
+        reads_on!(self, |c| groups::members(c, viewer, id))
     }
 
     async fn direct_conversation(

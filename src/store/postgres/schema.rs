@@ -137,6 +137,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
         ADD COLUMN joined_id BIGINT NOT NULL DEFAULT 0,
         ADD COLUMN joined_rank BIGINT NOT NULL DEFAULT 0,
         ADD COLUMN left_id BIGINT,
+        ADD COLUMN left_info TEXT,
         ADD COLUMN delivered_id BIGINT NOT NULL DEFAULT 0,
         ADD COLUMN read_id BIGINT NOT NULL DEFAULT 0;
     UPDATE conversation_members me SET

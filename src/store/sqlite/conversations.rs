@@ -43,14 +43,7 @@ pub fn open_direct_conversation(
     at: Timestamp,
 ) -> Result<(ConversationId, i64), StoreError> {
     if let Some(id) = direct_conversation(conn, a, b)? {
-        // Ids and seqs grow together in a conversation: its newest message has the last seq.
-        let last_seq = conn
-            .prepare_cached(
-                "SELECT seq FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 1",
-            )
-            .and_then(|mut s| s.query_row([id.0], |r| r.get(0)).optional())
-            .map_err(other)?;
-        return Ok((id, last_seq.unwrap_or(0)));
+        return Ok((id, last_seq(conn, id)?));
     }
     conn.prepare_cached("INSERT INTO conversations (kind, created_at) VALUES ('direct', ?1)")
         .and_then(|mut s| s.execute([at.millis()]))
@@ -79,6 +72,17 @@ pub fn open_direct_conversation(
         .and_then(|mut s| s.execute([low.0, high.0, id.0]))
         .map_err(other)?;
     Ok((id, 0))
+}
+
+/// A conversation's last seq (0 before any message): its newest message's, since ids and seqs
+/// grow together in a conversation.
+pub fn last_seq(conn: &Connection, conversation: ConversationId) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "SELECT seq FROM messages WHERE conversation_id = ?1 ORDER BY id DESC LIMIT 1",
+    )
+    .and_then(|mut s| s.query_row([conversation.0], |r| r.get(0)).optional())
+    .map(|seq| seq.unwrap_or(0))
+    .map_err(other)
 }
 
 /// `NotFound` unless `member` belongs to `conversation`.

@@ -12,7 +12,9 @@ mod accounts;
 mod checkpoint;
 mod conversations;
 mod events;
+mod groups;
 mod marks;
+mod membership;
 mod messages;
 mod receipts;
 pub mod schema;
@@ -26,11 +28,12 @@ use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
 use rusqlite::Connection;
 
 use super::{
-    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, HistoryPage,
-    MessageReceipts, NewSession, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange,
-    StatusOutcome, Store, StoreError, User,
+    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
+    GroupWrite, HistoryPage, Member, MessageReceipts, NewGroup, NewSession, NewUser, ReadUpTo,
+    SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError, User,
 };
 use crate::domain::Message;
+use crate::domain::group::Group;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
 use crate::domain::time::Timestamp;
@@ -268,6 +271,30 @@ impl Store for SqliteStore {
     ) -> Result<MessageReceipts, StoreError> {
         self.read(move |c| receipts::message_receipts(c, viewer, id))
             .await
+    }
+
+    async fn create_group(&self, group: NewGroup) -> Result<GroupWrite, StoreError> {
+        self.writer
+            .write(move |c| groups::create_group(c, &group))
+            .await
+    }
+
+    async fn change_group(&self, request: GroupRequest) -> Result<GroupWrite, StoreError> {
+        self.writer
+            .write(move |c| membership::change_group(c, &request))
+            .await
+    }
+
+    async fn group(&self, viewer: UserId, id: ConversationId) -> Result<Group, StoreError> {
+        self.read(move |c| groups::group(c, viewer, id)).await
+    }
+
+    async fn group_members(
+        &self,
+        viewer: UserId,
+        id: ConversationId,
+    ) -> Result<Vec<Member>, StoreError> {
+        self.read(move |c| groups::members(c, viewer, id)).await
     }
 
     async fn direct_conversation(

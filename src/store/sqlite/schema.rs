@@ -135,10 +135,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     "#,
     ),
     // Groups and up-to receipts (v2). Conversations gain what a group has; members gain a role,
-    // when and at which message they joined, where they left, and their two receipt
-    // watermarks (message ids: ids grow with seqs in a conversation); `member_ranges` holds
-    // each membership's visible range; `receipt_log` when each watermark advance happened (for
-    // "message info"). A direct conversation's parties become members from its start, their
+    // when and at which message they joined, where they left (and what the group was then),
+    // and their two receipt watermarks (message ids: ids grow with seqs in a conversation);
+    // `member_ranges` holds each membership's visible range; `receipt_log` when each
+    // watermark advance happened (for "message info"). A direct conversation's parties become members from its start, their
     // watermarks the newest message to them that v1 had delivered or read, and v1's
     // per-message times become the log. Messages gain a kind and a system record, lose the
     // per-message status, and a group's (or a system message's) recipient and client id may
@@ -159,6 +159,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE conversation_members ADD COLUMN joined_id INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversation_members ADD COLUMN joined_rank INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversation_members ADD COLUMN left_id INTEGER;
+    ALTER TABLE conversation_members ADD COLUMN left_info TEXT;
     ALTER TABLE conversation_members ADD COLUMN delivered_id INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversation_members ADD COLUMN read_id INTEGER NOT NULL DEFAULT 0;
     UPDATE conversation_members SET

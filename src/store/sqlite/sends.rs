@@ -10,31 +10,38 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::conversations::open_direct_conversation;
+use super::conversations::{last_seq, open_direct_conversation};
 use super::events::append_event;
+use super::groups::{current_members, group_row, require_current, standing};
 use super::marks::show;
 use super::messages::message_by_id;
 use super::other;
 use crate::domain::event::{Event, UserEvent};
+use crate::domain::group_rules;
 use crate::domain::ids::MessageId;
-use crate::store::records::{KIND_MESSAGE, new_message};
-use crate::store::{SendRequest, Sent, StoreError};
+use crate::store::records::{KIND_MESSAGE, for_sender, new_message};
+use crate::store::{Destination, SendRequest, Sent, StoreError};
 
 /// Stores one message (or answers its retry); runs inside the writer's open transaction.
 pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreError> {
-    let existing: Option<(i64, Option<i64>, String)> = conn
+    let existing: Option<(i64, i64, Option<i64>, String)> = conn
         .prepare_cached(
-            "SELECT id, recipient_id, body FROM messages WHERE sender_id = ?1 AND client_id = ?2",
+            "SELECT id, conversation_id, recipient_id, body FROM messages \
+             WHERE sender_id = ?1 AND client_id = ?2",
         )
         .and_then(|mut s| {
             s.query_row(params![req.sender.id.0, req.client_id.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
             .optional()
         })
         .map_err(other)?;
-    if let Some((id, recipient, body)) = existing {
-        if recipient != Some(req.recipient().id.0) || body != req.body.as_str() {
+    if let Some((id, conversation, recipient, body)) = existing {
+        let same_place = match &req.to {
+            Destination::Direct(to) => recipient == Some(to.id.0),
+            Destination::Group(group) => conversation == group.0,
+        };
+        if !same_place || body != req.body.as_str() {
             return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
         }
         let mut message = message_by_id(conn, MessageId(id))?.ok_or(StoreError::NotFound)?;
@@ -46,8 +53,28 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
         });
     }
 
-    let (conversation, last_seq) =
-        open_direct_conversation(conn, req.sender.id, req.recipient().id, req.at)?;
+    let (conversation, last_seq, audience) = match &req.to {
+        Destination::Direct(to) => {
+            let (conversation, last_seq) =
+                open_direct_conversation(conn, req.sender.id, to.id, req.at)?;
+            let mut audience = vec![req.sender.id];
+            if to.id != req.sender.id {
+                audience.push(to.id);
+            }
+            (conversation, last_seq, audience)
+        }
+        Destination::Group(group) => {
+            let row = group_row(conn, *group)?.ok_or(StoreError::NotFound)?;
+            let sender = standing(conn, *group, req.sender.id)?;
+            require_current(&sender)?;
+            group_rules::may_send(sender.role, &row.settings)?;
+            (
+                *group,
+                last_seq(conn, *group)?,
+                current_members(conn, *group)?,
+            )
+        }
+    };
     let seq = last_seq + 1;
     conn.prepare_cached(
         "INSERT INTO messages (conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
@@ -58,7 +85,7 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
             conversation.0,
             seq,
             req.sender.id.0,
-            req.recipient().id.0,
+            req.recipient().map(|u| u.id.0),
             req.client_id.as_str(),
             req.body.as_str(),
             req.at.millis()
@@ -68,23 +95,22 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
     let id = MessageId(conn.last_insert_rowid());
 
     let message = new_message(req, id, seq, conversation);
-    let mut concerned = vec![req.sender.id];
-    if req.recipient().id != req.sender.id {
-        concerned.push(req.recipient().id);
-    }
-    let mut events = Vec::with_capacity(concerned.len());
-    for user in concerned {
+    let own = for_sender(&message, &req.to, audience.len());
+    let mut events = Vec::with_capacity(audience.len());
+    for user in audience {
         let cursor = append_event(conn, user, KIND_MESSAGE, Some(id), None, req.at)?;
+        let message = if user == req.sender.id {
+            own.clone()
+        } else {
+            message.clone()
+        };
         events.push(UserEvent {
             user,
-            event: Event::Message {
-                cursor,
-                message: message.clone(),
-            },
+            event: Event::Message { cursor, message },
         });
     }
     Ok(Sent {
-        message,
+        message: own,
         created: true,
         events,
     })

@@ -13,6 +13,7 @@
 //! not the reader's) is found before anything is written, so that job fails alone, leaves no
 //! trace, and the rest of the batch commits.
 
+mod audience;
 mod sends;
 pub(super) mod statuses;
 
@@ -45,9 +46,16 @@ pub(super) enum Outcome {
 }
 
 /// What a job wrote, before its events have cursors.
+// One per job of a batch, gone when the batch ends.
+#[allow(clippy::large_enum_variant)]
 pub(in crate::store::postgres) enum Written {
-    /// A new message; both parties get an event.
-    Created(Message, Vec<UserId>),
+    /// A new message: as its recipients see it, as its sender does, and everyone who gets an
+    /// event (ascending).
+    Created {
+        message: Message,
+        own: Message,
+        users: Vec<UserId>,
+    },
     /// A send already stored (an idempotent retry): nothing written, nothing to publish.
     Answered(Sent),
     /// Receipts moved forward, with the status events they record.
@@ -100,7 +108,7 @@ async fn record(
     let mut concerned: BTreeSet<UserId> = BTreeSet::new();
     for done in written.iter().flatten() {
         match done {
-            Written::Created(_, users) => concerned.extend(users),
+            Written::Created { users, .. } => concerned.extend(users),
             Written::Answered(_) => {}
             Written::Moved { groups, .. } => {
                 concerned.extend(groups.iter().flat_map(|g| &g.users));
@@ -117,10 +125,19 @@ async fn record(
                 Item::Status(_) => Outcome::Status(Err(err)),
             },
             Ok(Written::Answered(sent)) => Outcome::Send(Ok(sent)),
-            Ok(Written::Created(message, users)) => {
-                let events = message_events(&message, users, &mut cursors, &mut rows)?;
+            Ok(Written::Created {
+                message,
+                own,
+                users,
+            }) => {
+                let sender = match item {
+                    Item::Send(request) => request.sender.id,
+                    Item::Status(change) => change.reader.id,
+                };
+                let events =
+                    message_events(&message, &own, sender, users, &mut cursors, &mut rows)?;
                 Outcome::Send(Ok(Sent {
-                    message,
+                    message: own,
                     created: true,
                     events,
                 }))
@@ -172,6 +189,39 @@ pub(super) async fn record_moved(
     })
 }
 
+/// Records the events of a group change made outside a batch (its system messages, each to its
+/// audience, then the status events its exits complete) exactly as a batch does.
+pub(in crate::store::postgres) async fn record_group_events(
+    conn: &mut PgConnection,
+    messages: &[(Message, Vec<UserId>)],
+    statuses: Vec<StatusGroup>,
+    at: Timestamp,
+) -> Result<Vec<UserEvent>, StoreError> {
+    let mut concerned: BTreeSet<UserId> = BTreeSet::new();
+    for (_, users) in messages {
+        concerned.extend(users);
+    }
+    concerned.extend(statuses.iter().flat_map(|g| g.users.iter().copied()));
+    let mut cursors = Cursors(take_cursors(conn, &concerned).await?);
+    let mut rows = Vec::new();
+    let mut events = Vec::new();
+    for (message, users) in messages {
+        events.extend(message_events(
+            message,
+            message,
+            UserId(0),
+            users.clone(),
+            &mut cursors,
+            &mut rows,
+        )?);
+    }
+    events.extend(status_events(statuses, at, &mut cursors, &mut rows)?);
+    if !rows.is_empty() {
+        insert_events(conn, &rows).await?;
+    }
+    Ok(events)
+}
+
 /// Each user's next cursor, handed out in order.
 struct Cursors(BTreeMap<UserId, Cursor>);
 
@@ -187,9 +237,11 @@ impl Cursors {
     }
 }
 
-/// The events of a new message, one per party, with their rows.
+/// The events of a new message, one per member (the sender's carries `own`), with their rows.
 fn message_events(
     message: &Message,
+    own: &Message,
+    sender: UserId,
     users: Vec<UserId>,
     cursors: &mut Cursors,
     rows: &mut Vec<EventRow>,
@@ -207,7 +259,7 @@ fn message_events(
         });
         let event = Event::Message {
             cursor,
-            message: message.clone(),
+            message: if user == sender { own } else { message }.clone(),
         };
         events.push(UserEvent { user, event });
     }

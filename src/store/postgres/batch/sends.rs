@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
+use super::audience::audiences;
 use super::{Written, lock_then_read};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
@@ -23,8 +24,8 @@ use crate::store::postgres::conversations::open_direct_conversation;
 use crate::store::postgres::failure;
 use crate::store::postgres::marks::show;
 use crate::store::postgres::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
-use crate::store::records::new_message;
-use crate::store::{SendRequest, Sent, StoreError};
+use crate::store::records::{for_sender, new_message};
+use crate::store::{Destination, SendRequest, Sent, StoreError};
 
 /// What becomes of one send of the batch.
 // One per send of a batch, gone when the batch ends.
@@ -72,26 +73,39 @@ pub(super) async fn store(
         .filter(|(_, plan)| matches!(plan, Plan::New))
         .map(|(request, _)| *request)
         .collect();
-    let mut created: HashMap<usize, Message> = HashMap::new();
+    let mut created: HashMap<usize, Result<Written, StoreError>> = HashMap::new();
     let positions = plans
         .iter()
         .enumerate()
         .filter(|(_, p)| matches!(p, Plan::New));
-    for ((index, _), message) in positions.zip(insert(conn, &fresh, also_lock).await?) {
-        created.insert(index, message);
+    for ((index, _), written) in positions.zip(insert(conn, &fresh, also_lock).await?) {
+        created.insert(index, written);
     }
     let mut answers = Vec::with_capacity(requests.len());
     for ((index, request), plan) in requests.iter().enumerate().zip(plans) {
-        let message = |at: usize| {
-            created
-                .get(&at)
-                .cloned()
-                .ok_or_else(|| StoreError::Other("a new message went missing".into()))
+        let take = |at: usize, first: bool| match created.get(&at) {
+            Some(Ok(Written::Created {
+                message,
+                own,
+                users,
+            })) => {
+                if first {
+                    Ok(Written::Created {
+                        message: message.clone(),
+                        own: own.clone(),
+                        users: users.clone(),
+                    })
+                } else {
+                    existing_answer(request, own.clone()).map(Written::Answered)
+                }
+            }
+            Some(Err(err)) => Err(err.clone()),
+            _ => Err(StoreError::Other("a new message went missing".into())),
         };
         answers.push(match plan {
             Plan::Decided(answer) => answer,
-            Plan::New => Ok(Written::Created(message(index)?, parties(request))),
-            Plan::SameAs(first) => existing_answer(request, message(first)?).map(Written::Answered),
+            Plan::New => take(index, true),
+            Plan::SameAs(first) => take(first, false),
         });
     }
     Ok(answers)
@@ -99,9 +113,11 @@ pub(super) async fn store(
 
 /// Answers a send whose `(sender, client_id)` is already stored: the same message, or conflict.
 fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreError> {
-    if message.recipient.as_deref() != Some(req.recipient().username.as_str())
-        || message.body != req.body.as_str()
-    {
+    let same_place = match &req.to {
+        Destination::Direct(to) => message.recipient.as_deref() == Some(to.username.as_str()),
+        Destination::Group(group) => message.conversation_id == *group,
+    };
+    if !same_place || message.body != req.body.as_str() {
         return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
     }
     Ok(Sent {
@@ -109,14 +125,6 @@ fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreErr
         created: false,
         events: Vec::new(),
     })
-}
-
-/// Who gets an event for a message, in ascending id order.
-fn parties(request: &SendRequest) -> Vec<UserId> {
-    let mut users = vec![request.sender.id, request.recipient().id];
-    users.sort();
-    users.dedup();
-    users
 }
 
 /// The messages already stored under the requests' `(sender, client_id)`, by that pair, as
@@ -159,12 +167,13 @@ async fn stored_messages(
     Ok(stored)
 }
 
-/// Inserts new messages (every `(sender, client_id)` distinct and not yet stored), in order.
+/// Inserts new messages (every `(sender, client_id)` distinct and not yet stored), in order;
+/// a group send its sender may not make fails alone, before any id is drawn.
 async fn insert(
     conn: &mut PgConnection,
     requests: &[&SendRequest],
     also_lock: &[ConversationId],
-) -> Result<Vec<Message>, StoreError> {
+) -> Result<Vec<Result<Written, StoreError>>, StoreError> {
     if requests.is_empty() {
         if !also_lock.is_empty() {
             lock_conversations(conn, also_lock).await?;
@@ -172,25 +181,36 @@ async fn insert(
         return Ok(Vec::new());
     }
     let conversations = conversations(conn, requests).await?;
-    let mut locked = conversations.clone();
+    let mut locked: Vec<ConversationId> = conversations.iter().flatten().copied().collect();
     locked.extend_from_slice(also_lock);
     let mut last_seq = lock_conversations(conn, &locked).await?;
+    let audiences = audiences(conn, requests, &conversations).await?;
+    let going: Vec<usize> = (0..requests.len())
+        .filter(|i| audiences[*i].is_ok())
+        .collect();
     let mut ids: Vec<i64> = sqlx::query_scalar(
         "SELECT nextval(pg_get_serial_sequence('messages', 'id')) FROM generate_series(1, $1)",
     )
-    .bind(requests.len() as i64)
+    .bind(going.len() as i64)
     .fetch_all(&mut *conn)
     .await
     .map_err(failure)?;
     ids.sort_unstable();
-    let mut messages = Vec::with_capacity(requests.len());
-    for ((request, conversation), id) in requests.iter().zip(&conversations).zip(&ids) {
+    let mut messages = Vec::with_capacity(going.len());
+    for (index, id) in going.iter().zip(&ids) {
+        let conversation = conversations[*index].as_ref().map_err(Clone::clone)?;
         let seq = last_seq
             .get_mut(conversation)
             .ok_or_else(|| StoreError::Other("conversation not locked".into()))?;
         *seq += 1;
-        messages.push(new_message(request, MessageId(*id), *seq, *conversation));
+        messages.push(new_message(
+            requests[*index],
+            MessageId(*id),
+            *seq,
+            *conversation,
+        ));
     }
+    let sending: Vec<&SendRequest> = going.iter().map(|i| requests[*i]).collect();
     let inserted = sqlx::query(
         "INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
          SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
@@ -199,11 +219,16 @@ async fn insert(
     .bind(messages.iter().map(|m| m.id.0).collect::<Vec<_>>())
     .bind(messages.iter().map(|m| m.conversation_id.0).collect::<Vec<_>>())
     .bind(messages.iter().map(|m| m.seq).collect::<Vec<_>>())
-    .bind(requests.iter().map(|r| r.sender.id.0).collect::<Vec<_>>())
-    .bind(requests.iter().map(|r| r.recipient().id.0).collect::<Vec<_>>())
-    .bind(requests.iter().map(|r| r.client_id.as_str()).collect::<Vec<_>>())
-    .bind(requests.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
-    .bind(requests.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
+    .bind(sending.iter().map(|r| r.sender.id.0).collect::<Vec<_>>())
+    .bind(
+        sending
+            .iter()
+            .map(|r| r.recipient().map(|u| u.id.0))
+            .collect::<Vec<_>>(),
+    )
+    .bind(sending.iter().map(|r| r.client_id.as_str()).collect::<Vec<_>>())
+    .bind(sending.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
+    .bind(sending.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
     .execute(&mut *conn)
     .await
     .map_err(failure)?;
@@ -212,19 +237,40 @@ async fn insert(
             "a concurrent send stored one of the batch's client ids".into(),
         ));
     }
-    Ok(messages)
+    let mut messages = messages.into_iter();
+    let mut written = Vec::with_capacity(requests.len());
+    for (request, audience) in requests.iter().zip(audiences) {
+        written.push(match audience {
+            Err(err) => Err(err),
+            Ok(users) => {
+                let message = messages
+                    .next()
+                    .ok_or_else(|| StoreError::Other("a new message went missing".into()))?;
+                let own = for_sender(&message, &request.to, users.len());
+                Ok(Written::Created {
+                    message,
+                    own,
+                    users,
+                })
+            }
+        });
+    }
+    Ok(written)
 }
 
-/// Each request's direct conversation, created if needed (before any row is locked).
+/// Each request's conversation: a direct one, created if needed (before any row is locked),
+/// or the group it names, `NotFound` alone if no group has that id.
 async fn conversations(
     conn: &mut PgConnection,
     requests: &[&SendRequest],
-) -> Result<Vec<ConversationId>, StoreError> {
+) -> Result<Vec<Result<ConversationId, StoreError>>, StoreError> {
     let pair = |r: &SendRequest| {
-        let (a, b) = (r.sender.id.0, r.recipient().id.0);
-        (a.min(b), a.max(b))
+        r.recipient().map(|to| {
+            let (a, b) = (r.sender.id.0, to.id.0);
+            (a.min(b), a.max(b))
+        })
     };
-    let (lows, highs): (Vec<i64>, Vec<i64>) = requests.iter().map(|r| pair(r)).unzip();
+    let (lows, highs): (Vec<i64>, Vec<i64>) = requests.iter().filter_map(|r| pair(r)).unzip();
     let rows = sqlx::query(
         "SELECT d.user_low, d.user_high, d.conversation_id FROM direct_conversations d \
          JOIN UNNEST($1::BIGINT[], $2::BIGINT[]) AS p(low, high) \
@@ -246,23 +292,40 @@ async fn conversations(
     // conversations never wait on each other's unique-index entries in a cycle.
     let mut missing: BTreeMap<(i64, i64), &SendRequest> = BTreeMap::new();
     for request in requests {
-        if !known.contains_key(&pair(request)) {
-            missing.entry(pair(request)).or_insert(request);
+        if let Some(pair) = pair(request).filter(|p| !known.contains_key(p)) {
+            missing.entry(pair).or_insert(request);
         }
     }
     for ((low, high), request) in missing {
         let id = open_direct_conversation(conn, UserId(low), UserId(high), request.at).await?;
         known.insert((low, high), id);
     }
-    requests
+    let named: Vec<i64> = requests
         .iter()
-        .map(|request| {
-            known
-                .get(&pair(request))
-                .copied()
-                .ok_or_else(|| StoreError::Other("a conversation went missing".into()))
+        .filter_map(|r| match r.to {
+            Destination::Group(id) => Some(id.0),
+            Destination::Direct(_) => None,
         })
-        .collect()
+        .collect();
+    let groups: Vec<i64> = if named.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_scalar("SELECT id FROM conversations WHERE id = ANY($1) AND kind = 'group'")
+            .bind(&named)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(failure)?
+    };
+    Ok(requests
+        .iter()
+        .map(|request| match &request.to {
+            Destination::Group(id) if groups.contains(&id.0) => Ok(*id),
+            Destination::Group(_) => Err(StoreError::NotFound),
+            Destination::Direct(_) => pair(request)
+                .and_then(|p| known.get(&p).copied())
+                .ok_or_else(|| StoreError::Other("a conversation went missing".into())),
+        })
+        .collect())
 }
 
 /// Locks the conversations' rows in ascending id order; returns each one's last seq.

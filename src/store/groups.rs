@@ -1,0 +1,74 @@
+//! What the store is asked to do with groups and what it answers: a group to create, a change
+//! to one, the members listed. The rules the store applies inside its transaction are
+//! `domain::group_rules`; the record each change leaves is `domain::group_change`.
+
+use crate::domain::event::UserEvent;
+use crate::domain::group::{Description, Group, Role, Settings, SettingsPatch, Title};
+use crate::domain::ids::ConversationId;
+use crate::domain::input::ClientId;
+use crate::domain::time::Timestamp;
+use crate::domain::{Message, User};
+
+/// A group to create, with the caller as its owner. `members` are the others, each once, in the
+/// order named, none of them the creator.
+#[derive(Debug, Clone)]
+pub struct NewGroup {
+    pub creator: User,
+    pub client_id: ClientId,
+    pub title: Title,
+    pub description: Description,
+    pub settings: Settings,
+    pub members: Vec<User>,
+    pub at: Timestamp,
+}
+
+/// One change to a group.
+#[derive(Debug, Clone)]
+pub enum GroupEdit {
+    /// Title, description and settings, each only if given (one system message per field that
+    /// changes).
+    Info {
+        title: Option<Title>,
+        description: Option<Description>,
+        settings: Option<SettingsPatch>,
+    },
+    /// People to add, in the order named, each once.
+    Add(Vec<User>),
+    Remove(User),
+    SetRole(User, Role),
+    Leave,
+}
+
+/// A member asking for a change to a group.
+#[derive(Debug, Clone)]
+pub struct GroupRequest {
+    pub actor: User,
+    pub group: ConversationId,
+    pub edit: GroupEdit,
+    /// The most members the group may have (`--max-group-members`).
+    pub max_members: usize,
+    pub at: Timestamp,
+}
+
+/// What a group write did: the group as the actor now sees it, whether a creation was new, the
+/// system messages written (as the actor sees them), who was added or already a member, and
+/// the events to publish.
+#[derive(Debug, Clone, Default)]
+pub struct GroupWrite {
+    pub group: Option<Group>,
+    pub created: bool,
+    pub messages: Vec<Message>,
+    pub added: Vec<String>,
+    pub already_members: Vec<String>,
+    /// The member whose role a `SetRole` left, with it.
+    pub member: Option<Member>,
+    pub events: Vec<UserEvent>,
+}
+
+/// A current member of a group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub user: User,
+    pub role: Role,
+    pub joined_at: Timestamp,
+}
