@@ -33,6 +33,8 @@ pub struct Settings {
     pub max_sockets_per_user: usize,
     /// Groups of at most this many members tell each sender of every receipt.
     pub live_receipts_max: usize,
+    /// The most members a group may have (`--max-group-members`).
+    pub max_group_members: usize,
 }
 
 pub struct App {
@@ -48,6 +50,8 @@ pub struct App {
     pub frame_limit: KeyedLimit<UserId>,
     /// Typing signals per user.
     pub typing_limit: KeyedLimit<UserId>,
+    /// Groups created per user.
+    pub group_create_limit: KeyedLimit<UserId>,
     /// Cancelled when the server stops: sockets close with 1001.
     pub shutdown: CancellationToken,
     /// Every socket task, so the server can wait for them to finish.

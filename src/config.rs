@@ -73,6 +73,13 @@ pub struct Config {
     /// Open WebSockets allowed per user.
     #[arg(long, env = "LINKUP_MAX_SOCKETS_PER_USER", default_value_t = 16)]
     pub max_sockets_per_user: usize,
+    /// The most members a group may have, its owner included (at most 1024).
+    #[arg(long, env = "LINKUP_MAX_GROUP_MEMBERS", default_value_t = 256,
+          value_parser = clap::value_parser!(u16).range(2..=1024))]
+    pub max_group_members: u16,
+    /// Groups a user may create per hour (0: no limit).
+    #[arg(long, env = "LINKUP_GROUP_CREATE_RATE", default_value_t = 20)]
+    pub group_create_rate: u32,
     /// Groups of at most this many members tell each sender of every member's receipt; in
     /// larger ones a sender hears only when every member has a message delivered or read.
     #[arg(long, env = "LINKUP_LIVE_RECEIPTS_MAX", default_value_t = 32)]
@@ -114,6 +121,8 @@ impl Config {
             ws_queue: 1024,
             max_sockets_per_user: 16,
             live_receipts_max: 32,
+            max_group_members: 256,
+            group_create_rate: 0,
             frame_rate: 0,
             pg_max_connections: 8,
             pg_statement_timeout_ms: 10_000,

@@ -87,6 +87,36 @@ pub async fn sync(
         .map_err(not_a_member)
 }
 
+/// A page of group `id` as `user` sees it (a past member: up to their exit).
+pub async fn group_history(
+    app: &App,
+    user: &User,
+    id: ConversationId,
+    before: Option<MessageId>,
+    limit: u32,
+) -> Result<HistoryPage, Error> {
+    app.store.group(user.id, id).await.map_err(not_a_member)?;
+    app.store
+        .history(user.id, id, before, limit)
+        .await
+        .map_err(not_a_member)
+}
+
+/// A group chat view's re-sync.
+pub async fn group_sync(
+    app: &App,
+    user: &User,
+    id: ConversationId,
+    after: MessageId,
+    limit: u32,
+) -> Result<ConversationSync, Error> {
+    app.store.group(user.id, id).await.map_err(not_a_member)?;
+    app.store
+        .conversation_sync(user.id, id, after, limit)
+        .await
+        .map_err(not_a_member)
+}
+
 /// A conversation the caller does not belong to behaves as one that does not exist.
 fn not_a_member(err: StoreError) -> Error {
     match err {

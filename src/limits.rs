@@ -32,6 +32,15 @@ impl<K: Hash + Eq + Clone> KeyedLimit<K> {
         KeyedLimit { limiter }
     }
 
+    /// `per_hour` with bursts of the same size; 0 disables the limit.
+    pub fn per_hour(per_hour: u32) -> Self {
+        let limiter = NonZeroU32::new(per_hour)
+            .and_then(|rate| Quota::with_period(Duration::from_secs(3600) / rate.get()))
+            .zip(NonZeroU32::new(per_hour))
+            .map(|(quota, burst)| RateLimiter::keyed(quota.allow_burst(burst)));
+        KeyedLimit { limiter }
+    }
+
     /// Takes one token for `key`, or says how long to wait.
     pub fn check(&self, key: &K) -> Result<(), Error> {
         let Some(limiter) = &self.limiter else {

@@ -5,15 +5,26 @@ use crate::app::App;
 use crate::domain::Message;
 use crate::domain::User;
 use crate::domain::error::Error;
+use crate::domain::ids::ConversationId;
 use crate::domain::input::{self, Body, ClientId, Username};
 use crate::domain::time::Timestamp;
 use crate::store::{Destination, SendRequest, StoreError};
 
+/// Where a client asks a message to go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The direct conversation with this user.
+    User(Username),
+    /// A conversation by id: a group, or a direct conversation of the sender's.
+    Conversation(ConversationId),
+    /// A group by id (its routes and sockets).
+    Group(ConversationId),
+}
+
 /// One message a client asks to send, parsed at the edge (HTTP body or socket frame).
 #[derive(Debug, Clone)]
 pub struct Draft {
-    /// The other party of the direct conversation.
-    pub to: Username,
+    pub to: Target,
     pub client_id: ClientId,
     pub body: Body,
 }
@@ -29,7 +40,21 @@ impl Draft {
         Ok(Draft {
             client_id: ClientId::parse(client_id)?,
             body: Body::parse(body, max_body_chars)?,
-            to: input::named_user(to)?,
+            to: Target::User(input::named_user(to)?),
+        })
+    }
+
+    /// Parses a send to a conversation named by id, checking `client_id`, then `body`.
+    pub fn parse_in(
+        to: Target,
+        client_id: &str,
+        body: &str,
+        max_body_chars: usize,
+    ) -> Result<Self, Error> {
+        Ok(Draft {
+            client_id: ClientId::parse(client_id)?,
+            body: Body::parse(body, max_body_chars)?,
+            to,
         })
     }
 }
@@ -80,6 +105,7 @@ pub async fn send_many(
                 Err(StoreError::Conflict(_)) => {
                     Err(Error::ClientIdConflict(drafts[slot].client_id.to_string()))
                 }
+                Err(StoreError::NotFound) => Err(Error::ConversationNotFound),
                 Err(other) => Err(other.into()),
             });
         }
@@ -102,17 +128,11 @@ enum Prepared {
 }
 
 async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Error> {
-    let recipient = accounts::find_user(app, &draft.to).await?;
-    if recipient.id == sender.id {
-        return Err(Error::CannotMessageSelf);
-    }
+    let to = destination(app, sender, &draft.to).await?;
     if let Err(limited) = app.send_limit.check(&sender.id) {
         // A retry of a message already stored is answered, not limited: it creates nothing.
         return match app.store.sent_message(sender.id, &draft.client_id).await? {
-            Some(message)
-                if message.body == draft.body.as_str()
-                    && message.recipient.as_deref() == Some(recipient.username.as_str()) =>
-            {
+            Some(message) if message.body == draft.body.as_str() && same_place(&message, &to) => {
                 Ok(Prepared::Stored(message))
             }
             Some(_) => Err(Error::ClientIdConflict(draft.client_id.to_string())),
@@ -121,9 +141,36 @@ async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Er
     }
     Ok(Prepared::Store(SendRequest {
         sender: sender.clone(),
-        to: Destination::Direct(recipient),
+        to,
         client_id: draft.client_id.clone(),
         body: draft.body.clone(),
         at: Timestamp::now(),
     }))
+}
+
+/// Where a draft goes: a named user's direct conversation (never one's own), a group, or the
+/// conversation an id names (a direct one of the sender's, else a group the store checks).
+async fn destination(app: &App, sender: &User, target: &Target) -> Result<Destination, Error> {
+    match target {
+        Target::User(name) => {
+            let recipient = accounts::find_user(app, name).await?;
+            if recipient.id == sender.id {
+                return Err(Error::CannotMessageSelf);
+            }
+            Ok(Destination::Direct(recipient))
+        }
+        Target::Group(id) => Ok(Destination::Group(*id)),
+        Target::Conversation(id) => Ok(match app.store.direct_party(sender.id, *id).await? {
+            Some(other) => Destination::Direct(other),
+            None => Destination::Group(*id),
+        }),
+    }
+}
+
+/// Whether a stored message went where `to` says.
+fn same_place(message: &Message, to: &Destination) -> bool {
+    match to {
+        Destination::Direct(user) => message.recipient.as_deref() == Some(user.username.as_str()),
+        Destination::Group(id) => message.conversation_id == *id,
+    }
 }

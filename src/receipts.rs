@@ -9,7 +9,7 @@ use crate::domain::code;
 use crate::domain::error::Error;
 use crate::domain::input::Username;
 use crate::domain::time::Timestamp;
-use crate::domain::{MessageId, MessageStatus, User};
+use crate::domain::{ConversationId, MessageId, MessageStatus, User};
 use crate::store::{MessageReceipts, ReadUpTo, StatusChange, StoreError};
 
 fn not_found(err: StoreError) -> Error {
@@ -64,6 +64,37 @@ pub async fn read_up_to(
     let request = ReadUpTo {
         reader: reader.clone(),
         conversation,
+        up_to,
+        live_max: app.settings.live_receipts_max,
+        at: Timestamp::now(),
+    };
+    let outcome = app.store.read_up_to(request).await.map_err(not_found)?;
+    app.publish(outcome.events).await;
+    Ok(Marked {
+        updated: outcome.updated,
+        up_to: outcome.up_to,
+    })
+}
+
+/// Marks read everything from others in group `id` up to `up_to` (a past member: within their
+/// range); `conversation_not_found` for a group that is not the caller's, `message_not_found`
+/// for an id outside it.
+pub async fn read_group_up_to(
+    app: &App,
+    reader: &User,
+    id: ConversationId,
+    up_to: MessageId,
+) -> Result<Marked, Error> {
+    app.store
+        .group(reader.id, id)
+        .await
+        .map_err(|err| match err {
+            StoreError::NotFound => Error::ConversationNotFound,
+            other => other.into(),
+        })?;
+    let request = ReadUpTo {
+        reader: reader.clone(),
+        conversation: id,
         up_to,
         live_max: app.settings.live_receipts_max,
         at: Timestamp::now(),

@@ -93,6 +93,7 @@ async fn build_state(
         ws_queue: config.ws_queue.max(16),
         max_sockets_per_user: config.max_sockets_per_user.max(1),
         live_receipts_max: config.live_receipts_max,
+        max_group_members: usize::from(config.max_group_members),
     };
     let metrics = Metrics::default();
     // Every store call the actions make is timed, under the call's name.
@@ -107,6 +108,7 @@ async fn build_state(
         login_limit: KeyedLimit::per_minute(config.login_rate),
         frame_limit: KeyedLimit::per_second(config.frame_rate, config.frame_rate.saturating_mul(4)),
         typing_limit: KeyedLimit::per_second(5, 10),
+        group_create_limit: KeyedLimit::per_hour(config.group_create_rate),
         shutdown,
         tasks: TaskTracker::new(),
         metrics,
@@ -194,6 +196,7 @@ fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
                     state.login_limit.forget_idle();
                     state.frame_limit.forget_idle();
                     state.typing_limit.forget_idle();
+                    state.group_create_limit.forget_idle();
                 }
                 _ = state.shutdown.cancelled() => return,
             }

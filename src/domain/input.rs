@@ -3,7 +3,7 @@
 
 use super::code;
 use super::error::Error;
-use super::ids::{Cursor, MessageId};
+use super::ids::{ConversationId, Cursor, MessageId};
 
 /// A username: 3–32 of `[a-z0-9_.-]`, compared case-insensitively and stored lower-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -267,6 +267,14 @@ pub fn message_ids(ids: &[i64]) -> Result<Vec<MessageId>, Error> {
 /// `message_not_found`, as for an id nothing has).
 pub fn path_message_id(raw: &str) -> Result<MessageId, Error> {
     positive(raw).map(MessageId).ok_or(Error::MessageNotFound)
+}
+
+/// A conversation id in a path: anything but a positive integer names no conversation (404
+/// `conversation_not_found`).
+pub fn path_conversation_id(raw: &str) -> Result<ConversationId, Error> {
+    positive(raw)
+        .map(ConversationId)
+        .ok_or(Error::ConversationNotFound)
 }
 
 /// An id inside a JSON body, which arrives already as a number.

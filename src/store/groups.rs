@@ -19,6 +19,8 @@ pub struct NewGroup {
     pub description: Description,
     pub settings: Settings,
     pub members: Vec<User>,
+    /// Answer a retry only: `NotFound` rather than create (the creator is over their rate).
+    pub only_retry: bool,
     pub at: Timestamp,
 }
 

@@ -27,7 +27,7 @@ pub use groups::{GroupEdit, GroupRequest, GroupWrite, Member, NewGroup};
 
 use crate::domain::User;
 use crate::domain::event::{Event, UserEvent};
-use crate::domain::group::Group;
+use crate::domain::group::{Group, Role};
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{Body, ClientId, Username};
 use crate::domain::time::Timestamp;
@@ -161,13 +161,28 @@ pub struct HistoryPage {
     pub has_more: bool,
 }
 
+/// One item of a user's conversation list.
 #[derive(Debug, Clone)]
 pub struct ConversationSummary {
     pub id: ConversationId,
-    /// The other member of this direct conversation.
-    pub with: User,
+    /// The other member of a direct conversation.
+    pub with: Option<User>,
+    /// A group as the user sees it.
+    pub group: Option<GroupSummary>,
+    /// The newest message inside the user's range, system messages included.
     pub last_message: Option<Message>,
+    /// Text messages from others, not deleted, inside the user's range, not read.
     pub unread: i64,
+}
+
+/// A group in a user's list (as it was at their exit, for a group they left).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummary {
+    pub title: String,
+    pub member_count: i64,
+    /// `None` once the user left or was removed.
+    pub role: Option<Role>,
+    pub left: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -267,6 +282,12 @@ pub trait Store: Send + Sync + 'static {
         id: ConversationId,
     ) -> Result<Vec<Member>, StoreError>;
 
+    /// The other party of direct conversation `id`, if `member` is one of its two.
+    async fn direct_party(
+        &self,
+        member: UserId,
+        id: ConversationId,
+    ) -> Result<Option<User>, StoreError>;
     /// The direct conversation between two users, if they have exchanged a message.
     async fn direct_conversation(
         &self,

@@ -167,6 +167,15 @@ impl Store for Timed {
             .await
     }
 
+    async fn direct_party(
+        &self,
+        member: UserId,
+        id: ConversationId,
+    ) -> Result<Option<User>, StoreError> {
+        self.time("direct_party", self.inner.direct_party(member, id))
+            .await
+    }
+
     async fn direct_conversation(
         &self,
         a: UserId,

@@ -7,6 +7,7 @@ pub mod assets;
 pub mod conversations;
 pub mod error;
 pub mod extract;
+pub mod groups;
 pub mod openapi;
 pub mod ops;
 pub mod pages;
@@ -20,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
@@ -52,6 +53,24 @@ pub fn router(state: AppState) -> Router {
             "/api/conversations/{username}/sync",
             get(conversations::sync),
         )
+        .route("/api/groups", post(groups::create))
+        .route("/api/groups/{id}", get(groups::get).patch(groups::update))
+        .route(
+            "/api/groups/{id}/members",
+            get(groups::members).post(groups::add),
+        )
+        .route(
+            "/api/groups/{id}/members/{username}",
+            delete(groups::remove).patch(groups::set_role),
+        )
+        .route("/api/groups/{id}/leave", post(groups::leave))
+        .route("/api/groups/{id}/accept", post(groups::accept))
+        .route(
+            "/api/groups/{id}/messages",
+            get(groups::history).post(groups::send),
+        )
+        .route("/api/groups/{id}/read", post(groups::read))
+        .route("/api/groups/{id}/sync", get(groups::sync))
         .route("/api/messages/status", post(receipts::set_status))
         .route(
             "/api/messages/{id}/receipts",

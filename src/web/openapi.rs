@@ -24,7 +24,7 @@ use utoipa::openapi::{Content, Object, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::views::ErrorView;
-use super::{accounts, conversations, ops, receipts, sync};
+use super::{accounts, conversations, groups, ops, receipts, sync};
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::domain::code;
 
@@ -47,6 +47,19 @@ use crate::domain::code;
         conversations::history,
         conversations::read,
         conversations::sync,
+        groups::create,
+        groups::get,
+        groups::update,
+        groups::members,
+        groups::add,
+        groups::remove,
+        groups::set_role,
+        groups::leave,
+        groups::accept,
+        groups::send,
+        groups::history,
+        groups::read,
+        groups::sync,
         receipts::set_status,
         receipts::message_receipts,
         sync::events,

@@ -5,10 +5,11 @@ use utoipa::ToSchema;
 
 use crate::domain::User;
 use crate::domain::event::Event;
+use crate::domain::group::Role;
 use crate::domain::ids::{ConversationId, Cursor, MessageId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageStatus};
-use crate::store::{ConversationSummary, MessageReceipts};
+use crate::store::{ConversationSummary, ConversationSync, Member, MessageReceipts};
 
 /// A user as others see them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -43,25 +44,64 @@ pub struct UsersView {
     pub users: Vec<UserView>,
 }
 
+/// One item of the conversation list: a direct conversation (with `with`) or a group (with
+/// `title`, `member_count`, `role` and `left`).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ConversationView {
-    pub id: ConversationId,
-    /// `direct` (groups come with v2's group conversations).
-    #[schema(example = "direct")]
-    pub kind: &'static str,
-    pub with: UserView,
-    pub last_message: Option<Message>,
-    pub unread: i64,
+#[serde(untagged)]
+pub enum ConversationView {
+    Direct {
+        id: ConversationId,
+        /// `direct`.
+        #[schema(example = "direct")]
+        kind: &'static str,
+        with: UserView,
+        last_message: Option<Message>,
+        unread: i64,
+        /// Whether this is a message request for the caller.
+        request: bool,
+    },
+    Group {
+        id: ConversationId,
+        /// `group`.
+        #[schema(example = "group")]
+        kind: &'static str,
+        title: String,
+        member_count: i64,
+        /// `null` once the caller left or was removed.
+        role: Option<Role>,
+        left: bool,
+        /// Whether this group is a message request for the caller.
+        request: bool,
+        last_message: Option<Message>,
+        unread: i64,
+    },
 }
 
 impl From<ConversationSummary> for ConversationView {
     fn from(c: ConversationSummary) -> Self {
-        ConversationView {
-            id: c.id,
-            kind: "direct",
-            with: c.with.into(),
-            last_message: c.last_message,
-            unread: c.unread,
+        match (c.with, c.group) {
+            (_, Some(group)) => ConversationView::Group {
+                id: c.id,
+                kind: "group",
+                title: group.title,
+                member_count: group.member_count,
+                role: group.role,
+                left: group.left,
+                request: false,
+                last_message: c.last_message,
+                unread: c.unread,
+            },
+            (with, None) => ConversationView::Direct {
+                id: c.id,
+                kind: "direct",
+                with: with.map(UserView::from).unwrap_or_else(|| UserView {
+                    username: String::new(),
+                    display_name: String::new(),
+                }),
+                last_message: c.last_message,
+                unread: c.unread,
+                request: false,
+            },
         }
     }
 }
@@ -88,6 +128,51 @@ pub struct ConversationSyncView {
     pub messages: Vec<Message>,
     pub has_more: bool,
     pub statuses: Vec<StatusView>,
+}
+
+impl From<ConversationSync> for ConversationSyncView {
+    fn from(synced: ConversationSync) -> Self {
+        ConversationSyncView {
+            messages: synced.messages,
+            has_more: synced.has_more,
+            statuses: synced
+                .statuses
+                .into_iter()
+                .map(|(id, status)| StatusView { id, status })
+                .collect(),
+        }
+    }
+}
+
+/// A group's current members, in the order they joined.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MembersView {
+    pub members: Vec<MemberView>,
+}
+
+/// A current member of a group.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MemberView {
+    pub user: UserView,
+    pub role: Role,
+    pub joined_at: Timestamp,
+}
+
+impl From<Member> for MemberView {
+    fn from(m: Member) -> Self {
+        MemberView {
+            user: m.user.into(),
+            role: m.role,
+            joined_at: m.joined_at,
+        }
+    }
+}
+
+/// Who an add added, and who already was a member (usernames).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedView {
+    pub added: Vec<String>,
+    pub already_members: Vec<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -225,6 +225,7 @@ pub async fn try_create_group(
         description: Description::default(),
         settings,
         members: members.iter().map(|u| (*u).clone()).collect(),
+        only_retry: false,
         at: Timestamp::now(),
     };
     store.create_group(new).await
@@ -474,7 +475,10 @@ pub async fn conversations(store: &dyn Store, me: &User, limit: u32) -> Vec<Conv
 
 /// The username a conversation summary is with.
 pub fn with(summary: &ConversationSummary) -> &str {
-    &summary.with.username
+    summary.with.as_ref().map_or_else(
+        || summary.group.as_ref().map_or("", |g| g.title.as_str()),
+        |u| u.username.as_str(),
+    )
 }
 
 pub async fn events_since(store: &dyn Store, me: &User, since: Cursor, limit: u32) -> EventPage {

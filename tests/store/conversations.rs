@@ -31,7 +31,7 @@ async fn the_newest_activity_comes_first_with_its_last_message(store: &dyn Store
         list[2].last_message.as_ref().map(|m| m.body.as_str()),
         Some("from carol")
     );
-    assert_eq!(list[0].with, bob);
+    assert_eq!(list[0].with, Some(bob));
 
     let top: Vec<String> = conversations(store, &alice, 2)
         .await

@@ -9,12 +9,12 @@ use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Row};
 
 use super::{failure, single};
-use crate::domain::ids::UserId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::records::like_prefix;
 use crate::store::statements::{
-    CONTACTS, CREDENTIALS, DELETE_SESSION, DELETE_TOKEN, INSERT_SESSION, INSERT_TOKEN,
-    LIVE_SESSION, SET_LAST_SEEN, TOKEN_USER, USER_BY_USERNAME,
+    CONTACTS, CREDENTIALS, DELETE_SESSION, DELETE_TOKEN, DIRECT_PARTY, INSERT_SESSION,
+    INSERT_TOKEN, LIVE_SESSION, SET_LAST_SEEN, TOKEN_USER, USER_BY_USERNAME,
 };
 use crate::store::{Contact, Credentials, NewSession, NewUser, SessionRecord, StoreError, User};
 
@@ -65,6 +65,22 @@ pub async fn user_by_username(pool: &PgPool, username: &str) -> Result<Option<Us
     let row = single(
         sqlx::query(USER_BY_USERNAME)
             .bind(username)
+            .fetch_optional(pool),
+    )
+    .await?;
+    row.as_ref().map(user_from_row).transpose().map_err(failure)
+}
+
+/// The other party of direct conversation `id`, if `member` is one of its two.
+pub async fn direct_party(
+    pool: &PgPool,
+    member: UserId,
+    id: ConversationId,
+) -> Result<Option<User>, StoreError> {
+    let row = single(
+        sqlx::query(DIRECT_PARTY)
+            .bind(id.0)
+            .bind(member.0)
             .fetch_optional(pool),
     )
     .await?;

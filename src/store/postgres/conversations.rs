@@ -1,22 +1,21 @@
 //! Conversations on PostgreSQL: the direct conversation of two users (found, or opened by their
 //! first message), the membership check every read or write of a conversation's messages
-//! makes first, history pages, a chat view's re-sync, and a user's conversation list.
+//! makes first, history pages and a chat view's re-sync (the list is `list`).
 //!
 //! Opening is safe with several nodes at once: the unique `(user_low, user_high)` index decides
 //! which conversation of a pair survives; seqs are taken later, with the conversation's row
 //! locked (`batch::sends`).
 
-use sqlx::{AssertSqlSafe, PgConnection, Row};
+use sqlx::{AssertSqlSafe, PgConnection};
 
-use super::accounts::user_from_row;
 use super::failure;
 use super::marks::{show, viewpoint, visible_to};
-use super::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, messages_by_ids, messages_from_rows};
+use super::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, messages_from_rows};
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind};
 use crate::store::statements::IS_MEMBER;
-use crate::store::{ConversationSummary, ConversationSync, HistoryPage, StoreError};
+use crate::store::{ConversationSync, HistoryPage, StoreError};
 
 /// The 1:1 conversation between two users, if they have exchanged a message.
 pub async fn direct_conversation(
@@ -229,55 +228,4 @@ pub async fn conversation_sync(
         has_more,
         statuses,
     })
-}
-
-/// The user's conversations, newest activity first, each with its last message and how many
-/// messages to the user in it are unread.
-pub async fn conversations(
-    conn: &mut PgConnection,
-    user: UserId,
-    limit: u32,
-) -> Result<Vec<ConversationSummary>, StoreError> {
-    let sql = format!(
-        "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last_message_id, \
-           o.id, o.username, o.display_name, \
-           (SELECT COUNT(*) FROM messages m \
-             WHERE m.conversation_id = c.id AND m.id > me.read_id AND m.kind = 0 \
-               AND m.sender_id != $1 AND NOT m.deleted AND {visible}) AS unread, \
-           c.id AS conversation_id \
-         FROM conversation_members me \
-         JOIN conversations c ON c.id = me.conversation_id \
-         JOIN direct_conversations d ON d.conversation_id = c.id \
-         JOIN users o ON o.id = CASE d.user_low WHEN $1 THEN d.user_high ELSE d.user_low END \
-         WHERE me.user_id = $1 ORDER BY last_message_id DESC NULLS LAST, c.id DESC LIMIT $2",
-        visible = visible_to("$1")
-    );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(user.0)
-        .bind(i64::from(limit))
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(failure)?;
-    let last_ids: Vec<i64> = rows
-        .iter()
-        .filter_map(|r| {
-            r.try_get::<Option<i64>, _>("last_message_id")
-                .ok()
-                .flatten()
-        })
-        .collect();
-    let mut last_messages = messages_by_ids(&mut *conn, &last_ids).await?;
-    show(conn, user, &mut last_messages).await?;
-    rows.iter()
-        .map(|row| {
-            let last: Option<i64> = row.try_get("last_message_id").map_err(failure)?;
-            Ok(ConversationSummary {
-                id: ConversationId(row.try_get("conversation_id").map_err(failure)?),
-                with: user_from_row(row).map_err(failure)?,
-                last_message: last
-                    .and_then(|id| last_messages.iter().find(|m| m.id.0 == id).cloned()),
-                unread: row.try_get("unread").map_err(failure)?,
-            })
-        })
-        .collect()
 }

@@ -319,6 +319,9 @@ pub async fn create_group(
             ..GroupWrite::default()
         });
     }
+    if new.only_retry {
+        return Err(StoreError::NotFound);
+    }
     let created: Option<i64> = sqlx::query_scalar(
         "INSERT INTO conversations (kind, created_at, title, description, settings, created_by, client_id) \
          VALUES ('group', $1, $2, $3, $4, $5, $6) \

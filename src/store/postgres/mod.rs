@@ -20,6 +20,7 @@ mod batch;
 mod conversations;
 mod events;
 mod groups;
+mod list;
 mod marks;
 mod membership;
 mod messages;
@@ -261,6 +262,14 @@ impl Store for PostgresStore {
         reads_on!(self, |c| groups::members(c, viewer, id))
     }
 
+    async fn direct_party(
+        &self,
+        member: UserId,
+        id: ConversationId,
+    ) -> Result<Option<User>, StoreError> {
+        accounts::direct_party(&self.pool, member, id).await
+    }
+
     async fn direct_conversation(
         &self,
         a: UserId,
@@ -306,7 +315,7 @@ impl Store for PostgresStore {
         user: UserId,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
-        reads_on!(self, |c| conversations::conversations(c, user, limit))
+        reads_on!(self, |c| list::conversations(c, user, limit))
     }
 
     async fn events_since(

@@ -8,12 +8,12 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::other;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::records::like_prefix;
 use crate::store::statements::{
-    CONTACTS, CREDENTIALS, DELETE_SESSION, DELETE_TOKEN, INSERT_SESSION, INSERT_TOKEN,
-    LIVE_SESSION, SET_LAST_SEEN, TOKEN_USER, USER_BY_USERNAME,
+    CONTACTS, CREDENTIALS, DELETE_SESSION, DELETE_TOKEN, DIRECT_PARTY, INSERT_SESSION,
+    INSERT_TOKEN, LIVE_SESSION, SET_LAST_SEEN, TOKEN_USER, USER_BY_USERNAME,
 };
 use crate::store::{Contact, Credentials, NewSession, NewUser, SessionRecord, StoreError, User};
 
@@ -34,6 +34,20 @@ fn user_query(
 ) -> Result<Option<User>, StoreError> {
     conn.prepare_cached(sql)
         .and_then(|mut s| s.query_row([arg], |r| user_from_row(r, 0)).optional())
+        .map_err(other)
+}
+
+/// The other party of direct conversation `id`, if `member` is one of its two.
+pub fn direct_party(
+    conn: &Connection,
+    member: UserId,
+    id: ConversationId,
+) -> Result<Option<User>, StoreError> {
+    conn.prepare_cached(DIRECT_PARTY)
+        .and_then(|mut s| {
+            s.query_row(params![id.0, member.0], |r| user_from_row(r, 0))
+                .optional()
+        })
         .map_err(other)
 }
 

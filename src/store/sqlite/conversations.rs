@@ -1,6 +1,6 @@
 //! Conversations on SQLite: the direct conversation of two users (found, or opened by their
 //! first message), the membership check every read or write of a conversation's messages
-//! makes first, history pages, a chat view's re-sync, and a user's conversation list.
+//! makes first, history pages and a chat view's re-sync (the list is `list`).
 //!
 //! A conversation keeps no counter of its own: its last seq and last message are the end of
 //! its messages, read through the `(conversation_id, id, seq)` index (ids and seqs grow
@@ -8,15 +8,14 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::accounts::user_from_row;
 use super::marks::{show, viewpoint, visible_to};
-use super::messages::{MESSAGE_COLUMNS, MESSAGE_JOINS, message_by_id, message_from_row};
+use super::messages::{MESSAGE_COLUMNS, MESSAGE_JOINS, message_from_row};
 use super::other;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind, MessageStatus};
 use crate::store::statements::IS_MEMBER;
-use crate::store::{ConversationSummary, ConversationSync, HistoryPage, StoreError};
+use crate::store::{ConversationSync, HistoryPage, StoreError};
 
 /// The 1:1 conversation between two users, if they have exchanged a message.
 pub fn direct_conversation(
@@ -199,57 +198,4 @@ pub fn conversation_sync(
         has_more,
         statuses,
     })
-}
-
-/// The user's conversations, newest activity first, each with its last message and how many
-/// messages to the user in it are unread.
-pub fn conversations(
-    conn: &Connection,
-    user: UserId,
-    limit: u32,
-) -> Result<Vec<ConversationSummary>, StoreError> {
-    let sql = format!(
-        "SELECT (SELECT MAX(m.id) FROM messages m WHERE m.conversation_id = c.id) AS last, \
-               o.id, o.username, o.display_name, \
-               (SELECT COUNT(*) FROM messages m \
-                 WHERE m.conversation_id = c.id AND m.id > me.read_id AND m.kind = 0 \
-                   AND m.sender_id != ?1 AND m.deleted = 0 AND {visible}), \
-               c.id \
-             FROM conversation_members me \
-             JOIN conversations c ON c.id = me.conversation_id \
-             JOIN direct_conversations d ON d.conversation_id = c.id \
-             JOIN users o ON o.id = CASE d.user_low WHEN ?1 THEN d.user_high ELSE d.user_low END \
-             WHERE me.user_id = ?1 ORDER BY last DESC, c.id DESC LIMIT ?2",
-        visible = visible_to(1)
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
-    let rows = stmt
-        .query_map(params![user.0, limit], |r| {
-            Ok((
-                r.get::<_, Option<i64>>(0)?,
-                user_from_row(r, 1)?,
-                r.get::<_, i64>(4)?,
-                ConversationId(r.get(5)?),
-            ))
-        })
-        .map_err(other)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(other)?;
-    rows.into_iter()
-        .map(|(last, with, unread, id)| {
-            let mut last_message = match last {
-                Some(id) => message_by_id(conn, MessageId(id))?,
-                None => None,
-            };
-            if let Some(message) = last_message.as_mut() {
-                show(conn, user, [message])?;
-            }
-            Ok(ConversationSummary {
-                id,
-                with,
-                last_message,
-                unread,
-            })
-        })
-        .collect()
 }

@@ -330,6 +330,9 @@ pub fn create_group(conn: &Connection, new: &NewGroup) -> Result<GroupWrite, Sto
             ..GroupWrite::default()
         });
     }
+    if new.only_retry {
+        return Err(StoreError::NotFound);
+    }
     conn.prepare_cached(
         "INSERT INTO conversations (kind, created_at, title, description, settings, created_by, client_id) \
          VALUES ('group', ?1, ?2, ?3, ?4, ?5, ?6)",

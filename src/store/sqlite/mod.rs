@@ -13,6 +13,7 @@ mod checkpoint;
 mod conversations;
 mod events;
 mod groups;
+mod list;
 mod marks;
 mod membership;
 mod messages;
@@ -297,6 +298,15 @@ impl Store for SqliteStore {
         self.read(move |c| groups::members(c, viewer, id)).await
     }
 
+    async fn direct_party(
+        &self,
+        member: UserId,
+        id: ConversationId,
+    ) -> Result<Option<User>, StoreError> {
+        self.read(move |c| accounts::direct_party(c, member, id))
+            .await
+    }
+
     async fn direct_conversation(
         &self,
         a: UserId,
@@ -333,7 +343,7 @@ impl Store for SqliteStore {
         user: UserId,
         limit: u32,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
-        self.read(move |c| conversations::conversations(c, user, limit))
+        self.read(move |c| list::conversations(c, user, limit))
             .await
     }
 
