@@ -237,6 +237,7 @@ mod tests {
 
     fn typing() -> Arc<Push> {
         Arc::new(Push::Signal(Ephemeral::Typing {
+            conversation_id: None,
             from: "bob".into(),
             active: true,
         }))

@@ -1,15 +1,16 @@
 //! Presence (online while at least one socket is open; last seen when the last one closes) and
-//! typing indicators. Both are ephemeral signals sent only to people who share a conversation
-//! (presence) or to the one person being typed to (typing).
+//! typing indicators. Both are ephemeral signals: presence goes only to people who share a
+//! direct conversation (a connect never fans out to every member of every group), typing to the
+//! one person typed to, or to a group's other current members.
 
-use crate::accounts;
 use crate::app::App;
 use crate::domain::User;
 use crate::domain::error::Error;
 use crate::domain::event::Ephemeral;
-use crate::domain::ids::UserId;
+use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::input::Username;
 use crate::domain::time::Timestamp;
+use crate::{accounts, groups};
 
 /// The most contacts a presence snapshot lists.
 const SNAPSHOT_LIMIT: usize = 500;
@@ -96,6 +97,7 @@ pub async fn typing(app: &App, from: &User, to: &Username, active: bool) -> Resu
         .signal(
             vec![to.id],
             Ephemeral::Typing {
+                conversation_id: None,
                 from: from.username.clone(),
                 active,
             },
@@ -104,12 +106,42 @@ pub async fn typing(app: &App, from: &User, to: &Username, active: bool) -> Resu
     Ok(to)
 }
 
+/// Relays that `from` started or stopped typing in group `group` to its other current members
+/// (the online ones get it); `from` must be a current member.
+pub async fn typing_in_group(
+    app: &App,
+    from: &User,
+    group: ConversationId,
+    active: bool,
+) -> Result<(), Error> {
+    let members = groups::members(app, from, group).await?;
+    let others: Vec<UserId> = members
+        .iter()
+        .map(|m| m.user.id)
+        .filter(|id| *id != from.id)
+        .collect();
+    if !others.is_empty() {
+        app.bus
+            .signal(
+                others,
+                Ephemeral::Typing {
+                    conversation_id: Some(group),
+                    from: from.username.clone(),
+                    active,
+                },
+            )
+            .await;
+    }
+    Ok(())
+}
+
 /// Tells `to` that `from` stopped typing (expiry or disconnect).
 pub async fn stop_typing(app: &App, from: &User, to: UserId) {
     app.bus
         .signal(
             vec![to],
             Ephemeral::Typing {
+                conversation_id: None,
                 from: from.username.clone(),
                 active: false,
             },

@@ -51,8 +51,13 @@ pub struct UserEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum Ephemeral {
-    /// `from` started or stopped typing to the receiver.
-    Typing { from: String, active: bool },
+    /// `from` started or stopped typing to the receiver (in a group: in that group).
+    Typing {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        conversation_id: Option<ConversationId>,
+        from: String,
+        active: bool,
+    },
     /// `user` came online or went offline (`last_seen` is when their last socket closed).
     Presence {
         user: String,

@@ -329,7 +329,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The user's newest cursor (0 before any event).
     async fn last_cursor(&self, user: UserId) -> Result<Cursor, StoreError>;
-    /// Everyone who shares a conversation with `user` (presence goes to them only).
+    /// Everyone who shares a direct conversation with `user` (presence goes to them only).
     async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, StoreError>;
     /// Records when the user's last socket closed.
     async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError>;

@@ -48,9 +48,11 @@ pub const DELETE_TOKEN: &str = "DELETE FROM api_tokens WHERE token_hash = $1";
 /// Records `$1` as when user `$2`'s last socket closed.
 pub const SET_LAST_SEEN: &str = "UPDATE users SET last_seen_at = $1 WHERE id = $2";
 
-/// Everyone sharing a conversation with user `$1`, with their last-seen time.
+/// Everyone sharing a direct conversation with user `$1`, with their last-seen time (groups do
+/// not count: presence is between people who talk one to one).
 pub const CONTACTS: &str = "SELECT DISTINCT o.id, o.username, o.display_name, o.last_seen_at \
      FROM conversation_members me \
+     JOIN direct_conversations d ON d.conversation_id = me.conversation_id \
      JOIN conversation_members om ON om.conversation_id = me.conversation_id AND om.user_id != me.user_id \
      JOIN users o ON o.id = om.user_id WHERE me.user_id = $1";
 

@@ -83,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/ws/notifications/", get(crate::ws::notifications))
         .route("/ws/chat/{username}/", get(crate::ws::chat))
+        .route("/ws/groups/{id}/", get(crate::ws::group))
         .merge(pages::routes());
     let max_body = state.settings.max_request_bytes;
     api.fallback(pages::not_found)

@@ -43,6 +43,8 @@ const PUSHES_PER_TURN: usize = 64;
 const FRAMES_PER_TURN: usize = 32;
 /// Close code for a credential revoked or expired (in the private-use range).
 pub const CLOSE_SESSION_ENDED: u16 = 4001;
+/// Close code of a group socket whose user left the group or was removed from it.
+pub const CLOSE_NOT_A_MEMBER: u16 = 4003;
 
 /// Which events a socket carries.
 #[derive(Debug, Clone)]
@@ -56,6 +58,16 @@ pub enum Scope {
         other: User,
         conversation: Option<ConversationId>,
     },
+    /// `/ws/groups/{id}/`: one group; the socket closes (4003) once its user leaves or is
+    /// removed, right after the system message that says so.
+    Group(ConversationId),
+}
+
+/// Where a typing indicator went: one person, or a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TypingTo {
+    User(UserId),
+    Group(ConversationId),
 }
 
 /// Why the loop ended, and what to tell the peer.
@@ -80,8 +92,8 @@ pub struct Connection {
     scope: Scope,
     /// The last cursor delivered (or skipped as out of scope) on this socket.
     last: Cursor,
-    /// People this socket's user is typing to, with when that was last refreshed.
-    typing: HashMap<UserId, Instant>,
+    /// People and groups this socket's user is typing to, with when that was last refreshed.
+    typing: HashMap<TypingTo, Instant>,
     violations: u32,
     last_heard: Instant,
     /// The subscription's revocation token (logout), so a write stuck on a peer that stopped

@@ -16,6 +16,7 @@ pub enum ClientFrame {
         client_id: String,
         body: String,
         to: Option<String>,
+        conversation_id: Option<i64>,
     },
     Receipt {
         status: String,
@@ -23,6 +24,7 @@ pub enum ClientFrame {
     },
     Typing {
         to: Option<String>,
+        conversation_id: Option<i64>,
         active: bool,
     },
     Ping,
@@ -161,7 +163,8 @@ mod tests {
             ClientFrame::Send {
                 client_id: "c1".into(),
                 body: "hi".into(),
-                to: Some("bob".into())
+                to: Some("bob".into()),
+                conversation_id: None,
             }
         );
         assert_eq!(
@@ -175,7 +178,16 @@ mod tests {
             parse(r#"{"type":"typing","to":"bob","active":true}"#).unwrap(),
             ClientFrame::Typing {
                 to: Some("bob".into()),
+                conversation_id: None,
                 active: true
+            }
+        );
+        assert_eq!(
+            parse(r#"{"type":"typing","conversation_id":42,"active":false}"#).unwrap(),
+            ClientFrame::Typing {
+                to: None,
+                conversation_id: Some(42),
+                active: false
             }
         );
         assert_eq!(parse(r#"{"type":"ping"}"#).unwrap(), ClientFrame::Ping);

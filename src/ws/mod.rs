@@ -1,5 +1,5 @@
-//! The WebSocket surface: `/ws/chat/{username}/` and `/ws/notifications/`, declared once with
-//! typed parameters. This module authenticates the upgrade (bearer token in the header or
+//! The WebSocket surface: `/ws/chat/{username}/`, `/ws/groups/{id}/` and `/ws/notifications/`,
+//! declared once with typed parameters. This module authenticates the upgrade (bearer token in the header or
 //! `access_token`, or the session cookie from an allowed `Origin`), checks the cursor and the
 //! per-user connection cap, and hands the socket to `connection`.
 
@@ -20,7 +20,7 @@ use crate::domain::error::Error;
 use crate::domain::input;
 use crate::web::error::ApiError;
 use crate::web::extract::{ApiPath, ApiQuery, cookie};
-use crate::{accounts, conversations, sync};
+use crate::{accounts, conversations, groups, sync};
 use connection::{Connection, Scope};
 
 /// The largest frame or message a client may send; more closes the socket with 1009.
@@ -77,6 +77,34 @@ pub async fn chat(
         conversation,
     };
     open(app, caller, scope, query.since.as_deref(), upgrade).await
+}
+
+/// `GET /ws/groups/{id}/`: one group. Refused before the upgrade for a group the caller never
+/// belonged to (404 `conversation_not_found`) or has left (403 `not_a_member`).
+pub async fn group(
+    State(app): State<AppState>,
+    ApiPath(id): ApiPath<String>,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<WsQuery>,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let caller = authenticate(&app, &headers, query.access_token.as_deref()).await?;
+    let id = input::path_conversation_id(&id)?;
+    if groups::get(&app, &caller.user, id).await?.role.is_none() {
+        return Err(Error::forbidden(
+            code::NOT_A_MEMBER,
+            "you are no longer a member of this group",
+        )
+        .into());
+    }
+    open(
+        app,
+        caller,
+        Scope::Group(id),
+        query.since.as_deref(),
+        upgrade,
+    )
+    .await
 }
 
 /// Bearer token (header, then `access_token`), else the session cookie from an allowed origin.

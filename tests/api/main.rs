@@ -23,6 +23,7 @@ mod support;
 mod ws_delivery;
 mod ws_fanout;
 mod ws_frames;
+mod ws_groups;
 mod ws_lifecycle;
 mod ws_reconnect;
 mod ws_registry;

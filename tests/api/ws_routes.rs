@@ -24,13 +24,22 @@ fn assert_error_body(body: &Value, code: &str) {
 }
 
 #[tokio::test]
-async fn both_routes_connect_with_a_bearer_header_or_an_access_token() {
+async fn every_route_connects_with_a_bearer_header_or_an_access_token() {
     let (app, [alice, _bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    let (status, group) = alice
+        .post(
+            "/api/groups",
+            serde_json::json!({"client_id": "g1", "title": "Team", "members": ["bob"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{group}");
+    let group_path = format!("/ws/groups/{}/", group["id"]);
     let paths = [
         "/ws/notifications/",
         "/ws/chat/bob/",
         "/ws/chat/BOB/",
         "/ws/notifications/?since=0",
+        group_path.as_str(),
     ];
     for path in paths {
         for auth in [Auth::Bearer(token(&alice)), Auth::Query(token(&alice))] {

@@ -46,6 +46,8 @@ mod ws_delivery;
 mod ws_fanout;
 #[path = "../api/ws_frames.rs"]
 mod ws_frames;
+#[path = "../api/ws_groups.rs"]
+mod ws_groups;
 #[path = "../api/ws_lifecycle.rs"]
 mod ws_lifecycle;
 #[path = "../api/ws_reconnect.rs"]

@@ -4,13 +4,14 @@
 use axum::extract::ws::{Message as WsMessage, close_code};
 use tokio::time::Instant;
 
-use super::{Connection, Ending, MAX_VIOLATIONS, Scope, TYPING_TTL};
+use super::{Connection, Ending, MAX_VIOLATIONS, Scope, TYPING_TTL, TypingTo};
+use crate::app::App;
 use crate::domain::code;
 use crate::domain::error::Error;
-use crate::domain::ids::UserId;
-use crate::domain::input;
-use crate::domain::{MessageId, MessageStatus};
-use crate::messages::{self, Draft};
+use crate::domain::ids::ConversationId;
+use crate::domain::input::{self, Username};
+use crate::domain::{MessageId, MessageStatus, User};
+use crate::messages::{self, Draft, Target};
 use crate::ws::frames::{self, ClientFrame, ServerFrame};
 use crate::{presence, receipts};
 
@@ -45,7 +46,8 @@ impl Connection {
                     client_id,
                     body,
                     to,
-                }) => match self.draft(to, &client_id, &body) {
+                    conversation_id,
+                }) => match self.draft(to, conversation_id, &client_id, &body) {
                     Ok(draft) => sends.push(draft),
                     Err(error) => {
                         self.send_drafts(std::mem::take(&mut sends)).await?;
@@ -131,7 +133,8 @@ impl Connection {
                 client_id,
                 body,
                 to,
-            } => match self.draft(to, &client_id, &body) {
+                conversation_id,
+            } => match self.draft(to, conversation_id, &client_id, &body) {
                 Ok(draft) => self.send_drafts(vec![draft]).await,
                 Err(error) => self.send_error(&error, Some(&client_id)).await,
             },
@@ -148,22 +151,22 @@ impl Connection {
                     Err(error) => self.send_error(&error, None).await,
                 }
             }
-            ClientFrame::Typing { to, active } => {
-                let addressed = self.recipient(to).and_then(|to| {
-                    presence::may_type(&self.app, &user)?;
-                    input::named_user(&to)
-                });
-                let result = match addressed {
-                    Ok(to) => presence::typing(&self.app, &user, &to, active).await,
+            ClientFrame::Typing {
+                to,
+                conversation_id,
+                active,
+            } => {
+                let result = match self.target(to, conversation_id) {
+                    Ok(target) => typing_to(&self.app, &user, target, active).await,
                     Err(error) => Err(error),
                 };
                 match result {
                     Ok(to) if active => {
-                        self.typing.insert(to.id, Instant::now());
+                        self.typing.insert(to, Instant::now());
                         Ok(())
                     }
                     Ok(to) => {
-                        self.typing.remove(&to.id);
+                        self.typing.remove(&to);
                         Ok(())
                     }
                     Err(error) => self.send_error(&error, None).await,
@@ -172,51 +175,89 @@ impl Connection {
         }
     }
 
-    /// A `send` frame's draft, for the user it addresses (see `recipient`).
-    fn draft(&self, to: Option<String>, client_id: &str, body: &str) -> Result<Draft, Error> {
-        let to = self.recipient(to)?;
-        Draft::parse(&to, client_id, body, self.app.settings.max_body_chars)
+    /// A `send` frame's draft, for the conversation it addresses (see `target`).
+    fn draft(
+        &self,
+        to: Option<String>,
+        conversation_id: Option<i64>,
+        client_id: &str,
+        body: &str,
+    ) -> Result<Draft, Error> {
+        let to = self.target(to, conversation_id)?;
+        Draft::parse_in(to, client_id, body, self.app.settings.max_body_chars)
     }
 
-    /// The username a frame addresses: its `to`, or the chat socket's other party.
-    fn recipient(&self, to: Option<String>) -> Result<String, Error> {
-        match (&self.scope, to) {
-            (Scope::Chat { other, .. }, None) => Ok(other.username.clone()),
-            (Scope::Chat { other, .. }, Some(to)) if to.eq_ignore_ascii_case(&other.username) => {
-                Ok(to)
-            }
-            (Scope::Chat { other, .. }, Some(to)) => Err(Error::invalid(
+    /// Where a frame goes: its `to` or `conversation_id` (not both), or what the chat or group
+    /// socket is for; naming another conversation on such a socket is `invalid_recipient`.
+    fn target(&self, to: Option<String>, conversation_id: Option<i64>) -> Result<Target, Error> {
+        let elsewhere = |what: String| {
+            Error::invalid(
                 code::INVALID_RECIPIENT,
-                format!(
-                    "this socket is the chat with {}; {to:?} is someone else",
-                    other.username
-                ),
-            )),
-            (Scope::Everything, Some(to)) => Ok(to),
-            (Scope::Everything, None) => Err(Error::invalid(
+                format!("this socket is for one conversation; {what} is another"),
+            )
+        };
+        let conversation = conversation_id
+            .map(|id| input::message_id(id, "conversation_id").map(|m| ConversationId(m.0)))
+            .transpose()
+            .map_err(|_| {
+                Error::invalid(
+                    code::INVALID_FRAME,
+                    "conversation_id must be a positive integer",
+                )
+            })?;
+        match (&self.scope, to, conversation) {
+            (_, Some(_), Some(_)) => Err(Error::invalid(
                 code::INVALID_FRAME,
-                "\"to\" is required on /ws/notifications/",
+                "name either \"to\" or \"conversation_id\", not both",
+            )),
+            (Scope::Chat { other, .. }, None, None) => {
+                Ok(Target::User(Username::from_trusted(other.username.clone())))
+            }
+            (Scope::Chat { other, .. }, Some(to), None)
+                if to.eq_ignore_ascii_case(&other.username) =>
+            {
+                Ok(Target::User(input::named_user(&to)?))
+            }
+            (
+                Scope::Chat {
+                    conversation: Some(mine),
+                    ..
+                },
+                None,
+                Some(id),
+            ) if *mine == id => Ok(Target::Conversation(id)),
+            (Scope::Chat { .. }, Some(to), None) => Err(elsewhere(format!("{to:?}"))),
+            (Scope::Chat { .. }, None, Some(id)) => Err(elsewhere(format!("conversation {id}"))),
+            (Scope::Group(mine), None, None) => Ok(Target::Group(*mine)),
+            (Scope::Group(mine), None, Some(id)) if *mine == id => Ok(Target::Group(id)),
+            (Scope::Group(_), Some(to), None) => Err(elsewhere(format!("{to:?}"))),
+            (Scope::Group(_), None, Some(id)) => Err(elsewhere(format!("conversation {id}"))),
+            (Scope::Everything, Some(to), None) => Ok(Target::User(input::named_user(&to)?)),
+            (Scope::Everything, None, Some(id)) => Ok(Target::Conversation(id)),
+            (Scope::Everything, None, None) => Err(Error::invalid(
+                code::INVALID_FRAME,
+                "\"to\" or \"conversation_id\" is required on /ws/notifications/",
             )),
         }
     }
 
     pub(super) async fn expire_typing(&mut self) {
         let now = Instant::now();
-        let expired: Vec<UserId> = self
+        let expired: Vec<TypingTo> = self
             .typing
             .iter()
             .filter(|(_, at)| now.duration_since(**at) >= TYPING_TTL)
-            .map(|(u, _)| *u)
+            .map(|(to, _)| *to)
             .collect();
         for to in expired {
             self.typing.remove(&to);
-            presence::stop_typing(&self.app, &self.caller.user, to).await;
+            stop_typing(&self.app, &self.caller.user, to).await;
         }
     }
 
     pub(super) async fn stop_all_typing(&mut self) {
         for (to, _) in std::mem::take(&mut self.typing) {
-            presence::stop_typing(&self.app, &self.caller.user, to).await;
+            stop_typing(&self.app, &self.caller.user, to).await;
         }
     }
 }
@@ -227,4 +268,43 @@ fn receipt(status: &str, ids: &[i64]) -> Result<(MessageStatus, Vec<MessageId>),
         MessageStatus::parse_target(status)?,
         input::message_ids(ids)?,
     ))
+}
+
+/// Relays a typing indicator to the person or group `target` names.
+async fn typing_to(
+    app: &App,
+    user: &User,
+    target: Target,
+    active: bool,
+) -> Result<TypingTo, Error> {
+    presence::may_type(app, user)?;
+    match target {
+        Target::User(to) => presence::typing(app, user, &to, active)
+            .await
+            .map(|to| TypingTo::User(to.id)),
+        Target::Group(id) | Target::Conversation(id) => {
+            match app.store.direct_party(user.id, id).await? {
+                Some(other) => {
+                    let to = Username::from_trusted(other.username);
+                    presence::typing(app, user, &to, active)
+                        .await
+                        .map(|to| TypingTo::User(to.id))
+                }
+                None => presence::typing_in_group(app, user, id, active)
+                    .await
+                    .map(|()| TypingTo::Group(id)),
+            }
+        }
+    }
+}
+
+/// Withdraws a typing indicator.
+async fn stop_typing(app: &App, user: &User, to: TypingTo) {
+    match to {
+        TypingTo::User(to) => presence::stop_typing(app, user, to).await,
+        TypingTo::Group(id) => {
+            // Someone who left meanwhile has nobody to tell.
+            let _ = presence::typing_in_group(app, user, id, false).await;
+        }
+    }
 }

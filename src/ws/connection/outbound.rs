@@ -4,7 +4,7 @@
 
 use axum::extract::ws::close_code;
 
-use super::{Connection, Ending, PUSHES_PER_TURN, Scope};
+use super::{CLOSE_NOT_A_MEMBER, Connection, Ending, PUSHES_PER_TURN, Scope};
 use crate::delivery::Push;
 use crate::delivery::Subscription;
 use crate::domain::event::{Ephemeral, Event};
@@ -90,42 +90,82 @@ impl Connection {
             return Ok(());
         }
         let text = serde_json::to_string(event).unwrap_or_default();
-        self.send_text(text).await
+        self.send_text(text).await?;
+        if self.ends_scope(event) {
+            return Err(Ending {
+                code: CLOSE_NOT_A_MEMBER,
+                reason: "no longer a member of this group",
+            });
+        }
+        Ok(())
     }
 
     fn in_scope(&mut self, event: &Event) -> bool {
-        let Scope::Chat {
-            other,
-            conversation,
-        } = &mut self.scope
-        else {
-            return true;
-        };
-        match event {
-            Event::Message { message, .. } => match conversation {
-                Some(id) => message.conversation_id == *id,
-                None => {
-                    let ours = message.sender == other.username
-                        || message.recipient.as_deref() == Some(other.username.as_str());
-                    if ours {
-                        *conversation = Some(message.conversation_id);
-                    }
-                    ours
-                }
-            },
+        let event_conversation = match event {
+            Event::Message { message, .. } => message.conversation_id,
             Event::Status {
                 conversation_id, ..
-            } => *conversation == Some(*conversation_id),
+            } => *conversation_id,
+        };
+        match &mut self.scope {
+            Scope::Everything => true,
+            Scope::Group(id) => *id == event_conversation,
+            Scope::Chat {
+                conversation: Some(id),
+                ..
+            } => *id == event_conversation,
+            Scope::Chat {
+                other,
+                conversation,
+            } => {
+                // Until the chat's first message names its id: a direct message between the two.
+                let ours = matches!(event, Event::Message { message, .. }
+                    if message.recipient.is_some()
+                        && (message.sender == other.username
+                            || message.recipient.as_deref() == Some(other.username.as_str())));
+                if ours {
+                    *conversation = Some(event_conversation);
+                }
+                ours
+            }
         }
     }
 
-    fn in_scope_signal(&self, signal: &Ephemeral) -> bool {
-        let Scope::Chat { other, .. } = &self.scope else {
-            return true;
+    /// Whether a stored event ends this socket: on a group socket, the system message that
+    /// removes its user or records that they left (sent first; then the socket closes, 4003).
+    fn ends_scope(&self, event: &Event) -> bool {
+        let (Scope::Group(id), Event::Message { message, .. }) = (&self.scope, event) else {
+            return false;
         };
-        match signal {
-            Ephemeral::Typing { from, .. } => *from == other.username,
-            Ephemeral::Presence { user, .. } => *user == other.username,
+        let me = &self.caller.user.username;
+        message.conversation_id == *id
+            && message.system.as_ref().is_some_and(|record| {
+                (record.event == "member_removed" && record.targets.contains(me))
+                    || (record.event == "member_left" && record.actor == *me)
+            })
+    }
+
+    fn in_scope_signal(&self, signal: &Ephemeral) -> bool {
+        match (&self.scope, signal) {
+            (Scope::Everything, _) => true,
+            (
+                Scope::Chat { other, .. },
+                Ephemeral::Typing {
+                    from,
+                    conversation_id,
+                    ..
+                },
+            ) => conversation_id.is_none() && *from == other.username,
+            (Scope::Chat { other, .. }, Ephemeral::Presence { user, .. }) => {
+                *user == other.username
+            }
+            (
+                Scope::Group(id),
+                Ephemeral::Typing {
+                    conversation_id, ..
+                },
+            ) => *conversation_id == Some(*id),
+            (Scope::Group(_), Ephemeral::Presence { .. }) => false,
         }
     }
 
@@ -133,6 +173,7 @@ impl Connection {
         let only = match &self.scope {
             Scope::Everything => None,
             Scope::Chat { other, .. } => Some(other.id),
+            Scope::Group(_) => return Ok(()),
         };
         let snapshot = presence::snapshot(&self.app, &self.caller.user, only)
             .await
