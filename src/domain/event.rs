@@ -38,6 +38,15 @@ impl Event {
             Event::Message { cursor, .. } | Event::Status { cursor, .. } => *cursor,
         }
     }
+
+    /// The same event at another cursor (the same change in another user's stream).
+    pub fn at(&self, at: Cursor) -> Event {
+        let mut event = self.clone();
+        match &mut event {
+            Event::Message { cursor, .. } | Event::Status { cursor, .. } => *cursor = at,
+        }
+        event
+    }
 }
 
 /// An event addressed to one user, as a write returns it for publishing.

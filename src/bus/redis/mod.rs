@@ -139,7 +139,7 @@ impl Bus for RedisBus {
             self.hub
                 .deliver(*user, Arc::new(Push::Stored(event.clone())));
         }
-        self.send(Body::Events(events));
+        self.send(Body::Events(wire::share(events)));
     }
 
     async fn signal(&self, users: Vec<UserId>, signal: Ephemeral) {

@@ -6,12 +6,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::delivery::Hub;
 use crate::delivery::Push;
-use crate::domain::event::{Ephemeral, UserEvent};
-use crate::domain::ids::UserId;
+use crate::domain::event::{Ephemeral, Event, UserEvent};
+use crate::domain::ids::{Cursor, UserId};
 
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Body {
-    Events(Vec<UserEvent>),
+    /// Stored events, each distinct one once with everyone it goes to (`share`): a group
+    /// message crosses the channel once, not once per member.
+    Events(Vec<Shared>),
     Signal {
         users: Vec<UserId>,
         signal: Ephemeral,
@@ -19,6 +21,31 @@ pub enum Body {
     Revoke(Vec<u8>),
     /// Something may have been lost: every node's sockets catch up from the store.
     Resync,
+}
+
+/// One event as it travels: the event (its cursor left at 0) and each user it goes to with
+/// their cursor for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shared {
+    pub event: Event,
+    pub to: Vec<(UserId, Cursor)>,
+}
+
+/// Folds runs of the same event in several users' streams into one `Shared` each.
+pub fn share(events: Vec<UserEvent>) -> Vec<Shared> {
+    let mut shared: Vec<Shared> = Vec::new();
+    for UserEvent { user, event } in events {
+        let cursor = event.cursor();
+        let bare = event.at(Cursor(0));
+        match shared.last_mut() {
+            Some(last) if last.event == bare => last.to.push((user, cursor)),
+            _ => shared.push(Shared {
+                event: bare,
+                to: vec![(user, cursor)],
+            }),
+        }
+    }
+    shared
 }
 
 /// A message on the channel, with the node that sent it (which ignores its own).
@@ -42,9 +69,11 @@ impl Wire {
 /// Delivers a message heard on the channel to this node's hub.
 pub fn deliver(hub: &Hub, body: Body) {
     match body {
-        Body::Events(events) => {
-            for UserEvent { user, event } in events {
-                hub.deliver(user, Arc::new(Push::Stored(event)));
+        Body::Events(shared) => {
+            for Shared { event, to } in shared {
+                for (user, cursor) in to {
+                    hub.deliver(user, Arc::new(Push::Stored(event.at(cursor))));
+                }
             }
         }
         Body::Signal { users, signal } => {
@@ -55,5 +84,40 @@ pub fn deliver(hub: &Hub, body: Body) {
         }
         Body::Revoke(credential) => hub.revoke(&credential),
         Body::Resync => hub.resync_all(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ids::{ConversationId, MessageId};
+    use crate::domain::time::Timestamp;
+    use crate::domain::MessageStatus;
+
+    fn status(user: i64, cursor: i64) -> UserEvent {
+        UserEvent {
+            user: UserId(user),
+            event: Event::Status {
+                cursor: Cursor(cursor),
+                conversation_id: ConversationId(1),
+                message_ids: vec![MessageId(5)],
+                up_to_id: MessageId(5),
+                status: MessageStatus::Read,
+                by: "bob".into(),
+                all: true,
+                at: Timestamp(9),
+            },
+        }
+    }
+
+    #[test]
+    fn one_event_for_many_streams_travels_once() {
+        let shared = share(vec![status(1, 4), status(2, 7), status(3, 1)]);
+        assert_eq!(shared.len(), 1);
+        assert_eq!(
+            shared[0].to,
+            [(UserId(1), Cursor(4)), (UserId(2), Cursor(7)), (UserId(3), Cursor(1))]
+        );
+        assert_eq!(shared[0].event.cursor(), Cursor(0));
     }
 }
