@@ -44,6 +44,7 @@ fn every_pair(people: usize, total: usize, node: impl Fn(usize) -> usize) -> Vec
             Planned {
                 from,
                 to,
+                group: None,
                 client_id: format!("m{i}"),
                 body: format!("message {i} from {from} to {to}"),
                 node: node(i),
@@ -81,7 +82,7 @@ async fn three_nodes_deliver_every_message_exactly_once_across_a_node_crash() {
 
     // Usually a few sends were in flight on the killed node (not asserted: it is up to timing).
     let failures: usize = outcomes.iter().map(|o| o.failures).sum();
-    let records = assert_delivered(&cluster, &people, &outcomes, followers, stop).await;
+    let records = assert_delivered(&cluster, &people, &outcomes, &[], followers, stop).await;
     assert_tables_agree(&cluster, CRASH_TOTAL).await;
     for (person, record) in people.iter().zip(&records) {
         if person.home == 2 {
@@ -99,6 +100,40 @@ async fn three_nodes_deliver_every_message_exactly_once_across_a_node_crash() {
     );
 }
 
+/// Group messages among 8 members on 3 nodes; node 2 is SIGKILLed halfway. Each message is 8
+/// events (one per member), so fewer messages than the direct test carry as many deliveries.
+const GROUP_TOTAL: usize = 800;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_deliver_every_group_message_to_every_member_once_across_a_node_crash() {
+    let started = Instant::now();
+    let mut cluster = Cluster::start(3).await;
+    let people = cluster.people(&names("band", 8)).await;
+    let (group, created) = cluster.group(0, &people[0], &people[1..]).await;
+    let (followers, stop) = follow_all(&cluster, &people);
+    let plan: Vec<Planned> = (0..GROUP_TOTAL)
+        .map(|i| Planned {
+            from: i % people.len(),
+            to: 0,
+            group: Some(group),
+            client_id: format!("g{i}"),
+            body: format!("group message {i}"),
+            node: (i + i / people.len()) % 3,
+            twice: i % 10 == 0,
+        })
+        .collect();
+    let acks = Arc::new(watch::Sender::new(0));
+    let traffic = tokio::spawn(cluster.senders(&people).traffic(plan, 16, acks.clone()));
+    acked(&acks, GROUP_TOTAL / 2).await;
+    cluster.kill(2);
+    let outcomes = traffic.await.expect("traffic");
+    assert_delivered(&cluster, &people, &outcomes, &[created], followers, stop).await;
+    eprintln!(
+        "{GROUP_TOTAL} group messages to 8 members on 3 nodes, one killed: checked in {:?}",
+        started.elapsed()
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_client_id_sent_to_two_nodes_at_once_is_stored_once() {
     let cluster = Cluster::start(3).await;
@@ -108,6 +143,7 @@ async fn one_client_id_sent_to_two_nodes_at_once_is_stored_once() {
         let planned = Planned {
             from: round % 2,
             to: (round + 1) % 2,
+            group: None,
             client_id: format!("same-{round}"),
             body: format!("round {round}"),
             node: round % 3,
@@ -159,6 +195,7 @@ fn cross_node(people: &[Person], range: Range<usize>) -> Vec<Planned> {
             Planned {
                 from,
                 to,
+                group: None,
                 client_id: format!("m{i}"),
                 body: format!("message {i}"),
                 node: people[from].home,
@@ -229,7 +266,7 @@ async fn losing_the_redis_subscriptions_loses_no_message() {
         }
     }
     assert!(cuts >= ROUNDS, "subscriptions were cut during the bursts");
-    assert_delivered(&cluster, &people, &outcomes, followers, stop).await;
+    assert_delivered(&cluster, &people, &outcomes, &[], followers, stop).await;
     assert_tables_agree(&cluster, outcomes.len()).await;
     eprintln!(
         "{} messages, {cuts} subscriptions cut: {:?}",
@@ -258,7 +295,7 @@ async fn terminated_postgres_connections_fail_cleanly_and_the_nodes_recover() {
     }
     let outcomes = traffic.await.expect("traffic");
     let failures: usize = outcomes.iter().map(|o| o.failures).sum();
-    assert_delivered(&cluster, &people, &outcomes, followers, stop).await;
+    assert_delivered(&cluster, &people, &outcomes, &[], followers, stop).await;
 
     // Recovered without a restart: every node is ready and stores new sends.
     let deadline = Instant::now() + STARTUP;
@@ -311,6 +348,7 @@ async fn messages_stored_by_a_node_that_dies_reach_sockets_on_other_nodes() {
             .map(|k| Planned {
                 from: 2 * k + round % 2,
                 to: 2 * k + 1 - round % 2,
+                group: None,
                 client_id: format!("r{round}-{k}"),
                 body: format!("round {round}, pair {k}"),
                 node: 1,
@@ -342,7 +380,7 @@ async fn messages_stored_by_a_node_that_dies_reach_sockets_on_other_nodes() {
         }
         cluster.restart(1).await;
     }
-    assert_delivered(&cluster, &people, &outcomes, followers, stop).await;
+    assert_delivered(&cluster, &people, &outcomes, &[], followers, stop).await;
     assert_tables_agree(&cluster, outcomes.len()).await;
     eprintln!(
         "{ROUNDS} rounds: {} messages stored by a node that died before answering",

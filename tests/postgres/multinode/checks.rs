@@ -29,7 +29,13 @@ pub fn by_message<'a>(people: &[Person], outcomes: &'a [Outcome]) -> BTreeMap<i6
         assert_eq!(message["client_id"], planned.client_id.as_str());
         assert_eq!(message["body"], planned.body.as_str());
         assert_eq!(message["sender"], people[planned.from].name.as_str());
-        assert_eq!(message["recipient"], people[planned.to].name.as_str());
+        match planned.group {
+            Some(group) => {
+                assert_eq!(message["conversation_id"], group);
+                assert_eq!(message["recipient"], Value::Null);
+            }
+            None => assert_eq!(message["recipient"], people[planned.to].name.as_str()),
+        }
         let previous = by_id.insert(outcome.id(), outcome);
         assert!(
             previous.is_none(),
@@ -42,10 +48,13 @@ pub fn by_message<'a>(people: &[Person], outcomes: &'a [Outcome]) -> BTreeMap<i6
 
 /// Checks the store, then waits (up to `STARTUP`) for every follower to reach its person's last
 /// cursor, stops them and checks what each received. Returns the followers' records.
+/// `everyone` are messages in every person's stream besides those sent (a group's creation);
+/// a group message is in every person's stream (all are its members).
 pub async fn assert_delivered(
     cluster: &Cluster,
     people: &[Person],
     outcomes: &[Outcome],
+    everyone: &[i64],
     mut followers: Vec<Follower>,
     stop: CancellationToken,
 ) -> Vec<Followed> {
@@ -56,8 +65,9 @@ pub async fn assert_delivered(
         let events = stream_gap_free(&client, &person.name).await;
         let mine = outcomes
             .iter()
-            .filter(|o| o.planned.from == u || o.planned.to == u);
-        let expected: BTreeSet<i64> = mine.map(Outcome::id).collect();
+            .filter(|o| o.planned.group.is_some() || o.planned.from == u || o.planned.to == u);
+        let mut expected: BTreeSet<i64> = mine.map(Outcome::id).collect();
+        expected.extend(everyone);
         assert_eq!(message_ids(&events), expected, "{}'s stream", person.name);
         assert_eq!(
             events.len(),

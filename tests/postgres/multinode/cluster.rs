@@ -138,6 +138,34 @@ impl Cluster {
         people
     }
 
+    /// `person` creates a group of `members` on `node`; returns its id and its `created`
+    /// message's id.
+    pub async fn group(&self, node: usize, person: &Person, members: &[Person]) -> (i64, i64) {
+        let names: Vec<&str> = members.iter().map(|p| p.name.as_str()).collect();
+        let body = json!({"client_id": "cluster-group", "title": "Cluster", "members": names});
+        let response = self
+            .http
+            .post(format!("{}/api/groups", self.nodes.url(node)))
+            .bearer_auth(&person.token)
+            .json(&body)
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let group: Value = response.json().await.expect("the group");
+        let id = group["id"].as_i64().expect("group id");
+        let response = self
+            .http
+            .get(format!("{}/api/groups/{id}/messages", self.nodes.url(node)))
+            .bearer_auth(&person.token)
+            .send()
+            .await
+            .expect("request sent");
+        let page: Value = response.json().await.expect("history");
+        let created = page["messages"][0]["id"].as_i64().expect("created message");
+        (id, created)
+    }
+
     async fn post(&self, node: usize, path: &str, body: &Value) -> (StatusCode, Value) {
         let response = self.http.post(format!("{}{path}", self.nodes.url(node)));
         let response = response.json(body).send().await.expect("request sent");
@@ -173,7 +201,10 @@ impl Cluster {
 #[derive(Debug, Clone)]
 pub struct Planned {
     pub from: usize,
+    /// The recipient, in a direct conversation.
     pub to: usize,
+    /// The group it goes to instead, if any (`to` is then ignored).
+    pub group: Option<i64>,
     pub client_id: String,
     pub body: String,
     /// The node tried first.
@@ -221,11 +252,14 @@ pub struct Senders {
 impl Senders {
     /// One try of `planned` on `node`. A 4xx, or a 5xx that is not a JSON error, fails the test.
     pub async fn send_once(&self, planned: &Planned, node: usize) -> Answer {
-        let url = format!(
-            "{}/api/conversations/{}/messages",
-            self.nodes.url(node),
-            self.names[planned.to]
-        );
+        let url = match planned.group {
+            Some(group) => format!("{}/api/groups/{group}/messages", self.nodes.url(node)),
+            None => format!(
+                "{}/api/conversations/{}/messages",
+                self.nodes.url(node),
+                self.names[planned.to]
+            ),
+        };
         let body = json!({"client_id": planned.client_id, "body": planned.body});
         let sent = self
             .http
