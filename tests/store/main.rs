@@ -50,6 +50,7 @@ mod history;
 mod ordering;
 mod presence;
 mod receipts;
+mod recount;
 mod replay;
 mod sends;
 mod sessions;
