@@ -1,7 +1,7 @@
 //! `linkup bench` against a real server on port 0: it must count correctly. Only counts are
 //! checked here; speed is measured by the bench itself (BENCHMARKS.md), never asserted.
 
-use linkup::bench::{BenchArgs, Scenario, Target, sync, throughput};
+use linkup::bench::{BenchArgs, Scenario, Target, group, sync, throughput};
 use linkup::config::Config;
 use linkup::server::Server;
 
@@ -98,6 +98,96 @@ async fn warm_up_sends_are_checked_but_not_timed() {
     let timed = report.ack_latency_ms.count;
     assert!((100..=110).contains(&timed), "{report:?}");
     assert_eq!(report.deliver_latency_ms.count, timed, "{report:?}");
+}
+
+/// Runs `linkup bench … group …` with `args` against a fresh server, and stops it.
+async fn run_group(args: &[&str]) -> group::GroupReport {
+    let (server, _dir, args) = server_and_args(args).await;
+    let Scenario::Group(scenario) = &args.scenario else {
+        unreachable!("parsed as group")
+    };
+    let target = Target::connect(&args.target)
+        .await
+        .expect("server reachable");
+    let report = group::run(&target, scenario).await.expect("bench runs");
+    server.stop().await.expect("server stops");
+    report
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_delivers_every_message_to_every_other_member_once() {
+    let report = run_group(&[
+        "--duration",
+        "2s",
+        "group",
+        "--groups",
+        "2",
+        "--members",
+        "4",
+        "--senders",
+        "2",
+        "--in-flight",
+        "4",
+    ])
+    .await;
+
+    assert_eq!((report.users, report.senders), (8, 2), "{report:?}");
+    assert!(report.sent > 0, "{report:?}");
+    assert_eq!(report.acked, report.sent, "{report:?}");
+    // Each message reaches the 3 members other than its sender, each once.
+    assert_eq!(report.deliveries, report.acked * 3, "{report:?}");
+    assert_eq!(report.expected_deliveries, report.deliveries, "{report:?}");
+    assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
+    assert_eq!(report.live_duplicates, 0, "{report:?}");
+    assert_eq!(report.missed_live, 0, "{report:?}");
+    assert_eq!(report.stored_unacked, 0, "{report:?}");
+    assert_eq!(report.errors, 0, "{report:?}");
+    assert_eq!(report.ack_latency_ms.count, report.acked, "{report:?}");
+    assert_eq!(
+        report.deliver_latency_ms.count, report.deliveries,
+        "{report:?}"
+    );
+    assert_eq!(
+        report.last_member_latency_ms.count, report.acked,
+        "{report:?}"
+    );
+    let json: serde_json::Value = serde_json::to_value(&report).expect("report serializes");
+    assert_eq!(json["scenario"], "group");
+    assert!(json["last_member_latency_ms"]["p99"].is_number(), "{json}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn users_in_several_groups_get_each_group_once_in_open_loop() {
+    // 2 groups × 4 members over 6 users: users 0 and 1 are in both groups, on one socket.
+    let report = run_group(&[
+        "--duration",
+        "1s",
+        "group",
+        "--groups",
+        "2",
+        "--members",
+        "4",
+        "--users",
+        "6",
+        "--senders",
+        "1",
+        "--rate",
+        "100",
+        "--no-receipts",
+    ])
+    .await;
+
+    // 100/s for 1 s over 2 senders (one per group): the schedule allows exactly 100 sends.
+    assert_eq!(report.sent, 100, "{report:?}");
+    assert_eq!(report.acked, 100, "{report:?}");
+    assert_eq!(report.deliveries, 300, "{report:?}");
+    assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
+    assert_eq!(
+        (report.live_duplicates, report.missed_live),
+        (0, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.errors, 0, "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

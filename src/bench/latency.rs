@@ -29,14 +29,14 @@ pub struct LatencyArgs {
 pub async fn run(target: &Target, args: &LatencyArgs) -> anyhow::Result<ThroughputReport> {
     anyhow::ensure!(args.users >= 2, "--users must be at least 2");
     anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
+    let pairs = args.users / 2;
     let plan = Plan {
-        pairs: args.users / 2,
         mode: Mode::Open { rate: args.rate },
         body_bytes: args.body_bytes,
         duration: target.args.duration,
         warmup: target.args.warmup.unwrap_or_default(),
         receipts: !args.no_receipts,
     };
-    let outcome = pairs::run(target, &plan).await?;
-    Ok(report("latency", target, &plan, outcome))
+    let outcome = pairs::run(target, pairs, &plan).await?;
+    Ok(report("latency", target, pairs, &plan, outcome))
 }

@@ -9,13 +9,19 @@
 //! ever measured here, never asserted.
 
 pub mod connections;
+mod fanout;
+pub mod group;
 pub mod histogram;
 pub mod latency;
+mod member;
+mod outbox;
 mod pairs;
 mod plan;
 pub mod progress;
+mod receipts;
 mod recipient;
 pub mod report;
+mod roster;
 mod sender;
 pub mod socket;
 pub mod sync;
@@ -56,7 +62,7 @@ pub struct TargetArgs {
     /// How long the measured phase lasts (e.g. `10s`, `500ms`, `2m`).
     #[arg(long, global = true, default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
-    /// `throughput` and `latency`: send for this long first (e.g. `3s`) without recording
+    /// `throughput`, `latency` and `group`: send for this long first (e.g. `3s`) without recording
     /// latencies, so the percentiles describe the steady state and not the first seconds of a
     /// run. Warm-up sends still count, and are checked for loss and duplicates like the rest.
     #[arg(long, global = true, value_parser = parse_duration)]
@@ -104,6 +110,9 @@ pub enum Scenario {
     Throughput(throughput::ThroughputArgs),
     /// A fixed total rate spread over many online users; latency percentiles.
     Latency(latency::LatencyArgs),
+    /// G groups of N members, all online, a few of each sending; member deliveries/s, send →
+    /// last member latency, lost and duplicates in every member's /api/sync.
+    Group(group::GroupArgs),
     /// Many idle authenticated sockets; connect rate and server memory per socket.
     Connections(connections::ConnectionsArgs),
     /// One user misses M messages, then catches up through /api/sync and through `?since=`.
@@ -138,6 +147,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match &args.scenario {
         Scenario::Throughput(a) => emit(&throughput::run(&target, a).await?, json),
         Scenario::Latency(a) => emit(&latency::run(&target, a).await?, json),
+        Scenario::Group(a) => emit(&group::run(&target, a).await?, json),
         Scenario::Connections(a) => emit(&connections::run(&target, a).await?, json),
         Scenario::Sync(a) => emit(&sync::run(&target, a).await?, json),
     }

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
-use futures_util::{StreamExt, TryStreamExt, stream};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -22,15 +21,12 @@ use super::histogram::Latencies;
 use super::plan::{DRAIN, Plan};
 use super::progress::Progress;
 use super::recipient;
-use super::report::{ErrorCounts, merge_errors, thousands};
+use super::report::{ErrorCounts, merge_errors};
 use super::sender;
-use super::socket::{self, Ws};
-use super::tally::{Live, RecipientOutcome, SenderOutcome};
-use super::users::{self, BenchUser};
+use super::socket;
+use super::tally::{self, Live, RecipientOutcome, SenderOutcome};
+use super::users;
 use super::verify::{self, Verdict};
-
-/// Sockets opened at once while setting up.
-const CONNECT_CONCURRENCY: usize = 64;
 
 /// What a run measured, before it is shaped into a report.
 pub struct Outcome {
@@ -50,23 +46,24 @@ pub struct Outcome {
     pub verdict: Verdict,
 }
 
-/// Creates the users, opens the sockets and runs `plan`.
-pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
-    anyhow::ensure!(plan.pairs > 0, "at least one pair is needed");
-    let people = users::users(target, plan.pairs * 2).await?;
-    let (senders, recipients) = people.split_at(plan.pairs);
+/// Creates the users of `pairs` pairs, opens their sockets and runs `plan`.
+pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<Outcome> {
+    anyhow::ensure!(pairs > 0, "at least one pair is needed");
+    let people = users::users(target, pairs * 2).await?;
+    let (senders, recipients) = people.split_at(pairs);
     let starts = users::latest_cursors(target, recipients).await?;
-    let recipient_sockets = open_all(target, recipients, Some(&starts), 0).await?;
-    let sender_sockets = open_all(target, senders, None, plan.pairs).await?;
+    let total = people.len();
+    let recipient_sockets = socket::open_all(target, recipients, Some(&starts), 0, total).await?;
+    let sender_sockets = socket::open_all(target, senders, None, pairs, total).await?;
     let tag = users::run_tag();
     let live = Arc::new(Live::default());
     let stop = CancellationToken::new();
-    let progress = Progress::spinner(target.args.quiet, progress_line(live.clone()));
+    let progress = Progress::spinner(target.args.quiet, tally::progress_line(live.clone()));
     let clock = Instant::now();
     let measured_from = clock + plan.warmup;
     let end = measured_from + plan.duration;
 
-    let mut receiving = Vec::with_capacity(plan.pairs);
+    let mut receiving = Vec::with_capacity(pairs);
     for (socket, user) in recipient_sockets.into_iter().zip(recipients) {
         let task = recipient::Recipient {
             ws: socket,
@@ -80,16 +77,15 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
         };
         receiving.push(tokio::spawn(task.run()));
     }
-    let mut sending = Vec::with_capacity(plan.pairs);
+    let mut sending = Vec::with_capacity(pairs);
     for (i, (socket, to)) in sender_sockets.into_iter().zip(recipients).enumerate() {
         let task = sender::Sender {
             ws: socket,
             to: to.username.clone(),
             tag: tag.clone(),
             mode: plan.mode,
-            pairs: plan.pairs,
+            pairs,
             index: i,
-            pad: "x".repeat(plan.body_bytes.max(1)),
             body_bytes: plan.body_bytes,
             clock,
             measured_from,
@@ -99,17 +95,17 @@ pub async fn run(target: &Target, plan: &Plan) -> anyhow::Result<Outcome> {
         sending.push(tokio::spawn(task.run()));
     }
 
-    let mut sent_by: Vec<SenderOutcome> = Vec::with_capacity(plan.pairs);
+    let mut sent_by: Vec<SenderOutcome> = Vec::with_capacity(pairs);
     for task in sending {
         sent_by.push(task.await?);
     }
-    let acked: u64 = sent_by.iter().map(|s| s.acked.len() as u64).sum();
+    let acked: u64 = sent_by.iter().map(|s| s.sends.acked.len() as u64).sum();
     let deadline = Instant::now() + DRAIN;
     while live.delivered.load(Relaxed) < acked && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     stop.cancel();
-    let mut received_by: Vec<RecipientOutcome> = Vec::with_capacity(plan.pairs);
+    let mut received_by: Vec<RecipientOutcome> = Vec::with_capacity(pairs);
     for task in receiving {
         received_by.push(task.await?);
     }
@@ -158,11 +154,11 @@ fn summarize(
     };
     let mut last = end;
     for s in sent_by {
-        outcome.sent += s.sent;
-        outcome.acked += s.acked.len() as u64;
-        outcome.ack.merge(&s.ack);
+        outcome.sent += s.sends.sent;
+        outcome.acked += s.sends.acked.len() as u64;
+        outcome.ack.merge(&s.sends.ack);
         merge_errors(&mut outcome.errors, s.errors);
-        last = last.max(s.last_ack.unwrap_or(end));
+        last = last.max(s.sends.last_ack.unwrap_or(end));
     }
     for r in received_by {
         outcome.delivered += r.ids.len() as u64;
@@ -173,40 +169,4 @@ fn summarize(
     }
     outcome.drain = last - end;
     outcome
-}
-
-/// Opens a notifications socket for each of `people` (replaying from `since[i]` when given) and
-/// waits until the server serves it; `offset` places them among the run's source addresses.
-async fn open_all(
-    target: &Target,
-    people: &[BenchUser],
-    since: Option<&[i64]>,
-    offset: usize,
-) -> anyhow::Result<Vec<Ws>> {
-    let total = people.len() * 2;
-    stream::iter(people.iter().enumerate())
-        .map(|(i, user)| {
-            let from = since.map(|s| s[i]);
-            let source = target.source_for(offset + i, total);
-            async move {
-                let mut ws = socket::notifications(target, &user.token, from, source).await?;
-                socket::ready(&mut ws).await?;
-                Ok::<_, anyhow::Error>(ws)
-            }
-        })
-        .buffered(CONNECT_CONCURRENCY)
-        .try_collect()
-        .await
-}
-
-fn progress_line(live: Arc<Live>) -> impl Fn() -> String + Send + 'static {
-    move || {
-        format!(
-            "sent {}  acked {}  delivered {}  errors {}",
-            thousands(live.sent.load(Relaxed)),
-            thousands(live.acked.load(Relaxed)),
-            thousands(live.delivered.load(Relaxed)),
-            thousands(live.errors.load(Relaxed)),
-        )
-    }
 }

@@ -1,10 +1,8 @@
 //! One recipient of the pair engine: reads its socket, records each message of this run once
 //! (a second copy of an id is a duplicate), measures send→deliver latency from the timestamp at
-//! the start of the body, and sends `delivered` receipts in batches, as a client that renders
-//! what arrived in one go would.
+//! the start of the body, and sends `delivered` receipts in batches naming every id.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -13,14 +11,11 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::histogram::Latencies;
+use super::outbox;
+use super::receipts::{Naming, Receipts};
 use super::report::ErrorCounts;
 use super::socket::{self, Frame, Read, Ws};
 use super::tally::{Live, RecipientOutcome, closed_code, count};
-
-/// The most ids one receipt carries.
-const RECEIPT_BATCH: usize = 256;
-/// How long a delivered id may wait for more to share its receipt.
-const RECEIPT_DELAY: Duration = Duration::from_millis(5);
 
 pub struct Recipient {
     pub ws: Ws,
@@ -45,23 +40,20 @@ impl Recipient {
             errors: ErrorCounts::new(),
             last_delivery: None,
         };
-        let mut unreceipted: Vec<i64> = Vec::new();
-        let mut flush_at = Instant::now();
+        let mut receipts = Receipts::new(self.receipts, Naming::Each);
         let stop = self.stop.clone();
         loop {
+            let due = receipts.due();
             tokio::select! {
                 read = socket::read(&mut self.ws) => match read {
                     Read::Text(text) => {
-                        if let Some(id) = self.on_frame(&text, &mut out) {
-                            if unreceipted.is_empty() {
-                                flush_at = Instant::now() + RECEIPT_DELAY;
-                            }
-                            unreceipted.push(id);
-                            if unreceipted.len() >= RECEIPT_BATCH
-                                && self.flush(&mut unreceipted, &mut out).await.is_err()
-                            {
-                                break;
-                            }
+                        let Some((conversation, id)) = self.on_frame(&text, &mut out) else {
+                            continue;
+                        };
+                        if receipts.push(conversation, id)
+                            && self.flush(&mut receipts, &mut out).await.is_err()
+                        {
+                            break;
                         }
                     }
                     Read::Closed(code) => {
@@ -70,13 +62,13 @@ impl Recipient {
                     }
                     Read::Other => {}
                 },
-                _ = sleep_until(flush_at), if !unreceipted.is_empty() => {
-                    if self.flush(&mut unreceipted, &mut out).await.is_err() {
+                _ = sleep_until(due.unwrap_or(self.clock)), if due.is_some() => {
+                    if self.flush(&mut receipts, &mut out).await.is_err() {
                         break;
                     }
                 }
                 () = stop.cancelled() => {
-                    let _ = self.flush(&mut unreceipted, &mut out).await;
+                    let _ = self.flush(&mut receipts, &mut out).await;
                     break;
                 }
             }
@@ -85,8 +77,9 @@ impl Recipient {
         out
     }
 
-    /// Records a frame; returns the id of a message delivered for the first time.
-    fn on_frame(&self, text: &str, out: &mut RecipientOutcome) -> Option<i64> {
+    /// Records a frame; returns the conversation and id of a message delivered for the first
+    /// time.
+    fn on_frame(&self, text: &str, out: &mut RecipientOutcome) -> Option<(i64, i64)> {
         let Some(frame) = Frame::parse(text) else {
             count(&mut out.errors, &self.live, "unreadable_frame");
             return None;
@@ -94,7 +87,11 @@ impl Recipient {
         match &*frame.kind {
             "message" => {
                 let message = frame.message?;
-                if message.recipient != self.me || !message.client_id.starts_with(&self.tag) {
+                let ours = message
+                    .client_id
+                    .as_deref()
+                    .is_some_and(|id| id.starts_with(&self.tag));
+                if message.recipient.as_deref() != Some(self.me.as_str()) || !ours {
                     return None;
                 }
                 if !out.ids.insert(message.id) {
@@ -102,20 +99,12 @@ impl Recipient {
                     return None;
                 }
                 let now = Instant::now();
-                let sent_at: Option<u64> = message
-                    .body
-                    .split(' ')
-                    .next()
-                    .and_then(|stamp| stamp.parse().ok());
-                let warmup = self.warmup.as_micros() as u64;
-                if let Some(sent_at) = sent_at.filter(|&sent_at| sent_at >= warmup) {
-                    let now_micros = (now - self.clock).as_micros() as u64;
-                    out.deliver
-                        .record_micros(now_micros.saturating_sub(sent_at));
+                if let Some(micros) = outbox::latency(&message.body, self.clock, self.warmup, now) {
+                    out.deliver.record_micros(micros);
                 }
                 out.last_delivery = Some(now);
                 self.live.delivered.fetch_add(1, Relaxed);
-                Some(message.id)
+                Some((message.conversation_id, message.id))
             }
             "error" => {
                 count(
@@ -129,25 +118,13 @@ impl Recipient {
         }
     }
 
-    /// Sends one `delivered` receipt for every id waiting (when receipts are on).
+    /// Sends the waiting receipt, counting a failure.
     async fn flush(
         &mut self,
-        ids: &mut Vec<i64>,
+        receipts: &mut Receipts,
         out: &mut RecipientOutcome,
     ) -> anyhow::Result<()> {
-        if ids.is_empty() || !self.receipts {
-            ids.clear();
-            return Ok(());
-        }
-        let mut frame = String::with_capacity(64 + ids.len() * 8);
-        frame.push_str(r#"{"type":"receipt","status":"delivered","message_ids":["#);
-        for (i, id) in ids.iter().enumerate() {
-            let comma = if i == 0 { "" } else { "," };
-            let _ = write!(frame, "{comma}{id}");
-        }
-        frame.push_str("]}");
-        ids.clear();
-        let sent = socket::send_text(&mut self.ws, frame).await;
+        let sent = receipts.flush(&mut self.ws).await;
         if sent.is_err() {
             count(&mut out.errors, &self.live, "receipt_failed");
         }

@@ -66,6 +66,20 @@ pub fn per_second(count: u64, secs: f64) -> f64 {
     if secs > 0.0 { count as f64 / secs } else { 0.0 }
 }
 
+/// `     12,345       4115/s`: a count and its rate, aligned for a table.
+pub fn rate_line(count: u64, per_s: f64) -> String {
+    format!("{:>12}  {:>10.0}/s", thousands(count), per_s)
+}
+
+/// `10.0 s (+0.02 s drain), latencies from 3.0 s on (warm-up)`: a run's window.
+pub fn window_line(window_s: f64, drain_s: f64, warmup_s: f64) -> String {
+    let mut line = format!("{window_s:.1} s (+{drain_s:.2} s drain)");
+    if warmup_s > 0.0 {
+        line += &format!(", latencies from {warmup_s:.1} s on (warm-up)");
+    }
+    line
+}
+
 /// An integer with thousands separators.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

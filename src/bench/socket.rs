@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::net::{IpAddr, SocketAddr};
 
 use anyhow::Context;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{SinkExt, StreamExt, TryStreamExt, stream};
 use serde::Deserialize;
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::WebSocketStream;
@@ -13,6 +13,10 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::Target;
+use super::users::BenchUser;
+
+/// Sockets opened at once while setting up.
+const CONNECT_CONCURRENCY: usize = 64;
 
 pub type Ws = WebSocketStream<TcpStream>;
 
@@ -28,6 +32,30 @@ pub async fn notifications(
         path.push_str(&format!("&since={since}"));
     }
     open(target, &path, source).await
+}
+
+/// Opens a notifications socket for each of `people` (replaying from `since[i]` when given) and
+/// waits until the server serves it; the `i`-th takes source address `offset + i` of `total`.
+pub async fn open_all(
+    target: &Target,
+    people: &[BenchUser],
+    since: Option<&[i64]>,
+    offset: usize,
+    total: usize,
+) -> anyhow::Result<Vec<Ws>> {
+    stream::iter(people.iter().enumerate())
+        .map(|(i, user)| {
+            let from = since.map(|s| s[i]);
+            let source = target.source_for(offset + i, total);
+            async move {
+                let mut ws = notifications(target, &user.token, from, source).await?;
+                ready(&mut ws).await?;
+                Ok::<_, anyhow::Error>(ws)
+            }
+        })
+        .buffered(CONNECT_CONCURRENCY)
+        .try_collect()
+        .await
 }
 
 /// Opens `path` on the target over a TCP connection bound to `source` (if any).
@@ -124,12 +152,15 @@ pub struct Frame<'a> {
 #[derive(Debug, Deserialize)]
 pub struct MessageFrame<'a> {
     pub id: i64,
+    pub conversation_id: i64,
     #[serde(borrow)]
     pub sender: Cow<'a, str>,
-    #[serde(borrow)]
-    pub recipient: Cow<'a, str>,
-    #[serde(borrow)]
-    pub client_id: Cow<'a, str>,
+    /// The other party of a direct conversation; `null` in a group.
+    #[serde(borrow, default)]
+    pub recipient: Option<Cow<'a, str>>,
+    /// `null` on a group's system messages.
+    #[serde(borrow, default)]
+    pub client_id: Option<Cow<'a, str>>,
     #[serde(borrow)]
     pub body: Cow<'a, str>,
 }
@@ -169,7 +200,15 @@ mod tests {
         assert_eq!(frame.kind, "ack");
         assert_eq!(frame.client_id.as_deref(), Some("r1-7"));
         let message = frame.message.unwrap();
-        assert_eq!((message.id, &*message.recipient), (5, "b"));
+        assert_eq!((message.id, message.recipient.as_deref()), (5, Some("b")));
+        let group = r#"{"type":"message","cursor":9,"message":{"id":6,"seq":2,"conversation_id":4,"kind":"text","sender":"a","recipient":null,"client_id":"r1-8","body":"9 x","status":"sent","delivered_count":0,"read_count":0}}"#;
+        let message = Frame::parse(group).unwrap().message.unwrap();
+        assert_eq!((message.conversation_id, message.recipient), (4, None));
+        let system = r#"{"type":"message","cursor":1,"message":{"id":1,"seq":1,"conversation_id":4,"kind":"system","sender":"a","recipient":null,"client_id":null,"body":"a created the group","status":null}}"#;
+        assert_eq!(
+            Frame::parse(system).unwrap().message.unwrap().client_id,
+            None
+        );
         let status = r#"{"type":"status","cursor":3,"conversation_id":1,"message_ids":[1],"status":"delivered","by":"b","at":"x"}"#;
         let frame = Frame::parse(status).unwrap();
         assert_eq!((&*frame.kind, frame.cursor), ("status", Some(3)));

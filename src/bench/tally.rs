@@ -1,14 +1,15 @@
-//! What the pair engine's tasks count: the counters they share with the progress line, what
-//! each sender and recipient saw, and how an error is counted. Below `pairs`, `sender`,
-//! `recipient` and `verify`, which all read or fill it.
+//! What the engines' tasks count: the counters they share with the progress line, what each
+//! sender, recipient and group member saw, and how an error is counted. Below `pairs`,
+//! `fanout`, their tasks and `verify`, which all read or fill it.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use tokio::time::Instant;
 
 use super::histogram::Latencies;
-use super::report::ErrorCounts;
+use super::report::{ErrorCounts, thousands};
 
 /// Counters shared with the progress line.
 #[derive(Default)]
@@ -19,14 +20,27 @@ pub struct Live {
     pub errors: AtomicU64,
 }
 
+/// A send the server acknowledged: the stored message's id and its conversation.
+#[derive(Debug, Clone, Copy)]
+pub struct Acked {
+    pub id: i64,
+    pub conversation_id: i64,
+}
+
+/// What one socket sent and had acknowledged (an `Outbox`'s result).
+#[derive(Default)]
+pub struct Sends {
+    pub sent: u64,
+    /// The messages acknowledged, in ack order.
+    pub acked: Vec<Acked>,
+    pub ack: Latencies,
+    pub last_ack: Option<Instant>,
+}
+
 /// What one sender saw.
 pub struct SenderOutcome {
-    pub sent: u64,
-    /// Ids of the messages acknowledged, in ack order.
-    pub acked: Vec<i64>,
-    pub ack: Latencies,
+    pub sends: Sends,
     pub errors: ErrorCounts,
-    pub last_ack: Option<Instant>,
 }
 
 /// What one recipient saw.
@@ -35,6 +49,29 @@ pub struct RecipientOutcome {
     pub ids: HashSet<i64>,
     pub duplicates: u64,
     pub deliver: Latencies,
+    pub errors: ErrorCounts,
+    pub last_delivery: Option<Instant>,
+}
+
+/// A message from another member, first delivered on a member's socket after the warm-up, and
+/// its send→deliver latency in microseconds.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    pub id: i64,
+    pub micros: u64,
+}
+
+/// What one group member sent, and saw on its socket.
+pub struct MemberOutcome {
+    pub sends: Sends,
+    /// Every message id of the run seen on the socket (its own included), once.
+    pub seen: HashSet<i64>,
+    /// Ids seen again on the socket.
+    pub duplicates: u64,
+    /// Messages from others delivered (each once).
+    pub delivered: u64,
+    /// Those of them sent after the warm-up, timed.
+    pub arrivals: Vec<Arrival>,
     pub errors: ErrorCounts,
     pub last_delivery: Option<Instant>,
 }
@@ -50,5 +87,18 @@ pub fn closed_code(code: Option<u16>) -> String {
     match code {
         Some(code) => format!("socket_closed_{code}"),
         None => "socket_closed".into(),
+    }
+}
+
+/// The progress line of a run: what its tasks have counted so far.
+pub fn progress_line(live: Arc<Live>) -> impl Fn() -> String + Send + 'static {
+    move || {
+        format!(
+            "sent {}  acked {}  delivered {}  errors {}",
+            thousands(live.sent.load(Relaxed)),
+            thousands(live.acked.load(Relaxed)),
+            thousands(live.delivered.load(Relaxed)),
+            thousands(live.errors.load(Relaxed)),
+        )
     }
 }

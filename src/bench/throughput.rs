@@ -11,7 +11,7 @@ use super::Target;
 use super::histogram::Summary;
 use super::pairs::{self, Outcome};
 use super::plan::{Mode, Plan};
-use super::report::{ErrorCounts, Table, Tabular, errors_line, per_second, thousands};
+use super::report::{ErrorCounts, Table, Tabular, errors_line, per_second, rate_line, window_line};
 
 #[derive(Debug, Clone, Args)]
 pub struct ThroughputArgs {
@@ -69,31 +69,22 @@ pub struct ThroughputReport {
 
 /// Runs the throughput scenario.
 pub async fn run(target: &Target, args: &ThroughputArgs) -> anyhow::Result<ThroughputReport> {
-    let mode = match args.rate {
-        Some(rate) => {
-            anyhow::ensure!(rate > 0.0, "--rate must be positive");
-            Mode::Open { rate }
-        }
-        None => Mode::Closed {
-            in_flight: args.in_flight.max(1),
-        },
-    };
     let plan = Plan {
-        pairs: args.pairs,
-        mode,
+        mode: Mode::from_flags(args.rate, args.in_flight)?,
         body_bytes: args.body_bytes,
         duration: target.args.duration,
         warmup: target.args.warmup.unwrap_or_default(),
         receipts: !args.no_receipts,
     };
-    let outcome = pairs::run(target, &plan).await?;
-    Ok(report("throughput", target, &plan, outcome))
+    let outcome = pairs::run(target, args.pairs, &plan).await?;
+    Ok(report("throughput", target, args.pairs, &plan, outcome))
 }
 
 /// Shapes a pair-engine outcome into the report.
 pub fn report(
     scenario: &'static str,
     target: &Target,
+    pairs: usize,
     plan: &Plan,
     outcome: Outcome,
 ) -> ThroughputReport {
@@ -106,8 +97,8 @@ pub fn report(
     ThroughputReport {
         scenario,
         url: target.base.clone(),
-        users: plan.pairs * 2,
-        pairs: plan.pairs,
+        users: pairs * 2,
+        pairs,
         mode,
         in_flight,
         rate,
@@ -151,7 +142,10 @@ impl Tabular for ThroughputReport {
                 if self.receipts { "on" } else { "off" }
             ),
         )
-        .row("window", self.window_line())
+        .row(
+            "window",
+            window_line(self.window_s, self.drain_s, self.warmup_s),
+        )
         .row("sent", rate_line(self.sent, self.sent_per_s))
         .row("acked", rate_line(self.acked, self.acked_per_s))
         .row("delivered", rate_line(self.delivered, self.delivered_per_s))
@@ -173,18 +167,4 @@ impl Tabular for ThroughputReport {
         }
         t
     }
-}
-
-impl ThroughputReport {
-    fn window_line(&self) -> String {
-        let mut line = format!("{:.1} s (+{:.2} s drain)", self.window_s, self.drain_s);
-        if self.warmup_s > 0.0 {
-            line += &format!(", latencies from {:.1} s on (warm-up)", self.warmup_s);
-        }
-        line
-    }
-}
-
-fn rate_line(count: u64, per_s: f64) -> String {
-    format!("{:>12}  {:>10.0}/s", thousands(count), per_s)
 }

@@ -151,7 +151,7 @@ pub struct SyncPage {
     pub has_more: bool,
 }
 
-/// An event of `/api/sync`: its type and, for message events, who sent what to whom.
+/// An event of `/api/sync`: its type and, for message events, who sent what where.
 #[derive(Deserialize)]
 pub struct SyncEvent {
     #[serde(rename = "type")]
@@ -164,9 +164,14 @@ pub struct SyncEvent {
 #[derive(Deserialize)]
 pub struct SyncMessage {
     pub id: i64,
+    pub conversation_id: i64,
     pub sender: String,
-    pub recipient: String,
-    pub client_id: String,
+    /// The other party of a direct conversation; `null` in a group.
+    #[serde(default)]
+    pub recipient: Option<String>,
+    /// `null` on a group's system messages.
+    #[serde(default)]
+    pub client_id: Option<String>,
 }
 
 /// One page of `GET /api/sync?since=…&limit=1000`.
