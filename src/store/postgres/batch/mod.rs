@@ -14,6 +14,7 @@
 //! trace, and the rest of the batch commits.
 
 mod audience;
+mod members;
 mod sends;
 pub(super) mod statuses;
 
