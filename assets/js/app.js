@@ -1,16 +1,20 @@
-// The conversation list and chat pages: one live socket per tab, its stored events applied to
-// the model (`store.js`, which the list and the open chat render from), acks to the outbox,
-// receipts, typing and presence to their owners.
+// The conversation list and chat pages (direct and group): one live socket per tab, its stored
+// events applied to the model (`store.js`, which the list and the open chat render from), acks
+// to the outbox, receipts, typing and presence to their owners; the "New group" and "Message
+// info" dialogs.
 
 import { api, goToLogin, resumeRequests, stopRequests } from './api.js';
 import { ChatView } from './chat.js';
 import { ConversationList } from './conversations.js';
 import { byId, pageData } from './dom.js';
 import { paintAvatar, usesTwelveHourClock } from './format.js';
+import { GroupView } from './group.js';
+import { MessageInfo } from './info.js';
+import { NewGroupDialog } from './newgroup.js';
 import { Outbox } from './outbox.js';
 import { Receipts } from './receipts.js';
 import { LiveSocket } from './socket.js';
-import { ConversationStore } from './store.js';
+import { ConversationStore, toMe } from './store.js';
 import { TypingWatcher } from './typing.js';
 
 const page = pageData();
@@ -23,20 +27,39 @@ document.documentElement.classList.toggle('clock12', usesTwelveHourClock());
 const socket = new LiveSocket({ cursor: page.cursor, onFrame, onState });
 const store = new ConversationStore({
   me: page.me,
+  meName: page.meName,
   openPeer: page.peer,
   openPeerName: page.peerName,
+  openGroup: page.group,
   looking: () => Receipts.looking(),
 });
-const typing = new TypingWatcher((user) => {
+const typing = new TypingWatcher((user, _active, conversationId) => {
   list.onTyping(user);
-  if (user === page.peer) chat?.paintStatus();
+  if (conversationId ? conversationId === page.group : user === page.peer) chat?.paintStatus();
 });
-const receipts = new Receipts({ socket, root: page.peer ? byId('messages') : undefined });
+const open = Boolean(page.peer || page.group);
+const receipts = new Receipts({ socket, root: open ? byId('messages') : undefined });
 const outbox = new Outbox({ socket, me: page.me, onFailed: (entry) => chat?.onFailed(entry) });
 const list = new ConversationList({ store, typing, baseTitle: document.title });
-const chat = page.peer
-  ? new ChatView({ store, peer: page.peer, peerName: page.peerName, maxBody: page.maxBody, socket, outbox, receipts, typing })
-  : null;
+new NewGroupDialog({ store });
+const info = new MessageInfo({ store, messageOf: (id) => chat?.messages.message(id) ?? null });
+const shared = { store, maxBody: page.maxBody, socket, outbox, receipts, typing, onInfo: (id) => info.open(id) };
+let chat = null;
+let group = null;
+if (page.group) {
+  group = new GroupView({
+    ...shared,
+    id: page.group,
+    title: page.groupTitle,
+    onTitle: (title) => {
+      list.baseTitle = `${title} · LinkUp`;
+      list.render();
+    },
+  });
+  chat = group.chat;
+} else if (page.peer) {
+  chat = new ChatView({ ...shared, target: { to: page.peer }, name: page.peerName });
+}
 
 let presenceRefreshed = false;
 
@@ -47,11 +70,11 @@ function onMessage(message) {
   if (chat && message.conversation_id === store.openId) {
     // Presence is shared between people who have a conversation, and sent when a socket
     // opens: a chat that just began learns the other's presence by reopening once.
-    if (message.seq === 1 && !chat.presence && !presenceRefreshed) {
+    if (!chat.group && message.seq === 1 && !chat.presence && !presenceRefreshed) {
       presenceRefreshed = true;
       setTimeout(() => socket.reopen(), 300);
     }
-  } else if (message.recipient === page.me) {
+  } else if (toMe(message, page.me)) {
     receipts.track(message);
   }
 }
@@ -66,10 +89,10 @@ function onFrame(frame) {
       break;
     case 'status':
       store.applyStatus(frame);
-      receipts.update(frame.message_ids, frame.status);
+      if (frame.by === page.me) receipts.update(frame.message_ids ?? [], frame.status);
       break;
     case 'typing':
-      typing.signal(frame.from, frame.active);
+      typing.signal(frame.from, frame.active, frame.conversation_id ?? null);
       break;
     case 'presence':
       chat?.onPresence(frame);
@@ -93,6 +116,7 @@ function onState(state, detail) {
     return;
   }
   // Presence and typing are only known while connected; the server repeats them on reconnect.
+  typing.clearAll();
   chat?.forgetPresence();
   if (state === 'ended') {
     goToLogin();
@@ -131,5 +155,5 @@ byId('logout').addEventListener('click', async () => {
   location.assign('/login');
 });
 
-await Promise.all([store.refresh(), chat?.load()]);
+await Promise.all([store.refresh(), group ? group.load() : chat?.load()]);
 socket.connect();

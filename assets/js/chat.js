@@ -1,15 +1,17 @@
-// The open chat: its history (newest page first, older pages on scrolling up, paged by the
-// smallest real id shown), live messages and ticks, the peer's typing and presence, and the
-// composer (Enter sends, Shift+Enter breaks the line; sends are optimistic and retried).
+// The open chat, direct or group: its history (newest page first, older pages on scrolling up,
+// paged by the smallest real id shown), live messages and ticks, the status line under its
+// name (a peer's typing and presence; in a group what `status` says), and the composer (Enter
+// sends, Shift+Enter breaks the line; sends are optimistic and retried).
 //
-// The chat is opened by the peer's username (its URL and the direct routes); the model
-// (`store.js`) resolves that to a conversation id once, and the live messages and status
-// events it passes on are this chat's when they carry that id.
+// A direct chat is opened by the peer's username (its URL and the direct routes); the model
+// (`store.js`) resolves that to a conversation id once. A group chat is opened by its id. The
+// live messages and status events the model passes on are this chat's when they carry that id.
 
 import { api, goToLogin } from './api.js';
 import { byId } from './dom.js';
 import { formatLastSeen } from './format.js';
 import { MessageList } from './messages.js';
+import { statusIds, toMe } from './store.js';
 import { TypingSender } from './typing.js';
 
 const PAGE = 50;
@@ -17,16 +19,30 @@ const NEAR_TOP_PX = 400;
 const NEAR_BOTTOM_PX = 120;
 
 export class ChatView {
-  constructor({ store, peer, peerName, maxBody, socket, outbox, receipts, typing }) {
+  /**
+   * @param {object} options
+   * @param {{ to: string } | { conversation_id: number }} options.target  the peer, or the group
+   * @param {string} options.name  the peer's display name, or the group's title
+   * @param {() => { text: string, typing: boolean }} [options.status]  the status line of a
+   *   group chat (a direct one shows the peer's typing and presence)
+   * @param {(id: number) => void} [options.onInfo]  "Message info" was asked for one of mine
+   */
+  constructor({ store, target, name, maxBody, socket, outbox, receipts, typing, status, onInfo }) {
     this.store = store;
     this.me = store.me;
-    this.peer = peer;
-    this.peerName = peerName;
+    this.target = target;
+    this.group = Boolean(target.conversation_id);
+    this.peer = target.to ?? '';
+    this.name = name;
+    this.statusOf = status;
+    this.apiBase = this.group
+      ? `/api/groups/${target.conversation_id}`
+      : `/api/conversations/${encodeURIComponent(this.peer)}`;
     this.maxBody = maxBody;
     this.outbox = outbox;
     this.receipts = receipts;
     this.typing = typing;
-    this.sender = new TypingSender({ socket, to: peer });
+    this.sender = new TypingSender({ socket, target });
     this.scroller = byId('messages');
     this.historyStatus = byId('history-status');
     this.jump = byId('jump');
@@ -35,7 +51,7 @@ export class ChatView {
     this.input = byId('message-input');
     this.error = byId('composer-error');
     this.status = byId('peer-status');
-    this.messages = new MessageList({ list: byId('message-list'), me: this.me });
+    this.messages = new MessageList({ list: byId('message-list'), me: this.me, names: store, group: this.group, onInfo });
     this.hasMore = true;
     this.loadingOlder = false;
     this.loaded = false;
@@ -49,7 +65,18 @@ export class ChatView {
   onChange(change) {
     if (change.id == null || change.id !== this.store.openId) return;
     if (change.type === 'message') this.onMessage(change.message);
-    else if (change.type === 'status') this.messages.setStatuses(change.frame.message_ids, change.frame.status);
+    else if (change.type === 'status') this.onStatus(change.frame);
+  }
+
+  /**
+   * A status event of this chat. One with `all` is the status over every member: my messages'
+   * ticks (and, in a direct chat, the peer's messages as I read them). One about a single
+   * member (`all: false`, groups only) matters here only when that member is me.
+   */
+  onStatus(frame) {
+    const ids = statusIds(frame, this.messages.ids);
+    if (frame.all !== false) this.messages.setStatuses(ids, frame.status, this.group ? 'mine' : 'any');
+    else if (frame.by === this.me) this.messages.setStatuses(ids, frame.status, 'theirs');
   }
 
   bind() {
@@ -78,7 +105,7 @@ export class ChatView {
   async load() {
     this.historyStatus.textContent = 'Loading messages…';
     try {
-      const page = await api(`/api/conversations/${encodeURIComponent(this.peer)}/messages?limit=${PAGE}`);
+      const page = await api(`${this.apiBase}/messages?limit=${PAGE}`);
       if (page.messages.length > 0) this.store.opened(page.messages[0].conversation_id);
       for (const message of page.messages) this.show(message);
       this.hasMore = page.has_more;
@@ -92,7 +119,7 @@ export class ChatView {
       setTimeout(() => this.load(), 3_000);
       return;
     }
-    for (const entry of this.outbox.pendingFor(this.peer)) this.messages.addPending(entry);
+    for (const entry of this.outbox.pendingFor(this.target)) this.messages.addPending(entry);
     this.messages.relayout();
     this.updateHistoryStatus();
     this.scrollToBottom();
@@ -115,7 +142,7 @@ export class ChatView {
     this.loadingOlder = true;
     this.historyStatus.textContent = 'Loading older messages…';
     try {
-      const path = `/api/conversations/${encodeURIComponent(this.peer)}/messages?before_id=${before}&limit=${PAGE}`;
+      const path = `${this.apiBase}/messages?before_id=${before}&limit=${PAGE}`;
       const page = await api(path);
       const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
       for (const message of page.messages) this.show(message);
@@ -135,15 +162,17 @@ export class ChatView {
     if (this.hasMore) {
       this.historyStatus.textContent = '';
     } else if (this.messages.size === 0) {
-      this.historyStatus.textContent = `No messages yet. Say hello to ${this.peerName}!`;
+      this.historyStatus.textContent = `No messages yet. Say hello to ${this.name}!`;
+    } else if (this.group) {
+      this.historyStatus.textContent = 'This is the start of the group’s history.';
     } else {
-      this.historyStatus.textContent = `This is the start of your chat with ${this.peerName}.`;
+      this.historyStatus.textContent = `This is the start of your chat with ${this.name}.`;
     }
   }
 
   show(message) {
     const shown = this.messages.upsert(message);
-    if (message.recipient === this.me) this.receipts.track(message, shown.node);
+    if (toMe(message, this.me)) this.receipts.track(message, shown.node);
     return shown;
   }
 
@@ -152,7 +181,8 @@ export class ChatView {
     const atBottom = this.nearBottom();
     const { fresh } = this.show(message);
     this.messages.relayout();
-    if (message.sender === this.peer) this.typing.clear(this.peer);
+    if (this.group) this.typing.clear(message.sender, this.target.conversation_id);
+    else if (message.sender === this.peer) this.typing.clear(this.peer);
     if (message.sender === this.me || atBottom) {
       this.scrollToBottom();
     } else if (fresh) {
@@ -167,7 +197,7 @@ export class ChatView {
   }
 
   onPresence(frame) {
-    if (frame.user !== this.peer) return;
+    if (this.group || frame.user !== this.peer) return;
     this.presence = frame;
     this.paintStatus();
   }
@@ -175,11 +205,17 @@ export class ChatView {
   /** The connection dropped: what we knew of the peer's presence may be stale. */
   forgetPresence() {
     this.presence = null;
-    this.typing.clear(this.peer);
+    if (!this.group) this.typing.clear(this.peer);
     this.paintStatus();
   }
 
   paintStatus() {
+    if (this.statusOf) {
+      const { text, typing } = this.statusOf();
+      this.status.classList.toggle('typing', typing);
+      this.status.textContent = text;
+      return;
+    }
     const typing = this.typing.isTyping(this.peer);
     this.status.classList.toggle('typing', typing);
     if (typing) this.status.textContent = 'typing…';
@@ -188,7 +224,16 @@ export class ChatView {
     else this.status.textContent = '';
   }
 
+  /** Lets the person write here, or not (`reason` says why, e.g. they were removed). */
+  setWritable(writable, reason = '') {
+    this.input.disabled = !writable;
+    this.form.querySelector('button[type=submit]').disabled = !writable;
+    this.input.placeholder = writable ? 'Type a message' : reason;
+    if (!writable) this.sender.stop();
+  }
+
   submit() {
+    if (this.input.disabled) return;
     const body = this.input.value;
     const trimmed = body.trim();
     if (!trimmed) return;
@@ -198,7 +243,7 @@ export class ChatView {
       this.error.hidden = false;
       return;
     }
-    const entry = this.outbox.add(this.peer, trimmed);
+    const entry = this.outbox.add(this.target, trimmed);
     this.messages.addPending(entry);
     this.messages.relayout();
     this.input.value = '';

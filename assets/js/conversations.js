@@ -1,12 +1,15 @@
 // The conversation list view (newest activity first, last-message preview, unread badges), the
-// unread total in the tab title, and the people search that starts a new chat.
+// unread total in the tab title, and the people search that starts a new chat. Groups are
+// listed with their title, an icon, the last message with its sender's name (or who is typing,
+// or how many members), and past groups (left or removed) stay listed, marked as such.
 //
 // It renders from the model (`store.js`), keyed by conversation id, whenever the model
 // changes; it keeps no conversations of its own, only the row elements it drew for them.
 
 import { api } from './api.js';
 import { byId, debounce, el } from './dom.js';
-import { formatListTime, paintAvatar, ticksFor, unreadLabel } from './format.js';
+import { formatListTime, paintAvatar, paintGroupAvatar, ticksFor, unreadLabel } from './format.js';
+import { joinNames, systemText } from './system.js';
 
 export class ConversationList {
   /**
@@ -43,19 +46,24 @@ export class ConversationList {
   /** Whether the search box lets `conversation` through. */
   matches(conversation, query) {
     if (!query) return true;
+    if (conversation.kind === 'group') return (conversation.title ?? '').toLowerCase().includes(query);
     const { username, display_name: name } = conversation.with;
     return username.includes(query) || name.toLowerCase().includes(query);
+  }
+
+  /** Whether the list can draw `conversation` (kinds this page knows). */
+  static listable(conversation) {
+    return conversation.kind === 'group' || (conversation.kind === 'direct' && conversation.with);
   }
 
   render() {
     const query = this.search.value.trim().toLowerCase();
     const shown = new Set();
-    // Only direct conversations have rows until group pages exist; all count in the title.
     for (const conversation of this.store.sorted()) {
-      if (conversation.kind !== 'direct' || !this.matches(conversation, query)) continue;
+      if (!ConversationList.listable(conversation) || !this.matches(conversation, query)) continue;
       let row = this.rows.get(conversation.id);
       if (!row) {
-        row = this.makeRow(conversation);
+        row = conversation.kind === 'group' ? this.makeGroupRow(conversation) : this.makeRow(conversation);
         this.rows.set(conversation.id, row);
       }
       this.paintRow(row, conversation);
@@ -76,11 +84,23 @@ export class ConversationList {
 
   makeRow(conversation) {
     const { username } = conversation.with;
+    const item = this.rowShell(conversation, `/messages/chat/${encodeURIComponent(username)}/`);
+    item.dataset.username = username;
+    return item;
+  }
+
+  makeGroupRow(conversation) {
+    const item = this.rowShell(conversation, `/messages/groups/${conversation.id}/`);
+    item.dataset.kind = 'group';
+    paintGroupAvatar(item.querySelector('.avatar'), conversation.id);
+    return item;
+  }
+
+  rowShell(conversation, href) {
     const item = el('li');
     item.dataset.conversationId = String(conversation.id);
-    item.dataset.username = username;
     const link = el('a', 'row');
-    link.href = `/messages/chat/${encodeURIComponent(username)}/`;
+    link.href = href;
     const main = el('span', 'row-main');
     const top = el('span', 'row-top');
     top.append(el('span', 'row-name'), el('time', 'row-time'));
@@ -91,29 +111,67 @@ export class ConversationList {
     badge.setAttribute('role', 'img');
     bottom.append(el('span', 'row-preview'), badge);
     main.append(top, bottom);
-    link.append(el('span', 'avatar large'), main);
+    const avatar = el('span', 'avatar large');
+    avatar.setAttribute('aria-hidden', 'true');
+    link.append(avatar, main);
     item.append(link);
     return item;
   }
 
   paintRow(row, conversation) {
-    const { username, display_name: name } = conversation.with;
+    const group = conversation.kind === 'group';
     const last = conversation.last_message;
     const link = row.querySelector('a');
     if (conversation.id === this.store.openId) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
-    paintAvatar(row.querySelector('.avatar'), name);
-    row.querySelector('.row-name').textContent = name;
-    row.querySelector('.row-name').title = `@${username}`;
+    const nameNode = row.querySelector('.row-name');
+    if (group) {
+      nameNode.textContent = conversation.title || 'New group';
+      nameNode.title = conversation.member_count === 1 ? '1 member' : `${conversation.member_count} members`;
+      this.paintPast(row, conversation);
+    } else {
+      const { username, display_name: name } = conversation.with;
+      paintAvatar(row.querySelector('.avatar'), name);
+      nameNode.textContent = name;
+      nameNode.title = `@${username}`;
+    }
     const time = row.querySelector('.row-time');
     time.textContent = last ? formatListTime(new Date(last.created_at)) : '';
     if (last) time.dateTime = last.created_at;
-    const preview = row.querySelector('.row-preview');
+    this.paintPreview(row.querySelector('.row-preview'), conversation);
+    const badge = row.querySelector('.badge');
+    badge.hidden = conversation.unread === 0;
+    badge.textContent = String(conversation.unread);
+    badge.setAttribute('aria-label', unreadLabel(conversation.unread));
+    row.classList.toggle('unread', conversation.unread > 0);
+    row.dataset.unread = String(conversation.unread);
+  }
+
+  /** A past group (left or removed) says so after its title. */
+  paintPast(row, conversation) {
+    let tag = row.querySelector('.row-tag');
+    if (conversation.left && !tag) {
+      tag = el('span', 'row-tag', 'Past group');
+      row.querySelector('.row-name').after(tag);
+    } else if (!conversation.left && tag) {
+      tag.remove();
+    }
+    row.classList.toggle('past', Boolean(conversation.left));
+  }
+
+  /** Who is typing, else the last message (with its sender's name in a group), else members. */
+  paintPreview(preview, conversation) {
+    const group = conversation.kind === 'group';
+    const last = conversation.last_message;
     preview.replaceChildren();
-    const typing = this.typing.isTyping(username);
+    const typers = group ? this.typing.typersIn(conversation.id) : [];
+    const typing = group ? typers.length > 0 : this.typing.isTyping(conversation.with.username);
     preview.classList.toggle('typing', typing);
     if (typing) {
-      preview.textContent = 'typing…';
+      const names = typers.map((u) => this.store.nameOf(u));
+      preview.textContent = !group ? 'typing…' : `${joinNames(names)} ${names.length > 1 ? 'are' : 'is'} typing…`;
+    } else if (last?.kind === 'system') {
+      preview.textContent = systemText(last, this.me, (u) => this.store.callName(u));
     } else if (last) {
       if (last.sender === this.me) {
         const { text, label } = ticksFor(last.status);
@@ -122,15 +180,13 @@ export class ConversationList {
         ticks.setAttribute('role', 'img');
         ticks.setAttribute('aria-label', label);
         preview.append(ticks);
+      } else if (group) {
+        preview.append(el('span', 'row-sender', `${this.store.nameOf(last.sender)}: `));
       }
       preview.append(last.body.split('\n', 1)[0]);
+    } else if (group) {
+      preview.textContent = `${conversation.member_count} members`;
     }
-    const badge = row.querySelector('.badge');
-    badge.hidden = conversation.unread === 0;
-    badge.textContent = String(conversation.unread);
-    badge.setAttribute('aria-label', unreadLabel(conversation.unread));
-    row.classList.toggle('unread', conversation.unread > 0);
-    row.dataset.unread = String(conversation.unread);
   }
 
   /** Someone started or stopped typing: their row's preview says so. */
@@ -169,6 +225,7 @@ export class ConversationList {
     bottom.append(el('span', 'row-preview', `@${user.username}`));
     main.append(top, bottom);
     const avatar = el('span', 'avatar large');
+    avatar.setAttribute('aria-hidden', 'true');
     paintAvatar(avatar, user.display_name);
     link.append(avatar, main);
     item.append(link);

@@ -40,6 +40,8 @@ export function pageData() {
     meName: data.meName || data.me || '',
     peer: data.peer || '',
     peerName: data.peerName || data.peer || '',
+    group: Number.parseInt(data.group || '0', 10) || 0,
+    groupTitle: data.groupTitle || '',
     cursor: Number.parseInt(data.cursor || '0', 10) || 0,
     maxBody: Number.parseInt(data.maxBody || '4096', 10) || 4096,
     next: data.next || '',

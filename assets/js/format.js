@@ -62,6 +62,11 @@ export function formatFull(date) {
   return `${dateFormat.format(date)} ${formatTime(date)}`;
 }
 
+/** "Today, 10:41", "Yesterday, 09:02", "Monday, 18:30", "Mar 3, 2026, 08:15". */
+export function formatWhen(date) {
+  return `${formatDay(date)}, ${formatTime(date)}`;
+}
+
 // A link is http(s)://… up to white space; trailing punctuation is left out of it.
 const LINK = /\bhttps?:\/\/[^\s<>"]+/gi;
 const TRAILING = /[.,;:!?'")\]}]+$/;
@@ -100,15 +105,47 @@ export function safeUrl(raw) {
   }
 }
 
+function hashOf(text) {
+  let hash = 0;
+  for (const ch of text || '') hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  return hash;
+}
+
+function setColour(node, text) {
+  for (let i = 0; i < 8; i += 1) node.classList.remove(`c${i}`);
+  node.classList.add(`c${hashOf(text) % 8}`);
+}
+
 /** Fills an avatar element with the initials of `name` on a colour derived from it. */
 export function paintAvatar(node, name) {
   const words = (name || '?').trim().split(/\s+/).filter(Boolean);
   const initials = words.length > 1 ? words[0][0] + words[words.length - 1][0] : (words[0] || '?').slice(0, 2);
   node.textContent = [...initials].slice(0, 2).join('').toLocaleUpperCase();
-  let hash = 0;
-  for (const ch of name || '') hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  for (let i = 0; i < 8; i += 1) node.classList.remove(`c${i}`);
-  node.classList.add(`c${hash % 8}`);
+  setColour(node, name);
+}
+
+const GROUP_ICON =
+  'M16 11a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm-8 0a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm0 2c-2.3 0-7 1.2-7 3.5V19h14v-2.5C15 14.2 10.3 13 8 13zm8 0c-.3 0-.6 0-1 .1 1.2.8 2 2 2 3.4V19h6v-2.5c0-2.3-4.7-3.5-7-3.5z';
+
+/** Fills an avatar element with a group's icon on a colour derived from its `id`. */
+export function paintGroupAvatar(node, id) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', '60%');
+  svg.setAttribute('height', '60%');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('fill', 'currentColor');
+  path.setAttribute('d', GROUP_ICON);
+  svg.append(path);
+  node.replaceChildren(svg);
+  node.classList.add('group-avatar');
+  setColour(node, `group ${id}`);
+}
+
+/** The colour class of a sender's name in a group (`n0`…`n5`), the same for them everywhere. */
+export function nameColour(username) {
+  return `n${hashOf(username) % 6}`;
 }
 
 /** "3 unread messages". */

@@ -1,19 +1,43 @@
 // The list of messages in the open chat, as DOM: one <li> per message in id order, pending
 // sends (no id yet) after them, day separators between days. A stored message is shown once,
 // whichever way it arrives (history page, ack, live event, replay): it is keyed by its id,
-// and a pending bubble becomes the stored message when its client_id comes back.
+// and a pending bubble becomes the stored message when its client_id comes back. In a group,
+// others' messages carry their sender's name (on the first of a run), and system messages are
+// centred lines. My stored messages have a "Message info" button.
 //
 // Only real ids ever appear in data-message-id; a pending bubble has data-client-id instead.
 
 import { el } from './dom.js';
-import { appendLinkified, dayKey, formatDay, formatFull, formatTime, ticksFor } from './format.js';
+import { appendLinkified, dayKey, formatDay, formatFull, formatTime, nameColour, ticksFor } from './format.js';
 import { isAfter } from './statuses.js';
+import { systemText } from './system.js';
+
+const INFO_ICON =
+  'M11 7h2v2h-2zm0 4h2v6h-2zm1-9a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16z';
 
 export class MessageList {
-  /** @param {{ list: HTMLOListElement, me: string }} options */
-  constructor({ list, me }) {
+  /**
+   * @param {object} options
+   * @param {HTMLOListElement} options.list
+   * @param {string} options.me
+   * @param {{ nameOf: (u: string) => string, callName: (u: string) => string }} [options.names]
+   *   people's names (the model); without it, usernames
+   * @param {boolean} [options.group]  a group chat: sender names and system lines
+   * @param {(id: number) => void} [options.onInfo]  "Message info" pressed on one of mine
+   */
+  constructor({ list, me, names = null, group = false, onInfo }) {
     this.list = list;
     this.me = me;
+    this.names = names ?? { nameOf: (u) => u, callName: (u) => (u === me ? 'You' : u) };
+    this.group = group;
+    this.onInfo = onInfo;
+    if (onInfo) {
+      list.addEventListener('click', (event) => {
+        const button = event.target.closest('.info-button');
+        const item = button?.closest('[data-message-id]');
+        if (item) onInfo(Number(item.dataset.messageId));
+      });
+    }
     /** id → { message, node } */
     this.byId = new Map();
     /** client_id → node, for sends not acknowledged yet. */
@@ -45,7 +69,7 @@ export class MessageList {
       this.setStatus(known, message.status);
       return { node: known.node, fresh: false };
     }
-    let node = message.sender === this.me ? this.pending.get(message.client_id) : undefined;
+    let node = message.sender === this.me && message.client_id ? this.pending.get(message.client_id) : undefined;
     const fresh = !node;
     if (node) {
       this.pending.delete(message.client_id);
@@ -57,9 +81,59 @@ export class MessageList {
     node.dataset.messageId = String(message.id);
     const entry = { message: { ...message }, node };
     this.byId.set(message.id, entry);
-    if (message.sender === this.me) this.paintTicks(node, message.status);
+    if (this.isMine(message)) {
+      this.paintTicks(node, message.status);
+      this.addInfoButton(node);
+    }
     this.insert(message.id, node);
     return { node, fresh };
+  }
+
+  /** A text message of mine (system messages of my doing have no ticks). */
+  isMine(message) {
+    return message.sender === this.me && message.kind !== 'system';
+  }
+
+  /** The "Message info" button beside one of my stored messages. */
+  addInfoButton(node) {
+    if (!this.onInfo || node.querySelector('.info-button')) return;
+    const button = el('button', 'info-button');
+    button.type = 'button';
+    button.setAttribute('aria-label', 'Message info');
+    button.title = 'Message info';
+    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+    svg.setAttribute('viewBox', '0 0 24 24');
+    svg.setAttribute('width', '18');
+    svg.setAttribute('height', '18');
+    svg.setAttribute('aria-hidden', 'true');
+    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+    path.setAttribute('fill', 'currentColor');
+    path.setAttribute('d', INFO_ICON);
+    svg.append(path);
+    button.append(svg);
+    node.prepend(button);
+  }
+
+  /** The newest stored message shown, or null. */
+  newest() {
+    return this.ids.length ? this.byId.get(this.ids.at(-1)).message : null;
+  }
+
+  /** The message shown with `id`, as this list has it now (statuses moved forward), or null. */
+  message(id) {
+    return this.byId.get(id)?.message ?? null;
+  }
+
+  /** Names became known (a group's members loaded): sender labels and system lines follow. */
+  repaintNames() {
+    for (const { message, node } of this.byId.values()) {
+      if (message.kind === 'system') node.querySelector('.system-text').textContent = this.systemLine(message);
+      else node.querySelector('.sender')?.replaceChildren(this.names.nameOf(message.sender));
+    }
+  }
+
+  systemLine(message) {
+    return systemText(message, this.me, (username) => this.names.callName(username));
   }
 
   /** Shows a send that is waiting for its ack, at the end. */
@@ -88,27 +162,48 @@ export class MessageList {
     node.querySelector('.bubble').append(el('span', 'failed-note', `Not sent: ${reason}`));
   }
 
-  /** A status event: each of `ids` shown moves forward to `status`. */
-  setStatuses(ids, status) {
+  /**
+   * A status event: each of `ids` shown moves forward to `status` — only mine, only others',
+   * or any (`which`).
+   */
+  setStatuses(ids, status, which = 'any') {
     for (const id of ids) {
       const entry = this.byId.get(id);
-      if (entry) this.setStatus(entry, status);
+      if (!entry || entry.message.kind === 'system') continue;
+      const mine = entry.message.sender === this.me;
+      if (which === 'any' || (which === 'mine') === mine) this.setStatus(entry, status);
     }
   }
 
   setStatus(entry, status) {
-    if (!isAfter(status, entry.message.status)) return;
+    if (entry.message.kind === 'system' || !isAfter(status, entry.message.status)) return;
     entry.message.status = status;
     if (entry.message.sender === this.me) this.paintTicks(entry.node, status);
   }
 
+  /** A group's system message: a centred line, no bubble. */
+  renderSystem(message) {
+    const created = new Date(message.created_at);
+    const node = el('li', 'system');
+    node.dataset.time = String(created.getTime());
+    node.dataset.sender = '';
+    node.append(el('span', 'system-text', this.systemLine(message)));
+    return node;
+  }
+
   render(message) {
+    if (message.kind === 'system') return this.renderSystem(message);
     const mine = message.sender === this.me;
     const created = new Date(message.created_at);
     const node = el('li', `msg ${mine ? 'out' : 'in'}`);
     node.dataset.time = String(created.getTime());
     node.dataset.sender = message.sender;
     const bubble = el('div', 'bubble');
+    if (this.group && !mine) {
+      const sender = el('span', `sender ${nameColour(message.sender)}`, this.names.nameOf(message.sender));
+      sender.title = `@${message.sender}`;
+      bubble.append(sender);
+    }
     const body = el('div', 'body');
     appendLinkified(body, message.body);
     const meta = el('span', 'meta');

@@ -2,7 +2,8 @@
 // person pressed Send, and is re-sent with that same client_id — after a reconnect, or when no
 // ack came for a while — until the server acks it. The server stores a client_id once, so a
 // retry can never make a second message. The outbox outlives a reload of the tab
-// (sessionStorage), so nothing typed is lost to one.
+// (sessionStorage), so nothing typed is lost to one. An entry is for a direct chat (`to`, the
+// peer's username) or a group (`conversation_id`), as the socket's send frame names them.
 
 import { newClientId } from './dom.js';
 
@@ -29,16 +30,16 @@ export class Outbox {
   load() {
     try {
       const saved = JSON.parse(sessionStorage.getItem(this.key) ?? '[]');
-      return Array.isArray(saved) ? saved.filter((e) => e?.client_id && e.to && e.body) : [];
+      return Array.isArray(saved) ? saved.filter((e) => e?.client_id && (e.to || e.conversation_id) && e.body) : [];
     } catch {
       return [];
     }
   }
 
   save() {
-    const kept = [...this.entries.values()].map(({ client_id, to, body, created_at }) => ({
+    const kept = [...this.entries.values()].map(({ client_id, to, conversation_id, body, created_at }) => ({
       client_id,
-      to,
+      ...(conversation_id ? { conversation_id } : { to }),
       body,
       created_at,
     }));
@@ -49,11 +50,14 @@ export class Outbox {
     }
   }
 
-  /** Queues `body` for `to` under a fresh client_id, sends it if it can, returns the entry. */
-  add(to, body) {
+  /**
+   * Queues `body` for `target` (`{ to }` or `{ conversation_id }`) under a fresh client_id,
+   * sends it if it can, returns the entry.
+   */
+  add(target, body) {
     const entry = {
       client_id: newClientId(),
-      to,
+      ...target,
       body,
       created_at: new Date().toISOString(),
       sentAt: 0,
@@ -64,9 +68,12 @@ export class Outbox {
     return entry;
   }
 
-  /** The entries waiting for `to`, oldest first. */
-  pendingFor(to) {
-    return [...this.entries.values()].filter((entry) => entry.to === to);
+  /** The entries waiting for `target` (`{ to }` or `{ conversation_id }`), oldest first. */
+  pendingFor(target) {
+    const matches = target.conversation_id
+      ? (entry) => entry.conversation_id === target.conversation_id
+      : (entry) => entry.to === target.to;
+    return [...this.entries.values()].filter(matches);
   }
 
   has(clientId) {
@@ -82,7 +89,8 @@ export class Outbox {
   }
 
   trySend(entry) {
-    const frame = { type: 'send', client_id: entry.client_id, body: entry.body, to: entry.to };
+    const target = entry.conversation_id ? { conversation_id: entry.conversation_id } : { to: entry.to };
+    const frame = { type: 'send', client_id: entry.client_id, body: entry.body, ...target };
     if (this.socket.send(frame)) entry.sentAt = Date.now();
   }
 

@@ -40,6 +40,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("css/base.css", CSS),
     asset!("css/app.css", CSS),
     asset!("css/chat.css", CSS),
+    asset!("css/groups.css", CSS),
+    asset!("css/dialogs.css", CSS),
     asset!("js/api.js", JS),
     asset!("js/dom.js", JS),
     asset!("js/format.js", JS),
@@ -54,6 +56,13 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/statuses.js", JS),
     asset!("js/store.js", JS),
     asset!("js/typing.js", JS),
+    asset!("js/system.js", JS),
+    asset!("js/dialogs.js", JS),
+    asset!("js/people.js", JS),
+    asset!("js/newgroup.js", JS),
+    asset!("js/group.js", JS),
+    asset!("js/members.js", JS),
+    asset!("js/info.js", JS),
 ];
 
 /// The digest naming this build's assets: 12 hex digits of SHA-256 over all of them. Computed

@@ -1,12 +1,14 @@
-//! The web chat's pages: `/login`, `/signup`, `/messages/` and `/messages/chat/{username}/`,
-//! rendered from embedded templates (`assets/html/`), plus the static files (`web::assets`).
+//! The web chat's pages: `/login`, `/signup`, `/messages/`, `/messages/chat/{username}/` and
+//! `/messages/groups/{id}/`, rendered from embedded templates (`assets/html/`), plus the static
+//! files (`web::assets`).
 //!
 //! A page carries no message content: it names the people involved, the session's CSRF token
 //! (`<meta name="csrf-token">`) and the user's latest cursor, all HTML-escaped; the browser
 //! fetches messages as JSON and renders them as text. Every page response carries a
 //! Content-Security-Policy without inline script, a Referrer-Policy and `no-store` (it holds
 //! the CSRF token). Pages that need a session redirect to `/login?next=…`, and `next` is only
-//! ever followed to a local path.
+//! ever followed to a local path. A group's page is for its members and past members; to
+//! anyone else it is the same 404 as an id no group has.
 
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
@@ -20,13 +22,14 @@ use super::assets;
 use super::error::ApiError;
 use super::extract::cookie;
 use super::template::{encode_query_value, local_path, render};
-use crate::accounts;
 use crate::app::AppState;
 use crate::auth::{Caller, Credential, SESSION_COOKIE};
 use crate::domain::User;
 use crate::domain::error::Error;
+use crate::domain::group::Group;
 use crate::domain::input;
 use crate::sync;
+use crate::{accounts, groups};
 
 /// The policy of every page: scripts, styles and connections from this origin only; no inline
 /// script or style, no framing, no `<base>`, forms post here.
@@ -40,6 +43,7 @@ const SIGNUP: &str = include_str!("../../assets/html/signup.html");
 const APP: &str = include_str!("../../assets/html/app.html");
 const WELCOME: &str = include_str!("../../assets/html/welcome.html");
 const CHAT: &str = include_str!("../../assets/html/chat.html");
+const GROUP: &str = include_str!("../../assets/html/group.html");
 const NOTICE: &str = include_str!("../../assets/html/notice.html");
 
 /// Where a logged-in person lands.
@@ -55,6 +59,8 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/", get(conversations))
         .route("/messages/chat/{username}", get(chat_without_slash))
         .route("/messages/chat/{username}/", get(chat))
+        .route("/messages/groups/{id}", get(group_without_slash))
+        .route("/messages/groups/{id}/", get(group))
         .route("/static/{version}/{*path}", get(assets::serve))
 }
 
@@ -116,7 +122,7 @@ async fn conversations(
         Ok(caller) => caller,
         Err(response) => return response,
     };
-    app_page(&app, &caller, None).await
+    app_page(&app, &caller, Pane::Welcome).await
 }
 
 /// `GET /messages/chat/{username}/`: the chat with one person.
@@ -148,7 +154,7 @@ async fn chat(
     if other.username != username {
         return redirect(&chat_path(&other.username));
     }
-    app_page(&app, &caller, Some(&other)).await
+    app_page(&app, &caller, Pane::Chat(&other)).await
 }
 
 /// `GET /messages/chat/{username}`: the same page, at its canonical URL.
@@ -160,9 +166,46 @@ fn chat_path(username: &str) -> String {
     format!("/messages/chat/{}/", encode_query_value(username))
 }
 
-/// The conversation list and, with `peer`, the chat with them (the list shows beside it on
-/// wide screens).
-async fn app_page(app: &AppState, caller: &Caller, peer: Option<&User>) -> Response {
+/// `GET /messages/groups/{id}/`: a group chat, for its members and past members (read-only for
+/// them); a group the caller never belonged to, or no group at all, is the HTML 404.
+async fn group(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+    id: Result<Path<String>, PathRejection>,
+) -> Response {
+    let caller = match require_session(&app, &headers, &uri).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let Ok(Path(id)) = id else {
+        return not_found_page();
+    };
+    let Ok(id) = input::path_conversation_id(&id) else {
+        return not_found_page();
+    };
+    match groups::get(&app, &caller.user, id).await {
+        Ok(group) => app_page(&app, &caller, Pane::Group(&group)).await,
+        Err(Error::ConversationNotFound) => not_found_page(),
+        Err(_) => unavailable_page(),
+    }
+}
+
+/// `GET /messages/groups/{id}`: the same page, at its canonical URL.
+async fn group_without_slash(Path(id): Path<String>) -> Response {
+    redirect(&format!("/messages/groups/{}/", encode_query_value(&id)))
+}
+
+/// What the app page shows beside the conversation list.
+enum Pane<'a> {
+    Welcome,
+    Chat(&'a User),
+    Group(&'a Group),
+}
+
+/// The conversation list and the pane: the welcome text, the chat with someone or a group
+/// chat (the list shows beside it on wide screens).
+async fn app_page(app: &AppState, caller: &Caller, pane: Pane<'_>) -> Response {
     let Ok(cursor) = sync::latest_cursor(app, &caller.user).await else {
         return unavailable_page();
     };
@@ -170,13 +213,26 @@ async fn app_page(app: &AppState, caller: &Caller, peer: Option<&User>) -> Respo
         Credential::Session { csrf_token, .. } => csrf_token.as_str(),
         Credential::Token { .. } => "",
     };
-    let (title, body_class, pane) = match peer {
-        Some(peer) => (
+    let (title, body_class, template) = match &pane {
+        Pane::Chat(peer) => (
             format!("{} · LinkUp", peer.display_name),
             "page-app page-chat",
             CHAT,
         ),
-        None => ("LinkUp".to_owned(), "page-app page-list", WELCOME),
+        Pane::Group(group) => (
+            format!("{} · LinkUp", group.title),
+            "page-app page-chat page-group",
+            GROUP,
+        ),
+        Pane::Welcome => ("LinkUp".to_owned(), "page-app page-list", WELCOME),
+    };
+    let (peer, peer_name) = match &pane {
+        Pane::Chat(peer) => (peer.username.as_str(), peer.display_name.as_str()),
+        _ => ("", ""),
+    };
+    let (group_id, group_title) = match &pane {
+        Pane::Group(group) => (group.id.0.to_string(), group.title.as_str()),
+        _ => (String::new(), ""),
     };
     let cursor = cursor.0.to_string();
     let max_body = app.settings.max_body_chars.to_string();
@@ -186,12 +242,14 @@ async fn app_page(app: &AppState, caller: &Caller, peer: Option<&User>) -> Respo
         ("csrf_token", csrf),
         ("me", caller.user.username.as_str()),
         ("me_name", caller.user.display_name.as_str()),
-        ("peer", peer.map_or("", |p| p.username.as_str())),
-        ("peer_name", peer.map_or("", |p| p.display_name.as_str())),
+        ("peer", peer),
+        ("peer_name", peer_name),
+        ("group", group_id.as_str()),
+        ("group_title", group_title),
         ("cursor", cursor.as_str()),
         ("max_body", max_body.as_str()),
     ];
-    let content = APP.replace("{{pane}}", pane);
+    let content = APP.replace("{{pane}}", template);
     html(StatusCode::OK, &compose(&content, Some("app.js")), &values)
 }
 
@@ -326,6 +384,7 @@ pub fn self_check() -> Result<String, String> {
         compose(SIGNUP, Some("auth.js")),
         compose(&APP.replace("{{pane}}", WELCOME), Some("app.js")),
         compose(&APP.replace("{{pane}}", CHAT), Some("app.js")),
+        compose(&APP.replace("{{pane}}", GROUP), Some("app.js")),
         compose(NOTICE, None),
     ];
     let prefix = format!("/static/{}/", assets::version());

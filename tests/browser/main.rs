@@ -8,8 +8,11 @@
 mod axe;
 mod cdp;
 mod chat;
+mod group_screens;
+mod groups;
 mod history;
 mod list;
+mod members;
 mod page;
 mod restart;
 mod safety;

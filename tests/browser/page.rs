@@ -216,6 +216,25 @@ impl Page {
         }
     }
 
+    /// Presses Escape (closes a dialog).
+    pub async fn press_escape(&self) {
+        for kind in ["keyDown", "keyUp"] {
+            let params = json!({"type": kind, "key": "Escape", "code": "Escape",
+                "windowsVirtualKeyCode": 27, "nativeVirtualKeyCode": 27});
+            self.call("Input.dispatchKeyEvent", params).await;
+        }
+    }
+
+    /// Presses Tab (with Shift when `shift`), moving the keyboard focus.
+    pub async fn press_tab(&self, shift: bool) {
+        let modifiers = if shift { 8 } else { 0 };
+        for kind in ["keyDown", "keyUp"] {
+            let params = json!({"type": kind, "key": "Tab", "code": "Tab",
+                "windowsVirtualKeyCode": 9, "nativeVirtualKeyCode": 9, "modifiers": modifiers});
+            self.call("Input.dispatchKeyEvent", params).await;
+        }
+    }
+
     /// Saves a PNG of the viewport as `target/screenshots/{name}.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let shot = self

@@ -11,7 +11,7 @@ use crate::support::{
 };
 
 /// A JavaScript expression: the page does not scroll sideways.
-const FITS: &str = "document.documentElement.scrollWidth <= window.innerWidth && \
+pub const FITS: &str = "document.documentElement.scrollWidth <= window.innerWidth && \
     document.body.scrollWidth <= window.innerWidth";
 
 /// Sets the scene: Ines talks with three colleagues; two of them wrote things she hasn't read.
@@ -62,7 +62,7 @@ async fn scene(server: &TestServer) {
 
 /// Looks at the page as it is now: it fits the screen, axe finds nothing serious or critical
 /// in light or dark, and its screenshots are `{name}.png` and `{name}-dark.png`.
-async fn look(page: &Page, name: &str) {
+pub async fn look(page: &Page, name: &str) {
     page.wait_for(FITS).await;
     axe::check(page, name).await;
     page.screenshot(name).await;

@@ -148,6 +148,40 @@ impl ApiUser {
         response.json().await.expect("message")
     }
 
+    /// Creates a group with `members`; returns the group object.
+    pub async fn create_group(&self, client_id: &str, title: &str, members: &[&str]) -> Value {
+        let body = json!({"client_id": client_id, "title": title, "members": members});
+        let response = self.post("/api/groups", body).await;
+        response.json().await.expect("group")
+    }
+
+    /// Sends `body` in group `id`; returns the stored message.
+    pub async fn send_group(&self, id: i64, client_id: &str, body: &str) -> Value {
+        let message = json!({"client_id": client_id, "body": body});
+        let response = self
+            .post(&format!("/api/groups/{id}/messages"), message)
+            .await;
+        response.json().await.expect("message")
+    }
+
+    /// Adds `usernames` to group `id`.
+    pub async fn add_members(&self, id: i64, usernames: &[&str]) {
+        let path = format!("/api/groups/{id}/members");
+        self.post(&path, json!({"usernames": usernames})).await;
+    }
+
+    /// Leaves group `id`.
+    pub async fn leave_group(&self, id: i64) {
+        self.post(&format!("/api/groups/{id}/leave"), json!({}))
+            .await;
+    }
+
+    /// Marks every message of group `id` up to `up_to_id` read.
+    pub async fn read_group_up_to(&self, id: i64, up_to_id: i64) {
+        let path = format!("/api/groups/{id}/read");
+        self.post(&path, json!({"up_to_id": up_to_id})).await;
+    }
+
     /// Marks every message from `with` up to `up_to_id` read.
     pub async fn read_up_to(&self, with: &str, up_to_id: i64) {
         let path = format!("/api/conversations/{with}/read");

@@ -90,9 +90,9 @@ pub fn deliver(hub: &Hub, body: Body) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::MessageStatus;
     use crate::domain::ids::{ConversationId, MessageId};
     use crate::domain::time::Timestamp;
-    use crate::domain::MessageStatus;
 
     fn status(user: i64, cursor: i64) -> UserEvent {
         UserEvent {
@@ -116,7 +116,11 @@ mod tests {
         assert_eq!(shared.len(), 1);
         assert_eq!(
             shared[0].to,
-            [(UserId(1), Cursor(4)), (UserId(2), Cursor(7)), (UserId(3), Cursor(1))]
+            [
+                (UserId(1), Cursor(4)),
+                (UserId(2), Cursor(7)),
+                (UserId(3), Cursor(1))
+            ]
         );
         assert_eq!(shared[0].event.cursor(), Cursor(0));
     }
