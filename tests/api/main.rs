@@ -8,6 +8,8 @@ mod accounts;
 mod backend;
 mod crash;
 mod errors;
+mod group_receipts;
+mod groups;
 mod history;
 mod invariants;
 mod migration;

@@ -57,6 +57,14 @@ impl TestApp {
         (app, clients)
     }
 
+    /// A fresh server with `names` signed up, where the first created the group "Atlas" with
+    /// all the others (in the order named); returns the clients and the group's id.
+    pub async fn with_group<const N: usize>(names: [&str; N]) -> (TestApp, [Client; N], i64) {
+        let (app, clients) = Self::with_users(names).await;
+        let group = clients[0].create_group_ok("Atlas", &names[1..]).await;
+        (app, clients, group)
+    }
+
     /// A client with no session.
     pub fn anonymous(&self) -> Client {
         Client::new(&self.url)
@@ -347,10 +355,161 @@ pub fn assert_error(response: &(StatusCode, Value), expected: StatusCode, code: 
     assert_eq!(response.1["error"]["code"], code, "body: {}", response.1);
 }
 
+/// Asserts `(status, body)` is 204 No Content with an empty body.
+#[track_caller]
+pub fn assert_no_content(response: &(StatusCode, Value)) {
+    assert_eq!(response.0, StatusCode::NO_CONTENT, "{}", response.1);
+    assert_eq!(response.1, Value::Null);
+}
+
+/// Asserts each field of the JSON object `expected` has that value in `actual` (fields of
+/// `actual` that `expected` does not name are not checked).
+#[track_caller]
+pub fn assert_fields(actual: &Value, expected: Value) {
+    let expected = expected.as_object().expect("expected fields are an object");
+    for (field, value) in expected {
+        assert_eq!(&actual[field], value, "{field} of {actual}");
+    }
+}
+
 /// Asserts `client` can mark `ids` neither delivered nor read: 404 `message_not_found`.
 pub async fn assert_cannot_mark(client: &Client, ids: &[i64]) {
     for status in ["delivered", "read"] {
         let response = client.mark(ids, status).await;
         assert_error(&response, StatusCode::NOT_FOUND, "message_not_found");
+    }
+}
+
+/// Requests of the other unsafe methods, and the group routes (PROTOCOL.md, Groups), by id.
+impl Client {
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.request(Method::PATCH, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// `POST /api/groups` with `client_id`, `title` and `members` (no description or settings).
+    pub async fn create_group(
+        &self,
+        client_id: &str,
+        title: &str,
+        members: &[&str],
+    ) -> (StatusCode, Value) {
+        let body = json!({"client_id": client_id, "title": title, "members": members});
+        self.post("/api/groups", body).await
+    }
+
+    /// Creates a group titled `title` with `members` (its `client_id` derived from the title)
+    /// and asserts 201; returns its id.
+    pub async fn create_group_ok(&self, title: &str, members: &[&str]) -> i64 {
+        let client_id: String = title
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+            .collect();
+        let (status, group) = self.create_group(&client_id, title, members).await;
+        assert_eq!(status, StatusCode::CREATED, "create {title}: {group}");
+        group["id"].as_i64().expect("group id")
+    }
+
+    /// Sends `body` in group `group` with `client_id`; returns status and the message (or error).
+    pub async fn group_send(&self, group: i64, client_id: &str, body: &str) -> (StatusCode, Value) {
+        self.post(
+            &format!("/api/groups/{group}/messages"),
+            json!({"client_id": client_id, "body": body}),
+        )
+        .await
+    }
+
+    /// Sends a new message with the body `text` in group `group`, asserts 201; returns its id.
+    pub async fn group_send_ok(&self, group: i64, client_id: &str) -> i64 {
+        let (status, message) = self.group_send(group, client_id, "text").await;
+        assert_eq!(status, StatusCode::CREATED, "{message}");
+        id(&message)
+    }
+
+    /// `POST /api/groups/{group}/members {usernames}`.
+    pub async fn group_add(&self, group: i64, usernames: &[&str]) -> (StatusCode, Value) {
+        let path = format!("/api/groups/{group}/members");
+        self.post(&path, json!({"usernames": usernames})).await
+    }
+
+    /// `DELETE /api/groups/{group}/members/{username}`.
+    pub async fn group_remove(&self, group: i64, username: &str) -> (StatusCode, Value) {
+        let path = format!("/api/groups/{group}/members/{username}");
+        self.delete(&path).await
+    }
+
+    /// `PATCH /api/groups/{group}/members/{username} {role}`.
+    pub async fn group_set_role(
+        &self,
+        group: i64,
+        username: &str,
+        role: &str,
+    ) -> (StatusCode, Value) {
+        let path = format!("/api/groups/{group}/members/{username}");
+        self.patch(&path, json!({"role": role})).await
+    }
+
+    /// `POST /api/groups/{group}/leave`.
+    pub async fn group_leave(&self, group: i64) -> (StatusCode, Value) {
+        let path = format!("/api/groups/{group}/leave");
+        self.post(&path, json!({})).await
+    }
+
+    /// `PATCH /api/groups/{group}` with `changes` (title, description, settings).
+    pub async fn group_update(&self, group: i64, changes: Value) -> (StatusCode, Value) {
+        self.patch(&format!("/api/groups/{group}"), changes).await
+    }
+
+    /// `POST /api/groups/{group}/read {up_to_id}`.
+    pub async fn group_read(&self, group: i64, up_to_id: i64) -> (StatusCode, Value) {
+        let path = format!("/api/groups/{group}/read");
+        self.post(&path, json!({"up_to_id": up_to_id})).await
+    }
+
+    /// The messages of group `group` the caller can see (up to 200), oldest first.
+    pub async fn group_messages(&self, group: i64) -> Vec<Value> {
+        let page = self
+            .get_ok(&format!("/api/groups/{group}/messages?limit=200"))
+            .await;
+        page["messages"].as_array().expect("messages").clone()
+    }
+
+    /// The current members of group `group` as `(username, role)`, in the order listed.
+    pub async fn group_members(&self, group: i64) -> Vec<(String, String)> {
+        let list = self.get_ok(&format!("/api/groups/{group}/members")).await;
+        let row = |m: &Value| {
+            let name = m["user"]["username"].as_str().expect("username");
+            (
+                name.to_owned(),
+                m["role"].as_str().expect("role").to_owned(),
+            )
+        };
+        list["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(row)
+            .collect()
+    }
+
+    /// The caller's item for group `group` in their conversation list.
+    pub async fn group_item(&self, group: i64) -> Value {
+        let list = self.conversations().await;
+        let item = list
+            .iter()
+            .find(|c| c["kind"] == "group" && c["id"] == group);
+        item.unwrap_or_else(|| panic!("group {group} not listed: {list:?}"))
+            .clone()
+    }
+
+    /// The newest cursor of the caller's stream (0 when it has no event).
+    pub async fn last_cursor(&self) -> i64 {
+        let events = self.all_events(0).await;
+        events
+            .last()
+            .map_or(0, |e| e["cursor"].as_i64().expect("cursor"))
     }
 }

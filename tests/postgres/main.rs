@@ -17,6 +17,10 @@ mod backend;
 mod crash;
 #[path = "../api/errors.rs"]
 mod errors;
+#[path = "../api/group_receipts.rs"]
+mod group_receipts;
+#[path = "../api/groups.rs"]
+mod groups;
 #[path = "../api/history.rs"]
 mod history;
 #[path = "../api/invariants.rs"]
