@@ -38,18 +38,27 @@ fn group_error(err: StoreError) -> Error {
 }
 
 /// The users named, each once, in the order first named, without `caller`; `user_not_found`
-/// for a name no one has (a malformed one included), `group_too_large` past `max` names.
+/// for a name no one has (a malformed one included). Repeats and the caller's own name are
+/// dropped before anything is counted; more than `max` distinct others is `group_too_large`
+/// before any name is looked up.
 async fn resolve(
     app: &App,
     caller: &User,
     names: &[String],
     max: usize,
 ) -> Result<Vec<User>, Error> {
-    if names.len() > max {
-        return Err(too_large(app));
+    let mut distinct: Vec<String> = Vec::new();
+    for raw in names {
+        let folded = raw.trim().to_lowercase();
+        if folded != caller.username && !distinct.contains(&folded) {
+            distinct.push(folded);
+        }
+        if distinct.len() > max {
+            return Err(too_large(app));
+        }
     }
     let mut users: Vec<User> = Vec::new();
-    for raw in names {
+    for raw in &distinct {
         let name = Username::parse(raw).map_err(|_| Error::UserNotFound(raw.clone()))?;
         let user = accounts::find_user(app, &name).await?;
         if user.id != caller.id && !users.iter().any(|u| u.id == user.id) {
@@ -82,23 +91,30 @@ pub async fn create(app: &App, creator: &User, draft: GroupDraft) -> Result<Crea
     if members.len() + 1 > max {
         return Err(too_large(app));
     }
-    // Over the creation rate, only a retry of a group already created is answered.
-    let limited = app.group_create_limit.check(&creator.id).err();
-    let new = NewGroup {
+    let mut new = NewGroup {
         creator: creator.clone(),
         client_id: draft.client_id.clone(),
         title: draft.title,
         description: draft.description,
         settings: draft.settings,
         members,
-        only_retry: limited.is_some(),
+        only_retry: true,
         at: Timestamp::now(),
     };
-    let written = app.store.create_group(new).await.map_err(|err| match err {
-        StoreError::Conflict(_) => Error::ClientIdConflict(draft.client_id.to_string()),
-        StoreError::NotFound => limited.unwrap_or(Error::ConversationNotFound),
+    let conflict = |err| match err {
+        StoreError::Conflict(_) => Error::GroupClientIdConflict(draft.client_id.to_string()),
         other => other.into(),
-    })?;
+    };
+    // A retry of a group already created is answered first: it creates nothing, so it is not
+    // counted against the creation rate.
+    let written = match app.store.create_group(new.clone()).await {
+        Err(StoreError::NotFound) => {
+            app.group_create_limit.check(&creator.id)?;
+            new.only_retry = false;
+            app.store.create_group(new).await.map_err(conflict)?
+        }
+        answered => answered.map_err(conflict)?,
+    };
     app.publish(written.events).await;
     let group = written
         .group

@@ -41,6 +41,8 @@ pub enum Error {
     UsernameTaken(String),
     #[error("client_id {0:?} was already used for a different message")]
     ClientIdConflict(String),
+    #[error("client_id {0:?} was already used to create a different group")]
+    GroupClientIdConflict(String),
     #[error(
         "WebSocket from origin {0:?} refused: cookie-authenticated sockets must come from an allowed origin (--allowed-origin), or use a bearer token"
     )]
@@ -86,7 +88,9 @@ impl Error {
             Error::MemberNotFound => code::MEMBER_NOT_FOUND,
             Error::CannotMessageSelf => code::CANNOT_MESSAGE_SELF,
             Error::UsernameTaken(_) => code::USERNAME_TAKEN,
-            Error::ClientIdConflict(_) => code::CLIENT_ID_CONFLICT,
+            Error::ClientIdConflict(_) | Error::GroupClientIdConflict(_) => {
+                code::CLIENT_ID_CONFLICT
+            }
             Error::OriginNotAllowed(_) => code::ORIGIN_NOT_ALLOWED,
             Error::TooManyConnections(_) => code::TOO_MANY_CONNECTIONS,
             Error::RateLimited { .. } => code::RATE_LIMITED,

@@ -187,6 +187,36 @@ pub struct Group {
     pub settings: Settings,
 }
 
+/// What a group was created with, kept so that a retry of the creation is compared with what
+/// it asked for, whatever changed since: title, description, settings and the usernames named
+/// (sorted).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Creation {
+    pub title: String,
+    pub description: String,
+    pub settings: Settings,
+    pub members: Vec<String>,
+}
+
+impl Creation {
+    pub fn new(
+        title: &Title,
+        description: &Description,
+        settings: Settings,
+        members: &[String],
+    ) -> Self {
+        let mut members = members.to_vec();
+        members.sort();
+        members.dedup();
+        Creation {
+            title: title.as_str().to_owned(),
+            description: description.as_str().to_owned(),
+            settings,
+            members,
+        }
+    }
+}
+
 /// What a group's title, description and settings are at one moment (kept for past members).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Info {

@@ -65,6 +65,7 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("settings", Text),
             ("created_by", BigInt),
             ("client_id", Text),
+            ("creation", Text),
         ],
     ),
     (

@@ -66,7 +66,9 @@ impl ApiError {
                     | Error::MessageNotFound
                     | Error::ConversationNotFound
                     | Error::MemberNotFound => StatusCode::NOT_FOUND,
-                    Error::UsernameTaken(_) | Error::ClientIdConflict(_) => StatusCode::CONFLICT,
+                    Error::UsernameTaken(_)
+                    | Error::ClientIdConflict(_)
+                    | Error::GroupClientIdConflict(_) => StatusCode::CONFLICT,
                     Error::RateLimited { .. } | Error::TooManyConnections(_) => {
                         StatusCode::TOO_MANY_REQUESTS
                     }

@@ -11,10 +11,9 @@ use super::accounts::user_from_row;
 use super::batch::record_group_events;
 use super::failure;
 use super::messages::messages_by_ids;
-use crate::domain::group::{Group, History, Info, Role, Settings};
+use crate::domain::group::{Creation, Group, History, Info, Role, Settings};
 use crate::domain::group_change::Change;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
-use crate::domain::message::SystemRecord;
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind, User, code};
 use crate::store::groups::{GroupWrite, Member, NewGroup};
@@ -284,38 +283,22 @@ pub async fn create_group(
     new: &NewGroup,
 ) -> Result<GroupWrite, StoreError> {
     let named: Vec<String> = new.members.iter().map(|u| u.username.clone()).collect();
-    let existing = sqlx::query(
-        "SELECT c.id, c.title, c.description, c.settings, m.system FROM conversations c \
-         JOIN messages m ON m.conversation_id = c.id AND m.seq = 1 \
-         WHERE c.created_by = $1 AND c.client_id = $2",
+    let asked = Creation::new(&new.title, &new.description, new.settings, &named);
+    let existing: Option<(i64, Option<String>)> = sqlx::query_as(
+        "SELECT id, creation FROM conversations WHERE created_by = $1 AND client_id = $2",
     )
     .bind(new.creator.id.0)
     .bind(new.client_id.as_str())
     .fetch_optional(&mut *conn)
     .await
     .map_err(failure)?;
-    if let Some(row) = existing {
-        let id = ConversationId(row.try_get("id").map_err(failure)?);
-        let title: Option<String> = row.try_get("title").map_err(failure)?;
-        let description: String = row.try_get("description").map_err(failure)?;
-        let settings: Settings = decode(row.try_get("settings").map_err(failure)?);
-        let system: Option<String> = row.try_get("system").map_err(failure)?;
-        let mut before = system
-            .and_then(|t| serde_json::from_str::<SystemRecord>(&t).ok())
-            .map(|r| r.targets)
-            .unwrap_or_default();
-        let mut now = named.clone();
-        before.sort();
-        now.sort();
-        if title.as_deref() != Some(new.title.as_str())
-            || description != new.description.as_str()
-            || settings != new.settings
-            || before != now
-        {
+    if let Some((id, creation)) = existing {
+        let creation: Option<Creation> = creation.and_then(|t| serde_json::from_str(&t).ok());
+        if creation.as_ref() != Some(&asked) {
             return Err(StoreError::Conflict(new.client_id.as_str().to_owned()));
         }
         return Ok(GroupWrite {
-            group: Some(group(conn, new.creator.id, id).await?),
+            group: Some(group(conn, new.creator.id, ConversationId(id)).await?),
             ..GroupWrite::default()
         });
     }
@@ -323,8 +306,8 @@ pub async fn create_group(
         return Err(StoreError::NotFound);
     }
     let created: Option<i64> = sqlx::query_scalar(
-        "INSERT INTO conversations (kind, created_at, title, description, settings, created_by, client_id) \
-         VALUES ('group', $1, $2, $3, $4, $5, $6) \
+        "INSERT INTO conversations (kind, created_at, title, description, settings, created_by, \
+           client_id, creation) VALUES ('group', $1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (created_by, client_id) WHERE client_id IS NOT NULL DO NOTHING RETURNING id",
     )
     .bind(new.at.millis())
@@ -333,6 +316,7 @@ pub async fn create_group(
     .bind(encode(&new.settings)?)
     .bind(new.creator.id.0)
     .bind(new.client_id.as_str())
+    .bind(encode(&asked)?)
     .fetch_optional(&mut *conn)
     .await
     .map_err(failure)?;

@@ -128,7 +128,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
         ADD COLUMN description TEXT NOT NULL DEFAULT '',
         ADD COLUMN settings TEXT,
         ADD COLUMN created_by BIGINT REFERENCES users(id),
-        ADD COLUMN client_id TEXT;
+        ADD COLUMN client_id TEXT,
+        ADD COLUMN creation TEXT;
     CREATE UNIQUE INDEX groups_by_client_id ON conversations(created_by, client_id)
         WHERE client_id IS NOT NULL;
 

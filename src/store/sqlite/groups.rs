@@ -11,7 +11,7 @@ use super::events::append_event;
 use super::messages::message_by_id;
 use super::other;
 use crate::domain::event::{Event, UserEvent};
-use crate::domain::group::{Group, History, Info, Role, Settings};
+use crate::domain::group::{Creation, Group, History, Info, Role, Settings};
 use crate::domain::group_change::Change;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
@@ -276,53 +276,33 @@ pub fn admit(
     Ok(())
 }
 
-/// A group as its creation asked for it: id, title, description, settings and the usernames
-/// it was created with.
-type Creation = (ConversationId, String, String, Settings, Vec<String>);
-
-/// The group `creator` made under `client_id`, as it was asked for.
-fn created_before(conn: &Connection, new: &NewGroup) -> Result<Option<Creation>, StoreError> {
-    let found = conn
-        .prepare_cached(
-            "SELECT c.id, c.title, c.description, c.settings, m.system FROM conversations c \
-             JOIN messages m ON m.conversation_id = c.id AND m.seq = 1 \
-             WHERE c.created_by = ?1 AND c.client_id = ?2",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![new.creator.id.0, new.client_id.as_str()], |r| {
-                Ok((
-                    ConversationId(r.get(0)?),
-                    r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                    r.get(2)?,
-                    decode(r.get(3)?),
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            })
-            .optional()
+/// The group `creator` made under `client_id`, with what its creation asked for.
+fn created_before(
+    conn: &Connection,
+    new: &NewGroup,
+) -> Result<Option<(ConversationId, Option<Creation>)>, StoreError> {
+    conn.prepare_cached(
+        "SELECT id, creation FROM conversations WHERE created_by = ?1 AND client_id = ?2",
+    )
+    .and_then(|mut s| {
+        s.query_row(params![new.creator.id.0, new.client_id.as_str()], |r| {
+            Ok((
+                ConversationId(r.get(0)?),
+                r.get::<_, Option<String>>(1)?
+                    .and_then(|t| serde_json::from_str(&t).ok()),
+            ))
         })
-        .map_err(other)?;
-    Ok(found.map(|(id, title, description, settings, system)| {
-        let members = system
-            .and_then(|t| serde_json::from_str::<crate::domain::message::SystemRecord>(&t).ok())
-            .map(|r| r.targets)
-            .unwrap_or_default();
-        (id, title, description, settings, members)
-    }))
+        .optional()
+    })
+    .map_err(other)
 }
 
 /// Creates the group (or answers its retry); runs inside the writer's transaction.
 pub fn create_group(conn: &Connection, new: &NewGroup) -> Result<GroupWrite, StoreError> {
     let named: Vec<String> = new.members.iter().map(|u| u.username.clone()).collect();
-    if let Some((id, title, description, settings, members)) = created_before(conn, new)? {
-        let mut before = members.clone();
-        let mut now = named.clone();
-        before.sort();
-        now.sort();
-        if title != new.title.as_str()
-            || description != new.description.as_str()
-            || settings != new.settings
-            || before != now
-        {
+    let asked = Creation::new(&new.title, &new.description, new.settings, &named);
+    if let Some((id, creation)) = created_before(conn, new)? {
+        if creation.as_ref() != Some(&asked) {
             return Err(StoreError::Conflict(new.client_id.as_str().to_owned()));
         }
         return Ok(GroupWrite {
@@ -334,8 +314,8 @@ pub fn create_group(conn: &Connection, new: &NewGroup) -> Result<GroupWrite, Sto
         return Err(StoreError::NotFound);
     }
     conn.prepare_cached(
-        "INSERT INTO conversations (kind, created_at, title, description, settings, created_by, client_id) \
-         VALUES ('group', ?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO conversations (kind, created_at, title, description, settings, created_by, \
+           client_id, creation) VALUES ('group', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -344,7 +324,8 @@ pub fn create_group(conn: &Connection, new: &NewGroup) -> Result<GroupWrite, Sto
             new.description.as_str(),
             encode(&new.settings).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?,
             new.creator.id.0,
-            new.client_id.as_str()
+            new.client_id.as_str(),
+            encode(&asked).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?
         ])
     })
     .map_err(other)?;

@@ -151,6 +151,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE conversations ADD COLUMN settings TEXT;
     ALTER TABLE conversations ADD COLUMN created_by INTEGER REFERENCES users(id);
     ALTER TABLE conversations ADD COLUMN client_id TEXT;
+    ALTER TABLE conversations ADD COLUMN creation TEXT;
     CREATE UNIQUE INDEX groups_by_client_id ON conversations(created_by, client_id)
         WHERE client_id IS NOT NULL;
 
