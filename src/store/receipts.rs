@@ -33,11 +33,35 @@ pub struct Receipt<'a> {
     pub up_to: MessageId,
     /// The messages that moved for the reader, ascending.
     pub moved: Vec<Moved>,
-    /// In a group, the current members other than the reader, with their marks.
-    pub others: Vec<(UserId, Marks)>,
+    /// In a group, where the other current members (not the reader) stand.
+    pub others: Others,
     /// Groups of at most this many members tell each sender of every move (b).
     pub live_max: usize,
     pub at: Timestamp,
+}
+
+/// Where a group's current members other than a reader stand, as far as routing needs: the two
+/// lowest marks of each kind (so that "everyone but this sender" is known without reading
+/// every member), how many they are (counted up to the live limit), and which of the senders
+/// concerned are among them.
+#[derive(Debug, Clone, Default)]
+pub struct Others {
+    pub lowest: Lowest,
+    /// How many they are, exactly up to the live limit (more is "more").
+    pub count: usize,
+    /// The senders of moved messages who are current members.
+    pub current: Vec<UserId>,
+}
+
+impl Others {
+    /// From every other current member's marks (a backend that has read them all).
+    pub fn of(members: &[(UserId, Marks)]) -> Others {
+        Others {
+            lowest: Lowest::of(members),
+            count: members.len(),
+            current: members.iter().map(|(user, _)| *user).collect(),
+        }
+    }
 }
 
 /// The status events a receipt records. In a direct conversation: one, `all: true`, to both
@@ -81,14 +105,14 @@ pub fn route(receipt: &Receipt<'_>) -> Vec<StatusGroup> {
         receipt.up_to,
         vec![receipt.reader.id],
     )];
-    let live = receipt.others.len() < receipt.live_max;
+    let live = receipt.others.count < receipt.live_max;
     let mut by_sender: BTreeMap<UserId, Vec<Moved>> = BTreeMap::new();
     for moved in &receipt.moved {
         by_sender.entry(moved.sender).or_default().push(*moved);
     }
-    let lowest = Lowest::of(&receipt.others);
+    let lowest = &receipt.others.lowest;
     for (sender, moved) in by_sender {
-        if !receipt.others.iter().any(|(user, _)| *user == sender) {
+        if !receipt.others.current.contains(&sender) {
             continue;
         }
         let (read_reach, delivered_reach) = lowest.without(sender);
@@ -131,13 +155,20 @@ pub fn route(receipt: &Receipt<'_>) -> Vec<StatusGroup> {
 
 /// The two lowest marks of a group's members for each status, so that "everyone but this
 /// sender" is found without a pass per sender.
-struct Lowest {
-    read: [(i64, Option<UserId>); 2],
-    delivered: [(i64, Option<UserId>); 2],
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lowest {
+    pub read: [(i64, Option<UserId>); 2],
+    pub delivered: [(i64, Option<UserId>); 2],
+}
+
+impl Default for Lowest {
+    fn default() -> Self {
+        Lowest::of(&[])
+    }
 }
 
 impl Lowest {
-    fn of(members: &[(UserId, Marks)]) -> Lowest {
+    pub fn of(members: &[(UserId, Marks)]) -> Lowest {
         let two = |reach: &dyn Fn(Marks) -> i64| {
             let mut lowest = [(i64::MAX, None), (i64::MAX, None)];
             for (user, marks) in members {
@@ -291,7 +322,7 @@ mod tests {
                     sender: UserId(sender),
                 })
                 .to_vec(),
-            others,
+            others: Others::of(&others),
             live_max: 32,
             at: Timestamp(5),
         }

@@ -13,14 +13,14 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts::user_from_row;
 use super::events::append_event;
-use super::marks::{others, standing, visible_to};
+use super::marks::{standing, visible_to};
 use super::other;
 use crate::domain::MessageKind;
 use crate::domain::MessageStatus;
 use crate::domain::event::UserEvent;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::store::receipts::{Moved, Receipt, route};
+use crate::store::receipts::{Lowest, Moved, Others, Receipt, route};
 use crate::store::records::KIND_STATUS;
 use crate::store::{MessageReceipts, ReadUpTo, StatusChange, StatusOutcome, StoreError, User};
 
@@ -128,12 +128,10 @@ fn advance(
         }
     }
     let others = if group {
-        others(conn, conversation, reader.id)?
-            .into_iter()
-            .map(|(user, member)| (user, member.marks))
-            .collect()
+        let senders: Vec<UserId> = moved.iter().map(|m| m.sender).collect();
+        standing_of_others(conn, conversation, reader.id, &senders, live_max)?
     } else {
-        Vec::new()
+        Others::default()
     };
     outcome.updated = moved.iter().map(|m| m.id).collect();
     let receipt = Receipt {
@@ -160,6 +158,79 @@ fn advance(
         }
     }
     Ok(outcome)
+}
+
+/// Where the group's other current members stand, read without visiting each of them: the two
+/// lowest marks of each kind (an index by conversation and mark), how many they are up to the
+/// live limit, and which of `senders` are among them.
+fn standing_of_others(
+    conn: &Connection,
+    conversation: ConversationId,
+    reader: UserId,
+    senders: &[UserId],
+    live_max: usize,
+) -> Result<Others, StoreError> {
+    let lowest_two = |sql: &str| -> Result<[(i64, Option<UserId>); 2], StoreError> {
+        let mut found = [(i64::MAX, None), (i64::MAX, None)];
+        let mut stmt = conn.prepare_cached(sql).map_err(other)?;
+        let rows = stmt
+            .query_map(params![conversation.0, reader.0], |r| {
+                Ok((r.get::<_, i64>(1)?, UserId(r.get(0)?)))
+            })
+            .map_err(other)?;
+        for (slot, row) in found.iter_mut().zip(rows) {
+            let (mark, user) = row.map_err(other)?;
+            *slot = (mark, Some(user));
+        }
+        Ok(found)
+    };
+    let lowest = Lowest {
+        read: lowest_two(
+            "SELECT user_id, read_id FROM conversation_members INDEXED BY members_by_read \
+             WHERE conversation_id = ?1 AND left_id IS NULL AND user_id != ?2 \
+             ORDER BY read_id LIMIT 2",
+        )?,
+        delivered: lowest_two(
+            "SELECT user_id, delivered_id FROM conversation_members INDEXED BY members_by_delivered \
+             WHERE conversation_id = ?1 AND left_id IS NULL AND user_id != ?2 \
+             ORDER BY delivered_id LIMIT 2",
+        )?,
+    };
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM conversation_members \
+             WHERE conversation_id = ?1 AND left_id IS NULL AND user_id != ?2 LIMIT ?3)",
+        )
+        .and_then(|mut s| {
+            s.query_row(
+                params![conversation.0, reader.0, live_max as i64 + 1],
+                |r| r.get(0),
+            )
+        })
+        .map_err(other)?;
+    let mut current = Vec::new();
+    let mut is_current = conn
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM conversation_members \
+             WHERE conversation_id = ?1 AND user_id = ?2 AND left_id IS NULL)",
+        )
+        .map_err(other)?;
+    let mut distinct = senders.to_vec();
+    distinct.sort();
+    distinct.dedup();
+    for sender in distinct {
+        if is_current
+            .query_row(params![conversation.0, sender.0], |r| r.get::<_, bool>(0))
+            .map_err(other)?
+        {
+            current.push(sender);
+        }
+    }
+    Ok(Others {
+        lowest,
+        count: count as usize,
+        current,
+    })
 }
 
 /// Moves the reader's marks forward to the newest position named in each conversation;

@@ -163,6 +163,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     ALTER TABLE conversation_members ADD COLUMN left_info TEXT;
     ALTER TABLE conversation_members ADD COLUMN delivered_id INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversation_members ADD COLUMN read_id INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX members_by_read ON conversation_members(conversation_id, read_id)
+        WHERE left_id IS NULL;
+    CREATE INDEX members_by_delivered ON conversation_members(conversation_id, delivered_id)
+        WHERE left_id IS NULL;
     UPDATE conversation_members SET
         joined_at = (SELECT c.created_at FROM conversations c WHERE c.id = conversation_id),
         delivered_id = COALESCE((SELECT MAX(m.id) FROM messages m

@@ -21,7 +21,7 @@ use crate::domain::receipt::Marks;
 use crate::domain::{MessageKind, MessageStatus};
 use crate::store::postgres::failure;
 use crate::store::postgres::marks::visible_to;
-use crate::store::receipts::{Moved, Receipt, route};
+use crate::store::receipts::{Moved, Others, Receipt, route};
 use crate::store::{StatusChange, StoreError};
 
 /// The newest position a change names in each conversation.
@@ -225,7 +225,7 @@ pub(in crate::store::postgres) async fn advance(
             after: step.after,
             up_to: step.up_to,
             moved,
-            others: step.others,
+            others: Others::of(&step.others),
             live_max: change.live_max,
             at: change.at,
         };
