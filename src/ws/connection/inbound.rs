@@ -156,7 +156,10 @@ impl Connection {
                 conversation_id,
                 active,
             } => {
-                let result = match self.target(to, conversation_id) {
+                // The rate limit comes first: a frame naming no one still spends a token.
+                let result = match presence::may_type(&self.app, &user)
+                    .and_then(|()| self.target(to, conversation_id))
+                {
                     Ok(target) => typing_to(&self.app, &user, target, active).await,
                     Err(error) => Err(error),
                 };
@@ -270,14 +273,14 @@ fn receipt(status: &str, ids: &[i64]) -> Result<(MessageStatus, Vec<MessageId>),
     ))
 }
 
-/// Relays a typing indicator to the person or group `target` names.
+/// Relays a typing indicator to the person or group `target` names (the rate limit is
+/// checked already).
 async fn typing_to(
     app: &App,
     user: &User,
     target: Target,
     active: bool,
 ) -> Result<TypingTo, Error> {
-    presence::may_type(app, user)?;
     match target {
         Target::User(to) => presence::typing(app, user, &to, active)
             .await
