@@ -2,9 +2,11 @@
 //! to one, the members listed. The rules the store applies inside its transaction are
 //! `domain::group_rules`; the record each change leaves is `domain::group_change`.
 
+use super::{Refusal, StoreError};
+use crate::domain::code;
 use crate::domain::event::UserEvent;
-use crate::domain::group::{Description, Group, Role, Settings, SettingsPatch, Title};
-use crate::domain::ids::ConversationId;
+use crate::domain::group::{Description, Group, Info, Role, Settings, SettingsPatch, Title};
+use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::input::ClientId;
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, User};
@@ -73,4 +75,53 @@ pub struct Member {
     pub user: User,
     pub role: Role,
     pub joined_at: Timestamp,
+}
+
+/// A person's membership row of a group, as both backends read it: their role, whether they
+/// are a current member, and what the group was at their exit.
+#[derive(Debug, Clone)]
+pub struct Standing {
+    pub role: Role,
+    pub current: bool,
+    pub at_exit: Option<Info>,
+}
+
+impl Standing {
+    /// `Refused(not_a_member)` unless this is a current membership.
+    pub fn require_current(&self) -> Result<(), StoreError> {
+        if self.current {
+            Ok(())
+        } else {
+            Err(StoreError::Refused(
+                Refusal::Forbidden(code::NOT_A_MEMBER),
+                "you are no longer a member of this group".into(),
+            ))
+        }
+    }
+}
+
+/// The refusal for a change that names someone who is not a current member.
+pub fn member_not_found() -> StoreError {
+    StoreError::Refused(
+        Refusal::MemberNotFound,
+        "no such member of this group".into(),
+    )
+}
+
+/// Who of `users` an add adds and who already is a member, given the current members;
+/// `group_too_large` (nobody added) past `max_members`.
+pub fn plan_add<'a>(
+    current: &[UserId],
+    users: &'a [User],
+    max_members: usize,
+) -> Result<(Vec<&'a User>, Vec<&'a User>), StoreError> {
+    let (already, new): (Vec<&User>, Vec<&User>) =
+        users.iter().partition(|u| current.contains(&u.id));
+    if current.len() + new.len() > max_members {
+        return Err(StoreError::Refused(
+            Refusal::Invalid(code::GROUP_TOO_LARGE),
+            format!("a group has at most {max_members} members"),
+        ));
+    }
+    Ok((new, already))
 }

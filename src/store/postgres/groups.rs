@@ -15,9 +15,9 @@ use crate::domain::group::{Creation, Group, History, Info, Role, Settings};
 use crate::domain::group_change::Change;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::{Message, MessageKind, User, code};
-use crate::store::groups::{GroupWrite, Member, NewGroup};
-use crate::store::{Refusal, StoreError};
+use crate::domain::{Message, MessageKind, User};
+use crate::store::StoreError;
+use crate::store::groups::{GroupWrite, Member, NewGroup, Standing};
 
 /// A group's own row: title, description, settings, creator and creation time.
 pub struct GroupRow {
@@ -76,13 +76,6 @@ pub async fn lock_group(conn: &mut PgConnection, id: ConversationId) -> Result<(
     locked.map(|_| ()).ok_or(StoreError::NotFound)
 }
 
-/// A member's row: role, whether they are current, and what the group was at their exit.
-pub struct Standing {
-    pub role: Role,
-    pub current: bool,
-    pub at_exit: Option<Info>,
-}
-
 /// `user`'s membership of group `id`; `NotFound` for someone never a member.
 pub async fn standing(
     conn: &mut PgConnection,
@@ -106,18 +99,6 @@ pub async fn standing(
         current: row.try_get("current").map_err(failure)?,
         at_exit: left_info.and_then(|t| serde_json::from_str(&t).ok()),
     })
-}
-
-/// `Refused(not_a_member)` unless the standing is a current membership.
-pub fn require_current(standing: &Standing) -> Result<(), StoreError> {
-    if standing.current {
-        Ok(())
-    } else {
-        Err(StoreError::Refused(
-            Refusal::Forbidden(code::NOT_A_MEMBER),
-            "you are no longer a member of this group".into(),
-        ))
-    }
 }
 
 /// The current members' ids, in the order they joined.
@@ -173,7 +154,7 @@ pub async fn members(
     id: ConversationId,
 ) -> Result<Vec<Member>, StoreError> {
     group_row(conn, id).await?.ok_or(StoreError::NotFound)?;
-    require_current(&standing(conn, id, viewer).await?)?;
+    standing(conn, id, viewer).await?.require_current()?;
     let rows = sqlx::query(
         "SELECT u.id, u.username, u.display_name, me.role, me.joined_at \
          FROM conversation_members me JOIN users u ON u.id = me.user_id \

@@ -10,18 +10,18 @@ use super::batch::record_group_events;
 use super::failure;
 use super::groups::{
     GroupRow, admit, current_members, encode, group, group_row, lock_group, members, post_system,
-    require_current, standing,
+    standing,
 };
 use crate::domain::group::{Info, Role};
 use crate::domain::group_change::Change;
 use crate::domain::group_rules;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::receipt::Marks;
-use crate::domain::{Message, MessageStatus, User, code};
-use crate::store::groups::{GroupEdit, GroupRequest, GroupWrite};
+use crate::domain::{Message, MessageStatus, User};
+use crate::store::StoreError;
+use crate::store::groups::{GroupEdit, GroupRequest, GroupWrite, member_not_found, plan_add};
 use crate::store::receipts::{completions_on_exit, exit_events};
 use crate::store::records::StatusGroup;
-use crate::store::{Refusal, StoreError};
 
 /// What a change wrote before its events are recorded.
 #[derive(Default)]
@@ -47,7 +47,7 @@ pub async fn change_group(
         }
         leave(conn, req, actor.role, &mut write, &mut pending).await?;
     } else {
-        require_current(&actor)?;
+        actor.require_current()?;
         match &req.edit {
             GroupEdit::Info {
                 title,
@@ -131,13 +131,6 @@ pub async fn change_group(
     Ok(write)
 }
 
-fn member_not_found() -> StoreError {
-    StoreError::Refused(
-        Refusal::MemberNotFound,
-        "no such member of this group".into(),
-    )
-}
-
 fn sorted(mut users: Vec<UserId>) -> Vec<UserId> {
     users.sort();
     users
@@ -206,15 +199,8 @@ async fn add(
 ) -> Result<(), StoreError> {
     group_rules::may_add(role, &row.settings)?;
     let current = current_members(conn, req.group).await?;
-    let (already, new): (Vec<&User>, Vec<&User>) =
-        users.iter().partition(|u| current.contains(&u.id));
+    let (new, already) = plan_add(&current, users, req.max_members)?;
     write.already_members = already.iter().map(|u| u.username.clone()).collect();
-    if current.len() + new.len() > req.max_members {
-        return Err(StoreError::Refused(
-            Refusal::Invalid(code::GROUP_TOO_LARGE),
-            format!("a group has at most {} members", req.max_members),
-        ));
-    }
     if new.is_empty() {
         return Ok(());
     }

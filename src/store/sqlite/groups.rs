@@ -15,10 +15,10 @@ use crate::domain::group::{Creation, Group, History, Info, Role, Settings};
 use crate::domain::group_change::Change;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::domain::{Message, MessageKind, User, code};
-use crate::store::groups::{GroupWrite, Member, NewGroup};
+use crate::domain::{Message, MessageKind, User};
+use crate::store::StoreError;
+use crate::store::groups::{GroupWrite, Member, NewGroup, Standing};
 use crate::store::records::KIND_MESSAGE;
-use crate::store::{Refusal, StoreError};
 
 /// A group's own row: title, description, settings, creator and creation time.
 pub struct GroupRow {
@@ -60,13 +60,6 @@ pub fn group_row(conn: &Connection, id: ConversationId) -> Result<Option<GroupRo
     .map_err(other)
 }
 
-/// A member's row: role, whether they are current, and what the group was at their exit.
-pub struct Standing {
-    pub role: Role,
-    pub current: bool,
-    pub at_exit: Option<Info>,
-}
-
 /// `user`'s membership of group `id`; `NotFound` for someone never a member.
 pub fn standing(
     conn: &Connection,
@@ -91,18 +84,6 @@ pub fn standing(
     })
     .map_err(other)?
     .ok_or(StoreError::NotFound)
-}
-
-/// `Refused(not_a_member)` unless the standing is a current membership.
-pub fn require_current(standing: &Standing) -> Result<(), StoreError> {
-    if standing.current {
-        Ok(())
-    } else {
-        Err(StoreError::Refused(
-            Refusal::Forbidden(code::NOT_A_MEMBER),
-            "you are no longer a member of this group".into(),
-        ))
-    }
 }
 
 /// How many current members the group has.
@@ -161,7 +142,7 @@ pub fn members(
     id: ConversationId,
 ) -> Result<Vec<Member>, StoreError> {
     group_row(conn, id)?.ok_or(StoreError::NotFound)?;
-    require_current(&standing(conn, id, viewer)?)?;
+    standing(conn, id, viewer)?.require_current()?;
     let mut stmt = conn
         .prepare_cached(
             "SELECT u.id, u.username, u.display_name, me.role, me.joined_at \

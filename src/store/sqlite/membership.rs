@@ -9,8 +9,7 @@ use rusqlite::{Connection, params};
 
 use super::events::append_event;
 use super::groups::{
-    GroupRow, admit, current_members, encode, group, group_row, member_count, post_system,
-    require_current, standing,
+    GroupRow, admit, current_members, encode, group, group_row, member_count, post_system, standing,
 };
 use super::marks::others;
 use super::other;
@@ -21,11 +20,13 @@ use crate::domain::group_rules;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::receipt::Marks;
 
-use crate::domain::{MessageStatus, User, code};
-use crate::store::groups::{GroupEdit, GroupRequest, GroupWrite, Member};
+use crate::domain::{MessageStatus, User};
+use crate::store::StoreError;
+use crate::store::groups::{
+    GroupEdit, GroupRequest, GroupWrite, Member, member_not_found, plan_add,
+};
 use crate::store::receipts::{completions_on_exit, exit_events};
 use crate::store::records::KIND_STATUS;
-use crate::store::{Refusal, StoreError};
 
 /// Applies one change to a group; runs inside the writer's transaction.
 pub fn change_group(conn: &Connection, req: &GroupRequest) -> Result<GroupWrite, StoreError> {
@@ -41,7 +42,7 @@ pub fn change_group(conn: &Connection, req: &GroupRequest) -> Result<GroupWrite,
             leave(conn, req, &row, actor.role, &mut write)?;
         }
         edit => {
-            require_current(&actor)?;
+            actor.require_current()?;
             match edit {
                 GroupEdit::Info {
                     title,
@@ -139,13 +140,6 @@ pub fn change_group(conn: &Connection, req: &GroupRequest) -> Result<GroupWrite,
     Ok(write)
 }
 
-fn member_not_found() -> StoreError {
-    StoreError::Refused(
-        Refusal::MemberNotFound,
-        "no such member of this group".into(),
-    )
-}
-
 /// Writes the system message of `change` with an event for each of `audience`.
 fn post(
     conn: &Connection,
@@ -199,15 +193,8 @@ fn add(
 ) -> Result<(), StoreError> {
     group_rules::may_add(role, &row.settings)?;
     let current = current_members(conn, req.group)?;
-    let (already, new): (Vec<&User>, Vec<&User>) =
-        users.iter().partition(|u| current.contains(&u.id));
+    let (new, already) = plan_add(&current, users, req.max_members)?;
     write.already_members = already.iter().map(|u| u.username.clone()).collect();
-    if current.len() + new.len() > req.max_members {
-        return Err(StoreError::Refused(
-            Refusal::Invalid(code::GROUP_TOO_LARGE),
-            format!("a group has at most {} members", req.max_members),
-        ));
-    }
     if new.is_empty() {
         return Ok(());
     }

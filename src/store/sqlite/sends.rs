@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::conversations::{last_seq, open_direct_conversation};
 use super::events::append_event;
-use super::groups::{current_members, group_row, require_current, standing};
+use super::groups::{current_members, group_row, standing};
 use super::marks::show;
 use super::messages::message_by_id;
 use super::other;
@@ -66,7 +66,7 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
         Destination::Group(group) => {
             let row = group_row(conn, *group)?.ok_or(StoreError::NotFound)?;
             let sender = standing(conn, *group, req.sender.id)?;
-            require_current(&sender)?;
+            sender.require_current()?;
             group_rules::may_send(sender.role, &row.settings)?;
             (
                 *group,
