@@ -6,6 +6,8 @@ use super::{Refusal, StoreError};
 use crate::domain::code;
 use crate::domain::event::UserEvent;
 use crate::domain::group::{Description, Group, Info, Role, Settings, SettingsPatch, Title};
+use crate::domain::group_change::Change;
+use crate::domain::group_rules;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::input::ClientId;
 use crate::domain::time::Timestamp;
@@ -124,4 +126,91 @@ pub fn plan_add<'a>(
         ));
     }
     Ok((new, already))
+}
+
+/// A group's own row, as both backends read it: title, description, settings, creator and
+/// creation time.
+#[derive(Debug, Clone)]
+pub struct GroupRow {
+    pub title: String,
+    pub description: String,
+    pub settings: Settings,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+impl GroupRow {
+    /// The group object as someone with `standing` sees it: as it is now, with
+    /// `member_count` current members, for a current member; as it was at their exit for a
+    /// past one (`member_count` is then not needed).
+    pub fn view(self, id: ConversationId, standing: Standing, member_count: Option<i64>) -> Group {
+        let info = match standing.at_exit {
+            Some(info) if !standing.current => info,
+            _ => Info {
+                title: self.title,
+                description: self.description,
+                settings: self.settings,
+                member_count: member_count.unwrap_or(0),
+            },
+        };
+        Group {
+            id,
+            kind: "group".into(),
+            title: info.title,
+            description: info.description,
+            created_at: self.created_at,
+            created_by: self.created_by,
+            member_count: info.member_count,
+            role: standing.current.then_some(standing.role),
+            settings: info.settings,
+        }
+    }
+}
+
+/// What an edit of a group's info does, judged by the rules against the group as it stands:
+/// the system record of each field that changes (title, description, settings, in that order)
+/// and the values to write.
+#[derive(Debug, Default)]
+pub struct InfoPlan {
+    pub changes: Vec<Change>,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub settings: Option<Settings>,
+}
+
+/// Plans an info edit by someone with `role`; unchanged values are no-ops, and a refusal of any
+/// part refuses the whole.
+pub fn plan_info(
+    role: Role,
+    row: &GroupRow,
+    title: Option<&Title>,
+    description: Option<&Description>,
+    settings: Option<&SettingsPatch>,
+) -> Result<InfoPlan, StoreError> {
+    let mut plan = InfoPlan::default();
+    if let Some(title) = title.filter(|t| t.as_str() != row.title) {
+        group_rules::may_edit_info(role, &row.settings)?;
+        plan.changes.push(Change::Renamed {
+            title: title.as_str().to_owned(),
+            old_title: row.title.clone(),
+        });
+        plan.title = Some(title.as_str().to_owned());
+    }
+    if let Some(description) = description.filter(|d| d.as_str() != row.description) {
+        group_rules::may_edit_info(role, &row.settings)?;
+        plan.changes.push(Change::DescriptionChanged {
+            description: description.as_str().to_owned(),
+        });
+        plan.description = Some(description.as_str().to_owned());
+    }
+    if let Some(patch) = settings {
+        let changed = patch.changes(row.settings);
+        if !changed.is_empty() {
+            group_rules::may_change_settings(role)?;
+            plan.changes
+                .push(Change::SettingsChanged { settings: changed });
+            plan.settings = Some(patch.applied_to(row.settings));
+        }
+    }
+    Ok(plan)
 }

@@ -11,22 +11,13 @@ use super::accounts::user_from_row;
 use super::batch::record_group_events;
 use super::failure;
 use super::messages::messages_by_ids;
-use crate::domain::group::{Creation, Group, History, Info, Role, Settings};
+use crate::domain::group::{Creation, Group, History, Role};
 use crate::domain::group_change::Change;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind, User};
 use crate::store::StoreError;
-use crate::store::groups::{GroupWrite, Member, NewGroup, Standing};
-
-/// A group's own row: title, description, settings, creator and creation time.
-pub struct GroupRow {
-    pub title: String,
-    pub description: String,
-    pub settings: Settings,
-    pub created_by: String,
-    pub created_at: Timestamp,
-}
+use crate::store::groups::{GroupRow, GroupWrite, Member, NewGroup, Standing};
 
 pub fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(|e| StoreError::Other(e.to_string()))
@@ -125,26 +116,12 @@ pub async fn group(
 ) -> Result<Group, StoreError> {
     let row = group_row(conn, id).await?.ok_or(StoreError::NotFound)?;
     let standing = standing(conn, id, viewer).await?;
-    let info = match standing.at_exit {
-        Some(info) if !standing.current => info,
-        _ => Info {
-            title: row.title,
-            description: row.description,
-            settings: row.settings,
-            member_count: current_members(conn, id).await?.len() as i64,
-        },
+    let count = if standing.current {
+        Some(current_members(conn, id).await?.len() as i64)
+    } else {
+        None
     };
-    Ok(Group {
-        id,
-        kind: "group".into(),
-        title: info.title,
-        description: info.description,
-        created_at: row.created_at,
-        created_by: row.created_by,
-        member_count: info.member_count,
-        role: standing.current.then_some(standing.role),
-        settings: info.settings,
-    })
+    Ok(row.view(id, standing, count))
 }
 
 /// The current members with role and join time, in the order they joined.

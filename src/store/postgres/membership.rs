@@ -9,8 +9,7 @@ use sqlx::{PgConnection, Row};
 use super::batch::record_group_events;
 use super::failure;
 use super::groups::{
-    GroupRow, admit, current_members, encode, group, group_row, lock_group, members, post_system,
-    standing,
+    admit, current_members, encode, group, group_row, lock_group, members, post_system, standing,
 };
 use crate::domain::group::{Info, Role};
 use crate::domain::group_change::Change;
@@ -19,7 +18,9 @@ use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::receipt::Marks;
 use crate::domain::{Message, MessageStatus, User};
 use crate::store::StoreError;
-use crate::store::groups::{GroupEdit, GroupRequest, GroupWrite, member_not_found, plan_add};
+use crate::store::groups::{
+    GroupEdit, GroupRequest, GroupRow, GroupWrite, member_not_found, plan_add, plan_info,
+};
 use crate::store::receipts::{completions_on_exit, exit_events};
 use crate::store::records::StatusGroup;
 
@@ -54,41 +55,24 @@ pub async fn change_group(
                 description,
                 settings,
             } => {
-                let mut changes = Vec::new();
-                if let Some(title) = title.as_ref().filter(|t| t.as_str() != row.title) {
-                    group_rules::may_edit_info(actor.role, &row.settings)?;
-                    changes.push(Change::Renamed {
-                        title: title.as_str().to_owned(),
-                        old_title: row.title.clone(),
-                    });
-                    set_text(conn, id, "title", title.as_str()).await?;
+                let plan = plan_info(
+                    actor.role,
+                    &row,
+                    title.as_ref(),
+                    description.as_ref(),
+                    settings.as_ref(),
+                )?;
+                if let Some(title) = &plan.title {
+                    set_text(conn, id, "title", title).await?;
                 }
-                if let Some(description) = description
-                    .as_ref()
-                    .filter(|d| d.as_str() != row.description)
-                {
-                    group_rules::may_edit_info(actor.role, &row.settings)?;
-                    changes.push(Change::DescriptionChanged {
-                        description: description.as_str().to_owned(),
-                    });
-                    set_text(conn, id, "description", description.as_str()).await?;
+                if let Some(description) = &plan.description {
+                    set_text(conn, id, "description", description).await?;
                 }
-                if let Some(patch) = settings {
-                    let changed = patch.changes(row.settings);
-                    if !changed.is_empty() {
-                        group_rules::may_change_settings(actor.role)?;
-                        set_text(
-                            conn,
-                            id,
-                            "settings",
-                            &encode(&patch.applied_to(row.settings))?,
-                        )
-                        .await?;
-                        changes.push(Change::SettingsChanged { settings: changed });
-                    }
+                if let Some(settings) = &plan.settings {
+                    set_text(conn, id, "settings", &encode(settings)?).await?;
                 }
                 let audience = sorted(current_members(conn, id).await?);
-                for change in changes {
+                for change in plan.changes {
                     let message = post_system(conn, id, &req.actor, &change, req.at).await?;
                     pending.messages.push((message, audience.clone()));
                 }

@@ -11,23 +11,14 @@ use super::events::append_event;
 use super::messages::message_by_id;
 use super::other;
 use crate::domain::event::{Event, UserEvent};
-use crate::domain::group::{Creation, Group, History, Info, Role, Settings};
+use crate::domain::group::{Creation, Group, History, Role};
 use crate::domain::group_change::Change;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind, User};
 use crate::store::StoreError;
-use crate::store::groups::{GroupWrite, Member, NewGroup, Standing};
+use crate::store::groups::{GroupRow, GroupWrite, Member, NewGroup, Standing};
 use crate::store::records::KIND_MESSAGE;
-
-/// A group's own row: title, description, settings, creator and creation time.
-pub struct GroupRow {
-    pub title: String,
-    pub description: String,
-    pub settings: Settings,
-    pub created_by: String,
-    pub created_at: Timestamp,
-}
 
 fn decode<T: serde::de::DeserializeOwned + Default>(text: Option<String>) -> T {
     text.and_then(|t| serde_json::from_str(&t).ok())
@@ -113,26 +104,12 @@ pub fn current_members(conn: &Connection, id: ConversationId) -> Result<Vec<User
 pub fn group(conn: &Connection, viewer: UserId, id: ConversationId) -> Result<Group, StoreError> {
     let row = group_row(conn, id)?.ok_or(StoreError::NotFound)?;
     let standing = standing(conn, id, viewer)?;
-    let info = match standing.at_exit {
-        Some(info) if !standing.current => info,
-        _ => Info {
-            title: row.title,
-            description: row.description,
-            settings: row.settings,
-            member_count: member_count(conn, id)?,
-        },
+    let count = if standing.current {
+        Some(member_count(conn, id)?)
+    } else {
+        None
     };
-    Ok(Group {
-        id,
-        kind: "group".into(),
-        title: info.title,
-        description: info.description,
-        created_at: row.created_at,
-        created_by: row.created_by,
-        member_count: info.member_count,
-        role: standing.current.then_some(standing.role),
-        settings: info.settings,
-    })
+    Ok(row.view(id, standing, count))
 }
 
 /// The current members with role and join time, in the order they joined.

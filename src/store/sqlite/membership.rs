@@ -9,7 +9,7 @@ use rusqlite::{Connection, params};
 
 use super::events::append_event;
 use super::groups::{
-    GroupRow, admit, current_members, encode, group, group_row, member_count, post_system, standing,
+    admit, current_members, encode, group, group_row, member_count, post_system, standing,
 };
 use super::marks::others;
 use super::other;
@@ -23,7 +23,7 @@ use crate::domain::receipt::Marks;
 use crate::domain::{MessageStatus, User};
 use crate::store::StoreError;
 use crate::store::groups::{
-    GroupEdit, GroupRequest, GroupWrite, Member, member_not_found, plan_add,
+    GroupEdit, GroupRequest, GroupRow, GroupWrite, Member, member_not_found, plan_add, plan_info,
 };
 use crate::store::receipts::{completions_on_exit, exit_events};
 use crate::store::records::KIND_STATUS;
@@ -49,50 +49,24 @@ pub fn change_group(conn: &Connection, req: &GroupRequest) -> Result<GroupWrite,
                     description,
                     settings,
                 } => {
-                    let mut changes = Vec::new();
-                    if let Some(title) = title.as_ref().filter(|t| t.as_str() != row.title) {
-                        group_rules::may_edit_info(actor.role, &row.settings)?;
-                        changes.push(Change::Renamed {
-                            title: title.as_str().to_owned(),
-                            old_title: row.title.clone(),
-                        });
+                    let plan = plan_info(
+                        actor.role,
+                        &row,
+                        title.as_ref(),
+                        description.as_ref(),
+                        settings.as_ref(),
+                    )?;
+                    if let Some(title) = &plan.title {
+                        set_text(conn, id, "title", title)?;
                     }
-                    if let Some(description) = description
-                        .as_ref()
-                        .filter(|d| d.as_str() != row.description)
-                    {
-                        group_rules::may_edit_info(actor.role, &row.settings)?;
-                        changes.push(Change::DescriptionChanged {
-                            description: description.as_str().to_owned(),
-                        });
+                    if let Some(description) = &plan.description {
+                        set_text(conn, id, "description", description)?;
                     }
-                    if let Some(patch) = settings {
-                        let changed = patch.changes(row.settings);
-                        if !changed.is_empty() {
-                            group_rules::may_change_settings(actor.role)?;
-                            conn.prepare_cached(
-                                "UPDATE conversations SET settings = ?1 WHERE id = ?2",
-                            )
-                            .and_then(|mut s| {
-                                s.execute(params![
-                                    encode(&patch.applied_to(row.settings)).map_err(|e| {
-                                        rusqlite::Error::ToSqlConversionFailure(e.into())
-                                    })?,
-                                    id.0
-                                ])
-                            })
-                            .map_err(other)?;
-                            changes.push(Change::SettingsChanged { settings: changed });
-                        }
-                    }
-                    if let Some(title) = title {
-                        set_text(conn, id, "title", title.as_str())?;
-                    }
-                    if let Some(description) = description {
-                        set_text(conn, id, "description", description.as_str())?;
+                    if let Some(settings) = &plan.settings {
+                        set_text(conn, id, "settings", &encode(settings)?)?;
                     }
                     let audience = current_members(conn, id)?;
-                    for change in changes {
+                    for change in plan.changes {
                         post(conn, req, &change, &audience, &mut write)?;
                     }
                 }
