@@ -46,9 +46,12 @@ impl Emoji {
     }
 }
 
-/// A message's reactions from `(emoji, user)` pairs in the order each user set theirs: each
-/// emoji in the order it was first set among its current users, each emoji's users in the order
-/// they set it.
+/// A message's reactions from `(emoji, user)` pairs in their order: by the emoji's place, then
+/// by when each user set it. An emoji keeps the place it took when it was set while nobody
+/// had it, for as long as anyone has it; once its last user removes it, it drops out, and
+/// goes last if set again. So a client applying `reaction` events in order (remove the user
+/// from where they were, drop an emptied emoji, append the user to their emoji or the emoji at
+/// the end) holds the same list as a fresh read.
 pub fn list<'a>(set: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Reaction> {
     let mut reactions: Vec<Reaction> = Vec::new();
     for (emoji, user) in set {

@@ -69,12 +69,16 @@ pub const DELETE_MESSAGE: &str = "UPDATE messages SET body = '', deleted = TRUE,
 /// Drops every reaction on message `$1` (it was deleted).
 pub const CLEAR_REACTIONS: &str = "DELETE FROM reactions WHERE message_id = $1";
 
-/// Sets user `$2`'s reaction on message `$1` to emoji `$3` at `$4`, ranked after every
-/// reaction the message has now (a replaced one moves to the end, as a new one).
-pub const SET_REACTION: &str = "INSERT INTO reactions (message_id, user_id, emoji, rank, at) \
-     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(rank), 0) + 1 FROM reactions WHERE message_id = $1), $4) \
+/// Sets user `$2`'s reaction on message `$1` to emoji `$3` at `$4`, as the last of the message's
+/// reactions to be set (`rank`, a replaced one too), and with that emoji's place among the
+/// message's emoji (`emoji_rank`): where it stands while someone else has it, else last.
+/// (`WHERE TRUE`: without it SQLite reads the upsert's `ON` as a join's.)
+pub const SET_REACTION: &str = "INSERT INTO reactions (message_id, user_id, emoji, rank, emoji_rank, at) \
+     SELECT $1, $2, $3, n.next, COALESCE((SELECT MIN(emoji_rank) FROM reactions \
+     WHERE message_id = $1 AND emoji = $3 AND user_id <> $2), n.next), $4 \
+     FROM (SELECT COALESCE(MAX(rank), 0) + 1 AS next FROM reactions WHERE message_id = $1) n WHERE TRUE \
      ON CONFLICT (message_id, user_id) DO UPDATE SET emoji = excluded.emoji, rank = excluded.rank, \
-     at = excluded.at";
+     emoji_rank = excluded.emoji_rank, at = excluded.at";
 
 /// Removes user `$2`'s reaction on message `$1`.
 pub const REMOVE_REACTION: &str = "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2";

@@ -12,6 +12,7 @@ mod group_receipts;
 mod groups;
 mod history;
 mod invariants;
+mod lifecycle;
 mod migration;
 mod openapi;
 mod ordering;

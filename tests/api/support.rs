@@ -129,6 +129,12 @@ impl TestApp {
     pub async fn stop(self) {
         self.server.stop().await.expect("server stops cleanly");
     }
+
+    /// Stops the server cleanly and hands over its storage, to look at the files it left.
+    pub async fn stop_keeping_storage(self) -> TestStore {
+        self.server.stop().await.expect("server stops cleanly");
+        self.store
+    }
 }
 
 /// The clients made for `N` names, as an array.

@@ -25,6 +25,8 @@ mod groups;
 mod history;
 #[path = "../api/invariants.rs"]
 mod invariants;
+#[path = "../api/lifecycle.rs"]
+mod lifecycle;
 #[path = "../api/migration.rs"]
 mod migration;
 mod multinode;

@@ -19,12 +19,16 @@ pub use linkup::store::{
 };
 
 pub use linkup::domain::group::{Group, History, Role, Settings, SettingsPatch};
-pub use linkup::store::{GroupEdit, GroupWrite, Member, Refusal};
+pub use linkup::domain::message::{Quote, Reaction};
+pub use linkup::domain::message_rules::Windows;
+pub use linkup::store::{Changed, GroupEdit, GroupWrite, Member, MessageEdit, Refusal};
 
 use linkup::domain::group::{Description, Title};
 use linkup::domain::input::{Body, ClientId, Username};
+use linkup::domain::reaction::Emoji;
 use linkup::store::{
-    Destination, GroupRequest, NewGroup, NewSession, NewUser, ReadUpTo, SendRequest, StatusChange,
+    Destination, GroupRequest, MessageChange, NewGroup, NewSession, NewUser, ReadUpTo, SendRequest,
+    StatusChange,
 };
 
 /// Large enough for every body a story sends.
@@ -203,6 +207,71 @@ pub async fn sent_message(store: &dyn Store, from: &User, client_id_raw: &str) -
         .sent_message(from.id, &id)
         .await
         .expect("sent message read")
+}
+
+/// The same draft as a reply to message `to`.
+pub fn replying(draft: SendRequest, to: MessageId) -> SendRequest {
+    SendRequest {
+        reply_to: Some(to),
+        ..draft
+    }
+}
+
+/// The same draft, sent at `at`.
+pub fn sent_at(draft: SendRequest, at: Timestamp) -> SendRequest {
+    SendRequest { at, ..draft }
+}
+
+// ---- changes to sent messages ----
+
+/// An edit to `body`.
+pub fn new_body(body: &str) -> MessageEdit {
+    MessageEdit::Body(Body::parse(body, MAX_BODY_CHARS).expect("a valid body"))
+}
+
+/// Setting one's reaction to `emoji`.
+pub fn reacting(emoji: &str) -> MessageEdit {
+    MessageEdit::React(Some(Emoji::parse(emoji).expect("an emoji")))
+}
+
+/// `actor` changes message `id` by `edit` at `at`, under the default windows.
+pub async fn try_change_message_at(
+    store: &dyn Store,
+    actor: &User,
+    id: MessageId,
+    edit: MessageEdit,
+    at: Timestamp,
+) -> Result<Changed, StoreError> {
+    let change = MessageChange {
+        actor: actor.clone(),
+        message: id,
+        edit,
+        windows: Windows::default(),
+        at,
+    };
+    store.change_message(change).await
+}
+
+/// `actor` changes message `id` by `edit` now.
+pub async fn try_change_message(
+    store: &dyn Store,
+    actor: &User,
+    id: MessageId,
+    edit: MessageEdit,
+) -> Result<Changed, StoreError> {
+    try_change_message_at(store, actor, id, edit, Timestamp::now()).await
+}
+
+/// A change that must be accepted.
+pub async fn change_message(
+    store: &dyn Store,
+    actor: &User,
+    id: MessageId,
+    edit: MessageEdit,
+) -> Changed {
+    try_change_message(store, actor, id, edit)
+        .await
+        .expect("message changed")
 }
 
 // ---- groups ----

@@ -47,6 +47,7 @@ mod conversations;
 mod events;
 mod groups;
 mod history;
+mod lifecycle;
 mod ordering;
 mod presence;
 mod receipts;

@@ -22,7 +22,7 @@ pub async fn attach(
     let ids: Vec<i64> = messages.iter().map(|m| m.id.0).collect();
     let rows: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT r.message_id, r.emoji, u.username FROM reactions r JOIN users u ON u.id = r.user_id \
-         WHERE r.message_id = ANY($1) ORDER BY r.message_id, r.rank",
+         WHERE r.message_id = ANY($1) ORDER BY r.message_id, r.emoji_rank, r.rank",
     )
     .bind(&ids)
     .fetch_all(conn)

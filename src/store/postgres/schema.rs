@@ -196,10 +196,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         user_id BIGINT NOT NULL REFERENCES users(id),
         emoji TEXT NOT NULL,
         rank BIGINT NOT NULL,
+        emoji_rank BIGINT NOT NULL,
         at BIGINT NOT NULL,
         PRIMARY KEY (message_id, user_id)
     );
-    CREATE INDEX reactions_by_rank ON reactions(message_id, rank);
+    CREATE INDEX reactions_in_order ON reactions(message_id, emoji_rank, rank);
     "#,
     ),
 ];

@@ -21,7 +21,7 @@ pub fn attach(conn: &Connection, messages: &mut [&mut Message]) -> Result<(), St
     let mut stmt = conn
         .prepare_cached(
             "SELECT r.message_id, r.emoji, u.username FROM reactions r JOIN users u ON u.id = r.user_id \
-             WHERE r.message_id IN (SELECT value FROM json_each(?1)) ORDER BY r.message_id, r.rank",
+             WHERE r.message_id IN (SELECT value FROM json_each(?1)) ORDER BY r.message_id, r.emoji_rank, r.rank",
         )
         .map_err(other)?;
     let rows: Vec<(i64, String, String)> = stmt

@@ -236,10 +236,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
         user_id INTEGER NOT NULL REFERENCES users(id),
         emoji TEXT NOT NULL,
         rank INTEGER NOT NULL,
+        emoji_rank INTEGER NOT NULL,
         at INTEGER NOT NULL,
         PRIMARY KEY (message_id, user_id)
     ) WITHOUT ROWID;
-    CREATE INDEX reactions_by_rank ON reactions(message_id, rank);
+    CREATE INDEX reactions_in_order ON reactions(message_id, emoji_rank, rank);
     "#,
     ),
 ];
