@@ -63,6 +63,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/group.js", JS),
     asset!("js/members.js", JS),
     asset!("js/info.js", JS),
+    asset!("js/versions.js", JS),
+    asset!("js/reactions.js", JS),
 ];
 
 /// The digest naming this build's assets: 12 hex digits of SHA-256 over all of them. Computed
