@@ -65,6 +65,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/info.js", JS),
     asset!("js/versions.js", JS),
     asset!("js/reactions.js", JS),
+    asset!("js/bubble.js", JS),
 ];
 
 /// The digest naming this build's assets: 12 hex digits of SHA-256 over all of them. Computed
