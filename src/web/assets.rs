@@ -42,6 +42,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("css/chat.css", CSS),
     asset!("css/groups.css", CSS),
     asset!("css/dialogs.css", CSS),
+    asset!("css/bubble.css", CSS),
     asset!("css/actions.css", CSS),
     asset!("js/api.js", JS),
     asset!("js/dom.js", JS),
