@@ -148,6 +148,44 @@ impl ApiUser {
         response.json().await.expect("message")
     }
 
+    /// Sends `body` to `to` as a reply to message `reply_to`; returns the stored message.
+    pub async fn send_reply(&self, to: &str, client_id: &str, body: &str, reply_to: i64) -> Value {
+        let message = json!({"client_id": client_id, "body": body, "reply_to": reply_to});
+        let path = format!("/api/conversations/{to}/messages");
+        let response = self.post(&path, message).await;
+        response.json().await.expect("message")
+    }
+
+    /// Sends `body` with `method` to `path` with the CSRF token, asserts it succeeded and
+    /// returns the answer's JSON.
+    async fn request(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path} not sent: {e}"));
+        let status = response.status();
+        assert!(status.is_success(), "{method} {path}: {status}");
+        response.json().await.expect("json answer")
+    }
+
+    /// Sets this user's reaction on message `id` to `emoji`; returns the message.
+    pub async fn react(&self, id: i64, emoji: &str) -> Value {
+        let path = format!("/api/messages/{id}/reaction");
+        self.request(reqwest::Method::PUT, &path, json!({"emoji": emoji}))
+            .await
+    }
+
+    /// Edits this user's message `id` to `body`; returns the message.
+    pub async fn edit(&self, id: i64, body: &str) -> Value {
+        let path = format!("/api/messages/{id}");
+        self.request(reqwest::Method::PATCH, &path, json!({"body": body}))
+            .await
+    }
+
     /// Creates a group with `members`; returns the group object.
     pub async fn create_group(&self, client_id: &str, title: &str, members: &[&str]) -> Value {
         let body = json!({"client_id": client_id, "title": title, "members": members});
