@@ -31,6 +31,7 @@ fn message(body_bytes: usize) -> Message {
         deleted: false,
         deleted_by: None,
         reply_to: None,
+        reply_to_id: None,
         reactions: Vec::new(),
         attachments: Vec::new(),
         system: None,

@@ -72,6 +72,7 @@ impl Fixture {
             to: Destination::Direct(recipient),
             client_id: ClientId::parse(&format!("c{n}")).expect("valid client id"),
             body: body.clone(),
+            reply_to: None,
             at: Timestamp::now(),
         }
     }

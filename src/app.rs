@@ -14,6 +14,7 @@ use crate::delivery::Hub;
 use crate::directory::Directory;
 use crate::domain::event::UserEvent;
 use crate::domain::ids::UserId;
+use crate::domain::message_rules::Windows;
 use crate::limits::KeyedLimit;
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -35,6 +36,9 @@ pub struct Settings {
     pub live_receipts_max: usize,
     /// The most members a group may have (`--max-group-members`).
     pub max_group_members: usize,
+    /// How long a sender may edit or delete for everyone (`--edit-window-secs`,
+    /// `--delete-window-secs`).
+    pub windows: Windows,
 }
 
 pub struct App {

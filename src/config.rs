@@ -84,6 +84,13 @@ pub struct Config {
     /// larger ones a sender hears only when every member has a message delivered or read.
     #[arg(long, env = "LINKUP_LIVE_RECEIPTS_MAX", default_value_t = 32)]
     pub live_receipts_max: usize,
+    /// Seconds after sending during which a sender may edit a message (0: never).
+    #[arg(long, env = "LINKUP_EDIT_WINDOW_SECS", default_value_t = 900)]
+    pub edit_window_secs: u64,
+    /// Seconds after sending during which a sender may delete a message for everyone (0:
+    /// never; a group's owner and admins may delete at any time).
+    #[arg(long, env = "LINKUP_DELETE_WINDOW_SECS", default_value_t = 172_800)]
+    pub delete_window_secs: u64,
     /// WebSocket frames a user may send per second on average (0: no limit; bursts of 4x).
     #[arg(long, env = "LINKUP_FRAME_RATE", default_value_t = 100)]
     pub frame_rate: u32,
@@ -122,6 +129,8 @@ impl Config {
             max_sockets_per_user: 16,
             live_receipts_max: 32,
             max_group_members: 256,
+            edit_window_secs: 900,
+            delete_window_secs: 172_800,
             group_create_rate: 0,
             frame_rate: 0,
             pg_max_connections: 8,

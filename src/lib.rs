@@ -17,6 +17,7 @@ pub mod conversations;
 pub mod delivery;
 pub mod directory;
 pub mod domain;
+pub mod edits;
 pub mod groups;
 pub mod health;
 pub mod limits;

@@ -5,7 +5,7 @@ use crate::app::App;
 use crate::domain::Message;
 use crate::domain::User;
 use crate::domain::error::Error;
-use crate::domain::ids::ConversationId;
+use crate::domain::ids::{ConversationId, MessageId};
 use crate::domain::input::{self, Body, ClientId, Username};
 use crate::domain::time::Timestamp;
 use crate::store::{Destination, SendRequest, StoreError};
@@ -27,6 +27,8 @@ pub struct Draft {
     pub to: Target,
     pub client_id: ClientId,
     pub body: Body,
+    /// The message this one replies to (checked by the store with the send).
+    pub reply_to: Option<MessageId>,
 }
 
 impl Draft {
@@ -41,6 +43,7 @@ impl Draft {
             client_id: ClientId::parse(client_id)?,
             body: Body::parse(body, max_body_chars)?,
             to: Target::User(input::named_user(to)?),
+            reply_to: None,
         })
     }
 
@@ -55,6 +58,16 @@ impl Draft {
             client_id: ClientId::parse(client_id)?,
             body: Body::parse(body, max_body_chars)?,
             to,
+            reply_to: None,
+        })
+    }
+
+    /// The same draft as a reply to the message `reply_to` names (a send's field as the client
+    /// wrote it: absent, `null` or a message id).
+    pub fn replying_to(self, reply_to: Option<&serde_json::Value>) -> Result<Self, Error> {
+        Ok(Draft {
+            reply_to: input::reply_to(reply_to)?,
+            ..self
         })
     }
 }
@@ -132,7 +145,7 @@ async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Er
     if let Err(limited) = app.send_limit.check(&sender.id) {
         // A retry of a message already stored is answered, not limited: it creates nothing.
         return match app.store.sent_message(sender.id, &draft.client_id).await? {
-            Some(message) if message.body == draft.body.as_str() && same_place(&message, &to) => {
+            Some(message) if same_message(&message, draft) && same_place(&message, &to) => {
                 Ok(Prepared::Stored(message))
             }
             Some(_) => Err(Error::ClientIdConflict(draft.client_id.to_string())),
@@ -144,6 +157,7 @@ async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Er
         to,
         client_id: draft.client_id.clone(),
         body: draft.body.clone(),
+        reply_to: draft.reply_to,
         at: Timestamp::now(),
     }))
 }
@@ -165,6 +179,12 @@ async fn destination(app: &App, sender: &User, target: &Target) -> Result<Destin
             None => Destination::Group(*id),
         }),
     }
+}
+
+/// Whether a stored message is what `draft` asks for (as `store::records::Stored::same_as`).
+fn same_message(message: &Message, draft: &Draft) -> bool {
+    message.deleted
+        || (message.body == draft.body.as_str() && message.reply_to_id == draft.reply_to)
 }
 
 /// Whether a stored message went where `to` says.

@@ -21,6 +21,7 @@ use crate::bus::redis::RedisBus;
 use crate::config::{Config, StoreLocation};
 use crate::delivery::Hub;
 use crate::directory::Directory;
+use crate::domain::message_rules::Windows;
 use crate::limits::KeyedLimit;
 use crate::listener::Listener;
 use crate::metrics::Metrics;
@@ -94,6 +95,10 @@ async fn build_state(
         max_sockets_per_user: config.max_sockets_per_user.max(1),
         live_receipts_max: config.live_receipts_max,
         max_group_members: usize::from(config.max_group_members),
+        windows: Windows {
+            edit_secs: config.edit_window_secs,
+            delete_secs: config.delete_window_secs,
+        },
     };
     let metrics = Metrics::default();
     // Every store call the actions make is timed, under the call's name.

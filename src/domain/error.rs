@@ -31,6 +31,8 @@ pub enum Error {
     UserNotFound(String),
     #[error("no such message")]
     MessageNotFound,
+    #[error("this message was deleted for everyone")]
+    MessageDeleted,
     #[error("no such conversation")]
     ConversationNotFound,
     #[error("no such member of this group")]
@@ -84,6 +86,7 @@ impl Error {
             Error::CsrfMismatch => code::CSRF_MISMATCH,
             Error::UserNotFound(_) => code::USER_NOT_FOUND,
             Error::MessageNotFound => code::MESSAGE_NOT_FOUND,
+            Error::MessageDeleted => code::MESSAGE_DELETED,
             Error::ConversationNotFound => code::CONVERSATION_NOT_FOUND,
             Error::MemberNotFound => code::MEMBER_NOT_FOUND,
             Error::CannotMessageSelf => code::CANNOT_MESSAGE_SELF,

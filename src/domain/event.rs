@@ -14,6 +14,18 @@ use super::time::Timestamp;
 pub enum Event {
     /// A message the user sent or received.
     Message { cursor: Cursor, message: Message },
+    /// A message was edited or deleted for everyone: the message as it is now.
+    #[serde(rename = "message_updated")]
+    MessageUpdated { cursor: Cursor, message: Message },
+    /// `user` set (`emoji`), replaced or removed (`null`) their reaction on a message.
+    Reaction {
+        cursor: Cursor,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        user: String,
+        emoji: Option<String>,
+        at: Timestamp,
+    },
     /// Messages of a conversation of the user changed status.
     Status {
         cursor: Cursor,
@@ -33,9 +45,27 @@ pub enum Event {
 }
 
 impl Event {
+    /// The conversation the event belongs to.
+    pub fn conversation_id(&self) -> ConversationId {
+        match self {
+            Event::Message { message, .. } | Event::MessageUpdated { message, .. } => {
+                message.conversation_id
+            }
+            Event::Reaction {
+                conversation_id, ..
+            }
+            | Event::Status {
+                conversation_id, ..
+            } => *conversation_id,
+        }
+    }
+
     pub fn cursor(&self) -> Cursor {
         match self {
-            Event::Message { cursor, .. } | Event::Status { cursor, .. } => *cursor,
+            Event::Message { cursor, .. }
+            | Event::MessageUpdated { cursor, .. }
+            | Event::Reaction { cursor, .. }
+            | Event::Status { cursor, .. } => *cursor,
         }
     }
 
@@ -43,7 +73,10 @@ impl Event {
     pub fn at(&self, at: Cursor) -> Event {
         let mut event = self.clone();
         match &mut event {
-            Event::Message { cursor, .. } | Event::Status { cursor, .. } => *cursor = at,
+            Event::Message { cursor, .. }
+            | Event::MessageUpdated { cursor, .. }
+            | Event::Reaction { cursor, .. }
+            | Event::Status { cursor, .. } => *cursor = at,
         }
         event
     }

@@ -277,6 +277,26 @@ pub fn path_conversation_id(raw: &str) -> Result<ConversationId, Error> {
         .ok_or(Error::ConversationNotFound)
 }
 
+/// A send's `reply_to`: absent or `null` for none, else a positive integer
+/// (`invalid_reply_to`).
+pub fn reply_to(raw: Option<&serde_json::Value>) -> Result<Option<MessageId>, Error> {
+    match raw {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .filter(|id| *id > 0)
+            .map(|id| Some(MessageId(id)))
+            .ok_or_else(|| {
+                Error::invalid(
+                    code::INVALID_REPLY_TO,
+                    format!(
+                        "reply_to must be the id of a message (a positive integer), got {value}"
+                    ),
+                )
+            }),
+    }
+}
+
 /// An id inside a JSON body, which arrives already as a number.
 pub fn message_id(value: i64, field: &'static str) -> Result<MessageId, Error> {
     if value > 0 {

@@ -146,11 +146,35 @@ pub struct Message {
     pub deleted: bool,
     pub deleted_by: Option<String>,
     pub reply_to: Option<Box<Quote>>,
+    /// The id of the message this one replies to, kept whether or not the viewer may see it:
+    /// `reply_to` is what the viewer sees of it.
+    #[serde(skip)]
+    pub reply_to_id: Option<MessageId>,
     #[serde(default)]
     pub reactions: Vec<Reaction>,
     #[serde(default)]
     pub attachments: Vec<Attachment>,
     pub system: Option<Box<SystemRecord>>,
+}
+
+/// How much of a quoted message's body a reply shows, in Unicode scalar values.
+pub const QUOTE_CHARS: usize = 200;
+
+impl Quote {
+    /// The quote of a message as it is now: its body cut to `QUOTE_CHARS`, empty once deleted.
+    pub fn of(id: MessageId, sender: String, body: &str, deleted: bool) -> Self {
+        let body = if deleted {
+            String::new()
+        } else {
+            body.chars().take(QUOTE_CHARS).collect()
+        };
+        Quote {
+            id,
+            sender,
+            body,
+            deleted,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ pub mod group_rules;
 pub mod ids;
 pub mod input;
 pub mod message;
+pub mod message_rules;
+pub mod reaction;
 pub mod receipt;
 pub mod time;
 pub mod user;

@@ -35,6 +35,8 @@ pub enum Refusal {
     MemberNotFound,
     /// 404 `conversation_not_found`.
     ConversationNotFound,
+    /// 409 `message_deleted`.
+    MessageDeleted,
 }
 
 /// A domain rule's refusal, carried through the store.
@@ -48,6 +50,7 @@ impl From<Error> for StoreError {
             Error::ConversationNotFound => {
                 StoreError::Refused(Refusal::ConversationNotFound, message)
             }
+            Error::MessageDeleted => StoreError::Refused(Refusal::MessageDeleted, message),
             other => StoreError::Other(other.to_string()),
         }
     }
@@ -64,6 +67,7 @@ impl From<StoreError> for Error {
             StoreError::Refused(Refusal::Invalid(code), message) => Error::invalid(code, message),
             StoreError::Refused(Refusal::MemberNotFound, _) => Error::MemberNotFound,
             StoreError::Refused(Refusal::ConversationNotFound, _) => Error::ConversationNotFound,
+            StoreError::Refused(Refusal::MessageDeleted, _) => Error::MessageDeleted,
             other => Error::Internal(other.into()),
         }
     }

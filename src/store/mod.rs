@@ -9,6 +9,7 @@
 //! same transaction, with the user's next cursor, and returns them so the caller can publish
 //! them after the commit.
 
+pub mod changes;
 pub mod copy;
 mod error;
 pub mod groups;
@@ -22,6 +23,7 @@ pub mod viewpoint;
 
 use async_trait::async_trait;
 
+pub use changes::{Changed, MessageChange, MessageEdit};
 pub use error::{Refusal, StoreError};
 pub use groups::{GroupEdit, GroupRequest, GroupWrite, Member, NewGroup};
 
@@ -88,6 +90,9 @@ pub struct SendRequest {
     pub to: Destination,
     pub client_id: ClientId,
     pub body: Body,
+    /// The message this one replies to: a text message of the same conversation that the
+    /// sender can see and that is not deleted (checked with the send).
+    pub reply_to: Option<MessageId>,
     pub at: Timestamp,
 }
 
@@ -261,6 +266,12 @@ pub trait Store: Send + Sync + 'static {
         viewer: UserId,
         id: MessageId,
     ) -> Result<MessageReceipts, StoreError>;
+
+    /// Edits, deletes for everyone or reacts to a message, judged by `domain::message_rules`
+    /// against the message and the actor as they stand in the same transaction, with one event
+    /// for every current member who can see the message; a change that changes nothing answers
+    /// the message with no event. `NotFound` unless the actor can see the message.
+    async fn change_message(&self, change: MessageChange) -> Result<Changed, StoreError>;
 
     /// Creates a group with its `created` system message, idempotently on `(creator,
     /// client_id)`: a retry with the same title, members, description and settings answers the

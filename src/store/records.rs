@@ -3,15 +3,20 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Destination, SendRequest, StoreError};
+use super::{Destination, Refusal, SendRequest, StoreError};
+use crate::domain::code;
 use crate::domain::event::Event;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
+use crate::domain::message::Quote;
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind, MessageStatus};
 
 /// Event kinds as stored.
 pub const KIND_MESSAGE: i64 = 1;
 pub const KIND_STATUS: i64 = 2;
+/// An edit or a delete: like `KIND_MESSAGE`, the row references its message, read as it is now.
+pub const KIND_UPDATED: i64 = 3;
+pub const KIND_REACTION: i64 = 4;
 
 /// The stored payload of a status event (message events reference their message instead).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,6 +54,72 @@ impl StatusData {
     }
 }
 
+/// The stored payload of a reaction event.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReactionData {
+    pub conversation_id: ConversationId,
+    pub message_id: MessageId,
+    pub user: String,
+    pub emoji: Option<String>,
+    pub at: i64,
+}
+
+impl ReactionData {
+    pub fn encode(&self) -> Result<String, StoreError> {
+        serde_json::to_string(self).map_err(|e| StoreError::Other(e.to_string()))
+    }
+
+    /// The event this payload makes at `cursor`.
+    pub fn event(&self, cursor: Cursor) -> Event {
+        Event::Reaction {
+            cursor,
+            conversation_id: self.conversation_id,
+            message_id: self.message_id,
+            user: self.user.clone(),
+            emoji: self.emoji.clone(),
+            at: Timestamp(self.at),
+        }
+    }
+}
+
+/// The event a stored row makes: `message` is the row's message (as stored, before a viewer's
+/// marks) for the kinds that reference one, `data` the payload of the others.
+pub fn stored_event(
+    cursor: Cursor,
+    kind: i64,
+    message: Option<Message>,
+    data: Option<&str>,
+) -> Result<Event, StoreError> {
+    let missing = || {
+        StoreError::Other(format!(
+            "event {} of kind {kind} lost its content",
+            cursor.0
+        ))
+    };
+    Ok(match kind {
+        KIND_MESSAGE => Event::Message {
+            cursor,
+            message: message.ok_or_else(missing)?,
+        },
+        KIND_UPDATED => Event::MessageUpdated {
+            cursor,
+            message: message.ok_or_else(missing)?,
+        },
+        KIND_REACTION => serde_json::from_str::<ReactionData>(data.ok_or_else(missing)?)
+            .map_err(|e| StoreError::Other(e.to_string()))?
+            .event(cursor),
+        _ => StatusData::decode(data.ok_or_else(missing)?)?.event(cursor),
+    })
+}
+
+/// The messages of a page of events, for a viewer's marks to be applied to.
+pub fn event_messages(events: &mut [Event]) -> impl Iterator<Item = &mut Message> {
+    events.iter_mut().filter_map(|event| match event {
+        Event::Message { message, .. } | Event::MessageUpdated { message, .. } => Some(message),
+        _ => None,
+    })
+}
+
 /// One status event to record: its payload, and the users whose streams get it.
 pub struct StatusGroup {
     pub data: StatusData,
@@ -68,6 +139,8 @@ pub struct StoredMessage<'a> {
     pub created_at: Timestamp,
     pub edited_at: Option<Timestamp>,
     pub deleted: bool,
+    pub deleted_by: Option<String>,
+    pub reply_to: Option<MessageId>,
     /// The system record as stored (JSON), on system messages.
     pub system: Option<&'a str>,
 }
@@ -89,8 +162,9 @@ pub fn stored_message(row: StoredMessage<'_>) -> Message {
         read_count: None,
         edited_at: row.edited_at,
         deleted: row.deleted,
-        deleted_by: None,
+        deleted_by: row.deleted_by,
         reply_to: None,
+        reply_to_id: row.reply_to,
         reactions: Vec::new(),
         attachments: Vec::new(),
         system: row.system.and_then(|text| serde_json::from_str(text).ok()),
@@ -104,6 +178,7 @@ pub fn new_message(
     id: MessageId,
     seq: i64,
     conversation: ConversationId,
+    quote: Option<Quote>,
 ) -> Message {
     Message {
         id,
@@ -121,10 +196,37 @@ pub fn new_message(
         edited_at: None,
         deleted: false,
         deleted_by: None,
-        reply_to: None,
+        reply_to: quote.map(Box::new),
+        reply_to_id: req.reply_to,
         reactions: Vec::new(),
         attachments: Vec::new(),
         system: None,
+    }
+}
+
+/// The refusal of a `reply_to` that names no message the sender may reply to here.
+pub fn invalid_reply_to(reply_to: MessageId) -> StoreError {
+    StoreError::Refused(
+        Refusal::Invalid(code::INVALID_REPLY_TO),
+        format!(
+            "reply_to {} is not a message of this conversation that you can see and that is not deleted",
+            reply_to.0
+        ),
+    )
+}
+
+/// What a retried send is compared with: the stored message's content.
+pub struct Stored {
+    pub body: String,
+    pub reply_to: Option<MessageId>,
+    pub deleted: bool,
+}
+
+impl Stored {
+    /// Whether `req` asks for this same message. Once it is deleted for everyone its body and
+    /// quote are gone, so any retry of its `client_id` in its place is taken as the same send.
+    pub fn same_as(&self, req: &SendRequest) -> bool {
+        self.deleted || (self.body == req.body.as_str() && self.reply_to == req.reply_to)
     }
 }
 

@@ -58,3 +58,23 @@ pub const CONTACTS: &str = "SELECT DISTINCT o.id, o.username, o.display_name, o.
 
 /// User `$1`'s newest cursor (0 before any event).
 pub const LAST_CURSOR: &str = "SELECT COALESCE(MAX(cursor), 0) FROM events WHERE user_id = $1";
+
+/// Sets the body of message `$3` to `$1`, edited at `$2`.
+pub const EDIT_MESSAGE: &str = "UPDATE messages SET body = $1, edited_at = $2 WHERE id = $3";
+
+/// Deletes message `$2` for everyone, by user `$1`: its body erased, its quote dropped.
+pub const DELETE_MESSAGE: &str = "UPDATE messages SET body = '', deleted = TRUE, deleted_by = $1, \
+     reply_to_id = NULL WHERE id = $2";
+
+/// Drops every reaction on message `$1` (it was deleted).
+pub const CLEAR_REACTIONS: &str = "DELETE FROM reactions WHERE message_id = $1";
+
+/// Sets user `$2`'s reaction on message `$1` to emoji `$3` at `$4`, ranked after every
+/// reaction the message has now (a replaced one moves to the end, as a new one).
+pub const SET_REACTION: &str = "INSERT INTO reactions (message_id, user_id, emoji, rank, at) \
+     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(rank), 0) + 1 FROM reactions WHERE message_id = $1), $4) \
+     ON CONFLICT (message_id, user_id) DO UPDATE SET emoji = excluded.emoji, rank = excluded.rank, \
+     at = excluded.at";
+
+/// Removes user `$2`'s reaction on message `$1`.
+pub const REMOVE_REACTION: &str = "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2";

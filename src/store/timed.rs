@@ -11,9 +11,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 
 use super::{
-    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
-    GroupWrite, HistoryPage, Member, MessageReceipts, NewGroup, NewSession, NewUser, ReadUpTo,
-    SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError,
+    Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
+    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession, NewUser,
+    ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError,
 };
 use crate::domain::group::Group;
 use crate::domain::input::{ClientId, Username};
@@ -146,6 +146,11 @@ impl Store for Timed {
 
     async fn create_group(&self, group: NewGroup) -> Result<GroupWrite, StoreError> {
         self.time("create_group", self.inner.create_group(group))
+            .await
+    }
+
+    async fn change_message(&self, change: MessageChange) -> Result<Changed, StoreError> {
+        self.time("change_message", self.inner.change_message(change))
             .await
     }
 

@@ -30,6 +30,11 @@ pub struct SendBody {
         example = "Lunch at noon?"
     )]
     pub(super) body: String,
+    /// The id of a text message of this conversation that the sender can see and that is not
+    /// deleted (else `invalid_reply_to`); `null` or absent for none.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 1, example = 41)]
+    pub(super) reply_to: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -107,7 +112,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/conversations/{username}/messages", request_body = SendBody, tag = "messages",
     params(("username" = String, Path, description = "the recipient")),
     responses((status = 201, body = Message), (status = 200, body = Message),
-              (status = 400, description = "`invalid_client_id`, `invalid_body`, `body_too_long`, `cannot_message_self`"),
+              (status = 400, description = "`invalid_client_id`, `invalid_body`, `body_too_long`, `invalid_reply_to`, `cannot_message_self`"),
               (status = 404, description = "`user_not_found`"), (status = 409, description = "`client_id_conflict`"),
               (status = 429, description = "`rate_limited`")))]
 pub async fn send(
@@ -121,7 +126,8 @@ pub async fn send(
         &body.client_id,
         &body.body,
         state.settings.max_body_chars,
-    )?;
+    )?
+    .replying_to(body.reply_to.as_ref())?;
     let (message, created) = messages::send(&state, &caller.user, draft).await?;
     let status = if created {
         StatusCode::CREATED

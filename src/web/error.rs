@@ -67,6 +67,7 @@ impl ApiError {
                     | Error::ConversationNotFound
                     | Error::MemberNotFound => StatusCode::NOT_FOUND,
                     Error::UsernameTaken(_)
+                    | Error::MessageDeleted
                     | Error::ClientIdConflict(_)
                     | Error::GroupClientIdConflict(_) => StatusCode::CONFLICT,
                     Error::RateLimited { .. } | Error::TooManyConnections(_) => {

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod assets;
 pub mod conversations;
+pub mod edits;
 pub mod error;
 pub mod extract;
 pub mod groups;
@@ -72,6 +73,14 @@ pub fn router(state: AppState) -> Router {
         .route("/api/groups/{id}/read", post(groups::read))
         .route("/api/groups/{id}/sync", get(groups::sync))
         .route("/api/messages/status", post(receipts::set_status))
+        .route(
+            "/api/messages/{id}",
+            axum::routing::patch(edits::edit).delete(edits::delete),
+        )
+        .route(
+            "/api/messages/{id}/reaction",
+            axum::routing::put(edits::react).delete(edits::unreact),
+        )
         .route(
             "/api/messages/{id}/receipts",
             get(receipts::message_receipts),

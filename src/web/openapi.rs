@@ -24,7 +24,7 @@ use utoipa::openapi::{Content, Object, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::views::ErrorView;
-use super::{accounts, conversations, groups, ops, receipts, sync};
+use super::{accounts, conversations, edits, groups, ops, receipts, sync};
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::domain::code;
 
@@ -62,6 +62,10 @@ use crate::domain::code;
         groups::sync,
         receipts::set_status,
         receipts::message_receipts,
+        edits::edit,
+        edits::delete,
+        edits::react,
+        edits::unreact,
         sync::events,
         ops::healthz,
         ops::readyz,

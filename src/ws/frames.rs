@@ -17,6 +17,9 @@ pub enum ClientFrame {
         body: String,
         to: Option<String>,
         conversation_id: Option<i64>,
+        /// A message id, checked when the draft is parsed (`invalid_reply_to`).
+        #[serde(default)]
+        reply_to: Option<Value>,
     },
     Receipt {
         status: String,
@@ -162,6 +165,7 @@ mod tests {
             parse(r#"{"type":"send","client_id":"c1","body":"hi","to":"bob"}"#).unwrap(),
             ClientFrame::Send {
                 client_id: "c1".into(),
+                reply_to: None,
                 body: "hi".into(),
                 to: Some("bob".into()),
                 conversation_id: None,

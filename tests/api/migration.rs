@@ -173,6 +173,7 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
             to: Destination::Direct(bob.clone()),
             client_id: ClientId::parse("c3").unwrap(),
             body: Body::parse("third", 100).unwrap(),
+            reply_to: None,
             at: Timestamp(30),
         })
         .await

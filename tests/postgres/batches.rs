@@ -44,6 +44,7 @@ fn send(from: &User, to: &User, client_id: &str, body: &str) -> SendRequest {
         to: Destination::Direct(to.clone()),
         client_id: ClientId::parse(client_id).expect("client id"),
         body: Body::parse(body, 4096).expect("body"),
+        reply_to: None,
         at: Timestamp::now(),
     }
 }
@@ -305,6 +306,7 @@ async fn two_stores_writing_crosswise_batches_neither_deadlock_nor_leave_gaps() 
             match event {
                 Event::Message { .. } => messages += 1,
                 Event::Status { message_ids, .. } => statuses.extend(message_ids),
+                other => panic!("a send or a receipt recorded {other:?}"),
             }
         }
         assert_eq!(

@@ -159,6 +159,7 @@ pub fn draft(from: &User, to: &User, client_id_raw: &str, body: &str) -> SendReq
         to: Destination::Direct(to.clone()),
         client_id: client_id(client_id_raw),
         body: Body::parse(body, MAX_BODY_CHARS).expect("a valid body"),
+        reply_to: None,
         at: Timestamp::now(),
     }
 }
@@ -276,6 +277,7 @@ pub fn group_draft(
         to: Destination::Group(group),
         client_id: client_id(client_id_raw),
         body: Body::parse(body, MAX_BODY_CHARS).expect("a valid body"),
+        reply_to: None,
         at: Timestamp::now(),
     }
 }

@@ -15,7 +15,7 @@ pub fn message_ids(events: &[Event]) -> Vec<MessageId> {
         .iter()
         .filter_map(|e| match e {
             Event::Message { message, .. } => Some(message.id),
-            Event::Status { .. } => None,
+            _ => None,
         })
         .collect()
 }
@@ -34,7 +34,7 @@ pub fn status_moves(events: &[Event]) -> Vec<StatusMove> {
                 by,
                 ..
             } => Some((message_ids.clone(), *status, by.clone())),
-            Event::Message { .. } => None,
+            _ => None,
         })
         .collect()
 }

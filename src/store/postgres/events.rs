@@ -10,10 +10,9 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 use super::marks::show;
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
 use super::{failure, single};
-use crate::domain::event::Event;
 use crate::domain::ids::{Cursor, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::store::records::{KIND_MESSAGE, StatusData};
+use crate::store::records::{KIND_MESSAGE, KIND_UPDATED, event_messages, stored_event};
 use crate::store::statements::LAST_CURSOR;
 use crate::store::{EventPage, StoreError};
 
@@ -65,6 +64,7 @@ pub async fn events_since(
         "SELECT e.cursor AS ev_cursor, e.kind AS ev_kind, e.data AS ev_data, {MESSAGE_COLUMNS} FROM events e \
          LEFT JOIN messages m ON m.id = e.message_id \
          LEFT JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id \
+         LEFT JOIN users d ON d.id = m.deleted_by \
          WHERE e.user_id = $1 AND e.cursor > $2 ORDER BY e.cursor ASC LIMIT $3"
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
@@ -77,29 +77,18 @@ pub async fn events_since(
     let mut events = Vec::with_capacity(rows.len());
     for row in &rows {
         let cursor = Cursor(row.try_get("ev_cursor").map_err(failure)?);
-        let kind: i16 = row.try_get("ev_kind").map_err(failure)?;
-        let event = if i64::from(kind) == KIND_MESSAGE {
-            Event::Message {
-                cursor,
-                message: message_from_row(row).map_err(failure)?,
-            }
+        let kind = i64::from(row.try_get::<i16, _>("ev_kind").map_err(failure)?);
+        let data: Option<String> = row.try_get("ev_data").map_err(failure)?;
+        let message = if matches!(kind, KIND_MESSAGE | KIND_UPDATED) {
+            Some(message_from_row(row).map_err(failure)?)
         } else {
-            let data: String = row.try_get("ev_data").map_err(failure)?;
-            StatusData::decode(&data)?.event(cursor)
+            None
         };
-        events.push(event);
+        events.push(stored_event(cursor, kind, message, data.as_deref())?);
     }
     let has_more = events.len() > limit as usize;
     events.truncate(limit as usize);
-    show(
-        conn,
-        user,
-        events.iter_mut().filter_map(|event| match event {
-            Event::Message { message, .. } => Some(message),
-            _ => None,
-        }),
-    )
-    .await?;
+    show(conn, user, event_messages(&mut events)).await?;
     Ok(EventPage { events, has_more })
 }
 

@@ -7,7 +7,7 @@ use std::collections::btree_map::Entry;
 
 use sqlx::{PgConnection, Row};
 
-use super::failure;
+use super::{failure, reactions, replies};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::receipt::{Marks, MemberMarks};
@@ -122,7 +122,8 @@ pub async fn viewpoint(
     })
 }
 
-/// Fills in every message's status as `viewer` sees it, one viewpoint per conversation.
+/// Fills in every message as `viewer` sees it: its status (one viewpoint per conversation),
+/// the quote of the message it replies to, and its reactions.
 pub async fn show<'a>(
     conn: &mut PgConnection,
     viewer: UserId,
@@ -148,5 +149,6 @@ pub async fn show<'a>(
             point.show(messages[i]);
         }
     }
-    Ok(())
+    replies::quote(&mut *conn, Some(viewer), &mut messages).await?;
+    reactions::attach(conn, &mut messages).await
 }

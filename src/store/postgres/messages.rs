@@ -17,11 +17,12 @@ use crate::store::{StoreError, records};
 
 /// The columns `message_from_row` reads, for `messages m` joined with its users.
 pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.conversation_id, m.kind, s.username AS sender, \
-     r.username AS recipient, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.system";
+     r.username AS recipient, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.system, \
+     d.username AS deleted_by, m.reply_to_id";
 /// The joins that follow `messages m` (or a subquery named `m`) for `MESSAGE_COLUMNS`: the
-/// sender `s` and the recipient `r` (none in a group).
-pub const PARTIES_JOINS: &str =
-    "JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id";
+/// sender `s`, the recipient `r` (none in a group) and who deleted it, `d`.
+pub const PARTIES_JOINS: &str = "JOIN users s ON s.id = m.sender_id \
+     LEFT JOIN users r ON r.id = m.recipient_id LEFT JOIN users d ON d.id = m.deleted_by";
 
 /// A message from a `MESSAGE_COLUMNS` row, without a status: what a viewer sees of it is
 /// theirs (`marks::show`).
@@ -39,6 +40,8 @@ pub fn message_from_row(row: &PgRow) -> Result<Message, sqlx::Error> {
         created_at: Timestamp(row.try_get("created_at")?),
         edited_at: row.try_get::<Option<i64>, _>("edited_at")?.map(Timestamp),
         deleted: row.try_get("deleted")?,
+        deleted_by: row.try_get("deleted_by")?,
+        reply_to: row.try_get::<Option<i64>, _>("reply_to_id")?.map(MessageId),
         system: system.as_deref(),
     }))
 }

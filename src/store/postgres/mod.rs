@@ -18,13 +18,16 @@
 mod accounts;
 mod batch;
 mod conversations;
+mod edits;
 mod events;
 mod groups;
 mod list;
 mod marks;
 mod membership;
 mod messages;
+mod reactions;
 mod receipts;
+mod replies;
 pub mod schema;
 mod transactions;
 mod writer;
@@ -38,9 +41,10 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 
 use super::{
-    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
-    GroupWrite, HistoryPage, Member, MessageReceipts, NewGroup, NewSession, NewUser, ReadUpTo,
-    SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError, User,
+    Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
+    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession, NewUser,
+    ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError,
+    User,
 };
 use crate::domain::Message;
 use crate::domain::group::Group;
@@ -240,6 +244,10 @@ impl Store for PostgresStore {
         id: MessageId,
     ) -> Result<MessageReceipts, StoreError> {
         reads_on!(self, |c| receipts::message_receipts(c, viewer, id))
+    }
+
+    async fn change_message(&self, change: MessageChange) -> Result<Changed, StoreError> {
+        transaction!(self, |c| edits::change_message(c, &change))
     }
 
     async fn create_group(&self, group: NewGroup) -> Result<GroupWrite, StoreError> {

@@ -186,6 +186,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
         ADD COLUMN system TEXT;
     "#,
     ),
+    (
+        5,
+        r#"
+    ALTER TABLE messages ADD COLUMN reply_to_id BIGINT,
+        ADD COLUMN deleted_by BIGINT REFERENCES users(id);
+    CREATE TABLE reactions (
+        message_id BIGINT NOT NULL REFERENCES messages(id),
+        user_id BIGINT NOT NULL REFERENCES users(id),
+        emoji TEXT NOT NULL,
+        rank BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (message_id, user_id)
+    );
+    CREATE INDEX reactions_by_rank ON reactions(message_id, rank);
+    "#,
+    ),
 ];
 
 /// An arbitrary constant naming LinkUp's migration lock.

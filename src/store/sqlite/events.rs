@@ -11,10 +11,9 @@ use rusqlite::{Connection, params};
 use super::marks::show;
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
 use super::other;
-use crate::domain::event::Event;
 use crate::domain::ids::{Cursor, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::store::records::{KIND_MESSAGE, StatusData};
+use crate::store::records::{KIND_MESSAGE, KIND_UPDATED, event_messages, stored_event};
 use crate::store::statements::LAST_CURSOR;
 use crate::store::{EventPage, StoreError};
 
@@ -55,6 +54,7 @@ pub fn events_since(
         "SELECT e.cursor, e.kind, e.data, {MESSAGE_COLUMNS} FROM events e \
          LEFT JOIN messages m ON m.id = e.message_id \
          LEFT JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id \
+         LEFT JOIN users d ON d.id = m.deleted_by \
          WHERE e.user_id = ?1 AND e.cursor > ?2 ORDER BY e.cursor ASC LIMIT ?3"
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
@@ -65,27 +65,17 @@ pub fn events_since(
     while let Some(row) = rows.next().map_err(other)? {
         let cursor = Cursor(row.get(0).map_err(other)?);
         let kind: i64 = row.get(1).map_err(other)?;
-        let event = if kind == KIND_MESSAGE {
-            Event::Message {
-                cursor,
-                message: message_from_row(row, 3).map_err(other)?,
-            }
+        let data: Option<String> = row.get(2).map_err(other)?;
+        let message = if matches!(kind, KIND_MESSAGE | KIND_UPDATED) {
+            Some(message_from_row(row, 3).map_err(other)?)
         } else {
-            let data: String = row.get(2).map_err(other)?;
-            StatusData::decode(&data)?.event(cursor)
+            None
         };
-        events.push(event);
+        events.push(stored_event(cursor, kind, message, data.as_deref())?);
     }
     let has_more = events.len() > limit as usize;
     events.truncate(limit as usize);
-    show(
-        conn,
-        user,
-        events.iter_mut().filter_map(|event| match event {
-            Event::Message { message, .. } => Some(message),
-            _ => None,
-        }),
-    )?;
+    show(conn, user, event_messages(&mut events))?;
     Ok(EventPage { events, has_more })
 }
 

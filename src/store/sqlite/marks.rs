@@ -7,7 +7,7 @@ use std::collections::btree_map::Entry;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::other;
+use super::{other, reactions, replies};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::receipt::{Marks, MemberMarks};
@@ -106,7 +106,8 @@ pub fn viewpoint(
     })
 }
 
-/// Fills in every message's status as `viewer` sees it, one viewpoint per conversation.
+/// Fills in every message as `viewer` sees it: its status (one viewpoint per conversation),
+/// the quote of the message it replies to, and its reactions.
 pub fn show<'a>(
     conn: &Connection,
     viewer: UserId,
@@ -127,5 +128,6 @@ pub fn show<'a>(
             point.show(messages[i]);
         }
     }
-    Ok(())
+    replies::quote(conn, Some(viewer), &mut messages)?;
+    reactions::attach(conn, &mut messages)
 }

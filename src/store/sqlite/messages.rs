@@ -15,9 +15,12 @@ use crate::store::{StoreError, records};
 
 /// The columns `message_from_row` expects, for a `messages m` joined with its users.
 pub const MESSAGE_COLUMNS: &str = "m.id, m.seq, m.conversation_id, m.kind, s.username, \
-     r.username, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.system";
-pub const MESSAGE_JOINS: &str =
-    "messages m JOIN users s ON s.id = m.sender_id LEFT JOIN users r ON r.id = m.recipient_id";
+     r.username, m.client_id, m.body, m.created_at, m.edited_at, m.deleted, m.system, \
+     d.username, m.reply_to_id";
+/// `messages m` with the users `MESSAGE_COLUMNS` names: the sender `s`, the recipient `r`
+/// (none in a group) and who deleted it, `d`.
+pub const MESSAGE_JOINS: &str = "messages m JOIN users s ON s.id = m.sender_id \
+     LEFT JOIN users r ON r.id = m.recipient_id LEFT JOIN users d ON d.id = m.deleted_by";
 
 /// Builds a message from `MESSAGE_COLUMNS` starting at column `at`, without a status: what a
 /// viewer sees of it is theirs (`marks::show`).
@@ -35,6 +38,8 @@ pub fn message_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<Message> {
         created_at: Timestamp(row.get(at + 8)?),
         edited_at: row.get::<_, Option<i64>>(at + 9)?.map(Timestamp),
         deleted: row.get(at + 10)?,
+        deleted_by: row.get(at + 12)?,
+        reply_to: row.get::<_, Option<i64>>(at + 13)?.map(MessageId),
         system: system.as_deref(),
     }))
 }

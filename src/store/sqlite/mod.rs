@@ -11,13 +11,16 @@
 mod accounts;
 mod checkpoint;
 mod conversations;
+mod edits;
 mod events;
 mod groups;
 mod list;
 mod marks;
 mod membership;
 mod messages;
+mod reactions;
 mod receipts;
+mod replies;
 pub mod schema;
 mod sends;
 mod writer;
@@ -29,9 +32,10 @@ use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
 use rusqlite::Connection;
 
 use super::{
-    Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
-    GroupWrite, HistoryPage, Member, MessageReceipts, NewGroup, NewSession, NewUser, ReadUpTo,
-    SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError, User,
+    Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
+    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession, NewUser,
+    ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError,
+    User,
 };
 use crate::domain::Message;
 use crate::domain::group::Group;
@@ -271,6 +275,12 @@ impl Store for SqliteStore {
         id: MessageId,
     ) -> Result<MessageReceipts, StoreError> {
         self.read(move |c| receipts::message_receipts(c, viewer, id))
+            .await
+    }
+
+    async fn change_message(&self, change: MessageChange) -> Result<Changed, StoreError> {
+        self.writer
+            .write(move |c| edits::change_message(c, &change))
             .await
     }
 

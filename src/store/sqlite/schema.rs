@@ -226,6 +226,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX messages_by_conversation ON messages(conversation_id, id, seq);
     "#,
     ),
+    (
+        5,
+        r#"
+    ALTER TABLE messages ADD COLUMN reply_to_id INTEGER;
+    ALTER TABLE messages ADD COLUMN deleted_by INTEGER REFERENCES users(id);
+    CREATE TABLE reactions (
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        emoji TEXT NOT NULL,
+        rank INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (message_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX reactions_by_rank ON reactions(message_id, rank);
+    "#,
+    ),
 ];
 
 /// The newest schema version this build knows.
@@ -256,6 +272,8 @@ pub fn configure_writer(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "cache_size", -64 * 1024)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // A deleted message is gone: what an update or delete frees is overwritten with zeros.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     conn.pragma_update(None, "wal_autocheckpoint", 262_144)
 }
 

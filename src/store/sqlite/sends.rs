@@ -10,38 +10,48 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::conversations::{last_seq, open_direct_conversation};
+use super::conversations::{direct_conversation, last_seq, open_direct_conversation};
 use super::events::append_event;
 use super::groups::{current_members, group_row, standing};
 use super::marks::show;
 use super::messages::message_by_id;
 use super::other;
+use super::replies::{blind_to, reply_target};
 use crate::domain::event::{Event, UserEvent};
 use crate::domain::group_rules;
 use crate::domain::ids::MessageId;
-use crate::store::records::{KIND_MESSAGE, for_sender, new_message};
+use crate::store::records::{KIND_MESSAGE, Stored, for_sender, new_message};
 use crate::store::{Destination, SendRequest, Sent, StoreError};
 
 /// Stores one message (or answers its retry); runs inside the writer's open transaction.
 pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreError> {
-    let existing: Option<(i64, i64, Option<i64>, String)> = conn
+    let existing: Option<(i64, i64, Option<i64>, Stored)> = conn
         .prepare_cached(
-            "SELECT id, conversation_id, recipient_id, body FROM messages \
+            "SELECT id, conversation_id, recipient_id, body, reply_to_id, deleted FROM messages \
              WHERE sender_id = ?1 AND client_id = ?2",
         )
         .and_then(|mut s| {
             s.query_row(params![req.sender.id.0, req.client_id.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    Stored {
+                        body: r.get(3)?,
+                        reply_to: r.get::<_, Option<i64>>(4)?.map(MessageId),
+                        deleted: r.get(5)?,
+                    },
+                ))
             })
             .optional()
         })
         .map_err(other)?;
-    if let Some((id, conversation, recipient, body)) = existing {
+    if let Some((id, conversation, recipient, stored)) = existing {
         let same_place = match &req.to {
             Destination::Direct(to) => recipient == Some(to.id.0),
             Destination::Group(group) => conversation == group.0,
         };
-        if !same_place || body != req.body.as_str() {
+        if !same_place || !stored.same_as(req) {
             return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
         }
         let mut message = message_by_id(conn, MessageId(id))?.ok_or(StoreError::NotFound)?;
@@ -53,6 +63,16 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
         });
     }
 
+    let quote = match req.reply_to {
+        Some(reply_to) => {
+            let conversation = match &req.to {
+                Destination::Direct(to) => direct_conversation(conn, req.sender.id, to.id)?,
+                Destination::Group(group) => Some(*group),
+            };
+            Some(reply_target(conn, reply_to, conversation, req.sender.id)?)
+        }
+        None => None,
+    };
     let (conversation, last_seq, audience) = match &req.to {
         Destination::Direct(to) => {
             let (conversation, last_seq) =
@@ -77,8 +97,8 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
     };
     let seq = last_seq + 1;
     conn.prepare_cached(
-        "INSERT INTO messages (conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO messages (conversation_id, seq, sender_id, recipient_id, client_id, body, created_at, \
+         reply_to_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -88,22 +108,30 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
             req.recipient().map(|u| u.id.0),
             req.client_id.as_str(),
             req.body.as_str(),
-            req.at.millis()
+            req.at.millis(),
+            req.reply_to.map(|r| r.0)
         ])
     })
     .map_err(other)?;
     let id = MessageId(conn.last_insert_rowid());
 
-    let message = new_message(req, id, seq, conversation);
+    let blind = match (&req.to, req.reply_to) {
+        (Destination::Group(group), Some(quoted)) => blind_to(conn, *group, quoted)?,
+        _ => Vec::new(),
+    };
+    let message = new_message(req, id, seq, conversation, quote);
     let own = for_sender(&message, &req.to, audience.len());
     let mut events = Vec::with_capacity(audience.len());
     for user in audience {
         let cursor = append_event(conn, user, KIND_MESSAGE, Some(id), None, req.at)?;
-        let message = if user == req.sender.id {
+        let mut message = if user == req.sender.id {
             own.clone()
         } else {
             message.clone()
         };
+        if blind.contains(&user) {
+            message.reply_to = None;
+        }
         events.push(UserEvent {
             user,
             event: Event::Message { cursor, message },

@@ -47,7 +47,8 @@ impl Connection {
                     body,
                     to,
                     conversation_id,
-                }) => match self.draft(to, conversation_id, &client_id, &body) {
+                    reply_to,
+                }) => match self.draft(to, conversation_id, &client_id, &body, reply_to.as_ref()) {
                     Ok(draft) => sends.push(draft),
                     Err(error) => {
                         self.send_drafts(std::mem::take(&mut sends)).await?;
@@ -134,7 +135,8 @@ impl Connection {
                 body,
                 to,
                 conversation_id,
-            } => match self.draft(to, conversation_id, &client_id, &body) {
+                reply_to,
+            } => match self.draft(to, conversation_id, &client_id, &body, reply_to.as_ref()) {
                 Ok(draft) => self.send_drafts(vec![draft]).await,
                 Err(error) => self.send_error(&error, Some(&client_id)).await,
             },
@@ -185,9 +187,11 @@ impl Connection {
         conversation_id: Option<i64>,
         client_id: &str,
         body: &str,
+        reply_to: Option<&serde_json::Value>,
     ) -> Result<Draft, Error> {
         let to = self.target(to, conversation_id)?;
-        Draft::parse_in(to, client_id, body, self.app.settings.max_body_chars)
+        Draft::parse_in(to, client_id, body, self.app.settings.max_body_chars)?
+            .replying_to(reply_to)
     }
 
     /// Where a frame goes: its `to` or `conversation_id` (not both), or what the chat or group

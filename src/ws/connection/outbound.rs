@@ -101,12 +101,7 @@ impl Connection {
     }
 
     fn in_scope(&mut self, event: &Event) -> bool {
-        let event_conversation = match event {
-            Event::Message { message, .. } => message.conversation_id,
-            Event::Status {
-                conversation_id, ..
-            } => *conversation_id,
-        };
+        let event_conversation = event.conversation_id();
         match &mut self.scope {
             Scope::Everything => true,
             Scope::Group(id) => *id == event_conversation,

@@ -28,7 +28,10 @@ use crate::domain::Message;
 use crate::domain::event::{Event, UserEvent};
 use crate::domain::ids::{Cursor, MessageId, UserId};
 use crate::domain::time::Timestamp;
-use crate::store::records::{KIND_MESSAGE, KIND_STATUS, StatusGroup};
+use crate::store::changes;
+use crate::store::records::{
+    KIND_MESSAGE, KIND_REACTION, KIND_STATUS, KIND_UPDATED, ReactionData, StatusGroup,
+};
 use crate::store::{SendRequest, Sent, StatusChange, StatusOutcome, StoreError};
 
 /// One job of a batch.
@@ -50,12 +53,13 @@ pub(super) enum Outcome {
 // One per job of a batch, gone when the batch ends.
 #[allow(clippy::large_enum_variant)]
 pub(in crate::store::postgres) enum Written {
-    /// A new message: as its recipients see it, as its sender does, and everyone who gets an
-    /// event (ascending).
+    /// A new message: as its recipients see it, as its sender does, everyone who gets an
+    /// event (ascending), and those of them who cannot see the message it replies to.
     Created {
         message: Message,
         own: Message,
         users: Vec<UserId>,
+        blind: Vec<UserId>,
     },
     /// A send already stored (an idempotent retry): nothing written, nothing to publish.
     Answered(Sent),
@@ -130,13 +134,19 @@ async fn record(
                 message,
                 own,
                 users,
+                blind,
             }) => {
                 let sender = match item {
                     Item::Send(request) => request.sender.id,
                     Item::Status(change) => change.reader.id,
                 };
-                let events =
+                let mut events =
                     message_events(&message, &own, sender, users, &mut cursors, &mut rows)?;
+                for event in events.iter_mut().filter(|e| blind.contains(&e.user)) {
+                    if let Event::Message { message, .. } = &mut event.event {
+                        message.reply_to = None;
+                    }
+                }
                 Outcome::Send(Ok(Sent {
                     message: own,
                     created: true,
@@ -217,6 +227,45 @@ pub(in crate::store::postgres) async fn record_group_events(
         )?);
     }
     events.extend(status_events(statuses, at, &mut cursors, &mut rows)?);
+    if !rows.is_empty() {
+        insert_events(conn, &rows).await?;
+    }
+    Ok(events)
+}
+
+/// Records the events of a change to a sent message (each watcher's view of it, or the one
+/// reaction event) exactly as a batch does.
+pub(in crate::store::postgres) async fn record_change_events(
+    conn: &mut PgConnection,
+    message: MessageId,
+    views: Vec<(UserId, Message)>,
+    reaction: Option<&ReactionData>,
+    at: Timestamp,
+) -> Result<Vec<UserEvent>, StoreError> {
+    let concerned: BTreeSet<UserId> = views.iter().map(|(user, _)| *user).collect();
+    let mut cursors = Cursors(take_cursors(conn, &concerned).await?);
+    let data = reaction.map(ReactionData::encode).transpose()?;
+    let mut rows = Vec::with_capacity(views.len());
+    let mut events = Vec::with_capacity(views.len());
+    for (user, seen) in views {
+        let cursor = cursors.take(user)?;
+        rows.push(EventRow {
+            user,
+            cursor,
+            kind: if reaction.is_some() {
+                KIND_REACTION
+            } else {
+                KIND_UPDATED
+            },
+            message: reaction.is_none().then_some(message),
+            data: data.clone(),
+            at,
+        });
+        events.push(UserEvent {
+            user,
+            event: changes::event(reaction, seen, cursor),
+        });
+    }
     if !rows.is_empty() {
         insert_events(conn, &rows).await?;
     }

@@ -20,11 +20,13 @@ use super::audience::audiences;
 use super::{Written, lock_then_read};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
+use crate::domain::message::Quote;
 use crate::store::postgres::conversations::open_direct_conversation;
 use crate::store::postgres::failure;
 use crate::store::postgres::marks::show;
 use crate::store::postgres::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
-use crate::store::records::{for_sender, new_message};
+use crate::store::postgres::replies::{blind_to, reply_target};
+use crate::store::records::{Stored, for_sender, invalid_reply_to, new_message};
 use crate::store::{Destination, SendRequest, Sent, StoreError};
 
 /// What becomes of one send of the batch.
@@ -88,12 +90,14 @@ pub(super) async fn store(
                 message,
                 own,
                 users,
+                blind,
             })) => {
                 if first {
                     Ok(Written::Created {
                         message: message.clone(),
                         own: own.clone(),
                         users: users.clone(),
+                        blind: blind.clone(),
                     })
                 } else {
                     existing_answer(request, own.clone()).map(Written::Answered)
@@ -117,7 +121,12 @@ fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreErr
         Destination::Direct(to) => message.recipient.as_deref() == Some(to.username.as_str()),
         Destination::Group(group) => message.conversation_id == *group,
     };
-    if !same_place || message.body != req.body.as_str() {
+    let stored = Stored {
+        body: message.body.clone(),
+        reply_to: message.reply_to_id,
+        deleted: message.deleted,
+    };
+    if !same_place || !stored.same_as(req) {
         return Err(StoreError::Conflict(req.client_id.as_str().to_owned()));
     }
     Ok(Sent {
@@ -184,7 +193,8 @@ async fn insert(
     let mut locked: Vec<ConversationId> = conversations.iter().flatten().copied().collect();
     locked.extend_from_slice(also_lock);
     let mut last_seq = lock_conversations(conn, &locked).await?;
-    let audiences = audiences(conn, requests, &conversations).await?;
+    let mut audiences = audiences(conn, requests, &conversations).await?;
+    let quotes = quotes(conn, requests, &conversations, &mut audiences).await?;
     let going: Vec<usize> = (0..requests.len())
         .filter(|i| audiences[*i].is_ok())
         .collect();
@@ -208,13 +218,14 @@ async fn insert(
             MessageId(*id),
             *seq,
             *conversation,
+            quotes[*index].as_ref().map(|(quote, _)| quote.clone()),
         ));
     }
     let sending: Vec<&SendRequest> = going.iter().map(|i| requests[*i]).collect();
     let inserted = sqlx::query(
-        "INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, client_id, body, created_at) \
-         SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
-         $6::TEXT[], $7::TEXT[], $8::BIGINT[]) ON CONFLICT (sender_id, client_id) DO NOTHING",
+        "INSERT INTO messages (id, conversation_id, seq, sender_id, recipient_id, client_id, body, created_at, \
+         reply_to_id) SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
+         $6::TEXT[], $7::TEXT[], $8::BIGINT[], $9::BIGINT[]) ON CONFLICT (sender_id, client_id) DO NOTHING",
     )
     .bind(messages.iter().map(|m| m.id.0).collect::<Vec<_>>())
     .bind(messages.iter().map(|m| m.conversation_id.0).collect::<Vec<_>>())
@@ -229,6 +240,12 @@ async fn insert(
     .bind(sending.iter().map(|r| r.client_id.as_str()).collect::<Vec<_>>())
     .bind(sending.iter().map(|r| r.body.as_str()).collect::<Vec<_>>())
     .bind(sending.iter().map(|r| r.at.millis()).collect::<Vec<_>>())
+    .bind(
+        sending
+            .iter()
+            .map(|r| r.reply_to.map(|q| q.0))
+            .collect::<Vec<_>>(),
+    )
     .execute(&mut *conn)
     .await
     .map_err(failure)?;
@@ -239,7 +256,7 @@ async fn insert(
     }
     let mut messages = messages.into_iter();
     let mut written = Vec::with_capacity(requests.len());
-    for (request, audience) in requests.iter().zip(audiences) {
+    for ((request, audience), quote) in requests.iter().zip(audiences).zip(quotes) {
         written.push(match audience {
             Err(err) => Err(err),
             Ok(users) => {
@@ -251,11 +268,46 @@ async fn insert(
                     message,
                     own,
                     users,
+                    blind: quote.map(|(_, blind)| blind).unwrap_or_default(),
                 })
             }
         });
     }
     Ok(written)
+}
+
+/// The quote each reply of the batch carries and the members of its audience who cannot see
+/// the quoted message, read once the conversations are locked; a reply to a message it may
+/// not reply to fails alone (`invalid_reply_to`), before any id is drawn.
+async fn quotes(
+    conn: &mut PgConnection,
+    requests: &[&SendRequest],
+    conversations: &[Result<ConversationId, StoreError>],
+    audiences: &mut [Result<Vec<UserId>, StoreError>],
+) -> Result<Vec<Option<(Quote, Vec<UserId>)>>, StoreError> {
+    let mut quotes = Vec::with_capacity(requests.len());
+    for (index, request) in requests.iter().enumerate() {
+        let (Some(reply_to), Ok(conversation), Ok(users)) =
+            (request.reply_to, &conversations[index], &audiences[index])
+        else {
+            quotes.push(None);
+            continue;
+        };
+        match reply_target(conn, reply_to, *conversation, request.sender.id).await? {
+            Some(quote) => {
+                let blind = match request.to {
+                    Destination::Group(_) => blind_to(conn, *conversation, reply_to, users).await?,
+                    Destination::Direct(_) => Vec::new(),
+                };
+                quotes.push(Some((quote, blind)));
+            }
+            None => {
+                audiences[index] = Err(invalid_reply_to(reply_to));
+                quotes.push(None);
+            }
+        }
+    }
+    Ok(quotes)
 }
 
 /// Each request's conversation: a direct one, created if needed (before any row is locked),

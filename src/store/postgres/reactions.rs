@@ -1,0 +1,47 @@
+//! Reactions on PostgreSQL: the reactions each message of a page has now, in the contract's
+//! order (`domain::reaction::list`).
+
+use std::collections::HashMap;
+
+use sqlx::PgConnection;
+
+use super::failure;
+use crate::domain::Message;
+use crate::domain::ids::MessageId;
+use crate::domain::reaction;
+use crate::store::StoreError;
+
+/// Fills in every message's `reactions`.
+pub async fn attach(
+    conn: &mut PgConnection,
+    messages: &mut [&mut Message],
+) -> Result<(), StoreError> {
+    if messages.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = messages.iter().map(|m| m.id.0).collect();
+    let rows: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT r.message_id, r.emoji, u.username FROM reactions r JOIN users u ON u.id = r.user_id \
+         WHERE r.message_id = ANY($1) ORDER BY r.message_id, r.rank",
+    )
+    .bind(&ids)
+    .fetch_all(conn)
+    .await
+    .map_err(failure)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut by_message: HashMap<MessageId, Vec<(&str, &str)>> = HashMap::new();
+    for (id, emoji, user) in &rows {
+        by_message
+            .entry(MessageId(*id))
+            .or_default()
+            .push((emoji.as_str(), user.as_str()));
+    }
+    for message in messages.iter_mut() {
+        if let Some(set) = by_message.remove(&message.id) {
+            message.reactions = reaction::list(set);
+        }
+    }
+    Ok(())
+}
