@@ -516,3 +516,55 @@ async fn in_a_group_reactions_name_everyone_and_the_owner_moderates() {
     alice_page.assert_clean();
     carol_page.assert_clean();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_after_the_window_is_refused_politely() {
+    // An edit window of 0 seconds: no message may be edited.
+    let server = TestServer::start_with(|config| config.edit_window_secs = 0).await;
+    let alice = ApiUser::signup(&server.url, "alice", "Alice Martin").await;
+    ApiUser::signup(&server.url, "bob", "Bob Chen").await;
+    let sent = alice.send("bob", "old", "See you at 10").await["id"]
+        .as_i64()
+        .unwrap();
+    let browser = Browser::launch().await;
+    let page = Page::open(&browser, "alice", Screen::Phone).await;
+    log_in_on_page(&page, &server, "alice", "/messages/chat/bob/").await;
+    wait_message(&page, sent, "m.actions").await;
+
+    choose(&page, sent, "edit").await;
+    page.eval("document.activeElement.select()").await;
+    page.insert_text("See you at 11").await;
+    page.press_enter(false).await;
+    // The server's refusal in words, in the editor, which stays open with the new text.
+    let error = format!("document.querySelector(\"{} .editor-error\")", msg(sent));
+    page.wait_for(&format!(
+        "!{error}?.hidden && {error}.getAttribute('role') === 'alert'"
+    ))
+    .await;
+    assert_eq!(
+        page.eval(&format!("{error}.textContent")).await,
+        "This message can no longer be edited: messages can only be edited for a short while after they are sent."
+    );
+    assert_eq!(
+        page.eval("document.activeElement.value").await,
+        "See you at 11"
+    );
+    page.wait_for(FITS).await;
+    axe::check(&page, "an edit refused in place").await;
+    page.screenshot("phone-lifecycle-edit-refused").await;
+    // Escape gives up: the message as it was, the focus back on its actions button.
+    page.press_escape().await;
+    page.wait_for(&format!(
+        "document.activeElement === document.querySelector(\"{} .menu-button\")",
+        msg(sent)
+    ))
+    .await;
+    wait_message(&page, sent, "m.body === 'See you at 10' && !m.edited").await;
+    // The browser logs the refused request itself; nothing else went wrong.
+    page.assert_no_uncaught();
+    let errors = page.errors();
+    assert!(
+        errors.len() == 1 && errors[0].contains("403"),
+        "only the refusal is logged: {errors:?}"
+    );
+}

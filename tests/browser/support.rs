@@ -19,26 +19,39 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub url: String,
     dir: TempDir,
-}
-
-fn config(dir: &TempDir, addr: SocketAddr) -> Config {
-    let mut config = Config::for_tests(dir.path());
-    config.bind = addr;
-    config
+    /// Changes to the tests' configuration, made at every start.
+    tweak: fn(&mut Config),
 }
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `tweak` changes (a shorter edit window, say).
+    pub async fn start_with(tweak: fn(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = Server::start(config(&dir, "127.0.0.1:0".parse().unwrap()))
+        let mut server = TestServer {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            url: String::new(),
+            server: None,
+            dir,
+            tweak,
+        };
+        let started = Server::start(server.config(server.addr))
             .await
             .expect("server starts");
-        TestServer {
-            addr: server.addr(),
-            url: server.url(),
-            server: Some(server),
-            dir,
-        }
+        server.addr = started.addr();
+        server.url = started.url();
+        server.server = Some(started);
+        server
+    }
+
+    fn config(&self, addr: SocketAddr) -> Config {
+        let mut config = Config::for_tests(self.dir.path());
+        config.bind = addr;
+        (self.tweak)(&mut config);
+        config
     }
 
     /// Stops the server: open sockets are closed, the port is free.
@@ -51,7 +64,7 @@ impl TestServer {
     /// Starts it again on the same data directory and the same port.
     pub async fn start_again(&mut self) {
         assert!(self.server.is_none(), "stop the server first");
-        let server = Server::start(config(&self.dir, self.addr))
+        let server = Server::start(self.config(self.addr))
             .await
             .expect("server restarts on the same port");
         self.server = Some(server);
@@ -65,7 +78,7 @@ impl TestServer {
         Fut: Future<Output = ()>,
     {
         assert!(self.server.is_none(), "stop the server first");
-        let other = Server::start(config(&self.dir, "127.0.0.1:0".parse().unwrap()))
+        let other = Server::start(self.config("127.0.0.1:0".parse().unwrap()))
             .await
             .expect("a second server starts");
         during(other.url()).await;
