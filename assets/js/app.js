@@ -1,7 +1,8 @@
 // The conversation list and chat pages (direct and group): one live socket per tab, its stored
 // events applied to the model (`store.js`, which the list and the open chat render from), acks
 // to the outbox, receipts, typing and presence to their owners; the "New group" and "Message
-// info" dialogs.
+// info" dialogs. Edits, deletes and reactions (`message_updated`, `reaction`) go to the model
+// like messages do, whether they come live or replayed after a reconnect.
 
 import { api, goToLogin, resumeRequests, stopRequests } from './api.js';
 import { ChatView } from './chat.js';
@@ -86,6 +87,12 @@ function onFrame(frame) {
       break;
     case 'ack':
       onMessage(frame.message);
+      break;
+    case 'message_updated':
+      store.applyUpdate(frame.message);
+      break;
+    case 'reaction':
+      store.applyReaction(frame);
       break;
     case 'status':
       store.applyStatus(frame);

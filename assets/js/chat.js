@@ -1,22 +1,28 @@
 // The open chat, direct or group: its history (newest page first, older pages on scrolling up,
 // paged by the smallest real id shown), live messages and ticks, the status line under its
 // name (a peer's typing and presence; in a group what `status` says), and the composer (Enter
-// sends, Shift+Enter breaks the line; sends are optimistic and retried).
+// sends, Shift+Enter breaks the line; sends are optimistic and retried; a reply carries the
+// quote bar's message as `reply_to`). Each message has an actions menu (`actions.js`); a
+// quote, pressed, shows the message it quotes, loading older pages until it is there.
 //
 // A direct chat is opened by the peer's username (its URL and the direct routes); the model
 // (`store.js`) resolves that to a conversation id once. A group chat is opened by its id. The
 // live messages and status events the model passes on are this chat's when they carry that id.
 
+import { MessageActions } from './actions.js';
 import { api, goToLogin } from './api.js';
 import { byId } from './dom.js';
 import { formatLastSeen } from './format.js';
 import { MessageList } from './messages.js';
+import { ReplyBar } from './reply.js';
 import { statusIds, toMe } from './store.js';
 import { TypingSender } from './typing.js';
 
 const PAGE = 50;
 const NEAR_TOP_PX = 400;
 const NEAR_BOTTOM_PX = 120;
+/** How long a message shown from its quote stays highlighted. */
+const HIGHLIGHT_MS = 1_600;
 
 export class ChatView {
   /**
@@ -51,7 +57,20 @@ export class ChatView {
     this.input = byId('message-input');
     this.error = byId('composer-error');
     this.status = byId('peer-status');
-    this.messages = new MessageList({ list: byId('message-list'), me: this.me, names: store, group: this.group, onInfo });
+    /** Whether I may write here (send, reply, react, edit, delete): not in a group I left. */
+    this.writable = true;
+    this.actions = new MessageActions({ chat: this, store, onInfo });
+    this.messages = new MessageList({
+      list: byId('message-list'),
+      me: this.me,
+      names: store,
+      group: this.group,
+      onInfo,
+      onMenu: (id, button) => this.actions.openMenu(id, button),
+      onQuote: (id) => this.reveal(id),
+      onReaction: (id, emoji) => this.actions.react(id, emoji),
+    });
+    this.reply = new ReplyBar({ form: this.form, input: this.input, names: store });
     this.hasMore = true;
     this.loadingOlder = false;
     this.loaded = false;
@@ -66,6 +85,16 @@ export class ChatView {
     if (change.id == null || change.id !== this.store.openId) return;
     if (change.type === 'message') this.onMessage(change.message);
     else if (change.type === 'status') this.onStatus(change.frame);
+    else if (change.type === 'updated') this.onUpdated(change.message, change.fromEvent);
+    else if (change.type === 'reaction') this.messages.react(change.frame);
+  }
+
+  /** A message of this chat was edited or deleted. */
+  onUpdated(message, fromEvent) {
+    this.messages.update(message, fromEvent);
+    const now = this.messages.message(message.id) ?? message;
+    this.reply.follow(now);
+    this.actions.follow(now);
   }
 
   /**
@@ -88,6 +117,9 @@ export class ChatView {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.submit();
+      } else if (event.key === 'Escape' && this.reply.current) {
+        event.preventDefault();
+        this.reply.clear();
       }
     });
     this.input.addEventListener('input', () => {
@@ -97,6 +129,12 @@ export class ChatView {
     });
     this.input.addEventListener('blur', () => this.sender.stop());
     this.scroller.addEventListener('scroll', () => this.onScroll(), { passive: true });
+    // The history shrinks when the reply bar opens, the box grows or a phone's keyboard
+    // rises: a chat read at its newest message stays there.
+    this.pinned = true;
+    new ResizeObserver(() => {
+      if (this.pinned) this.scroller.scrollTop = this.scroller.scrollHeight;
+    }).observe(this.scroller);
     this.jump.addEventListener('click', () => this.scrollToBottom('smooth'));
     window.addEventListener('resize', () => this.autosize());
   }
@@ -226,6 +264,8 @@ export class ChatView {
 
   /** Lets the person write here, or not (`reason` says why, e.g. they were removed). */
   setWritable(writable, reason = '') {
+    this.writable = writable;
+    if (!writable) this.reply.clear();
     this.input.disabled = !writable;
     this.form.querySelector('button[type=submit]').disabled = !writable;
     this.input.placeholder = writable ? 'Type a message' : reason;
@@ -243,7 +283,8 @@ export class ChatView {
       this.error.hidden = false;
       return;
     }
-    const entry = this.outbox.add(this.target, trimmed);
+    const entry = this.outbox.add(this.target, trimmed, this.reply.current);
+    this.reply.clear();
     this.messages.addPending(entry);
     this.messages.relayout();
     this.input.value = '';
@@ -275,6 +316,7 @@ export class ChatView {
   }
 
   onScroll() {
+    this.pinned = this.nearBottom();
     if (this.scroller.scrollTop < NEAR_TOP_PX) this.loadOlder();
     if (this.nearBottom()) {
       this.unseen = 0;
@@ -282,5 +324,43 @@ export class ChatView {
     } else if (this.jump.hidden) {
       this.showJump();
     }
+  }
+
+  /** Replies to message `id`: the quote bar shows it above the composer. */
+  replyTo(id) {
+    const message = this.messages.message(id);
+    if (message && !message.deleted && this.writable) this.reply.set(message);
+  }
+
+  /** Says what went wrong with a change to a message, under the composer. */
+  showError(text) {
+    this.error.textContent = text;
+    this.error.hidden = false;
+  }
+
+  /**
+   * Scrolls to message `id` (a quote was pressed) and highlights it briefly, loading older
+   * pages (by real ids) until it is shown; false when it is not in this chat's history.
+   */
+  async reveal(id) {
+    while (!this.messages.has(id)) {
+      if (!this.hasMore || !this.loaded) return false;
+      if (this.loadingOlder) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        continue;
+      }
+      if (!(await this.loadOlder()) && !this.messages.has(id)) return false;
+    }
+    const node = this.messages.nodeOf(id);
+    node.scrollIntoView({ block: 'center', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth' });
+    node.classList.remove('flash');
+    // Restarts the animation when the same message is shown twice in a row.
+    void node.offsetWidth;
+    node.classList.add('flash');
+    clearTimeout(node.flashTimer);
+    node.flashTimer = setTimeout(() => node.classList.remove('flash'), HIGHLIGHT_MS);
+    node.tabIndex = -1;
+    node.focus({ preventScroll: true });
+    return true;
   }
 }

@@ -1,12 +1,14 @@
 // The conversation list view (newest activity first, last-message preview, unread badges), the
 // unread total in the tab title, and the people search that starts a new chat. Groups are
 // listed with their title, an icon, the last message with its sender's name (or who is typing,
-// or how many members), and past groups (left or removed) stay listed, marked as such.
+// or how many members), and past groups (left or removed) stay listed, marked as such. An
+// edited last message shows as it is now; a deleted one says so.
 //
 // It renders from the model (`store.js`), keyed by conversation id, whenever the model
 // changes; it keeps no conversations of its own, only the row elements it drew for them.
 
 import { api } from './api.js';
+import { DELETED_TEXT } from './bubble.js';
 import { byId, debounce, el } from './dom.js';
 import { formatListTime, paintAvatar, paintGroupAvatar, ticksFor, unreadLabel } from './format.js';
 import { joinNames, systemText } from './system.js';
@@ -172,6 +174,8 @@ export class ConversationList {
       preview.textContent = !group ? 'typing…' : `${joinNames(names)} ${names.length > 1 ? 'are' : 'is'} typing…`;
     } else if (last?.kind === 'system') {
       preview.textContent = systemText(last, this.me, (u) => this.store.callName(u));
+    } else if (last?.deleted) {
+      preview.append(el('em', 'row-deleted', DELETED_TEXT));
     } else if (last) {
       if (last.sender === this.me) {
         const { text, label } = ticksFor(last.status);

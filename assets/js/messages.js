@@ -3,17 +3,28 @@
 // whichever way it arrives (history page, ack, live event, replay): it is keyed by its id,
 // and a pending bubble becomes the stored message when its client_id comes back. In a group,
 // others' messages carry their sender's name (on the first of a run), and system messages are
-// centred lines. My stored messages have a "Message info" button.
+// centred lines. How a text message looks is `bubble.js`'s; this list keeps each message as
+// it is now — an edit or a delete replaces it, a reaction changes it (`versions.js`,
+// `reactions.js`), and the quotes of it in replies follow — and hands the clicks on its
+// controls (actions menu, message info, quote, reaction chip) to the chat.
 //
 // Only real ids ever appear in data-message-id; a pending bubble has data-client-id instead.
 
+import { paintText, renderText } from './bubble.js';
 import { el } from './dom.js';
-import { appendLinkified, dayKey, formatDay, formatFull, formatTime, nameColour, ticksFor } from './format.js';
+import { dayKey, formatDay, ticksFor } from './format.js';
+import { withReaction } from './reactions.js';
 import { isAfter } from './statuses.js';
 import { systemText } from './system.js';
+import { quoteOf, replacement } from './versions.js';
 
-const INFO_ICON =
-  'M11 7h2v2h-2zm0 4h2v6h-2zm1-9a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16z';
+/** A message's controls: the class of the button → the callback a click on it calls. */
+const CONTROLS = Object.freeze([
+  ['info-button', 'onInfo'],
+  ['menu-button', 'onMenu'],
+  ['quote', 'onQuote'],
+  ['reaction', 'onReaction'],
+]);
 
 export class MessageList {
   /**
@@ -23,27 +34,40 @@ export class MessageList {
    * @param {{ nameOf: (u: string) => string, callName: (u: string) => string }} [options.names]
    *   people's names (the model); without it, usernames
    * @param {boolean} [options.group]  a group chat: sender names and system lines
-   * @param {(id: number) => void} [options.onInfo]  "Message info" pressed on one of mine
+   * @param {(id: number, button: HTMLElement) => void} [options.onInfo]  "Message info" pressed
+   *   on one of mine
+   * @param {(id: number, button: HTMLElement) => void} [options.onMenu]  "Message actions"
+   * @param {(id: number) => void} [options.onQuote]  a quote pressed: show the message `id`
+   * @param {(id: number, emoji: string) => void} [options.onReaction]  a reaction chip pressed
    */
-  constructor({ list, me, names = null, group = false, onInfo }) {
+  constructor({ list, me, names = null, group = false, onInfo, onMenu, onQuote, onReaction }) {
     this.list = list;
     this.me = me;
     this.names = names ?? { nameOf: (u) => u, callName: (u) => (u === me ? 'You' : u) };
     this.group = group;
-    this.onInfo = onInfo;
-    if (onInfo) {
-      list.addEventListener('click', (event) => {
-        const button = event.target.closest('.info-button');
-        const item = button?.closest('[data-message-id]');
-        if (item) onInfo(Number(item.dataset.messageId));
-      });
-    }
+    this.callbacks = { onInfo, onMenu, onQuote, onReaction };
+    list.addEventListener('click', (event) => this.onClick(event));
     /** id → { message, node } */
     this.byId = new Map();
     /** client_id → node, for sends not acknowledged yet. */
     this.pending = new Map();
     /** Real ids shown, ascending. */
     this.ids = [];
+    /** The message being edited in place and its editor, { id, element }, or null. */
+    this.editing = null;
+  }
+
+  onClick(event) {
+    for (const [className, callback] of CONTROLS) {
+      const button = event.target.closest(`.${className}`);
+      if (!button || !this.list.contains(button) || !this.callbacks[callback]) continue;
+      const id = Number(button.closest('[data-message-id]')?.dataset.messageId);
+      if (callback === 'onQuote') this.callbacks.onQuote(Number(button.dataset.replyTo));
+      else if (!id) return;
+      else if (callback === 'onReaction') this.callbacks.onReaction(id, button.dataset.emoji);
+      else this.callbacks[callback](id, button);
+      return;
+    }
   }
 
   /** The smallest real id shown: the only thing ever used as `before_id`. */
@@ -81,10 +105,7 @@ export class MessageList {
     node.dataset.messageId = String(message.id);
     const entry = { message: { ...message }, node };
     this.byId.set(message.id, entry);
-    if (this.isMine(message)) {
-      this.paintTicks(node, message.status);
-      this.addInfoButton(node);
-    }
+    this.repaint(entry);
     this.insert(message.id, node);
     return { node, fresh };
   }
@@ -94,24 +115,61 @@ export class MessageList {
     return message.sender === this.me && message.kind !== 'system';
   }
 
-  /** The "Message info" button beside one of my stored messages. */
-  addInfoButton(node) {
-    if (!this.onInfo || node.querySelector('.info-button')) return;
-    const button = el('button', 'info-button');
-    button.type = 'button';
-    button.setAttribute('aria-label', 'Message info');
-    button.title = 'Message info';
-    const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-    svg.setAttribute('viewBox', '0 0 24 24');
-    svg.setAttribute('width', '18');
-    svg.setAttribute('height', '18');
-    svg.setAttribute('aria-hidden', 'true');
-    const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-    path.setAttribute('fill', 'currentColor');
-    path.setAttribute('d', INFO_ICON);
-    svg.append(path);
-    button.append(svg);
-    node.prepend(button);
+  /** What a text message's look depends on besides the message (`bubble.js`). */
+  look(id) {
+    const stored = id != null;
+    const editor = stored && this.editing?.id === id ? this.editing.element : null;
+    return { me: this.me, group: this.group, names: this.names, stored, info: Boolean(this.callbacks.onInfo), editor };
+  }
+
+  /** Paints a stored text message again from what this list has of it now. */
+  repaint(entry) {
+    if (entry.message.kind === 'system') return;
+    paintText(entry.node, entry.message, this.look(entry.message.id));
+    if (this.isMine(entry.message)) this.paintTicks(entry.node, entry.message.status);
+  }
+
+  /**
+   * A new version of a message (a `message_updated` event when `fromEvent`, else the answer
+   * to this page's own edit or delete): the message shown changes, and so do its quotes.
+   */
+  update(message, fromEvent) {
+    const entry = this.byId.get(message.id);
+    let now = message;
+    if (entry) {
+      entry.message = replacement(entry.message, message, fromEvent);
+      now = entry.message;
+      if (now.deleted && this.editing?.id === now.id) this.editing = null;
+      this.repaint(entry);
+    }
+    for (const other of this.byId.values()) {
+      if (other.message.reply_to?.id !== now.id) continue;
+      other.message.reply_to = quoteOf(now);
+      this.repaint(other);
+    }
+  }
+
+  /** One person's reaction on a message shown was set, replaced or removed (`emoji: null`). */
+  react(frame) {
+    const entry = this.byId.get(frame.message_id);
+    if (!entry || entry.message.deleted || entry.message.kind === 'system') return;
+    entry.message.reactions = withReaction(entry.message.reactions ?? [], frame.user, frame.emoji ?? null);
+    this.repaint(entry);
+  }
+
+  /** Shows `element` in place of message `id`'s body; `null` shows the body again. */
+  setEditor(id, element) {
+    const before = this.editing?.id;
+    this.editing = element ? { id, element } : null;
+    for (const each of new Set([before, id])) {
+      const entry = this.byId.get(each);
+      if (entry) this.repaint(entry);
+    }
+  }
+
+  /** The <li> of the stored message `id`, or null. */
+  nodeOf(id) {
+    return this.byId.get(id)?.node ?? null;
   }
 
   /** The newest stored message shown, or null. */
@@ -119,16 +177,16 @@ export class MessageList {
     return this.ids.length ? this.byId.get(this.ids.at(-1)).message : null;
   }
 
-  /** The message shown with `id`, as this list has it now (statuses moved forward), or null. */
+  /** The message shown with `id`, as this list has it now, or null. */
   message(id) {
     return this.byId.get(id)?.message ?? null;
   }
 
-  /** Names became known (a group's members loaded): sender labels and system lines follow. */
+  /** Names became known (a group's members loaded): sender labels, quotes, system lines follow. */
   repaintNames() {
-    for (const { message, node } of this.byId.values()) {
-      if (message.kind === 'system') node.querySelector('.system-text').textContent = this.systemLine(message);
-      else node.querySelector('.sender')?.replaceChildren(this.names.nameOf(message.sender));
+    for (const entry of this.byId.values()) {
+      if (entry.message.kind === 'system') entry.node.querySelector('.system-text').textContent = this.systemLine(entry.message);
+      else this.repaint(entry);
     }
   }
 
@@ -136,7 +194,7 @@ export class MessageList {
     return systemText(message, this.me, (username) => this.names.callName(username));
   }
 
-  /** Shows a send that is waiting for its ack, at the end. */
+  /** Shows a send that is waiting for its ack, at the end (with the quote it replies to). */
   addPending(entry) {
     const existing = this.pending.get(entry.client_id);
     if (existing) return existing;
@@ -145,6 +203,7 @@ export class MessageList {
       body: entry.body,
       created_at: entry.created_at,
       status: 'pending',
+      reply_to: entry.quote ?? null,
     });
     node.dataset.clientId = entry.client_id;
     this.pending.set(entry.client_id, node);
@@ -191,41 +250,19 @@ export class MessageList {
     return node;
   }
 
+  /** A new <li> for `message`: a system line, or a text message (stored or pending). */
   render(message) {
     if (message.kind === 'system') return this.renderSystem(message);
-    const mine = message.sender === this.me;
-    const created = new Date(message.created_at);
-    const node = el('li', `msg ${mine ? 'out' : 'in'}`);
-    node.dataset.time = String(created.getTime());
-    node.dataset.sender = message.sender;
-    const bubble = el('div', 'bubble');
-    if (this.group && !mine) {
-      const sender = el('span', `sender ${nameColour(message.sender)}`, this.names.nameOf(message.sender));
-      sender.title = `@${message.sender}`;
-      bubble.append(sender);
-    }
-    const body = el('div', 'body');
-    appendLinkified(body, message.body);
-    const meta = el('span', 'meta');
-    const time = el('time', '', formatTime(created));
-    time.dateTime = created.toISOString();
-    time.title = formatFull(created);
-    meta.append(time);
-    if (mine) {
-      const ticks = el('span', 'ticks');
-      ticks.setAttribute('role', 'img');
-      meta.append(ticks);
-    }
-    bubble.append(body, meta);
-    node.append(bubble);
-    if (mine) this.paintTicks(node, message.status);
+    const node = renderText(message, this.look(message.id));
+    if (this.isMine(message)) this.paintTicks(node, message.status);
     return node;
   }
 
   paintTicks(node, status) {
-    const ticks = node.querySelector('.ticks');
-    const { text, label } = ticksFor(status);
     node.dataset.status = status;
+    const ticks = node.querySelector('.ticks');
+    if (!ticks) return;
+    const { text, label } = ticksFor(status);
     ticks.textContent = text;
     ticks.dataset.ticks = status;
     ticks.setAttribute('aria-label', label);

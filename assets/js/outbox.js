@@ -3,7 +3,9 @@
 // ack came for a while — until the server acks it. The server stores a client_id once, so a
 // retry can never make a second message. The outbox outlives a reload of the tab
 // (sessionStorage), so nothing typed is lost to one. An entry is for a direct chat (`to`, the
-// peer's username) or a group (`conversation_id`), as the socket's send frame names them.
+// peer's username) or a group (`conversation_id`), as the socket's send frame names them; a
+// reply also keeps the id it replies to (`reply_to`, sent with every try) and the quote the
+// pending bubble shows.
 
 import { newClientId } from './dom.js';
 
@@ -37,11 +39,12 @@ export class Outbox {
   }
 
   save() {
-    const kept = [...this.entries.values()].map(({ client_id, to, conversation_id, body, created_at }) => ({
+    const kept = [...this.entries.values()].map(({ client_id, to, conversation_id, body, created_at, reply_to, quote }) => ({
       client_id,
       ...(conversation_id ? { conversation_id } : { to }),
       body,
       created_at,
+      ...(reply_to ? { reply_to, quote } : {}),
     }));
     try {
       sessionStorage.setItem(this.key, JSON.stringify(kept));
@@ -52,14 +55,16 @@ export class Outbox {
 
   /**
    * Queues `body` for `target` (`{ to }` or `{ conversation_id }`) under a fresh client_id,
-   * sends it if it can, returns the entry.
+   * replying to the message `quote` quotes (when not null), sends it if it can, returns the
+   * entry.
    */
-  add(target, body) {
+  add(target, body, quote = null) {
     const entry = {
       client_id: newClientId(),
       ...target,
       body,
       created_at: new Date().toISOString(),
+      ...(quote ? { reply_to: quote.id, quote } : {}),
       sentAt: 0,
     };
     this.entries.set(entry.client_id, entry);
@@ -91,6 +96,7 @@ export class Outbox {
   trySend(entry) {
     const target = entry.conversation_id ? { conversation_id: entry.conversation_id } : { to: entry.to };
     const frame = { type: 'send', client_id: entry.client_id, body: entry.body, ...target };
+    if (entry.reply_to) frame.reply_to = entry.reply_to;
     if (this.socket.send(frame)) entry.sentAt = Date.now();
   }
 

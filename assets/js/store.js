@@ -5,10 +5,13 @@
 // none keeps a map of its own.
 //
 // Fed by GET /api/conversations (at load, and re-read shortly after live changes to settle
-// exact counts and names), by the socket's `message` and `status` events (each names its
-// `conversation_id`; a message of a conversation not known yet creates it, and a group's
-// system messages change its title, membership and details), and by what this page does
-// itself: its acked sends come back as messages, its reads as status events by me.
+// exact counts and names), by the socket's `message`, `status`, `message_updated` and
+// `reaction` events (each names its `conversation_id`; a message of a conversation not known
+// yet creates it, and a group's system messages change its title, membership and details), and
+// by what this page does itself: its acked sends come back as messages, its reads as status
+// events by me, and the answers to its edits, deletes and reactions are applied as they come.
+// Edits, deletes and reactions change a message where it is shown (the open chat, the list's
+// preview), never an unread count or the list's order.
 //
 // A direct chat is opened by username (its URL); it becomes a conversation id here, once —
 // from the list, its history or its first message — and everything after that is by id. A
@@ -16,8 +19,10 @@
 
 import { api, goToLogin } from './api.js';
 import { debounce } from './dom.js';
+import { withReaction } from './reactions.js';
 import { isAfter } from './statuses.js';
 import { membershipChange } from './system.js';
+import { replacement } from './versions.js';
 
 /** Whether `message` is one that `me` receives (and so marks delivered and read, and counts unread). */
 export function toMe(message, me) {
@@ -49,6 +54,8 @@ export function statusIds(frame, known = []) {
  * @typedef {{ type: 'list' } | { type: 'open', id: number }
  *   | { type: 'message', id: number, message: object }
  *   | { type: 'status', id: number, frame: object }
+ *   | { type: 'updated', id: number, message: object, fromEvent: boolean }
+ *   | { type: 'reaction', id: number, frame: object }
  *   | { type: 'group', id: number } | { type: 'names', id: null }} Change
  */
 
@@ -314,5 +321,31 @@ export class ConversationStore {
     }
     this.notify({ type: 'status', id: frame.conversation_id, frame });
     if (frame.by === this.me) this.scheduleRefresh();
+  }
+
+  /**
+   * A message changed (edited or deleted): a `message_updated` event (`fromEvent`), or the
+   * answer to this page's own edit or delete. The list's preview follows; the open chat hears
+   * of it from `{type: 'updated'}`. A delete may change what the server counts unread, so the
+   * list is re-read to settle it; nothing is counted here.
+   */
+  applyUpdate(message, { fromEvent = true } = {}) {
+    const conversation = this.conversations.get(message.conversation_id);
+    const last = conversation?.last_message;
+    if (last && last.id === message.id) conversation.last_message = replacement(last, message, fromEvent);
+    this.notify({ type: 'updated', id: message.conversation_id, message, fromEvent });
+    if (message.deleted) this.scheduleRefresh();
+  }
+
+  /**
+   * A `reaction` event, or this page's own reaction once the server took it: one person's
+   * reaction on one message set, replaced or removed (`emoji: null`), by the contract's order.
+   */
+  applyReaction(frame) {
+    const last = this.conversations.get(frame.conversation_id)?.last_message;
+    if (last && last.id === frame.message_id && !last.deleted) {
+      last.reactions = withReaction(last.reactions ?? [], frame.user, frame.emoji ?? null);
+    }
+    this.notify({ type: 'reaction', id: frame.conversation_id, frame });
   }
 }

@@ -42,6 +42,8 @@ pub const ASSETS: &[Asset] = &[
     asset!("css/chat.css", CSS),
     asset!("css/groups.css", CSS),
     asset!("css/dialogs.css", CSS),
+    asset!("css/bubble.css", CSS),
+    asset!("css/actions.css", CSS),
     asset!("js/api.js", JS),
     asset!("js/dom.js", JS),
     asset!("js/format.js", JS),
@@ -63,6 +65,13 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/group.js", JS),
     asset!("js/members.js", JS),
     asset!("js/info.js", JS),
+    asset!("js/versions.js", JS),
+    asset!("js/reactions.js", JS),
+    asset!("js/bubble.js", JS),
+    asset!("js/menu.js", JS),
+    asset!("js/editor.js", JS),
+    asset!("js/reply.js", JS),
+    asset!("js/actions.js", JS),
 ];
 
 /// The digest naming this build's assets: 12 hex digits of SHA-256 over all of them. Computed

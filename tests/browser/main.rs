@@ -11,6 +11,7 @@ mod chat;
 mod group_screens;
 mod groups;
 mod history;
+mod lifecycle;
 mod list;
 mod members;
 mod page;

@@ -225,6 +225,20 @@ impl Page {
         }
     }
 
+    /// Types `text` where the focus is (replacing the selection, if any), as keyboard input.
+    pub async fn insert_text(&self, text: &str) {
+        self.call("Input.insertText", json!({"text": text})).await;
+    }
+
+    /// Presses a key without text, e.g. `("ArrowDown", 40)`.
+    pub async fn press_key(&self, key: &str, key_code: u32) {
+        for kind in ["keyDown", "keyUp"] {
+            let params = json!({"type": kind, "key": key, "code": key,
+                "windowsVirtualKeyCode": key_code, "nativeVirtualKeyCode": key_code});
+            self.call("Input.dispatchKeyEvent", params).await;
+        }
+    }
+
     /// Presses Tab (with Shift when `shift`), moving the keyboard focus.
     pub async fn press_tab(&self, shift: bool) {
         let modifiers = if shift { 8 } else { 0 };
@@ -232,6 +246,36 @@ impl Page {
             let params = json!({"type": kind, "key": "Tab", "code": "Tab",
                 "windowsVirtualKeyCode": 9, "nativeVirtualKeyCode": 9, "modifiers": modifiers});
             self.call("Input.dispatchKeyEvent", params).await;
+        }
+    }
+
+    /// Keeps a list of the WebSockets the pages of this tab open (from the next navigation
+    /// on), so that `set_offline` can drop them: the browser's offline emulation refuses new
+    /// connections but leaves open sockets alone. Installed by the debugger, not the page, so
+    /// the pages' CSP does not apply.
+    pub async fn track_sockets(&self) {
+        let source = "(() => { const Native = window.WebSocket; window.__sockets = []; \
+            window.WebSocket = class extends Native { constructor(...args) { super(...args); \
+            window.__sockets.push(this); } }; })()";
+        self.call(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": source}),
+        )
+        .await;
+    }
+
+    /// Takes the tab off the network (`true`) or puts it back: as a person whose connection
+    /// drops, its open sockets (tracked by `track_sockets`) close and nothing reaches the
+    /// server until it is back.
+    pub async fn set_offline(&self, offline: bool) {
+        self.call(
+            "Network.emulateNetworkConditions",
+            json!({"offline": offline, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}),
+        )
+        .await;
+        if offline {
+            self.eval("(window.__sockets ?? []).forEach((s) => s.close(4000, 'offline')); true")
+                .await;
         }
     }
 

@@ -19,26 +19,39 @@ pub struct TestServer {
     pub addr: SocketAddr,
     pub url: String,
     dir: TempDir,
-}
-
-fn config(dir: &TempDir, addr: SocketAddr) -> Config {
-    let mut config = Config::for_tests(dir.path());
-    config.bind = addr;
-    config
+    /// Changes to the tests' configuration, made at every start.
+    tweak: fn(&mut Config),
 }
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `tweak` changes (a shorter edit window, say).
+    pub async fn start_with(tweak: fn(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
-        let server = Server::start(config(&dir, "127.0.0.1:0".parse().unwrap()))
+        let mut server = TestServer {
+            addr: "127.0.0.1:0".parse().unwrap(),
+            url: String::new(),
+            server: None,
+            dir,
+            tweak,
+        };
+        let started = Server::start(server.config(server.addr))
             .await
             .expect("server starts");
-        TestServer {
-            addr: server.addr(),
-            url: server.url(),
-            server: Some(server),
-            dir,
-        }
+        server.addr = started.addr();
+        server.url = started.url();
+        server.server = Some(started);
+        server
+    }
+
+    fn config(&self, addr: SocketAddr) -> Config {
+        let mut config = Config::for_tests(self.dir.path());
+        config.bind = addr;
+        (self.tweak)(&mut config);
+        config
     }
 
     /// Stops the server: open sockets are closed, the port is free.
@@ -51,7 +64,7 @@ impl TestServer {
     /// Starts it again on the same data directory and the same port.
     pub async fn start_again(&mut self) {
         assert!(self.server.is_none(), "stop the server first");
-        let server = Server::start(config(&self.dir, self.addr))
+        let server = Server::start(self.config(self.addr))
             .await
             .expect("server restarts on the same port");
         self.server = Some(server);
@@ -65,7 +78,7 @@ impl TestServer {
         Fut: Future<Output = ()>,
     {
         assert!(self.server.is_none(), "stop the server first");
-        let other = Server::start(config(&self.dir, "127.0.0.1:0".parse().unwrap()))
+        let other = Server::start(self.config("127.0.0.1:0".parse().unwrap()))
             .await
             .expect("a second server starts");
         during(other.url()).await;
@@ -146,6 +159,44 @@ impl ApiUser {
         let path = format!("/api/conversations/{to}/messages");
         let response = self.post(&path, message).await;
         response.json().await.expect("message")
+    }
+
+    /// Sends `body` to `to` as a reply to message `reply_to`; returns the stored message.
+    pub async fn send_reply(&self, to: &str, client_id: &str, body: &str, reply_to: i64) -> Value {
+        let message = json!({"client_id": client_id, "body": body, "reply_to": reply_to});
+        let path = format!("/api/conversations/{to}/messages");
+        let response = self.post(&path, message).await;
+        response.json().await.expect("message")
+    }
+
+    /// Sends `body` with `method` to `path` with the CSRF token, asserts it succeeded and
+    /// returns the answer's JSON.
+    async fn request(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("X-CSRF-Token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path} not sent: {e}"));
+        let status = response.status();
+        assert!(status.is_success(), "{method} {path}: {status}");
+        response.json().await.expect("json answer")
+    }
+
+    /// Sets this user's reaction on message `id` to `emoji`; returns the message.
+    pub async fn react(&self, id: i64, emoji: &str) -> Value {
+        let path = format!("/api/messages/{id}/reaction");
+        self.request(reqwest::Method::PUT, &path, json!({"emoji": emoji}))
+            .await
+    }
+
+    /// Edits this user's message `id` to `body`; returns the message.
+    pub async fn edit(&self, id: i64, body: &str) -> Value {
+        let path = format!("/api/messages/{id}");
+        self.request(reqwest::Method::PATCH, &path, json!({"body": body}))
+            .await
     }
 
     /// Creates a group with `members`; returns the group object.
