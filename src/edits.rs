@@ -1,6 +1,8 @@
 //! What a member does to a message once it is sent: edit it, delete it for everyone, react to
 //! it. Each change is judged and committed by the store with one event for every current member
 //! who can see the message, then published; a change that changes nothing publishes nothing.
+//! Changes count against the sender's send rate (`--send-rate`): each one can mean an event for
+//! every member of a group, as a message does.
 
 use crate::app::App;
 use crate::domain::error::Error;
@@ -37,6 +39,7 @@ async fn change(
     id: MessageId,
     edit: MessageEdit,
 ) -> Result<Message, Error> {
+    app.send_limit.check(&actor.id)?;
     let change = MessageChange {
         actor: actor.clone(),
         message: id,

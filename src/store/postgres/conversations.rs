@@ -9,8 +9,9 @@
 use sqlx::{AssertSqlSafe, PgConnection};
 
 use super::failure;
-use super::marks::{show, viewpoint, visible_to};
+use super::marks::{show, viewpoint};
 use super::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, messages_from_rows};
+use super::ranges::visible_to;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind};

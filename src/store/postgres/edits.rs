@@ -9,8 +9,9 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::batch::record_change_events;
 use super::failure;
-use super::marks::{show, visible_to};
+use super::marks::show;
 use super::messages::messages_by_ids;
+use super::ranges::visible_to;
 use super::{reactions, replies};
 use crate::domain::group::Role;
 use crate::domain::ids::{ConversationId, MessageId, UserId};

@@ -7,8 +7,9 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::accounts::user_from_row;
 use super::failure;
-use super::marks::{show, visible_to};
+use super::marks::show;
 use super::messages::messages_by_ids;
+use super::ranges::visible_to;
 use crate::domain::group::{Info, Role};
 use crate::domain::ids::{ConversationId, UserId};
 use crate::store::{ConversationSummary, GroupSummary, StoreError};

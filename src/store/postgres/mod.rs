@@ -25,6 +25,7 @@ mod list;
 mod marks;
 mod membership;
 mod messages;
+mod ranges;
 mod reactions;
 mod receipts;
 mod replies;

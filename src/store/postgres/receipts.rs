@@ -9,7 +9,7 @@ use super::accounts::user_from_row;
 use super::batch::record_moved;
 use super::batch::statuses::{Resolved, advance};
 use super::failure;
-use super::marks::visible_to;
+use super::ranges::visible_to;
 use crate::domain::MessageStatus;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::failure;
-use super::marks::visible_to;
+use super::ranges::visible_to;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::message::Quote;
 use crate::domain::{Message, MessageKind};

@@ -8,9 +8,10 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::marks::{show, viewpoint, visible_to};
+use super::marks::{show, viewpoint};
 use super::messages::{MESSAGE_COLUMNS, MESSAGE_JOINS, message_from_row};
 use super::other;
+use super::ranges::visible_to;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind, MessageStatus};

@@ -7,8 +7,9 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::events::append_event;
-use super::marks::{show, visible_to};
+use super::marks::show;
 use super::messages::message_by_id;
+use super::ranges::visible_to;
 use super::{other, reactions, replies};
 use crate::domain::MessageKind;
 use crate::domain::event::UserEvent;

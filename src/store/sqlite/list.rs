@@ -6,9 +6,10 @@
 use rusqlite::{Connection, Row, params};
 
 use super::accounts::user_from_row;
-use super::marks::{show, visible_to};
+use super::marks::show;
 use super::messages::message_by_id;
 use super::other;
+use super::ranges::visible_to;
 use crate::domain::group::{Info, Role};
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::store::{ConversationSummary, GroupSummary, StoreError};

@@ -1,6 +1,6 @@
 //! Members' receipt marks on SQLite, and what a viewer sees through them: the viewpoint of a
 //! member in a conversation (`store::viewpoint`) and the statuses it gives the messages a read
-//! returns. Also the one visibility rule every read of messages applies in its query.
+//! returns, with the quote and reactions each message carries.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
@@ -13,15 +13,6 @@ use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::receipt::{Marks, MemberMarks};
 use crate::store::StoreError;
 use crate::store::viewpoint::Viewpoint;
-
-/// Whether message `m` lies in a visible range of user `?{n}`: an SQL condition for queries
-/// over `messages m`.
-pub fn visible_to(n: usize) -> String {
-    format!(
-        "EXISTS (SELECT 1 FROM member_ranges v WHERE v.conversation_id = m.conversation_id \
-         AND v.user_id = ?{n} AND v.from_id <= m.id AND (v.to_id IS NULL OR m.id <= v.to_id))"
-    )
-}
 
 /// A member's standing: their username, whether the conversation is a group, and their marks;
 /// `None` for someone who was never a member.

@@ -13,8 +13,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::accounts::user_from_row;
 use super::events::append_event;
-use super::marks::{standing, visible_to};
+use super::marks::standing;
 use super::other;
+use super::ranges::visible_to;
 use crate::domain::MessageKind;
 use crate::domain::MessageStatus;
 use crate::domain::event::UserEvent;

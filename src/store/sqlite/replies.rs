@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::marks::visible_to;
 use super::other;
+use super::ranges::visible_to;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::message::Quote;
 use crate::domain::{Message, MessageKind};

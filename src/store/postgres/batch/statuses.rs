@@ -20,7 +20,7 @@ use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::receipt::Marks;
 use crate::domain::{MessageKind, MessageStatus};
 use crate::store::postgres::failure;
-use crate::store::postgres::marks::visible_to;
+use crate::store::postgres::ranges::visible_to;
 use crate::store::receipts::{Moved, Others, Receipt, route};
 use crate::store::{StatusChange, StoreError};
 
