@@ -387,3 +387,65 @@ async fn messages_stored_by_a_node_that_dies_reach_sockets_on_other_nodes() {
         orphans.len()
     );
 }
+
+/// Edits, deletes and reactions made on one node reach a socket on another, live, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_to_a_message_reach_sockets_on_other_nodes() {
+    use serde_json::{Value, json};
+
+    let cluster = Cluster::start(2).await;
+    let people = cluster.people(&names("edit", 2)).await;
+    let (alice, bob) = (&people[0], &people[1]);
+    let on = |node: usize| cluster.nodes.url(node);
+    let request = |method: reqwest::Method, node: usize, path: &str, body: Value| {
+        cluster
+            .http
+            .request(method, format!("{}{path}", on(node)))
+            .bearer_auth(&alice.token)
+            .json(&body)
+            .send()
+    };
+    let other = 1 - bob.home;
+    let sent: Value = request(
+        reqwest::Method::POST,
+        other,
+        &format!("/api/conversations/{}/messages", bob.name),
+        json!({"client_id": "e1", "body": "draft"}),
+    )
+    .await
+    .expect("sent")
+    .json()
+    .await
+    .expect("the message");
+    let id = sent["id"].as_i64().expect("id");
+    let mut socket = crate::socket::open(
+        &on(bob.home),
+        "/ws/notifications/",
+        crate::socket::Auth::Bearer(&bob.token),
+    )
+    .await;
+    let path = format!("/api/messages/{id}");
+    for (method, path, body) in [
+        (
+            reqwest::Method::PATCH,
+            path.clone(),
+            json!({"body": "final"}),
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("{path}/reaction"),
+            json!({"emoji": "👍"}),
+        ),
+        (reqwest::Method::DELETE, path.clone(), Value::Null),
+    ] {
+        let response = request(method, other, &path, body).await.expect("changed");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let events = socket.stored_events(3).await;
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
+    assert_eq!(kinds, ["message_updated", "reaction", "message_updated"]);
+    assert_eq!(events[0]["message"]["body"], "final");
+    assert_eq!(events[1]["emoji"], "👍");
+    assert_eq!(events[2]["message"]["deleted"], true);
+    socket.assert_no_more_events().await;
+}
