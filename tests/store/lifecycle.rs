@@ -249,6 +249,34 @@ async fn replies_name_a_live_text_message_of_the_same_conversation(store: &dyn S
     ));
 }
 
+async fn a_reply_is_judged_after_the_senders_membership(store: &dyn Store) {
+    let [alice, bob, eve] = users(store, ["alice", "bob", "eve"]).await;
+    let group = group_of(store, &alice, "Team", &[&bob]).await;
+    let news = try_send_to_group(store, &alice, group, "m1", "news")
+        .await
+        .expect("sent")
+        .message
+        .id;
+    // A stranger hears of no group, whatever they reply to.
+    assert!(matches!(
+        store
+            .send_message(replying(group_draft(&eve, group, "e1", "hi"), news))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    change(store, &alice, group, GroupEdit::Remove(bob.clone()))
+        .await
+        .expect("removed");
+    assert_eq!(
+        send_refusal(
+            store
+                .send_message(replying(group_draft(&bob, group, "b1", "hi"), MessageId(1)))
+                .await
+        ),
+        Refusal::Forbidden("not_a_member")
+    );
+}
+
 async fn admins_delete_any_message_of_their_group_members_only_theirs(store: &dyn Store) {
     let [alice, bob, carol] = users(store, ["alice", "bob", "carol"]).await;
     let group = group_of(store, &alice, "Team", &[&bob, &carol]).await;
@@ -543,6 +571,7 @@ stories!(
     a_delete_erases_the_body_its_reactions_and_its_own_quote,
     a_reply_quotes_the_message_as_it_is_now,
     replies_name_a_live_text_message_of_the_same_conversation,
+    a_reply_is_judged_after_the_senders_membership,
     admins_delete_any_message_of_their_group_members_only_theirs,
     reactions_keep_their_places_and_their_users_order,
     only_current_members_who_see_a_message_hear_of_its_changes,

@@ -62,7 +62,7 @@ pub fn quote(
 pub fn reply_target(
     conn: &Connection,
     reply_to: MessageId,
-    conversation: Option<ConversationId>,
+    conversation: ConversationId,
     sender: UserId,
 ) -> Result<Quote, StoreError> {
     let sql = format!(
@@ -81,7 +81,7 @@ pub fn reply_target(
         .map_err(other)?;
     match found {
         Some((in_conversation, kind, false, sender, body))
-            if Some(ConversationId(in_conversation)) == conversation
+            if ConversationId(in_conversation) == conversation
                 && MessageKind::from_i64(kind) == MessageKind::Text =>
         {
             Ok(Quote::of(reply_to, sender, &body, false))

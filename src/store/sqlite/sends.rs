@@ -10,7 +10,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::conversations::{direct_conversation, last_seq, open_direct_conversation};
+use super::conversations::{last_seq, open_direct_conversation};
 use super::events::append_event;
 use super::groups::{current_members, group_row, standing};
 use super::marks::show;
@@ -63,16 +63,6 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
         });
     }
 
-    let quote = match req.reply_to {
-        Some(reply_to) => {
-            let conversation = match &req.to {
-                Destination::Direct(to) => direct_conversation(conn, req.sender.id, to.id)?,
-                Destination::Group(group) => Some(*group),
-            };
-            Some(reply_target(conn, reply_to, conversation, req.sender.id)?)
-        }
-        None => None,
-    };
     let (conversation, last_seq, audience) = match &req.to {
         Destination::Direct(to) => {
             let (conversation, last_seq) =
@@ -94,6 +84,11 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
                 current_members(conn, *group)?,
             )
         }
+    };
+    // Checked once the sender may send here (a failed job's writes are undone with it).
+    let quote = match req.reply_to {
+        Some(reply_to) => Some(reply_target(conn, reply_to, conversation, req.sender.id)?),
+        None => None,
     };
     let seq = last_seq + 1;
     conn.prepare_cached(
