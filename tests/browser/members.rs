@@ -108,6 +108,9 @@ async fn the_owner_manages_members_and_the_removed_page_says_so() {
     wait_last_system(&pete_page, "Olga Berg made you an admin").await;
 
     // She renames the group: the others' headers and tab titles follow.
+    // Focused first: a live repaint of the panel (the role change above) keeps a field being
+    // edited as it is, but refills one that is not.
+    olga_page.click("#panel-title").await;
     olga_page
         .eval("document.getElementById('panel-title').value = ''")
         .await;
