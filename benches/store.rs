@@ -73,6 +73,7 @@ impl Fixture {
             client_id: ClientId::parse(&format!("c{n}")).expect("valid client id"),
             body: body.clone(),
             reply_to: None,
+            attachments: Vec::new(),
             at: Timestamp::now(),
         }
     }

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::auth::passwords::Hasher;
+use crate::blobs::Blobs;
 use crate::bus::Bus;
 use crate::delivery::Hub;
 use crate::directory::Directory;
@@ -39,10 +40,20 @@ pub struct Settings {
     /// How long a sender may edit or delete for everyone (`--edit-window-secs`,
     /// `--delete-window-secs`).
     pub windows: Windows,
+    /// `--max-upload-bytes`, `--upload-quota-bytes`, `--max-image-pixels`.
+    pub max_upload_bytes: u64,
+    pub upload_quota_bytes: u64,
+    pub max_image_pixels: u64,
+    /// Where an upload is written while it arrives (under the data directory).
+    pub upload_scratch: std::path::PathBuf,
 }
 
 pub struct App {
     pub store: Arc<dyn Store>,
+    /// Upload bytes (the data directory, or object storage).
+    pub blobs: Blobs,
+    /// Images decoded at once (`--image-workers`).
+    pub image_slots: Arc<tokio::sync::Semaphore>,
     pub bus: Arc<dyn Bus>,
     pub hub: Arc<Hub>,
     /// Users already looked up by name (recipients of sends, chat partners).

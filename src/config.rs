@@ -84,6 +84,24 @@ pub struct Config {
     /// larger ones a sender hears only when every member has a message delivered or read.
     #[arg(long, env = "LINKUP_LIVE_RECEIPTS_MAX", default_value_t = 32)]
     pub live_receipts_max: usize,
+    /// Where upload bytes live when several nodes share them: `s3://bucket/prefix` (credentials,
+    /// region and endpoint from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`, `AWS_REGION`, `AWS_ENDPOINT_URL`). Default: `uploads/` under the data
+    /// directory.
+    #[arg(long, env = "LINKUP_OBJECT_STORE_URL")]
+    pub object_store_url: Option<String>,
+    /// The largest file an upload may be, in bytes.
+    #[arg(long, env = "LINKUP_MAX_UPLOAD_BYTES", default_value_t = 25 * 1024 * 1024)]
+    pub max_upload_bytes: u64,
+    /// Bytes a user may upload in any 24 hours.
+    #[arg(long, env = "LINKUP_UPLOAD_QUOTA_BYTES", default_value_t = 1024 * 1024 * 1024)]
+    pub upload_quota_bytes: u64,
+    /// Images with more pixels than this are never decoded (no dimensions, no thumbnail).
+    #[arg(long, env = "LINKUP_MAX_IMAGE_PIXELS", default_value_t = 40_000_000)]
+    pub max_image_pixels: u64,
+    /// Images decoded at once, off the async threads.
+    #[arg(long, env = "LINKUP_IMAGE_WORKERS", default_value_t = 2)]
+    pub image_workers: usize,
     /// Seconds after sending during which a sender may edit a message (0: never).
     #[arg(long, env = "LINKUP_EDIT_WINDOW_SECS", default_value_t = 900)]
     pub edit_window_secs: u64,
@@ -131,6 +149,11 @@ impl Config {
             max_group_members: 256,
             edit_window_secs: 900,
             delete_window_secs: 172_800,
+            object_store_url: None,
+            max_upload_bytes: 25 * 1024 * 1024,
+            upload_quota_bytes: 1024 * 1024 * 1024,
+            max_image_pixels: 40_000_000,
+            image_workers: 2,
             group_create_rate: 0,
             frame_rate: 0,
             pg_max_connections: 8,

@@ -7,19 +7,22 @@ use crate::app::App;
 pub struct Readiness {
     pub store: bool,
     pub bus: bool,
+    pub attachments: bool,
 }
 
 impl Readiness {
     /// Ready when every dependency answered.
     pub fn ready(self) -> bool {
-        self.store && self.bus
+        self.store && self.bus && self.attachments
     }
 }
 
-/// Asks the store for a round trip and the bus whether it is connected.
+/// Asks the store for a round trip, the bus whether it is connected, and the attachment storage
+/// for a small write, read and delete.
 pub async fn readiness(app: &App) -> Readiness {
     Readiness {
         store: app.store.ping().await.is_ok(),
         bus: app.bus.ready().await,
+        attachments: app.blobs.check().await.is_ok(),
     }
 }

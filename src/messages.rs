@@ -8,6 +8,7 @@ use crate::domain::error::Error;
 use crate::domain::ids::{ConversationId, MessageId};
 use crate::domain::input::{self, Body, ClientId, Username};
 use crate::domain::time::Timestamp;
+use crate::domain::upload::UploadId;
 use crate::store::{Destination, SendRequest, StoreError};
 
 /// Where a client asks a message to go.
@@ -29,6 +30,8 @@ pub struct Draft {
     pub body: Body,
     /// The message this one replies to (checked by the store with the send).
     pub reply_to: Option<MessageId>,
+    /// Uploads of the sender's to carry, in order (checked by the store with the send).
+    pub attachments: Vec<UploadId>,
 }
 
 impl Draft {
@@ -44,30 +47,34 @@ impl Draft {
             body: Body::parse(body, max_body_chars)?,
             to: Target::User(input::named_user(to)?),
             reply_to: None,
+            attachments: Vec::new(),
         })
     }
 
-    /// Parses a send to a conversation named by id, checking `client_id`, then `body`.
-    pub fn parse_in(
-        to: Target,
+    /// Parses a send with everything a client may give: `client_id`, then `attachments`, then
+    /// `body` (which may be empty when there are attachments), then where it goes (`to`), then
+    /// `reply_to`.
+    pub fn compose(
+        to: impl FnOnce() -> Result<Target, Error>,
         client_id: &str,
         body: &str,
+        reply_to: Option<&serde_json::Value>,
+        attachments: Option<&serde_json::Value>,
         max_body_chars: usize,
     ) -> Result<Self, Error> {
+        let client_id = ClientId::parse(client_id)?;
+        let attachments = input::attachments(attachments)?;
+        let body = if attachments.is_empty() {
+            Body::parse(body, max_body_chars)?
+        } else {
+            Body::parse_caption(body, max_body_chars)?
+        };
         Ok(Draft {
-            client_id: ClientId::parse(client_id)?,
-            body: Body::parse(body, max_body_chars)?,
-            to,
-            reply_to: None,
-        })
-    }
-
-    /// The same draft as a reply to the message `reply_to` names (a send's field as the client
-    /// wrote it: absent, `null` or a message id).
-    pub fn replying_to(self, reply_to: Option<&serde_json::Value>) -> Result<Self, Error> {
-        Ok(Draft {
+            to: to()?,
+            client_id,
+            body,
             reply_to: input::reply_to(reply_to)?,
-            ..self
+            attachments,
         })
     }
 }
@@ -158,6 +165,7 @@ async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Er
         client_id: draft.client_id.clone(),
         body: draft.body.clone(),
         reply_to: draft.reply_to,
+        attachments: draft.attachments.clone(),
         at: Timestamp::now(),
     }))
 }

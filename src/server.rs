@@ -15,6 +15,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::app::{App, AppState, Settings};
 use crate::auth::passwords::Hasher;
+use crate::blobs::Blobs;
 use crate::bus::Bus;
 use crate::bus::memory::MemoryBus;
 use crate::bus::redis::RedisBus;
@@ -99,12 +100,23 @@ async fn build_state(
             edit_secs: config.edit_window_secs,
             delete_secs: config.delete_window_secs,
         },
+        max_upload_bytes: config.max_upload_bytes.max(1),
+        upload_quota_bytes: config.upload_quota_bytes,
+        max_image_pixels: config.max_image_pixels,
+        upload_scratch: config.data_dir.join("tmp"),
+    };
+    let blobs = match &config.object_store_url {
+        Some(url) => Blobs::s3(url).context("opening object storage (--object-store-url)")?,
+        None => Blobs::local(&config.data_dir.join("uploads"))
+            .context("opening the uploads directory under --data-dir")?,
     };
     let metrics = Metrics::default();
     // Every store call the actions make is timed, under the call's name.
     let store: Arc<dyn Store> = Arc::new(Timed::new(store, metrics.store_latency.clone()));
     let app = App {
         store,
+        blobs,
+        image_slots: Arc::new(tokio::sync::Semaphore::new(config.image_workers.max(1))),
         bus,
         hub,
         directory: Directory::new(DIRECTORY_CAPACITY),
@@ -190,12 +202,23 @@ impl Server {
     }
 }
 
-/// Periodic upkeep: forget idle rate-limit buckets.
+/// How often the bytes of uploads no message may carry any more are looked for (the contract
+/// gives them 30 seconds to leave storage).
+const UPLOAD_SWEEP: Duration = Duration::from_secs(10);
+
+/// Periodic upkeep: remove the bytes of uploads no message may carry any more; forget idle
+/// rate-limit buckets.
 fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
+        let mut sweep = tokio::time::interval(UPLOAD_SWEEP);
         loop {
             tokio::select! {
+                _ = sweep.tick() => {
+                    if let Err(err) = crate::uploads::sweep(&state).await {
+                        tracing::warn!(error = %err, "upload sweep failed; will retry");
+                    }
+                }
                 _ = tick.tick() => {
                     state.send_limit.forget_idle();
                     state.login_limit.forget_idle();

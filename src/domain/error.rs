@@ -33,6 +33,14 @@ pub enum Error {
     MessageNotFound,
     #[error("this message was deleted for everyone")]
     MessageDeleted,
+    #[error("no such upload")]
+    UploadNotFound,
+    #[error("this upload has no thumbnail")]
+    ThumbnailNotFound,
+    #[error("the file is larger than the limit of {0} bytes")]
+    UploadTooLarge(u64),
+    #[error("the uploads of the last 24 hours would exceed the quota of {quota} bytes; retry in {} s", .retry_after.as_secs())]
+    UploadQuotaExceeded { quota: u64, retry_after: Duration },
     #[error("no such conversation")]
     ConversationNotFound,
     #[error("no such member of this group")]
@@ -87,6 +95,10 @@ impl Error {
             Error::UserNotFound(_) => code::USER_NOT_FOUND,
             Error::MessageNotFound => code::MESSAGE_NOT_FOUND,
             Error::MessageDeleted => code::MESSAGE_DELETED,
+            Error::UploadNotFound => code::UPLOAD_NOT_FOUND,
+            Error::ThumbnailNotFound => code::THUMBNAIL_NOT_FOUND,
+            Error::UploadTooLarge(_) => code::UPLOAD_TOO_LARGE,
+            Error::UploadQuotaExceeded { .. } => code::UPLOAD_QUOTA_EXCEEDED,
             Error::ConversationNotFound => code::CONVERSATION_NOT_FOUND,
             Error::MemberNotFound => code::MEMBER_NOT_FOUND,
             Error::CannotMessageSelf => code::CANNOT_MESSAGE_SELF,

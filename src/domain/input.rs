@@ -4,6 +4,7 @@
 use super::code;
 use super::error::Error;
 use super::ids::{ConversationId, Cursor, MessageId};
+use super::upload::{MAX_ATTACHMENTS, UploadId};
 
 /// A username: 3–32 of `[a-z0-9_.-]`, compared case-insensitively and stored lower-case.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -173,9 +174,58 @@ impl Body {
         Ok(Body(trimmed.to_owned()))
     }
 
+    /// A body that may be empty (a message carrying attachments, or the edit of one), else
+    /// checked as `parse` checks it.
+    pub fn parse_caption(raw: &str, max_chars: usize) -> Result<Self, Error> {
+        if raw.trim().is_empty() {
+            return Ok(Body(String::new()));
+        }
+        Body::parse(raw, max_chars)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// A send's `attachments`: absent or `null` for none, else an array of at most
+/// `MAX_ATTACHMENTS` distinct upload ids (`invalid_attachment`).
+pub fn attachments(raw: Option<&serde_json::Value>) -> Result<Vec<UploadId>, Error> {
+    let refuse = |why: String| Error::invalid(code::INVALID_ATTACHMENT, why);
+    let items = match raw {
+        None | Some(serde_json::Value::Null) => return Ok(Vec::new()),
+        Some(serde_json::Value::Array(items)) => items,
+        Some(other) => {
+            return Err(refuse(format!(
+                "attachments must be an array of upload ids, got {other}"
+            )));
+        }
+    };
+    if items.len() > MAX_ATTACHMENTS {
+        return Err(refuse(format!(
+            "a message carries at most {MAX_ATTACHMENTS} attachments, got {}",
+            items.len()
+        )));
+    }
+    let mut ids: Vec<UploadId> = Vec::with_capacity(items.len());
+    for item in items {
+        let id = item
+            .as_str()
+            .and_then(|raw| UploadId::parse(raw).ok())
+            .ok_or_else(|| refuse(format!("{item} is not an upload id")))?;
+        if ids.contains(&id) {
+            return Err(refuse(format!(
+                "upload {:?} is attached twice",
+                id.as_str()
+            )));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
 }
 
 /// Parses a strictly positive 64-bit integer written in plain decimal digits.

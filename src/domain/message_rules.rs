@@ -38,6 +38,8 @@ pub struct Subject<'a> {
     pub deleted: bool,
     pub created_at: Timestamp,
     pub body: &'a str,
+    /// Whether it carries attachments (then its body may be edited to nothing).
+    pub has_attachments: bool,
     /// Whether the member asking sent it.
     pub mine: bool,
     /// Whether the member asking is a current member (a past one can still read it).
@@ -103,6 +105,12 @@ fn edit(
     }
     if subject.body == body {
         return Ok(Verdict::Unchanged);
+    }
+    if body.is_empty() && !subject.has_attachments {
+        return Err(Error::invalid(
+            code::INVALID_BODY,
+            "only a message with attachments may have an empty body",
+        ));
     }
     if !within(subject.created_at, windows.edit_secs, at) {
         return Err(Error::forbidden(
@@ -191,6 +199,7 @@ mod tests {
             deleted: false,
             created_at: SENT,
             body: "hello",
+            has_attachments: false,
             mine: true,
             current: true,
             moderator: false,

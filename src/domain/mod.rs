@@ -19,6 +19,7 @@ pub mod message_rules;
 pub mod reaction;
 pub mod receipt;
 pub mod time;
+pub mod upload;
 pub mod user;
 
 pub use error::Error;

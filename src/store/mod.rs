@@ -19,6 +19,7 @@ pub mod records;
 pub mod sqlite;
 pub mod statements;
 pub mod timed;
+pub mod uploads;
 pub mod viewpoint;
 
 use async_trait::async_trait;
@@ -26,6 +27,7 @@ use async_trait::async_trait;
 pub use changes::{Changed, MessageChange, MessageEdit};
 pub use error::{Refusal, StoreError};
 pub use groups::{GroupEdit, GroupRequest, GroupWrite, Member, NewGroup};
+pub use uploads::{NewUpload, UploadUsage};
 
 use crate::domain::User;
 use crate::domain::event::{Event, UserEvent};
@@ -33,6 +35,7 @@ use crate::domain::group::{Group, Role};
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{Body, ClientId, Username};
 use crate::domain::time::Timestamp;
+use crate::domain::upload::{Upload, UploadId};
 use crate::domain::{Message, MessageStatus};
 
 /// A user with the password hash, for login only.
@@ -93,6 +96,8 @@ pub struct SendRequest {
     /// The message this one replies to: a text message of the same conversation that the
     /// sender can see and that is not deleted (checked with the send).
     pub reply_to: Option<MessageId>,
+    /// Uploads of the sender's, in the order given (each checked with the send).
+    pub attachments: Vec<UploadId>,
     pub at: Timestamp,
 }
 
@@ -344,6 +349,31 @@ pub trait Store: Send + Sync + 'static {
     async fn contacts(&self, user: UserId) -> Result<Vec<Contact>, StoreError>;
     /// Records when the user's last socket closed.
     async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Records a finished upload.
+    async fn create_upload(&self, upload: NewUpload) -> Result<(), StoreError>;
+    /// What `user` uploaded after `since` (deleted uploads included).
+    async fn upload_usage(&self, user: UserId, since: Timestamp)
+    -> Result<UploadUsage, StoreError>;
+    /// Upload `id` if `viewer` may download it at `now`: its uploader while a message carries it
+    /// or, never attached, for 24 hours; a member who can see a message that carries it.
+    async fn readable_upload(
+        &self,
+        viewer: UserId,
+        id: UploadId,
+        now: Timestamp,
+    ) -> Result<Option<Upload>, StoreError>;
+    /// Marks gone, at `now`, every upload no message may carry any more (never attached for 24
+    /// hours, or no longer carried by any message), and returns up to `limit` gone uploads whose
+    /// bytes are still stored.
+    async fn sweep_uploads(&self, now: Timestamp, limit: u32) -> Result<Vec<UploadId>, StoreError>;
+    /// Records that these uploads' bytes are removed, and forgets removed uploads made at or
+    /// before `forget_before`.
+    async fn uploads_removed(
+        &self,
+        ids: Vec<UploadId>,
+        forget_before: Timestamp,
+    ) -> Result<(), StoreError>;
 
     /// Cheap round trip for readiness checks.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -219,14 +219,23 @@ pub fn invalid_reply_to(reply_to: MessageId) -> StoreError {
 pub struct Stored {
     pub body: String,
     pub reply_to: Option<MessageId>,
+    /// The ids of the uploads it carries, in order.
+    pub attachments: Vec<String>,
     pub deleted: bool,
 }
 
 impl Stored {
-    /// Whether `req` asks for this same message. Once it is deleted for everyone its body and
-    /// quote are gone, so any retry of its `client_id` in its place is taken as the same send.
+    /// Whether `req` asks for this same message (body, reply and attachments). Once it is deleted
+    /// for everyone its body, quote and attachments are gone, so any retry of its `client_id` in its place is taken as the same send.
     pub fn same_as(&self, req: &SendRequest) -> bool {
-        self.deleted || (self.body == req.body.as_str() && self.reply_to == req.reply_to)
+        self.deleted
+            || (self.body == req.body.as_str()
+                && self.reply_to == req.reply_to
+                && self
+                    .attachments
+                    .iter()
+                    .map(String::as_str)
+                    .eq(req.attachments.iter().map(|a| a.as_str())))
     }
 }
 

@@ -82,3 +82,45 @@ pub const SET_REACTION: &str = "INSERT INTO reactions (message_id, user_id, emoj
 
 /// Removes user `$2`'s reaction on message `$1`.
 pub const REMOVE_REACTION: &str = "DELETE FROM reactions WHERE message_id = $1 AND user_id = $2";
+
+/// A new upload: id, uploader, filename, content type, size, sha256, width, height, whether it
+/// has a thumbnail, created.
+pub const INSERT_UPLOAD: &str = "INSERT INTO uploads (id, uploader_id, filename, content_type, size, sha256, \
+     width, height, thumbnail, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// The bytes user `$1` uploaded after `$2`, and when the oldest of those uploads was made.
+pub const UPLOAD_USAGE: &str = "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT), MIN(created_at) FROM uploads \
+     WHERE uploader_id = $1 AND created_at > $2";
+
+/// Whether upload `$1` is user `$2`'s and a message may still carry it: never attached and made
+/// after `$3`, or carried by a message now.
+pub const ATTACHABLE: &str = "SELECT COUNT(*) FROM uploads WHERE id = $1 AND uploader_id = $2 \
+     AND gone_at IS NULL AND ((NOT attached AND created_at > $3) \
+     OR EXISTS (SELECT 1 FROM message_attachments a WHERE a.upload_id = uploads.id))";
+
+/// Message `$1` carries upload `$3` at position `$2`.
+pub const ATTACH: &str =
+    "INSERT INTO message_attachments (message_id, position, upload_id) VALUES ($1, $2, $3)";
+
+/// Upload `$1` has been carried by a message: from now on it lives only while one carries it.
+pub const MARK_ATTACHED: &str = "UPDATE uploads SET attached = TRUE WHERE id = $1";
+
+/// Message `$1` carries nothing any more (it was deleted).
+pub const DETACH_ALL: &str = "DELETE FROM message_attachments WHERE message_id = $1";
+
+/// Marks gone at `$1` every upload no message may carry any more: never attached and made at
+/// or before `$2`, or attached once and carried by none now.
+pub const MARK_GONE: &str = "UPDATE uploads SET gone_at = $1 WHERE gone_at IS NULL \
+     AND ((NOT attached AND created_at <= $2) OR (attached AND NOT EXISTS \
+     (SELECT 1 FROM message_attachments a WHERE a.upload_id = uploads.id)))";
+
+/// Up to `$1` gone uploads whose bytes are still stored.
+pub const GONE_NOT_REMOVED: &str =
+    "SELECT id FROM uploads WHERE gone_at IS NOT NULL AND NOT removed ORDER BY gone_at LIMIT $1";
+
+/// Upload `$1`'s bytes are removed from storage.
+pub const MARK_REMOVED: &str = "UPDATE uploads SET removed = TRUE WHERE id = $1";
+
+/// Forgets the rows of removed uploads made at or before `$1` (past every quota window).
+pub const PURGE_REMOVED: &str = "DELETE FROM uploads WHERE removed AND created_at <= $1 \
+     AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.upload_id = uploads.id)";

@@ -12,11 +12,13 @@ use prometheus_client::metrics::histogram::Histogram;
 
 use super::{
     Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
-    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession, NewUser,
-    ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError,
+    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession,
+    NewUpload, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
+    Store, StoreError, UploadUsage,
 };
 use crate::domain::group::Group;
 use crate::domain::input::{ClientId, Username};
+use crate::domain::upload::{Upload, UploadId};
 use crate::domain::{ConversationId, Cursor, Message, MessageId, Timestamp, User, UserId};
 use crate::metrics::StoreLabels;
 
@@ -249,6 +251,50 @@ impl Store for Timed {
     async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
         self.time("set_last_seen", self.inner.set_last_seen(user, at))
             .await
+    }
+
+    async fn create_upload(&self, upload: NewUpload) -> Result<(), StoreError> {
+        self.time("create_upload", self.inner.create_upload(upload))
+            .await
+    }
+
+    async fn upload_usage(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<UploadUsage, StoreError> {
+        self.time("upload_usage", self.inner.upload_usage(user, since))
+            .await
+    }
+
+    async fn readable_upload(
+        &self,
+        viewer: UserId,
+        id: UploadId,
+        now: Timestamp,
+    ) -> Result<Option<Upload>, StoreError> {
+        self.time(
+            "readable_upload",
+            self.inner.readable_upload(viewer, id, now),
+        )
+        .await
+    }
+
+    async fn sweep_uploads(&self, now: Timestamp, limit: u32) -> Result<Vec<UploadId>, StoreError> {
+        self.time("sweep_uploads", self.inner.sweep_uploads(now, limit))
+            .await
+    }
+
+    async fn uploads_removed(
+        &self,
+        ids: Vec<UploadId>,
+        forget_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.time(
+            "uploads_removed",
+            self.inner.uploads_removed(ids, forget_before),
+        )
+        .await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

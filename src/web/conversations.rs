@@ -14,7 +14,7 @@ use crate::auth::Caller;
 use crate::domain::MessageId;
 use crate::domain::input;
 use crate::domain::{Error, Message};
-use crate::messages::{self, Draft};
+use crate::messages::{self, Draft, Target};
 use crate::{conversations, receipts};
 
 #[derive(Deserialize, ToSchema)]
@@ -35,6 +35,11 @@ pub struct SendBody {
     #[serde(default)]
     #[schema(value_type = Option<i64>, minimum = 1, example = 41)]
     pub(super) reply_to: Option<serde_json::Value>,
+    /// Up to 10 distinct ids of the sender's uploads (`POST /api/uploads`), in the order shown
+    /// (else `invalid_attachment`); with any, `body` may be empty.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    pub(super) attachments: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -112,7 +117,7 @@ pub async fn list(
 #[utoipa::path(post, path = "/api/conversations/{username}/messages", request_body = SendBody, tag = "messages",
     params(("username" = String, Path, description = "the recipient")),
     responses((status = 201, body = Message), (status = 200, body = Message),
-              (status = 400, description = "`invalid_client_id`, `invalid_body`, `body_too_long`, `invalid_reply_to`, `cannot_message_self`"),
+              (status = 400, description = "`invalid_client_id`, `invalid_attachment`, `invalid_body`, `body_too_long`, `invalid_reply_to`, `cannot_message_self`"),
               (status = 404, description = "`user_not_found`"), (status = 409, description = "`client_id_conflict`"),
               (status = 429, description = "`rate_limited`")))]
 pub async fn send(
@@ -121,13 +126,14 @@ pub async fn send(
     ApiPath(username): ApiPath<String>,
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    let draft = Draft::parse(
-        &username,
+    let draft = Draft::compose(
+        || Ok(Target::User(input::named_user(&username)?)),
         &body.client_id,
         &body.body,
+        body.reply_to.as_ref(),
+        body.attachments.as_ref(),
         state.settings.max_body_chars,
-    )?
-    .replying_to(body.reply_to.as_ref())?;
+    )?;
     let (message, created) = messages::send(&state, &caller.user, draft).await?;
     let status = if created {
         StatusCode::CREATED

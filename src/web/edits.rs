@@ -48,7 +48,8 @@ pub async fn edit(
     ApiJson(body): ApiJson<EditBody>,
 ) -> Result<Json<Message>, ApiError> {
     let id = input::path_message_id(&id)?;
-    let body = Body::parse(&body.body, state.settings.max_body_chars)?;
+    // Empty only for a message with attachments: the store knows which.
+    let body = Body::parse_caption(&body.body, state.settings.max_body_chars)?;
     Ok(Json(edits::edit(&state, &caller.user, id, body).await?))
 }
 

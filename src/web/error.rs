@@ -65,14 +65,17 @@ impl ApiError {
                     Error::UserNotFound(_)
                     | Error::MessageNotFound
                     | Error::ConversationNotFound
+                    | Error::UploadNotFound
+                    | Error::ThumbnailNotFound
                     | Error::MemberNotFound => StatusCode::NOT_FOUND,
+                    Error::UploadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
                     Error::UsernameTaken(_)
                     | Error::MessageDeleted
                     | Error::ClientIdConflict(_)
                     | Error::GroupClientIdConflict(_) => StatusCode::CONFLICT,
-                    Error::RateLimited { .. } | Error::TooManyConnections(_) => {
-                        StatusCode::TOO_MANY_REQUESTS
-                    }
+                    Error::RateLimited { .. }
+                    | Error::UploadQuotaExceeded { .. }
+                    | Error::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
                     Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                     Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 };
@@ -93,7 +96,10 @@ impl IntoResponse for ApiError {
             Json(json!({"error": {"code": code, "message": message}})),
         )
             .into_response();
-        if let ApiError::Domain(Error::RateLimited { retry_after }) = &self {
+        if let ApiError::Domain(
+            Error::RateLimited { retry_after } | Error::UploadQuotaExceeded { retry_after, .. },
+        ) = &self
+        {
             let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
             if let Ok(value) = HeaderValue::from_str(&secs.max(1).to_string()) {
                 response.headers_mut().insert(header::RETRY_AFTER, value);

@@ -256,7 +256,7 @@ pub async fn accept(
 #[utoipa::path(post, path = "/api/groups/{id}/messages", request_body = SendBody, tag = "groups",
     params(("id" = i64, Path, description = "the group's id")),
     responses((status = 201, body = Message), (status = 200, body = Message),
-              (status = 400, description = "`invalid_client_id`, `invalid_body`, `body_too_long`, `invalid_reply_to`"),
+              (status = 400, description = "`invalid_client_id`, `invalid_attachment`, `invalid_body`, `body_too_long`, `invalid_reply_to`"),
               (status = 403, description = "`not_a_member`, `admin_required`"),
               (status = 404, description = "`conversation_not_found`"), (status = 409, description = "`client_id_conflict`"),
               (status = 429, description = "`rate_limited`")))]
@@ -267,13 +267,14 @@ pub async fn send(
     ApiJson(body): ApiJson<SendBody>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
     let id = input::path_conversation_id(&id)?;
-    let draft = Draft::parse_in(
-        Target::Group(id),
+    let draft = Draft::compose(
+        || Ok(Target::Group(id)),
         &body.client_id,
         &body.body,
+        body.reply_to.as_ref(),
+        body.attachments.as_ref(),
         state.settings.max_body_chars,
-    )?
-    .replying_to(body.reply_to.as_ref())?;
+    )?;
     let (message, created) = messages::send(&state, &caller.user, draft).await?;
     Ok((created_or_ok(created), Json(message)))
 }

@@ -15,6 +15,7 @@ pub mod pages;
 pub mod receipts;
 pub mod sync;
 pub mod template;
+pub mod uploads;
 pub mod views;
 
 use axum::Router;
@@ -85,6 +86,12 @@ pub fn router(state: AppState) -> Router {
             "/api/messages/{id}/receipts",
             get(receipts::message_receipts),
         )
+        .route(
+            "/api/uploads",
+            post(uploads::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .route("/api/uploads/{id}", get(uploads::download))
+        .route("/api/uploads/{id}/thumbnail", get(uploads::thumbnail))
         .route("/api/sync", get(sync::events))
         .route("/api/openapi.json", get(ops::openapi))
         .route("/healthz", get(ops::healthz))

@@ -24,7 +24,7 @@ use utoipa::openapi::{Content, Object, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::views::ErrorView;
-use super::{accounts, conversations, edits, groups, ops, receipts, sync};
+use super::{accounts, conversations, edits, groups, ops, receipts, sync, uploads};
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::domain::code;
 
@@ -66,6 +66,9 @@ use crate::domain::code;
         edits::delete,
         edits::react,
         edits::unreact,
+        uploads::upload,
+        uploads::download,
+        uploads::thumbnail,
         sync::events,
         ops::healthz,
         ops::readyz,

@@ -20,6 +20,7 @@ pub struct Readiness {
     status: &'static str,
     store: &'static str,
     bus: &'static str,
+    attachments: &'static str,
 }
 
 /// The process is up.
@@ -44,6 +45,7 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Readines
             status: word(checked.ready()),
             store: word(checked.store),
             bus: word(checked.bus),
+            attachments: word(checked.attachments),
         }),
     )
 }

@@ -20,6 +20,9 @@ pub enum ClientFrame {
         /// A message id, checked when the draft is parsed (`invalid_reply_to`).
         #[serde(default)]
         reply_to: Option<Value>,
+        /// Upload ids, checked when the draft is parsed (`invalid_attachment`).
+        #[serde(default)]
+        attachments: Option<Value>,
     },
     Receipt {
         status: String,
@@ -166,6 +169,7 @@ mod tests {
             ClientFrame::Send {
                 client_id: "c1".into(),
                 reply_to: None,
+                attachments: None,
                 body: "hi".into(),
                 to: Some("bob".into()),
                 conversation_id: None,

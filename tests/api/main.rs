@@ -23,6 +23,7 @@ mod receipts;
 mod sending;
 mod socket;
 mod support;
+mod uploads;
 mod ws_delivery;
 mod ws_fanout;
 mod ws_frames;

@@ -174,6 +174,7 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
             client_id: ClientId::parse("c3").unwrap(),
             body: Body::parse("third", 100).unwrap(),
             reply_to: None,
+            attachments: Vec::new(),
             at: Timestamp(30),
         })
         .await

@@ -45,6 +45,7 @@ fn send(from: &User, to: &User, client_id: &str, body: &str) -> SendRequest {
         client_id: ClientId::parse(client_id).expect("client id"),
         body: Body::parse(body, 4096).expect("body"),
         reply_to: None,
+        attachments: Vec::new(),
         at: Timestamp::now(),
     }
 }

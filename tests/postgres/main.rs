@@ -46,6 +46,8 @@ mod sending;
 mod socket;
 #[path = "../api/support.rs"]
 mod support;
+#[path = "../api/uploads.rs"]
+mod uploads;
 #[path = "../api/ws_delivery.rs"]
 mod ws_delivery;
 #[path = "../api/ws_fanout.rs"]

@@ -21,7 +21,8 @@ pub use linkup::store::{
 pub use linkup::domain::group::{Group, History, Role, Settings, SettingsPatch};
 pub use linkup::domain::message::{Quote, Reaction};
 pub use linkup::domain::message_rules::Windows;
-pub use linkup::store::{Changed, GroupEdit, GroupWrite, Member, MessageEdit, Refusal};
+pub use linkup::domain::upload::{Upload, UploadId};
+pub use linkup::store::{Changed, GroupEdit, GroupWrite, Member, MessageEdit, NewUpload, Refusal};
 
 use linkup::domain::group::{Description, Title};
 use linkup::domain::input::{Body, ClientId, Username};
@@ -164,6 +165,7 @@ pub fn draft(from: &User, to: &User, client_id_raw: &str, body: &str) -> SendReq
         client_id: client_id(client_id_raw),
         body: Body::parse(body, MAX_BODY_CHARS).expect("a valid body"),
         reply_to: None,
+        attachments: Vec::new(),
         at: Timestamp::now(),
     }
 }
@@ -217,9 +219,52 @@ pub fn replying(draft: SendRequest, to: MessageId) -> SendRequest {
     }
 }
 
+/// The same draft, carrying `uploads`.
+pub fn carrying(draft: SendRequest, uploads: &[UploadId]) -> SendRequest {
+    SendRequest {
+        attachments: uploads.to_vec(),
+        ..draft
+    }
+}
+
 /// The same draft, sent at `at`.
 pub fn sent_at(draft: SendRequest, at: Timestamp) -> SendRequest {
     SendRequest { at, ..draft }
+}
+
+// ---- uploads ----
+
+/// Records an upload of `size` bytes by `uploader` at `at`; returns its id.
+pub async fn upload_at(store: &dyn Store, uploader: &User, size: i64, at: Timestamp) -> UploadId {
+    let id = UploadId::random();
+    let upload = Upload {
+        id: id.clone(),
+        filename: "file.bin".to_owned(),
+        content_type: "application/octet-stream".to_owned(),
+        size,
+        sha256: "00".repeat(32),
+        width: None,
+        height: None,
+        thumbnail: false,
+    };
+    store
+        .create_upload(NewUpload {
+            upload,
+            uploader: uploader.id,
+            at,
+        })
+        .await
+        .expect("upload recorded");
+    id
+}
+
+/// Whether `viewer` may download upload `id` at `now`.
+pub async fn readable(store: &dyn Store, viewer: &User, id: &UploadId, now: Timestamp) -> bool {
+    store
+        .readable_upload(viewer.id, id.clone(), now)
+        .await
+        .expect("access read")
+        .is_some()
 }
 
 // ---- changes to sent messages ----
@@ -347,6 +392,7 @@ pub fn group_draft(
         client_id: client_id(client_id_raw),
         body: Body::parse(body, MAX_BODY_CHARS).expect("a valid body"),
         reply_to: None,
+        attachments: Vec::new(),
         at: Timestamp::now(),
     }
 }

@@ -55,4 +55,5 @@ mod recount;
 mod replay;
 mod sends;
 mod sessions;
+mod uploads;
 mod watermarks;

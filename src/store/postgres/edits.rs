@@ -12,7 +12,7 @@ use super::failure;
 use super::marks::show;
 use super::messages::messages_by_ids;
 use super::ranges::visible_to;
-use super::{reactions, replies};
+use super::{reactions, replies, uploads};
 use crate::domain::group::Role;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::message_rules::Verdict;
@@ -21,7 +21,7 @@ use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageKind};
 use crate::store::changes::{self, Target, Watcher};
 use crate::store::statements::{
-    CLEAR_REACTIONS, DELETE_MESSAGE, EDIT_MESSAGE, REMOVE_REACTION, SET_REACTION,
+    CLEAR_REACTIONS, DELETE_MESSAGE, DETACH_ALL, EDIT_MESSAGE, REMOVE_REACTION, SET_REACTION,
 };
 use crate::store::{Changed, MessageChange, MessageEdit, StoreError};
 
@@ -68,13 +68,17 @@ pub async fn change_message(
                 .bind(id)
                 .execute(&mut *conn)
                 .await;
-            match erased {
+            let cleared = match erased {
                 Ok(_) => {
                     sqlx::query(CLEAR_REACTIONS)
                         .bind(id)
                         .execute(&mut *conn)
                         .await
                 }
+                Err(err) => Err(err),
+            };
+            match cleared {
+                Ok(_) => sqlx::query(DETACH_ALL).bind(id).execute(&mut *conn).await,
                 Err(err) => Err(err),
             }
         }
@@ -100,6 +104,7 @@ pub async fn change_message(
     let mut message = only(messages_by_ids(&mut *conn, &[id]).await?)?;
     replies::quote(&mut *conn, None, &mut [&mut message]).await?;
     reactions::attach(&mut *conn, &mut [&mut message]).await?;
+    uploads::attach(&mut *conn, &mut [&mut message]).await?;
     let watchers = watchers(conn, conversation, change.message, message.reply_to_id).await?;
     let views = changes::views(&message, target.group, &watchers);
     let answer = views
@@ -140,7 +145,8 @@ async fn target(
     let sql = format!(
         "SELECT m.conversation_id, m.kind, m.sender_id = $2 AS mine, m.created_at, m.deleted, m.body, \
          c.kind = 'group' AS grp, me.role, me.left_id IS NULL AS current, \
-         (SELECT emoji FROM reactions WHERE message_id = m.id AND user_id = $2) AS my_reaction \
+         (SELECT emoji FROM reactions WHERE message_id = m.id AND user_id = $2) AS my_reaction, \
+         EXISTS (SELECT 1 FROM message_attachments a WHERE a.message_id = m.id) AS has_attachments \
          FROM messages m JOIN conversations c ON c.id = m.conversation_id \
          JOIN conversation_members me ON me.conversation_id = m.conversation_id AND me.user_id = $2 \
          WHERE m.id = $1 AND {}",
@@ -164,6 +170,7 @@ async fn target(
             role: Role::from_stored(&r.try_get::<String, _>("role")?),
             current: r.try_get("current")?,
             my_reaction: r.try_get("my_reaction")?,
+            has_attachments: r.try_get("has_attachments")?,
         })
     })
     .transpose()

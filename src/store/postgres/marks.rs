@@ -7,7 +7,7 @@ use std::collections::btree_map::Entry;
 
 use sqlx::{PgConnection, Row};
 
-use super::{failure, reactions, replies};
+use super::{failure, reactions, replies, uploads};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::receipt::{Marks, MemberMarks};
@@ -114,7 +114,7 @@ pub async fn viewpoint(
 }
 
 /// Fills in every message as `viewer` sees it: its status (one viewpoint per conversation),
-/// the quote of the message it replies to, and its reactions.
+/// the quote of the message it replies to, its reactions and its attachments.
 pub async fn show<'a>(
     conn: &mut PgConnection,
     viewer: UserId,
@@ -141,5 +141,6 @@ pub async fn show<'a>(
         }
     }
     replies::quote(&mut *conn, Some(viewer), &mut messages).await?;
-    reactions::attach(conn, &mut messages).await
+    reactions::attach(&mut *conn, &mut messages).await?;
+    uploads::attach(conn, &mut messages).await
 }

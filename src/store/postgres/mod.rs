@@ -31,6 +31,7 @@ mod receipts;
 mod replies;
 pub mod schema;
 mod transactions;
+mod uploads;
 mod writer;
 
 use std::future::Future;
@@ -43,15 +44,16 @@ use sqlx::{PgConnection, PgPool};
 
 use super::{
     Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
-    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession, NewUser,
-    ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError,
-    User,
+    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession,
+    NewUpload, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
+    Store, StoreError, UploadUsage, User,
 };
 use crate::domain::Message;
 use crate::domain::group::Group;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
 use crate::domain::time::Timestamp;
+use crate::domain::upload::{Upload, UploadId};
 pub(crate) use transactions::failure;
 use transactions::{Step, finish};
 use writer::Writer;
@@ -346,6 +348,39 @@ impl Store for PostgresStore {
 
     async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
         accounts::set_last_seen(&self.pool, user, at).await
+    }
+
+    async fn create_upload(&self, upload: NewUpload) -> Result<(), StoreError> {
+        uploads::create_upload(&self.pool, &upload).await
+    }
+
+    async fn upload_usage(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<UploadUsage, StoreError> {
+        uploads::upload_usage(&self.pool, user, since).await
+    }
+
+    async fn readable_upload(
+        &self,
+        viewer: UserId,
+        id: UploadId,
+        now: Timestamp,
+    ) -> Result<Option<Upload>, StoreError> {
+        uploads::readable_upload(&self.pool, viewer, &id, now).await
+    }
+
+    async fn sweep_uploads(&self, now: Timestamp, limit: u32) -> Result<Vec<UploadId>, StoreError> {
+        uploads::sweep_uploads(&self.pool, now, limit).await
+    }
+
+    async fn uploads_removed(
+        &self,
+        ids: Vec<UploadId>,
+        forget_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        uploads::uploads_removed(&self.pool, &ids, forget_before).await
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

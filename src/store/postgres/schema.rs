@@ -203,6 +203,35 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX reactions_in_order ON reactions(message_id, emoji_rank, rank);
     "#,
     ),
+    (
+        6,
+        r#"
+    CREATE TABLE uploads (
+        id TEXT PRIMARY KEY,
+        uploader_id BIGINT NOT NULL REFERENCES users(id),
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        width BIGINT,
+        height BIGINT,
+        thumbnail BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at BIGINT NOT NULL,
+        attached BOOLEAN NOT NULL DEFAULT FALSE,
+        gone_at BIGINT,
+        removed BOOLEAN NOT NULL DEFAULT FALSE
+    );
+    CREATE INDEX uploads_by_uploader ON uploads(uploader_id, created_at);
+    CREATE INDEX uploads_to_sweep ON uploads(removed, created_at);
+    CREATE TABLE message_attachments (
+        message_id BIGINT NOT NULL REFERENCES messages(id),
+        position BIGINT NOT NULL,
+        upload_id TEXT NOT NULL REFERENCES uploads(id),
+        PRIMARY KEY (message_id, position)
+    );
+    CREATE INDEX attachments_by_upload ON message_attachments(upload_id);
+    "#,
+    ),
 ];
 
 /// An arbitrary constant naming LinkUp's migration lock.

@@ -10,7 +10,7 @@ use super::events::append_event;
 use super::marks::show;
 use super::messages::message_by_id;
 use super::ranges::visible_to;
-use super::{other, reactions, replies};
+use super::{other, reactions, replies, uploads};
 use crate::domain::MessageKind;
 use crate::domain::event::UserEvent;
 use crate::domain::group::Role;
@@ -21,7 +21,7 @@ use crate::domain::time::Timestamp;
 use crate::store::changes::{self, Target, Watcher};
 use crate::store::records::{KIND_REACTION, KIND_UPDATED};
 use crate::store::statements::{
-    CLEAR_REACTIONS, DELETE_MESSAGE, EDIT_MESSAGE, REMOVE_REACTION, SET_REACTION,
+    CLEAR_REACTIONS, DELETE_MESSAGE, DETACH_ALL, EDIT_MESSAGE, REMOVE_REACTION, SET_REACTION,
 };
 use crate::store::{Changed, MessageChange, MessageEdit, StoreError};
 
@@ -45,6 +45,8 @@ pub fn change_message(conn: &Connection, change: &MessageChange) -> Result<Chang
             .prepare_cached(DELETE_MESSAGE)
             .and_then(|mut s| s.execute(params![actor.0, id]))
             .and_then(|_| conn.prepare_cached(CLEAR_REACTIONS))
+            .and_then(|mut s| s.execute([id]))
+            .and_then(|_| conn.prepare_cached(DETACH_ALL))
             .and_then(|mut s| s.execute([id])),
         MessageEdit::React(Some(emoji)) => conn
             .prepare_cached(SET_REACTION)
@@ -58,6 +60,7 @@ pub fn change_message(conn: &Connection, change: &MessageChange) -> Result<Chang
     let mut message = message_by_id(conn, change.message)?.ok_or(StoreError::NotFound)?;
     replies::quote(conn, None, &mut [&mut message])?;
     reactions::attach(conn, &mut [&mut message])?;
+    uploads::attach(conn, &mut [&mut message])?;
     let reaction = changes::reaction_data(change, target.conversation);
     let (kind, data, linked) = match &reaction {
         Some(data) => (KIND_REACTION, Some(data.encode()?), None),
@@ -104,7 +107,8 @@ fn target(conn: &Connection, id: MessageId, actor: UserId) -> Result<Option<Targ
     let sql = format!(
         "SELECT m.conversation_id, m.kind, m.sender_id = ?2, m.created_at, m.deleted, m.body, \
          c.kind = 'group', me.role, me.left_id IS NULL, \
-         (SELECT emoji FROM reactions WHERE message_id = m.id AND user_id = ?2) \
+         (SELECT emoji FROM reactions WHERE message_id = m.id AND user_id = ?2), \
+         EXISTS (SELECT 1 FROM message_attachments a WHERE a.message_id = m.id) \
          FROM messages m JOIN conversations c ON c.id = m.conversation_id \
          JOIN conversation_members me ON me.conversation_id = m.conversation_id AND me.user_id = ?2 \
          WHERE m.id = ?1 AND {}",
@@ -124,6 +128,7 @@ fn target(conn: &Connection, id: MessageId, actor: UserId) -> Result<Option<Targ
                     role: Role::from_stored(&r.get::<_, String>(7)?),
                     current: r.get(8)?,
                     my_reaction: r.get(9)?,
+                    has_attachments: r.get(10)?,
                 })
             })
             .optional()

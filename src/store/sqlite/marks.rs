@@ -7,7 +7,7 @@ use std::collections::btree_map::Entry;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{other, reactions, replies};
+use super::{other, reactions, replies, uploads};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::receipt::{Marks, MemberMarks};
@@ -98,7 +98,7 @@ pub fn viewpoint(
 }
 
 /// Fills in every message as `viewer` sees it: its status (one viewpoint per conversation),
-/// the quote of the message it replies to, and its reactions.
+/// the quote of the message it replies to, its reactions and its attachments.
 pub fn show<'a>(
     conn: &Connection,
     viewer: UserId,
@@ -120,5 +120,6 @@ pub fn show<'a>(
         }
     }
     replies::quote(conn, Some(viewer), &mut messages)?;
-    reactions::attach(conn, &mut messages)
+    reactions::attach(conn, &mut messages)?;
+    uploads::attach(conn, &mut messages)
 }

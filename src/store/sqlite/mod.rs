@@ -24,6 +24,7 @@ mod receipts;
 mod replies;
 pub mod schema;
 mod sends;
+mod uploads;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -34,15 +35,16 @@ use rusqlite::Connection;
 
 use super::{
     Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
-    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession, NewUser,
-    ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome, Store, StoreError,
-    User,
+    GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession,
+    NewUpload, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
+    Store, StoreError, UploadUsage, User,
 };
 use crate::domain::Message;
 use crate::domain::group::Group;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
 use crate::domain::time::Timestamp;
+use crate::domain::upload::{Upload, UploadId};
 use checkpoint::{Checkpointer, RESTART_FRAMES, WalRestart};
 use writer::Writer;
 
@@ -379,6 +381,47 @@ impl Store for SqliteStore {
     async fn set_last_seen(&self, user: UserId, at: Timestamp) -> Result<(), StoreError> {
         self.writer
             .write(move |c| accounts::set_last_seen(c, user, at))
+            .await
+    }
+
+    async fn create_upload(&self, upload: NewUpload) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| uploads::create_upload(c, &upload))
+            .await
+    }
+
+    async fn upload_usage(
+        &self,
+        user: UserId,
+        since: Timestamp,
+    ) -> Result<UploadUsage, StoreError> {
+        self.read(move |c| uploads::upload_usage(c, user, since))
+            .await
+    }
+
+    async fn readable_upload(
+        &self,
+        viewer: UserId,
+        id: UploadId,
+        now: Timestamp,
+    ) -> Result<Option<Upload>, StoreError> {
+        self.read(move |c| uploads::readable_upload(c, viewer, &id, now))
+            .await
+    }
+
+    async fn sweep_uploads(&self, now: Timestamp, limit: u32) -> Result<Vec<UploadId>, StoreError> {
+        self.writer
+            .write(move |c| uploads::sweep_uploads(c, now, limit))
+            .await
+    }
+
+    async fn uploads_removed(
+        &self,
+        ids: Vec<UploadId>,
+        forget_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| uploads::uploads_removed(c, &ids, forget_before))
             .await
     }
 

@@ -243,6 +243,35 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX reactions_in_order ON reactions(message_id, emoji_rank, rank);
     "#,
     ),
+    (
+        6,
+        r#"
+    CREATE TABLE uploads (
+        id TEXT PRIMARY KEY,
+        uploader_id INTEGER NOT NULL REFERENCES users(id),
+        filename TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        thumbnail INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        attached INTEGER NOT NULL DEFAULT 0,
+        gone_at INTEGER,
+        removed INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX uploads_by_uploader ON uploads(uploader_id, created_at);
+    CREATE INDEX uploads_to_sweep ON uploads(removed, created_at);
+    CREATE TABLE message_attachments (
+        message_id INTEGER NOT NULL REFERENCES messages(id),
+        position INTEGER NOT NULL,
+        upload_id TEXT NOT NULL REFERENCES uploads(id),
+        PRIMARY KEY (message_id, position)
+    );
+    CREATE INDEX attachments_by_upload ON message_attachments(upload_id);
+    "#,
+    ),
 ];
 
 /// The newest schema version this build knows.

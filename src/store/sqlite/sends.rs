@@ -17,6 +17,7 @@ use super::marks::show;
 use super::messages::message_by_id;
 use super::other;
 use super::replies::{blind_to, reply_target};
+use super::uploads::{self, attach_all, carried};
 use crate::domain::event::{Event, UserEvent};
 use crate::domain::group_rules;
 use crate::domain::ids::MessageId;
@@ -39,6 +40,7 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
                     Stored {
                         body: r.get(3)?,
                         reply_to: r.get::<_, Option<i64>>(4)?.map(MessageId),
+                        attachments: Vec::new(),
                         deleted: r.get(5)?,
                     },
                 ))
@@ -46,7 +48,11 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
             .optional()
         })
         .map_err(other)?;
-    if let Some((id, conversation, recipient, stored)) = existing {
+    if let Some((id, conversation, recipient, mut stored)) = existing {
+        stored.attachments = carried(conn, MessageId(id))?
+            .into_iter()
+            .map(|u| u.as_str().to_owned())
+            .collect();
         let same_place = match &req.to {
             Destination::Direct(to) => recipient == Some(to.id.0),
             Destination::Group(group) => conversation == group.0,
@@ -109,12 +115,16 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
     })
     .map_err(other)?;
     let id = MessageId(conn.last_insert_rowid());
+    attach_all(conn, id, req.sender.id, &req.attachments, req.at)?;
 
     let blind = match (&req.to, req.reply_to) {
         (Destination::Group(group), Some(quoted)) => blind_to(conn, *group, quoted)?,
         _ => Vec::new(),
     };
-    let message = new_message(req, id, seq, conversation, quote);
+    let mut message = new_message(req, id, seq, conversation, quote);
+    if !req.attachments.is_empty() {
+        uploads::attach(conn, &mut [&mut message])?;
+    }
     let own = for_sender(&message, &req.to, audience.len());
     let mut events = Vec::with_capacity(audience.len());
     for user in audience {

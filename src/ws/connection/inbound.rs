@@ -48,7 +48,15 @@ impl Connection {
                     to,
                     conversation_id,
                     reply_to,
-                }) => match self.draft(to, conversation_id, &client_id, &body, reply_to.as_ref()) {
+                    attachments,
+                }) => match self.draft(
+                    to,
+                    conversation_id,
+                    &client_id,
+                    &body,
+                    reply_to.as_ref(),
+                    attachments.as_ref(),
+                ) {
                     Ok(draft) => sends.push(draft),
                     Err(error) => {
                         self.send_drafts(std::mem::take(&mut sends)).await?;
@@ -136,7 +144,15 @@ impl Connection {
                 to,
                 conversation_id,
                 reply_to,
-            } => match self.draft(to, conversation_id, &client_id, &body, reply_to.as_ref()) {
+                attachments,
+            } => match self.draft(
+                to,
+                conversation_id,
+                &client_id,
+                &body,
+                reply_to.as_ref(),
+                attachments.as_ref(),
+            ) {
                 Ok(draft) => self.send_drafts(vec![draft]).await,
                 Err(error) => self.send_error(&error, Some(&client_id)).await,
             },
@@ -188,10 +204,17 @@ impl Connection {
         client_id: &str,
         body: &str,
         reply_to: Option<&serde_json::Value>,
+        attachments: Option<&serde_json::Value>,
     ) -> Result<Draft, Error> {
         let to = self.target(to, conversation_id)?;
-        Draft::parse_in(to, client_id, body, self.app.settings.max_body_chars)?
-            .replying_to(reply_to)
+        Draft::compose(
+            || Ok(to),
+            client_id,
+            body,
+            reply_to,
+            attachments,
+            self.app.settings.max_body_chars,
+        )
     }
 
     /// Where a frame goes: its `to` or `conversation_id` (not both), or what the chat or group

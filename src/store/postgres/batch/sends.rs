@@ -26,6 +26,7 @@ use crate::store::postgres::failure;
 use crate::store::postgres::marks::show;
 use crate::store::postgres::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
 use crate::store::postgres::replies::{blind_to, reply_target};
+use crate::store::postgres::uploads::{self, attach_all, attachable};
 use crate::store::records::{Stored, for_sender, invalid_reply_to, new_message};
 use crate::store::{Destination, SendRequest, Sent, StoreError};
 
@@ -124,6 +125,7 @@ fn existing_answer(req: &SendRequest, message: Message) -> Result<Sent, StoreErr
     let stored = Stored {
         body: message.body.clone(),
         reply_to: message.reply_to_id,
+        attachments: message.attachments.iter().map(|a| a.id.clone()).collect(),
         deleted: message.deleted,
     };
     if !same_place || !stored.same_as(req) {
@@ -195,6 +197,15 @@ async fn insert(
     let mut last_seq = lock_conversations(conn, &locked).await?;
     let mut audiences = audiences(conn, requests, &conversations).await?;
     let quotes = quotes(conn, requests, &conversations, &mut audiences).await?;
+    for (request, audience) in requests.iter().zip(audiences.iter_mut()) {
+        if audience.is_ok() && !request.attachments.is_empty() {
+            let sender = request.sender.id;
+            if let Err(refused) = attachable(conn, sender, &request.attachments, request.at).await?
+            {
+                *audience = Err(refused);
+            }
+        }
+    }
     let going: Vec<usize> = (0..requests.len())
         .filter(|i| audiences[*i].is_ok())
         .collect();
@@ -253,6 +264,19 @@ async fn insert(
         return Err(StoreError::Retryable(
             "a concurrent send stored one of the batch's client ids".into(),
         ));
+    }
+    for (message, request) in messages.iter_mut().zip(&sending) {
+        if !request.attachments.is_empty() {
+            attach_all(
+                conn,
+                message.id,
+                request.sender.id,
+                &request.attachments,
+                request.at,
+            )
+            .await?;
+            uploads::attach(conn, &mut [message]).await?;
+        }
     }
     let mut messages = messages.into_iter();
     let mut written = Vec::with_capacity(requests.len());

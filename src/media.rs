@@ -1,0 +1,247 @@
+//! What an uploaded file is, from its bytes, and what is stored of an image: its type sniffed
+//! by `infer` (never taken from the name or the request), metadata removed, orientation
+//! applied, dimensions, and a thumbnail.
+//!
+//! Everything here is synchronous and CPU-bound; callers run it off the async threads with a
+//! bound on how many run at once (`uploads`). An image's dimensions are read from its header
+//! before anything is decoded: over the pixel cap it is never given a pixel buffer, only its
+//! metadata segments are removed (no decode needed), and it is served as a download.
+
+use std::io::Cursor;
+
+use bytes::Bytes;
+use image::codecs::jpeg::JpegEncoder;
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use img_parts::ImageEXIF;
+use img_parts::jpeg::{Jpeg, markers};
+use img_parts::png::Png;
+use img_parts::webp::WebP;
+
+/// The long side of a thumbnail, at most.
+pub const THUMBNAIL_SIDE: u32 = 320;
+
+/// The content type of a file from its first bytes; `application/octet-stream` when unknown.
+pub fn sniff(head: &[u8]) -> String {
+    infer::get(head).map_or_else(
+        || "application/octet-stream".to_owned(),
+        |kind| kind.mime_type().to_owned(),
+    )
+}
+
+/// The image format of a content type this module processes (JPEG, PNG, GIF, WebP).
+pub fn image_format(content_type: &str) -> Option<ImageFormat> {
+    match content_type {
+        "image/jpeg" => Some(ImageFormat::Jpeg),
+        "image/png" => Some(ImageFormat::Png),
+        "image/gif" => Some(ImageFormat::Gif),
+        "image/webp" => Some(ImageFormat::WebP),
+        _ => None,
+    }
+}
+
+/// What is stored of an image.
+#[derive(Debug)]
+pub struct Processed {
+    /// The bytes downloads return: without metadata, upright.
+    pub bytes: Bytes,
+    /// Dimensions of `bytes` as shown; `None` over the pixel cap or when unreadable.
+    pub dimensions: Option<(u32, u32)>,
+    /// The thumbnail and its content type, when one was made.
+    pub thumbnail: Option<(Bytes, &'static str)>,
+}
+
+/// Processes an image of `format` whose bytes are `original`: metadata removed, and within
+/// `max_pixels` decoded, turned upright and given a thumbnail.
+pub fn process(original: Bytes, format: ImageFormat, max_pixels: u64) -> Processed {
+    let Some((width, height)) = header_dimensions(&original, format) else {
+        return unreadable(strip_metadata(original, format));
+    };
+    if u64::from(width) * u64::from(height) > max_pixels {
+        return unreadable(strip_metadata(original, format));
+    }
+    // Decoded from the original: its orientation lives in the metadata about to go.
+    let Ok((image, orientation)) = decode(&original, format, max_pixels) else {
+        return unreadable(strip_metadata(original, format));
+    };
+    let mut upright = image;
+    // A GIF is kept as it came (its frames would not survive a re-encode); orientation is
+    // almost only ever a camera's JPEG anyway.
+    let (bytes, dimensions) =
+        if orientation == Orientation::NoTransforms || format == ImageFormat::Gif {
+            (strip_metadata(original, format), (width, height))
+        } else {
+            upright.apply_orientation(orientation);
+            match encode_as(&upright, format) {
+                Some(bytes) => {
+                    let dimensions = (upright.width(), upright.height());
+                    (bytes, dimensions)
+                }
+                None => return unreadable(strip_metadata(original, format)),
+            }
+        };
+    Processed {
+        bytes,
+        dimensions: Some(dimensions),
+        thumbnail: thumbnail(&upright),
+    }
+}
+
+fn unreadable(bytes: Bytes) -> Processed {
+    Processed {
+        bytes,
+        dimensions: None,
+        thumbnail: None,
+    }
+}
+
+/// The dimensions an image's header declares, read without decoding it.
+fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format);
+    reader.into_dimensions().ok()
+}
+
+/// Decodes the first frame with allocations bounded by the pixel cap, and reads its
+/// orientation.
+fn decode(
+    bytes: &[u8],
+    format: ImageFormat,
+    max_pixels: u64,
+) -> image::ImageResult<(DynamicImage, Orientation)> {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format);
+    let mut limits = Limits::default();
+    // Four bytes a pixel (RGBA8), and the decoders' own buffers besides.
+    limits.max_alloc = Some(max_pixels.saturating_mul(4).saturating_add(64 << 20));
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder()?;
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let image = DynamicImage::from_decoder(decoder)?;
+    Ok((image, orientation))
+}
+
+/// Removes EXIF, XMP and IPTC (and comments and text chunks) without decoding; the colour
+/// profile stays. A file the parser cannot read is kept as it is (it is then not decodable
+/// either, and is served as a download).
+fn strip_metadata(bytes: Bytes, format: ImageFormat) -> Bytes {
+    match format {
+        ImageFormat::Jpeg => match Jpeg::from_bytes(bytes.clone()) {
+            Ok(mut jpeg) => {
+                // APP1 holds EXIF and XMP, APP13 IPTC; COM is a free comment.
+                for marker in [markers::APP1, markers::APP13, markers::COM] {
+                    jpeg.remove_segments_by_marker(marker);
+                }
+                jpeg.encoder().bytes()
+            }
+            Err(_) => bytes,
+        },
+        ImageFormat::Png => match Png::from_bytes(bytes.clone()) {
+            Ok(mut png) => {
+                png.set_exif(None);
+                for kind in [*b"tEXt", *b"zTXt", *b"iTXt", *b"tIME"] {
+                    png.remove_chunks_by_type(kind);
+                }
+                png.encoder().bytes()
+            }
+            Err(_) => bytes,
+        },
+        ImageFormat::WebP => match WebP::from_bytes(bytes.clone()) {
+            Ok(mut webp) => {
+                webp.set_exif(None);
+                webp.remove_chunks_by_id(*b"XMP ");
+                webp.encoder().bytes()
+            }
+            Err(_) => bytes,
+        },
+        _ => bytes,
+    }
+}
+
+/// The image re-encoded in its own format (so its type stays what it was), without metadata.
+fn encode_as(image: &DynamicImage, format: ImageFormat) -> Option<Bytes> {
+    if format == ImageFormat::Jpeg {
+        return encode_jpeg(image, 90);
+    }
+    let mut out = Vec::new();
+    image.write_to(&mut Cursor::new(&mut out), format).ok()?;
+    Some(Bytes::from(out))
+}
+
+fn encode_jpeg(image: &DynamicImage, quality: u8) -> Option<Bytes> {
+    let mut out = Vec::new();
+    let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
+    rgb.write_with_encoder(JpegEncoder::new_with_quality(&mut out, quality))
+        .ok()?;
+    Some(Bytes::from(out))
+}
+
+/// A thumbnail whose long side is at most `THUMBNAIL_SIDE` (never larger than the image):
+/// JPEG, or PNG when the image has transparency.
+fn thumbnail(image: &DynamicImage) -> Option<(Bytes, &'static str)> {
+    let small = if image.width().max(image.height()) > THUMBNAIL_SIDE {
+        image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
+    } else {
+        image.clone()
+    };
+    if small.color().has_alpha() {
+        let mut out = Vec::new();
+        small
+            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .ok()?;
+        Some((Bytes::from(out), "image/png"))
+    } else {
+        encode_jpeg(&small, 80).map(|bytes| (bytes, "image/jpeg"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageBuffer, Rgb, Rgba};
+
+    fn png(width: u32, height: u32, alpha: bool) -> Bytes {
+        let mut out = Vec::new();
+        let image = if alpha {
+            DynamicImage::ImageRgba8(ImageBuffer::from_pixel(width, height, Rgba([9, 9, 9, 100])))
+        } else {
+            DynamicImage::ImageRgb8(ImageBuffer::from_pixel(width, height, Rgb([200, 10, 10])))
+        };
+        image
+            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
+            .unwrap();
+        Bytes::from(out)
+    }
+
+    #[test]
+    fn types_come_from_the_bytes() {
+        assert_eq!(sniff(&png(2, 2, false)), "image/png");
+        assert_eq!(
+            sniff(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>"),
+            "application/octet-stream"
+        );
+        assert_eq!(sniff(b"%PDF-1.7\n"), "application/pdf");
+        assert_eq!(sniff(b""), "application/octet-stream");
+    }
+
+    #[test]
+    fn an_image_gets_dimensions_and_a_thumbnail_no_larger_than_it() {
+        let done = process(png(640, 480, false), ImageFormat::Png, 40_000_000);
+        assert_eq!(done.dimensions, Some((640, 480)));
+        let (thumb, kind) = done.thumbnail.expect("a thumbnail");
+        assert_eq!(kind, "image/jpeg");
+        let thumb = image::load_from_memory(&thumb).unwrap();
+        assert_eq!((thumb.width(), thumb.height()), (320, 240));
+        let small = process(png(40, 20, true), ImageFormat::Png, 40_000_000);
+        let (thumb, kind) = small.thumbnail.expect("a thumbnail");
+        assert_eq!(kind, "image/png");
+        assert_eq!(image::load_from_memory(&thumb).unwrap().width(), 40);
+    }
+
+    #[test]
+    fn over_the_pixel_cap_nothing_is_decoded() {
+        let done = process(png(300, 200, false), ImageFormat::Png, 50_000);
+        assert_eq!(done.dimensions, None);
+        assert!(done.thumbnail.is_none());
+    }
+}
