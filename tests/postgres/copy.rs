@@ -1,11 +1,13 @@
 //! `linkup copy-to-postgres`: an embedded install moved to PostgreSQL keeps every user,
-//! session, message, status and cursor, and carries on numbering where it left off.
+//! session, message, status and cursor — replies, edits, reactions, deletes and attachments
+//! included — and carries on numbering where it left off.
 
 use linkup::config::Config;
 use linkup::server::Server;
 use linkup::store::Store;
 use linkup::store::copy::sqlite_to_postgres;
 use linkup::store::postgres::{PostgresOptions, PostgresStore};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::backend::{Backend, TestStore};
@@ -43,6 +45,53 @@ async fn a_copied_install_carries_on_where_it_left_off() {
         );
     }
     bob.read_up_to("alice", ids[2]).await;
+    // What version 2 keeps besides: a reply, an edit, a reaction, a delete and an attachment.
+    let reply = json!({"client_id": "r1", "body": "re", "reply_to": ids[0]});
+    assert_eq!(
+        bob.post("/api/conversations/alice/messages", reply).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        alice
+            .patch(
+                &format!("/api/messages/{}", ids[1]),
+                json!({"body": "edited"})
+            )
+            .await
+            .0,
+        StatusCode::OK
+    );
+    let reaction = bob
+        .request(
+            Method::PUT,
+            &format!("/api/messages/{}/reaction", ids[2]),
+            Some(json!({"emoji": "👍"})),
+        )
+        .await;
+    assert_eq!(reaction.0, StatusCode::OK);
+    assert_eq!(
+        alice.delete(&format!("/api/messages/{}", ids[3])).await.0,
+        StatusCode::OK
+    );
+    let upload: Value = alice
+        .http
+        .post(format!("{}/api/uploads?filename=cv.pdf", alice.base))
+        .header("X-CSRF-Token", alice.csrf.clone().unwrap_or_default())
+        .body(b"%PDF-1.4\n%%EOF\n".to_vec())
+        .send()
+        .await
+        .expect("uploaded")
+        .json()
+        .await
+        .expect("the upload");
+    let carrying = json!({"client_id": "a1", "body": "cv", "attachments": [upload["id"]]});
+    assert_eq!(
+        alice
+            .post("/api/conversations/bob/messages", carrying)
+            .await
+            .0,
+        StatusCode::CREATED
+    );
     let alice_events = alice.all_events(0).await;
     let bob_history = bob.messages("alice").await;
     server.stop().await.expect("stops");
@@ -55,7 +104,8 @@ async fn a_copied_install_carries_on_where_it_left_off() {
     let report = sqlite_to_postgres(&sqlite.dir.path().join("linkup.db"), target.pool())
         .await
         .expect("copied");
-    assert!(report.contains(&("messages", 5)), "{report:?}");
+    assert!(report.contains(&("messages", 7)), "{report:?}");
+    assert!(report.contains(&("reactions", 1)) && report.contains(&("message_attachments", 1)));
     let again = sqlite_to_postgres(&sqlite.dir.path().join("linkup.db"), target.pool()).await;
     assert!(
         again.is_err(),
@@ -69,13 +119,19 @@ async fn a_copied_install_carries_on_where_it_left_off() {
     // Sessions moved too: the same cookies and CSRF tokens still work.
     assert_eq!(alice.all_events(0).await, alice_events);
     assert_eq!(bob.messages("alice").await, bob_history);
+    assert!(bob_history.iter().any(|m| m["reply_to"]["id"] == ids[0]));
+    assert!(
+        bob_history
+            .iter()
+            .any(|m| m["attachments"][0]["filename"] == "cv.pdf")
+    );
     let next: Value = alice.send_created("bob", "after-copy", "still here").await;
     assert_eq!(
         next["id"].as_i64().unwrap(),
-        ids[4] + 1,
+        ids[4] + 3,
         "ids continue after the copied ones"
     );
-    assert_eq!(next["seq"], 6);
+    assert_eq!(next["seq"], 8);
     let events = alice.all_events(0).await;
     let cursors: Vec<i64> = events
         .iter()
