@@ -29,9 +29,16 @@ pub struct Linkup {
 impl Linkup {
     /// Starts the binary on `store` and port 0; returns once it logs where it listens.
     pub async fn start(store: &TestStore) -> Linkup {
+        Self::start_with(store, &[], &[]).await
+    }
+
+    /// As `start`, with more flags and environment variables.
+    pub async fn start_with(store: &TestStore, args: &[&str], env: &[(&str, &str)]) -> Linkup {
         let mut child = Command::new(env!("CARGO_BIN_EXE_linkup"))
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(store.flags())
+            .args(args)
+            .envs(env.iter().copied())
             .env_remove("LINKUP_DATABASE_URL")
             .env_remove("LINKUP_REDIS_URL")
             .env("LINKUP_SEND_RATE", "0")

@@ -40,6 +40,7 @@ mod privacy;
 mod process;
 #[path = "../api/receipts.rs"]
 mod receipts;
+mod s3;
 #[path = "../api/sending.rs"]
 mod sending;
 #[path = "../api/socket.rs"]
