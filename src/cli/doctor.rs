@@ -59,6 +59,7 @@ pub async fn run(config: Config) -> ExitCode {
         Some(StoreLocation::Postgres(url)) => check_postgres(&mut report, &url).await,
         None => {}
     }
+    check_attachments(&mut report, &config).await;
     check_bind(&mut report, &config).await;
     check_routes(&mut report).await;
     let assets = match crate::web::pages::self_check() {
@@ -73,6 +74,32 @@ pub async fn run(config: Config) -> ExitCode {
         println!("\nall checks passed");
         ExitCode::SUCCESS
     }
+}
+
+/// Opens the attachment storage and writes, reads and deletes a small object in it.
+async fn check_attachments(report: &mut Report, config: &Config) {
+    let opened = match &config.object_store_url {
+        Some(url) => crate::blobs::Blobs::s3(url),
+        None => crate::blobs::Blobs::local(&config.data_dir.join("uploads")),
+    };
+    let verdict = match opened {
+        Err(err) => Verdict::Fail(format!(
+            "{err}; give --object-store-url as s3://bucket/prefix, or leave it out for the data directory"
+        )),
+        Ok(blobs) => match blobs.check().await {
+            Ok(()) => Verdict::Ok(format!(
+                "{} takes a write, a read and a delete",
+                blobs.place
+            )),
+            Err(err) => Verdict::Fail(format!(
+                "{} refused a probe ({err}); check that the bucket exists and AWS_ACCESS_KEY_ID, \
+                 AWS_SECRET_ACCESS_KEY, AWS_REGION and AWS_ENDPOINT_URL reach it (or that the \
+                 data directory is writable)",
+                blobs.place
+            )),
+        },
+    };
+    report.say("attachment storage", verdict);
 }
 
 async fn check_redis(report: &mut Report, url: &str) {
