@@ -1,7 +1,7 @@
 //! `linkup bench` against a real server on port 0: it must count correctly. Only counts are
 //! checked here; speed is measured by the bench itself (BENCHMARKS.md), never asserted.
 
-use linkup::bench::{BenchArgs, Scenario, Target, group, sync, throughput};
+use linkup::bench::{BenchArgs, Scenario, Target, group, sync, throughput, uploads};
 use linkup::config::Config;
 use linkup::server::Server;
 
@@ -206,5 +206,34 @@ async fn sync_catches_up_every_missed_message_both_ways() {
     assert_eq!(report.http_pages, 2, "{report:?}");
     assert_eq!(report.ws_messages, 1500, "{report:?}");
     assert_eq!(report.http_ms.len(), 1);
+    server.stop().await.expect("server stops");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_counts_files_and_thumbnails() {
+    let (server, _dir, args) = server_and_args(&[
+        "uploads",
+        "--duration",
+        "1s",
+        "--file-mib",
+        "1",
+        "--images",
+        "3",
+        "--image-side",
+        "400",
+        "--in-flight",
+        "2",
+    ])
+    .await;
+    let Scenario::Uploads(scenario) = &args.scenario else {
+        unreachable!("parsed as uploads")
+    };
+    let target = Target::connect(&args.target)
+        .await
+        .expect("server reachable");
+    let report = uploads::run(&target, scenario).await.expect("bench runs");
+    assert!(report.files >= 1, "{report:?}");
+    assert_eq!(report.images, 3);
+    assert!(report.thumbnails_per_s > 0.0, "{report:?}");
     server.stop().await.expect("server stops");
 }

@@ -28,6 +28,7 @@ pub mod sync;
 mod tally;
 pub mod target;
 pub mod throughput;
+pub mod uploads;
 pub mod users;
 mod verify;
 
@@ -117,6 +118,8 @@ pub enum Scenario {
     Connections(connections::ConnectionsArgs),
     /// One user misses M messages, then catches up through /api/sync and through `?since=`.
     Sync(sync::SyncArgs),
+    /// Large files and photos uploaded back to back; MiB/s stored, thumbnails/s, server memory.
+    Uploads(uploads::UploadsArgs),
 }
 
 /// For parsing `bench …` argument lists outside the binary (tests, scripts).
@@ -150,6 +153,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Group(a) => emit(&group::run(&target, a).await?, json),
         Scenario::Connections(a) => emit(&connections::run(&target, a).await?, json),
         Scenario::Sync(a) => emit(&sync::run(&target, a).await?, json),
+        Scenario::Uploads(a) => emit(&uploads::run(&target, a).await?, json),
     }
 }
 
