@@ -54,6 +54,8 @@ pub struct App {
     pub blobs: Blobs,
     /// Images decoded at once (`--image-workers`).
     pub image_slots: Arc<tokio::sync::Semaphore>,
+    /// When the attachment storage last answered a readiness probe, and how.
+    pub storage_probe: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
     pub bus: Arc<dyn Bus>,
     pub hub: Arc<Hub>,
     /// Users already looked up by name (recipients of sends, chat partners).

@@ -117,6 +117,7 @@ async fn build_state(
         store,
         blobs,
         image_slots: Arc::new(tokio::sync::Semaphore::new(config.image_workers.max(1))),
+        storage_probe: tokio::sync::Mutex::new(None),
         bus,
         hub,
         directory: Directory::new(DIRECTORY_CAPACITY),

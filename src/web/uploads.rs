@@ -8,7 +8,7 @@ use std::ops::Range;
 
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
-use super::extract::ApiPath;
+use super::extract::{ApiPath, ApiQuery};
 use crate::app::AppState;
 use crate::auth::Caller;
 use crate::domain::upload::{Upload, UploadId, attachment_disposition, inline};
@@ -40,7 +40,7 @@ pub struct UploadQuery {
 pub async fn upload(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<UploadQuery>,
+    ApiQuery(query): ApiQuery<UploadQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<(StatusCode, Json<Upload>), ApiError> {
@@ -133,11 +133,31 @@ pub async fn thumbnail(
     } else {
         "image/jpeg"
     };
-    let mut response = Response::new(Body::from(bytes));
+    let size = bytes.len() as u64;
+    let range = match requested_range(&headers, size) {
+        Ok(range) => range,
+        Err(()) => return Ok(unsatisfiable(size)),
+    };
+    let (status, body) = match &range {
+        Some(range) => (
+            StatusCode::PARTIAL_CONTENT,
+            bytes[range.start as usize..range.end as usize].to_vec(),
+        ),
+        None => (StatusCode::OK, bytes),
+    };
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     set(headers, header::CONTENT_TYPE, content_type);
     set(headers, header::CONTENT_DISPOSITION, "inline");
     shared_headers(headers, &etag);
+    if let Some(range) = range {
+        set(
+            headers,
+            header::CONTENT_RANGE,
+            &format!("bytes {}-{}/{size}", range.start, range.end - 1),
+        );
+    }
     Ok(response)
 }
 
