@@ -8,7 +8,7 @@
 // Data attributes name what the tests and the other views read: data-reply-to on a quote,
 // data-emoji and data-users (usernames, in order) on a chip, data-action on the buttons.
 
-import { el } from './dom.js';
+import { el, icon } from './dom.js';
 import { appendLinkified, formatFull, formatTime, nameColour } from './format.js';
 import { emojiName } from './reactions.js';
 import { joinNames } from './system.js';
@@ -22,20 +22,6 @@ const DELETED_ICON =
 
 /** What the placeholder of a deleted message says, here and in the list's preview. */
 export const DELETED_TEXT = 'This message was deleted';
-
-/** A small icon (decorative: its button or text says what it is). */
-export function icon(d, size = 18) {
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('width', String(size));
-  svg.setAttribute('height', String(size));
-  svg.setAttribute('aria-hidden', 'true');
-  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-  path.setAttribute('fill', 'currentColor');
-  path.setAttribute('d', d);
-  svg.append(path);
-  return svg;
-}
 
 function iconButton(className, label, d, key) {
   const button = el('button', className);

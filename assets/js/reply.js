@@ -4,8 +4,7 @@
 // what is being replied to. The bar follows the quoted message: an edit changes its text, a
 // delete cancels the reply (the server would refuse it).
 
-import { icon } from './bubble.js';
-import { el } from './dom.js';
+import { el, icon } from './dom.js';
 import { firstLine, quoteOf } from './versions.js';
 
 const CLOSE_ICON =
