@@ -3,7 +3,8 @@
 // name (a peer's typing and presence; in a group what `status` says), and the composer (Enter
 // sends, Shift+Enter breaks the line; sends are optimistic and retried; a reply carries the
 // quote bar's message as `reply_to`). Each message has an actions menu (`actions.js`); a
-// quote, pressed, shows the message it quotes, loading older pages until it is there.
+// quote, pressed, shows the message it quotes, loading older pages until it is there; a
+// picture, pressed, shows the full image (`lightbox.js`).
 //
 // A direct chat is opened by the peer's username (its URL and the direct routes); the model
 // (`store.js`) resolves that to a conversation id once. A group chat is opened by its id. The
@@ -13,6 +14,7 @@ import { MessageActions } from './actions.js';
 import { api, goToLogin } from './api.js';
 import { byId } from './dom.js';
 import { formatLastSeen } from './format.js';
+import { Lightbox } from './lightbox.js';
 import { MessageList } from './messages.js';
 import { ReplyBar } from './reply.js';
 import { statusIds, toMe } from './store.js';
@@ -60,6 +62,7 @@ export class ChatView {
     /** Whether I may write here (send, reply, react, edit, delete): not in a group I left. */
     this.writable = true;
     this.actions = new MessageActions({ chat: this, store, onInfo });
+    this.lightbox = new Lightbox();
     this.messages = new MessageList({
       list: byId('message-list'),
       me: this.me,
@@ -69,6 +72,7 @@ export class ChatView {
       onMenu: (id, button) => this.actions.openMenu(id, button),
       onQuote: (id) => this.reveal(id),
       onReaction: (id, emoji) => this.actions.react(id, emoji),
+      onPicture: (link) => this.lightbox.show(link),
     });
     this.reply = new ReplyBar({ form: this.form, input: this.input, names: store });
     this.hasMore = true;
