@@ -205,7 +205,10 @@ export class MessageList {
     return systemText(message, this.me, (username) => this.names.callName(username));
   }
 
-  /** Shows a send that is waiting for its ack, at the end (with the quote it replies to). */
+  /**
+   * Shows a send that is waiting for its ack, at the end (with the quote it replies to and the
+   * files it carries).
+   */
   addPending(entry) {
     const existing = this.pending.get(entry.client_id);
     if (existing) return existing;
@@ -215,6 +218,7 @@ export class MessageList {
       created_at: entry.created_at,
       status: 'pending',
       reply_to: entry.quote ?? null,
+      attachments: entry.files ?? [],
     });
     node.dataset.clientId = entry.client_id;
     this.pending.set(entry.client_id, node);
