@@ -10,6 +10,7 @@
 // One reaction request per message at a time, so their answers come back in order.
 
 import { api } from './api.js';
+import { previewText } from './attachments.js';
 import { Dialog } from './dialogs.js';
 import { byId } from './dom.js';
 import { InlineEditor } from './editor.js';
@@ -168,7 +169,7 @@ export class MessageActions {
     this.confirmText.textContent = mine
       ? 'It will be deleted for everyone in this chat. This can’t be undone.'
       : `You are deleting ${this.store.nameOf(message.sender)}’s message as a group admin. It will be deleted for everyone in this group. This can’t be undone.`;
-    this.confirmQuote.textContent = message.body;
+    this.confirmQuote.textContent = message.body || previewText(message);
     // The dialog gives the focus back to the message's actions button when it closes.
     button.focus({ preventScroll: true });
     this.confirm.open(byId('delete-cancel'));

@@ -5,14 +5,18 @@
 // and "Message info" for my own). An edit, a delete or a reaction repaints a message the way
 // its first render painted it; the keyboard focus stays on the control it was on.
 //
+// A message with attachments shows them (`attachments.js`) above its body, which is then a
+// caption and may be empty; a deleted one shows none of them.
+//
 // Data attributes name what the tests and the other views read: data-reply-to on a quote,
-// data-emoji and data-users (usernames, in order) on a chip, data-action on the buttons.
+// data-emoji and data-users (usernames, in order) on a chip, data-action on the buttons,
+// data-upload-id on an attachment's link.
 
-import { el } from './dom.js';
+import { mediaWidth, quoteText, renderAttachments } from './attachments.js';
+import { el, icon } from './dom.js';
 import { appendLinkified, formatFull, formatTime, nameColour } from './format.js';
 import { emojiName } from './reactions.js';
 import { joinNames } from './system.js';
-import { firstLine } from './versions.js';
 
 const INFO_ICON =
   'M11 7h2v2h-2zm0 4h2v6h-2zm1-9a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16z';
@@ -20,22 +24,11 @@ const MORE_ICON = 'M7.4 8.6 12 13.2l4.6-4.6L18 10l-6 6-6-6z';
 const DELETED_ICON =
   'M12 2a10 10 0 1 0 0 20 10 10 0 0 0 0-20zM4 12a8 8 0 0 1 12.9-6.3L5.7 16.9A8 8 0 0 1 4 12zm8 8a8 8 0 0 1-4.9-1.7L18.3 7.1A8 8 0 0 1 12 20z';
 
+/** The padding either side of a bubble's attachments (`.bubble.media` in attachments.css). */
+const MEDIA_PADDING = 8;
+
 /** What the placeholder of a deleted message says, here and in the list's preview. */
 export const DELETED_TEXT = 'This message was deleted';
-
-/** A small icon (decorative: its button or text says what it is). */
-export function icon(d, size = 18) {
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('viewBox', '0 0 24 24');
-  svg.setAttribute('width', String(size));
-  svg.setAttribute('height', String(size));
-  svg.setAttribute('aria-hidden', 'true');
-  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
-  path.setAttribute('fill', 'currentColor');
-  path.setAttribute('d', d);
-  svg.append(path);
-  return svg;
-}
 
 function iconButton(className, label, d, key) {
   const button = el('button', className);
@@ -90,12 +83,23 @@ export function paintText(node, message, look) {
     bubble.append(tombstone);
   } else {
     if (message.reply_to) bubble.append(quote(message.reply_to, look));
+    const attachments = message.attachments ?? [];
+    if (attachments.length > 0) {
+      // As wide as its pictures and cards (and no wider than the chat allows): the caption
+      // wraps under them.
+      bubble.classList.add('media');
+      bubble.style.width = `${mediaWidth(attachments) + MEDIA_PADDING}px`;
+      bubble.append(attachmentsOf(node, attachments));
+    }
     if (look.editor) {
       bubble.append(look.editor);
-    } else {
+    } else if (message.body || attachments.length === 0) {
       const body = el('div', 'body');
       appendLinkified(body, message.body);
       bubble.append(body);
+    } else {
+      // No caption: the time and ticks go on a line of their own under the attachments.
+      bubble.classList.add('no-caption');
     }
   }
   bubble.append(meta(message, mine, deleted));
@@ -117,6 +121,19 @@ export function paintText(node, message, look) {
   if (focusKey && !node.contains(document.activeElement)) {
     node.querySelector(`[data-key="${CSS.escape(focusKey)}"]`)?.focus({ preventScroll: true });
   }
+}
+
+/** A message's attachments never change (a delete removes them all): drawn once per node. */
+const drawnAttachments = new WeakMap();
+
+/** The element of `attachments` for the message `node`, kept from the last paint if the same. */
+function attachmentsOf(node, attachments) {
+  const key = attachments.map((a) => a.id).join(' ');
+  const kept = drawnAttachments.get(node);
+  if (kept?.key === key) return kept.element;
+  const element = renderAttachments(attachments);
+  drawnAttachments.set(node, { key, element });
+  return element;
 }
 
 function menuButton() {
@@ -155,7 +172,7 @@ function quote(replyTo, look) {
   button.dataset.key = 'quote';
   button.title = 'Show the original message';
   button.append(el('span', 'visually-hidden', 'In reply to '), el('span', 'quote-sender', look.names.callName(replyTo.sender)));
-  const text = replyTo.deleted ? DELETED_TEXT : firstLine(replyTo.body);
+  const text = replyTo.deleted ? DELETED_TEXT : quoteText(replyTo);
   button.append(el('span', `quote-body${replyTo.deleted ? ' quote-deleted' : ''}`, text));
   return button;
 }

@@ -2,8 +2,11 @@
 // paged by the smallest real id shown), live messages and ticks, the status line under its
 // name (a peer's typing and presence; in a group what `status` says), and the composer (Enter
 // sends, Shift+Enter breaks the line; sends are optimistic and retried; a reply carries the
-// quote bar's message as `reply_to`). Each message has an actions menu (`actions.js`); a
-// quote, pressed, shows the message it quotes, loading older pages until it is there.
+// quote bar's message as `reply_to`; files attached with the button, dropped on the chat or
+// pasted upload at once (`uploads.js`) and go with the next send as its `attachments`, which
+// waits while one is still uploading). Each message has an actions menu (`actions.js`); a
+// quote, pressed, shows the message it quotes, loading older pages until it is there; a
+// picture, pressed, shows the full image (`lightbox.js`).
 //
 // A direct chat is opened by the peer's username (its URL and the direct routes); the model
 // (`store.js`) resolves that to a conversation id once. A group chat is opened by its id. The
@@ -13,10 +16,12 @@ import { MessageActions } from './actions.js';
 import { api, goToLogin } from './api.js';
 import { byId } from './dom.js';
 import { formatLastSeen } from './format.js';
+import { Lightbox } from './lightbox.js';
 import { MessageList } from './messages.js';
 import { ReplyBar } from './reply.js';
 import { statusIds, toMe } from './store.js';
 import { TypingSender } from './typing.js';
+import { UploadTray } from './uploads.js';
 
 const PAGE = 50;
 const NEAR_TOP_PX = 400;
@@ -55,11 +60,13 @@ export class ChatView {
     this.jumpCount = byId('jump-count');
     this.form = byId('composer');
     this.input = byId('message-input');
+    this.sendButton = byId('send');
     this.error = byId('composer-error');
     this.status = byId('peer-status');
     /** Whether I may write here (send, reply, react, edit, delete): not in a group I left. */
     this.writable = true;
     this.actions = new MessageActions({ chat: this, store, onInfo });
+    this.lightbox = new Lightbox();
     this.messages = new MessageList({
       list: byId('message-list'),
       me: this.me,
@@ -69,8 +76,20 @@ export class ChatView {
       onMenu: (id, button) => this.actions.openMenu(id, button),
       onQuote: (id) => this.reveal(id),
       onReaction: (id, emoji) => this.actions.react(id, emoji),
+      onPicture: (link) => this.lightbox.show(link),
     });
     this.reply = new ReplyBar({ form: this.form, input: this.input, names: store });
+    this.tray = new UploadTray({
+      form: this.form,
+      input: this.input,
+      button: byId('attach'),
+      picker: byId('attach-input'),
+      zone: this.form.closest('.chat'),
+      onChange: () => {
+        if (!this.tray.busy && this.error.dataset.kind === 'uploading') this.error.hidden = true;
+        this.paintSend();
+      },
+    });
     this.hasMore = true;
     this.loadingOlder = false;
     this.loaded = false;
@@ -267,23 +286,40 @@ export class ChatView {
     this.writable = writable;
     if (!writable) this.reply.clear();
     this.input.disabled = !writable;
-    this.form.querySelector('button[type=submit]').disabled = !writable;
+    this.tray.setEnabled(writable);
+    this.paintSend();
     this.input.placeholder = writable ? 'Type a message' : reason;
     if (!writable) this.sender.stop();
   }
 
+  /** Send is offered when I may write here and no file is still uploading. */
+  paintSend() {
+    const waiting = this.writable && this.tray.busy;
+    this.sendButton.disabled = !this.writable || waiting;
+    const label = waiting ? 'Send (waiting for the files to upload)' : 'Send';
+    this.sendButton.setAttribute('aria-label', label);
+    this.sendButton.title = label;
+  }
+
   submit() {
     if (this.input.disabled) return;
+    if (this.tray.busy) {
+      this.showError('Your files are still uploading: the message can be sent once they are done.');
+      this.error.dataset.kind = 'uploading';
+      return;
+    }
     const body = this.input.value;
     const trimmed = body.trim();
-    if (!trimmed) return;
+    const files = this.tray.files;
+    if (!trimmed && files.length === 0) return;
     const length = [...trimmed].length;
     if (length > this.maxBody) {
       this.error.textContent = `This message is ${length} characters long; the limit is ${this.maxBody}.`;
       this.error.hidden = false;
       return;
     }
-    const entry = this.outbox.add(this.target, trimmed, this.reply.current);
+    const entry = this.outbox.add(this.target, trimmed, this.reply.current, files);
+    this.tray.clear();
     this.reply.clear();
     this.messages.addPending(entry);
     this.messages.relayout();
@@ -334,6 +370,7 @@ export class ChatView {
 
   /** Says what went wrong with a change to a message, under the composer. */
   showError(text) {
+    delete this.error.dataset.kind;
     this.error.textContent = text;
     this.error.hidden = false;
   }

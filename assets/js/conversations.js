@@ -2,12 +2,14 @@
 // unread total in the tab title, and the people search that starts a new chat. Groups are
 // listed with their title, an icon, the last message with its sender's name (or who is typing,
 // or how many members), and past groups (left or removed) stay listed, marked as such. An
-// edited last message shows as it is now; a deleted one says so.
+// edited last message shows as it is now; a deleted one says so; one with attachments says
+// what they are ("📎 cv.pdf", "📷 Photo") when it has no text.
 //
 // It renders from the model (`store.js`), keyed by conversation id, whenever the model
 // changes; it keeps no conversations of its own, only the row elements it drew for them.
 
 import { api } from './api.js';
+import { previewText } from './attachments.js';
 import { DELETED_TEXT } from './bubble.js';
 import { byId, debounce, el } from './dom.js';
 import { formatListTime, paintAvatar, paintGroupAvatar, ticksFor, unreadLabel } from './format.js';
@@ -187,7 +189,7 @@ export class ConversationList {
       } else if (group) {
         preview.append(el('span', 'row-sender', `${this.store.nameOf(last.sender)}: `));
       }
-      preview.append(last.body.split('\n', 1)[0]);
+      preview.append(previewText(last));
     } else if (group) {
       preview.textContent = `${conversation.member_count} members`;
     }

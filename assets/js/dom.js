@@ -8,6 +8,20 @@ export function el(tag, className = '', text = '') {
   return node;
 }
 
+/** A small icon (decorative: its button or text says what it is). */
+export function icon(d, size = 18) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('width', String(size));
+  svg.setAttribute('height', String(size));
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS('http://www.w3.org/2000/svg', 'path');
+  path.setAttribute('fill', 'currentColor');
+  path.setAttribute('d', d);
+  svg.append(path);
+  return svg;
+}
+
 /** The element with `id`; throws when the page lacks it (a template and script out of step). */
 export function byId(id) {
   const node = document.getElementById(id);

@@ -3,6 +3,7 @@
 // read again whenever a status event of its conversation covers the message, so it stays live.
 
 import { api } from './api.js';
+import { previewText } from './attachments.js';
 import { Dialog } from './dialogs.js';
 import { byId, debounce, el } from './dom.js';
 import { formatWhen, paintAvatar } from './format.js';
@@ -41,7 +42,7 @@ export class MessageInfo {
     if (!message) return;
     this.id = id;
     this.conversationId = message.conversation_id;
-    this.quote.textContent = message.body;
+    this.quote.textContent = message.body || previewText(message);
     const sent = new Date(message.created_at);
     this.sent.textContent = `Sent ${formatWhen(sent)}`;
     this.sent.dateTime = sent.toISOString();

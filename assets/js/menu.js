@@ -6,8 +6,7 @@
 // Escape or Tab closes it and the focus goes back to the button; a click elsewhere closes it.
 // Choosing an item closes the menu first, so the item may move the focus elsewhere.
 
-import { icon } from './bubble.js';
-import { el } from './dom.js';
+import { el, icon } from './dom.js';
 
 /** Room kept between the menu and the edges of the window, in pixels. */
 const MARGIN = 8;

@@ -6,7 +6,7 @@
 // centred lines. How a text message looks is `bubble.js`'s; this list keeps each message as
 // it is now — an edit or a delete replaces it, a reaction changes it (`versions.js`,
 // `reactions.js`), and the quotes of it in replies follow — and hands the clicks on its
-// controls (actions menu, message info, quote, reaction chip) to the chat.
+// controls (actions menu, message info, quote, reaction chip, a picture to open) to the chat.
 //
 // Only real ids ever appear in data-message-id; a pending bubble has data-client-id instead.
 
@@ -39,13 +39,15 @@ export class MessageList {
    * @param {(id: number, button: HTMLElement) => void} [options.onMenu]  "Message actions"
    * @param {(id: number) => void} [options.onQuote]  a quote pressed: show the message `id`
    * @param {(id: number, emoji: string) => void} [options.onReaction]  a reaction chip pressed
+   * @param {(link: HTMLAnchorElement) => void} [options.onPicture]  a picture attached to a
+   *   message was pressed (a plain click: with a modifier key, its link opens as links do)
    */
-  constructor({ list, me, names = null, group = false, onInfo, onMenu, onQuote, onReaction }) {
+  constructor({ list, me, names = null, group = false, onInfo, onMenu, onQuote, onReaction, onPicture }) {
     this.list = list;
     this.me = me;
     this.names = names ?? { nameOf: (u) => u, callName: (u) => (u === me ? 'You' : u) };
     this.group = group;
-    this.callbacks = { onInfo, onMenu, onQuote, onReaction };
+    this.callbacks = { onInfo, onMenu, onQuote, onReaction, onPicture };
     list.addEventListener('click', (event) => this.onClick(event));
     /** id → { message, node } */
     this.byId = new Map();
@@ -58,6 +60,15 @@ export class MessageList {
   }
 
   onClick(event) {
+    const picture = event.target.closest('.attachment-picture');
+    if (picture && this.list.contains(picture)) {
+      const plain = event.button === 0 && !event.ctrlKey && !event.metaKey && !event.shiftKey && !event.altKey;
+      if (plain && this.callbacks.onPicture) {
+        event.preventDefault();
+        this.callbacks.onPicture(picture);
+      }
+      return;
+    }
     for (const [className, callback] of CONTROLS) {
       const button = event.target.closest(`.${className}`);
       if (!button || !this.list.contains(button) || !this.callbacks[callback]) continue;
@@ -194,7 +205,10 @@ export class MessageList {
     return systemText(message, this.me, (username) => this.names.callName(username));
   }
 
-  /** Shows a send that is waiting for its ack, at the end (with the quote it replies to). */
+  /**
+   * Shows a send that is waiting for its ack, at the end (with the quote it replies to and the
+   * files it carries).
+   */
   addPending(entry) {
     const existing = this.pending.get(entry.client_id);
     if (existing) return existing;
@@ -204,6 +218,7 @@ export class MessageList {
       created_at: entry.created_at,
       status: 'pending',
       reply_to: entry.quote ?? null,
+      attachments: entry.files ?? [],
     });
     node.dataset.clientId = entry.client_id;
     this.pending.set(entry.client_id, node);

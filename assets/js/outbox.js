@@ -5,7 +5,9 @@
 // (sessionStorage), so nothing typed is lost to one. An entry is for a direct chat (`to`, the
 // peer's username) or a group (`conversation_id`), as the socket's send frame names them; a
 // reply also keeps the id it replies to (`reply_to`, sent with every try) and the quote the
-// pending bubble shows.
+// pending bubble shows; a send with files keeps their upload ids (`attachments`, sent with
+// every try, so a retry is the same send) and the uploads themselves (`files`), which the
+// pending bubble shows. Its body may then be empty.
 
 import { newClientId } from './dom.js';
 
@@ -32,20 +34,24 @@ export class Outbox {
   load() {
     try {
       const saved = JSON.parse(sessionStorage.getItem(this.key) ?? '[]');
-      return Array.isArray(saved) ? saved.filter((e) => e?.client_id && (e.to || e.conversation_id) && e.body) : [];
+      const sendable = (e) => e?.client_id && (e.to || e.conversation_id) && (e.body || e.attachments?.length > 0);
+      return Array.isArray(saved) ? saved.filter(sendable) : [];
     } catch {
       return [];
     }
   }
 
   save() {
-    const kept = [...this.entries.values()].map(({ client_id, to, conversation_id, body, created_at, reply_to, quote }) => ({
-      client_id,
-      ...(conversation_id ? { conversation_id } : { to }),
-      body,
-      created_at,
-      ...(reply_to ? { reply_to, quote } : {}),
-    }));
+    const kept = [...this.entries.values()].map(
+      ({ client_id, to, conversation_id, body, created_at, reply_to, quote, attachments, files }) => ({
+        client_id,
+        ...(conversation_id ? { conversation_id } : { to }),
+        body,
+        created_at,
+        ...(reply_to ? { reply_to, quote } : {}),
+        ...(attachments?.length ? { attachments, files } : {}),
+      }),
+    );
     try {
       sessionStorage.setItem(this.key, JSON.stringify(kept));
     } catch {
@@ -55,16 +61,17 @@ export class Outbox {
 
   /**
    * Queues `body` for `target` (`{ to }` or `{ conversation_id }`) under a fresh client_id,
-   * replying to the message `quote` quotes (when not null), sends it if it can, returns the
-   * entry.
+   * replying to the message `quote` quotes (when not null) and carrying `files` (finished
+   * uploads, in order), sends it if it can, returns the entry.
    */
-  add(target, body, quote = null) {
+  add(target, body, quote = null, files = []) {
     const entry = {
       client_id: newClientId(),
       ...target,
       body,
       created_at: new Date().toISOString(),
       ...(quote ? { reply_to: quote.id, quote } : {}),
+      ...(files.length > 0 ? { attachments: files.map((f) => f.id), files } : {}),
       sentAt: 0,
     };
     this.entries.set(entry.client_id, entry);
@@ -97,6 +104,7 @@ export class Outbox {
     const target = entry.conversation_id ? { conversation_id: entry.conversation_id } : { to: entry.to };
     const frame = { type: 'send', client_id: entry.client_id, body: entry.body, ...target };
     if (entry.reply_to) frame.reply_to = entry.reply_to;
+    if (entry.attachments?.length) frame.attachments = entry.attachments;
     if (this.socket.send(frame)) entry.sentAt = Date.now();
   }
 

@@ -1,12 +1,12 @@
 // The quote bar above the composer while replying: whom and what the next send replies to
-// (the sender's name and the first line of the body), with a button — or Escape in the message
+// (the sender's name and the first line of the body, or what it attaches), with a button — or Escape in the message
 // box — that cancels the reply. The message box is described by it, so a screen reader says
 // what is being replied to. The bar follows the quoted message: an edit changes its text, a
 // delete cancels the reply (the server would refuse it).
 
-import { icon } from './bubble.js';
-import { el } from './dom.js';
-import { firstLine, quoteOf } from './versions.js';
+import { previewText } from './attachments.js';
+import { el, icon } from './dom.js';
+import { quoteOf } from './versions.js';
 
 const CLOSE_ICON =
   'M19 6.4 17.6 5 12 10.6 6.4 5 5 6.4 10.6 12 5 17.6 6.4 19 12 13.4 17.6 19 19 17.6 13.4 12z';
@@ -23,6 +23,8 @@ export class ReplyBar {
     this.names = names;
     /** The quote of the message replied to (`reply_to`'s shape), or null. */
     this.quote = null;
+    /** The line the bar shows for it. */
+    this.summary = '';
     this.bar = el('div', 'reply-bar');
     this.bar.id = 'reply-bar';
     this.bar.hidden = true;
@@ -55,6 +57,7 @@ export class ReplyBar {
   /** Replies to `message` (a stored text message): the bar shows it, the box gets the focus. */
   set(message) {
     this.quote = quoteOf(message);
+    this.summary = previewText(message);
     this.paint();
     this.bar.hidden = false;
     this.input.setAttribute('aria-describedby', this.text.id);
@@ -70,7 +73,7 @@ export class ReplyBar {
   paint() {
     this.bar.dataset.replyTo = String(this.quote.id);
     this.sender.textContent = this.names.callName(this.quote.sender);
-    this.body.textContent = firstLine(this.quote.body);
+    this.body.textContent = this.summary;
   }
 
   /** A new version of a message: the bar follows it if it is the one replied to. */
@@ -79,6 +82,7 @@ export class ReplyBar {
     if (message.deleted) this.clear();
     else {
       this.quote = quoteOf(message);
+      this.summary = previewText(message);
       this.paint();
     }
   }

@@ -44,6 +44,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("css/dialogs.css", CSS),
     asset!("css/bubble.css", CSS),
     asset!("css/actions.css", CSS),
+    asset!("css/attachments.css", CSS),
     asset!("js/api.js", JS),
     asset!("js/dom.js", JS),
     asset!("js/format.js", JS),
@@ -72,6 +73,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/editor.js", JS),
     asset!("js/reply.js", JS),
     asset!("js/actions.js", JS),
+    asset!("js/attachments.js", JS),
+    asset!("js/uploads.js", JS),
+    asset!("js/lightbox.js", JS),
 ];
 
 /// The digest naming this build's assets: 12 hex digits of SHA-256 over all of them. Computed

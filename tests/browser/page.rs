@@ -279,6 +279,50 @@ impl Page {
         }
     }
 
+    /// Slows the tab's uploads to `bytes_per_second` (`None`: full speed again), as on a slow
+    /// connection, so that an upload stays in progress for a while.
+    pub async fn throttle_uploads(&self, bytes_per_second: Option<u32>) {
+        let upload = bytes_per_second.map_or(-1.0, f64::from);
+        self.call(
+            "Network.emulateNetworkConditions",
+            json!({"offline": false, "latency": 0, "downloadThroughput": -1, "uploadThroughput": upload}),
+        )
+        .await;
+    }
+
+    /// Makes a file picker that the page opens (`<input type=file>` clicked) open nothing, as
+    /// a person's choice is then given by `choose_files`.
+    pub async fn intercept_file_pickers(&self) {
+        self.call(
+            "Page.setInterceptFileChooserDialog",
+            json!({"enabled": true}),
+        )
+        .await;
+    }
+
+    /// Chooses `paths` in the file input `selector`, as the file picker would (the input's
+    /// `input` and `change` events fire).
+    pub async fn choose_files(&self, selector: &str, paths: &[&std::path::Path]) {
+        let document = self.call("DOM.getDocument", json!({"depth": 0})).await;
+        let node = self
+            .call(
+                "DOM.querySelector",
+                json!({"nodeId": document["root"]["nodeId"], "selector": selector}),
+            )
+            .await;
+        assert!(
+            node["nodeId"].as_i64().unwrap_or(0) > 0,
+            "{}: no {selector} to choose files in",
+            self.name
+        );
+        let files: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        self.call(
+            "DOM.setFileInputFiles",
+            json!({"files": files, "nodeId": node["nodeId"]}),
+        )
+        .await;
+    }
+
     /// Saves a PNG of the viewport as `target/screenshots/{name}.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let shot = self
