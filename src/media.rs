@@ -5,7 +5,8 @@
 //! Everything here is synchronous and CPU-bound; callers run it off the async threads with a
 //! bound on how many run at once (`uploads`). An image's dimensions are read from its header
 //! before anything is decoded: over the pixel cap it is never given a pixel buffer, only its
-//! metadata segments are removed (no decode needed), and it is served as a download.
+//! metadata segments are removed (no decode needed; a JPEG keeps its orientation alone), and it
+//! is served as a download.
 
 use std::io::Cursor;
 
@@ -58,7 +59,12 @@ pub fn process(original: Bytes, format: ImageFormat, max_pixels: u64) -> Process
         return unreadable(strip_metadata(original, format));
     };
     if u64::from(width) * u64::from(height) > max_pixels {
-        return unreadable(strip_metadata(original, format));
+        let orientation = header_orientation(&original, format);
+        return unreadable(keep_orientation(
+            strip_metadata(original, format),
+            format,
+            orientation,
+        ));
     }
     // Decoded from the original: its orientation lives in the metadata about to go.
     let Ok((image, orientation)) = decode(&original, format, max_pixels) else {
@@ -100,6 +106,57 @@ fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
     let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(format);
     reader.into_dimensions().ok()
+}
+
+/// The orientation an image's metadata gives, read from its headers without decoding pixels.
+fn header_orientation(bytes: &[u8], format: ImageFormat) -> Orientation {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(format);
+    reader
+        .into_decoder()
+        .and_then(|mut decoder| decoder.orientation())
+        .unwrap_or(Orientation::NoTransforms)
+}
+
+/// A JPEG that is not decoded keeps its orientation, alone, in a minimal EXIF block (a TIFF
+/// header and one IFD entry), so that viewers still show it upright; nothing else survives.
+fn keep_orientation(bytes: Bytes, format: ImageFormat, orientation: Orientation) -> Bytes {
+    if format != ImageFormat::Jpeg || orientation == Orientation::NoTransforms {
+        return bytes;
+    }
+    let Ok(mut jpeg) = Jpeg::from_bytes(bytes.clone()) else {
+        return bytes;
+    };
+    let tiff = vec![
+        b'M',
+        b'M',
+        0,
+        42,
+        0,
+        0,
+        0,
+        8, // big-endian TIFF, first IFD at 8
+        0,
+        1, // one entry
+        0x01,
+        0x12,
+        0,
+        3,
+        0,
+        0,
+        0,
+        1,
+        0,
+        orientation.to_exif(),
+        0,
+        0, // Orientation, SHORT
+        0,
+        0,
+        0,
+        0, // no next IFD
+    ];
+    jpeg.set_exif(Some(Bytes::from(tiff)));
+    jpeg.encoder().bytes()
 }
 
 /// Decodes the first frame with allocations bounded by the pixel cap, and reads its
@@ -236,6 +293,41 @@ mod tests {
         let (thumb, kind) = small.thumbnail.expect("a thumbnail");
         assert_eq!(kind, "image/png");
         assert_eq!(image::load_from_memory(&thumb).unwrap().width(), 40);
+    }
+
+    /// A JPEG whose EXIF says Orientation 6 and carries made-up GPS words.
+    fn rotated_jpeg() -> Bytes {
+        let image = DynamicImage::ImageRgb8(ImageBuffer::from_pixel(30, 20, Rgb([1, 2, 3])));
+        let mut jpeg = Vec::new();
+        image
+            .write_to(&mut Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .unwrap();
+        let mut exif =
+            b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0\0\0\0\0".to_vec();
+        exif.extend_from_slice(b"GPSLatitude 48.8584N");
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((exif.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&exif);
+        out.extend_from_slice(&jpeg[2..]);
+        Bytes::from(out)
+    }
+
+    #[test]
+    fn an_undecoded_jpeg_keeps_only_its_orientation() {
+        let done = process(rotated_jpeg(), ImageFormat::Jpeg, 100);
+        assert_eq!(done.dimensions, None);
+        assert!(!done.bytes.windows(11).any(|w| w == b"GPSLatitude"));
+        assert_eq!(
+            header_orientation(&done.bytes, ImageFormat::Jpeg),
+            Orientation::Rotate90
+        );
+        let decoded = process(rotated_jpeg(), ImageFormat::Jpeg, 40_000_000);
+        assert_eq!(decoded.dimensions, Some((20, 30)), "turned upright");
+        assert_eq!(
+            header_orientation(&decoded.bytes, ImageFormat::Jpeg),
+            Orientation::NoTransforms
+        );
     }
 
     #[test]
