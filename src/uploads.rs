@@ -95,11 +95,15 @@ where
                 .await
                 .map_err(storage)?;
         }
-        None => app
-            .blobs
-            .put_file(id.as_str(), &scratch.path)
-            .await
-            .map_err(storage)?,
+        None => {
+            if media::is_movie(&content_type) {
+                upload.sha256 = erase_location(scratch.path.clone()).await?;
+            }
+            app.blobs
+                .put_file(id.as_str(), &scratch.path)
+                .await
+                .map_err(storage)?
+        }
     }
     app.store
         .create_upload(NewUpload {
@@ -185,6 +189,34 @@ pub async fn sweep(app: &App) -> Result<usize, Error> {
         .uploads_removed(removed, Timestamp(now.millis() - WINDOW_MILLIS))
         .await?;
     Ok(count)
+}
+
+/// Zeroes where a video was shot, in place (off the async threads); returns the file's new
+/// SHA-256.
+async fn erase_location(path: PathBuf) -> Result<String, Error> {
+    tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        use std::io::{Read, Seek, SeekFrom, Write};
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)?;
+        media::location::erase(&mut file)?;
+        file.flush()?;
+        file.seek(SeekFrom::Start(0))?;
+        let mut hasher = Sha256::new();
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            let read = file.read(&mut chunk)?;
+            if read == 0 {
+                break;
+            }
+            hasher.update(&chunk[..read]);
+        }
+        Ok(hex(&hasher.finalize()))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)
 }
 
 fn internal(err: impl std::fmt::Display) -> Error {

@@ -515,3 +515,42 @@ async fn once_no_message_carries_an_upload_it_is_gone_for_everyone() {
     )
     .await;
 }
+
+fn boxed(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut out = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(kind);
+    out.extend_from_slice(payload);
+    out
+}
+
+#[tokio::test]
+async fn a_video_loses_where_it_was_shot() {
+    let (_app, [alice]) = TestApp::with_token_users(["alice"]).await;
+    let xyz = boxed(b"\xa9xyz", b"\x00\x12\x15\xc7+48.8584+002.2945/");
+    let moov = boxed(
+        b"moov",
+        &[boxed(b"mvhd", &[0; 100]), boxed(b"udta", &xyz)].concat(),
+    );
+    let video = [
+        boxed(b"ftyp", b"isom\0\0\x02\0isomiso2mp41"),
+        boxed(b"mdat", &[9; 64]),
+        moov,
+    ]
+    .concat();
+    let clip = uploaded(&alice, "clip.mp4", video.clone()).await;
+    assert_eq!(clip["content_type"], "video/mp4");
+    assert_eq!(clip["size"], video.len());
+    let (_, headers, body) = fetch(&alice, &file_path(&clip), &[]).await;
+    assert_eq!(header(&headers, "content-type"), "video/mp4");
+    assert_eq!(body.len(), video.len(), "nothing moves in the file");
+    assert!(!contains(&body, b"+48.8584"), "the location is gone");
+    assert!(contains(&body, &[9; 64]), "the media is untouched");
+    let sha: String = {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(clip["sha256"], sha, "the hash is of the bytes served");
+}

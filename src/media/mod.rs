@@ -8,6 +8,8 @@
 //! metadata segments are removed (no decode needed; a JPEG keeps its orientation alone), and it
 //! is served as a download.
 
+pub mod location;
+
 use std::io::Cursor;
 
 use bytes::Bytes;
@@ -27,6 +29,14 @@ pub fn sniff(head: &[u8]) -> String {
     infer::get(head).map_or_else(
         || "application/octet-stream".to_owned(),
         |kind| kind.mime_type().to_owned(),
+    )
+}
+
+/// Whether a content type is a video whose index may say where it was shot (MP4, QuickTime).
+pub fn is_movie(content_type: &str) -> bool {
+    matches!(
+        content_type,
+        "video/mp4" | "video/quicktime" | "video/x-m4v" | "audio/mp4" | "audio/m4a"
     )
 }
 
