@@ -8,6 +8,7 @@
 //! metadata segments are removed (no decode needed; a JPEG keeps its orientation alone), and it
 //! is served as a download.
 
+pub mod gif;
 pub mod location;
 
 use std::io::Cursor;
@@ -65,10 +66,19 @@ pub struct Processed {
 /// Processes an image of `format` whose bytes are `original`: metadata removed, and within
 /// `max_pixels` decoded, turned upright and given a thumbnail.
 pub fn process(original: Bytes, format: ImageFormat, max_pixels: u64) -> Processed {
+    // A GIF is cleaned by reading its blocks, which also measures its largest frame.
+    let (original, frames) = match format {
+        ImageFormat::Gif => match gif::clean(&original) {
+            Some(cleaned) => (Bytes::from(cleaned.bytes), Some(cleaned.extent)),
+            None => return unreadable(original),
+        },
+        _ => (original, None),
+    };
     let Some((width, height)) = header_dimensions(&original, format) else {
         return unreadable(strip_metadata(original, format));
     };
-    if u64::from(width) * u64::from(height) > max_pixels {
+    let (widest, tallest) = frames.map_or((width, height), |(w, h)| (w.max(width), h.max(height)));
+    if u64::from(widest) * u64::from(tallest) > max_pixels {
         let orientation = header_orientation(&original, format);
         return unreadable(keep_orientation(
             strip_metadata(original, format),
@@ -338,6 +348,18 @@ mod tests {
             header_orientation(&decoded.bytes, ImageFormat::Jpeg),
             Orientation::NoTransforms
         );
+    }
+
+    #[test]
+    fn a_real_gif_is_cleaned_and_still_decodes() {
+        let mut gif = Vec::new();
+        DynamicImage::ImageRgba8(ImageBuffer::from_pixel(64, 48, Rgba([200, 0, 0, 255])))
+            .write_to(&mut Cursor::new(&mut gif), ImageFormat::Gif)
+            .unwrap();
+        let done = process(Bytes::from(gif), ImageFormat::Gif, 40_000_000);
+        assert_eq!(done.dimensions, Some((64, 48)));
+        assert!(done.thumbnail.is_some());
+        assert!(image::load_from_memory(&done.bytes).is_ok());
     }
 
     #[test]
