@@ -8,15 +8,17 @@
 //! metadata segments are removed (no decode needed; a JPEG keeps its orientation alone), and it
 //! is served as a download.
 
+mod encode;
 pub mod gif;
 pub mod location;
 
 use std::io::Cursor;
 
 use bytes::Bytes;
-use image::codecs::jpeg::JpegEncoder;
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+
+use encode::{encode_as, thumbnail};
 use img_parts::ImageEXIF;
 use img_parts::jpeg::{Jpeg, markers};
 use img_parts::png::Png;
@@ -72,6 +74,10 @@ pub fn process(original: Bytes, format: ImageFormat, max_pixels: u64) -> Process
             Some(cleaned) => (Bytes::from(cleaned.bytes), Some(cleaned.extent)),
             None => return unreadable(original),
         },
+        ImageFormat::WebP => {
+            let frames = webp_frames(&original);
+            (original, frames)
+        }
         _ => (original, None),
     };
     let Some((width, height)) = header_dimensions(&original, format) else {
@@ -87,7 +93,7 @@ pub fn process(original: Bytes, format: ImageFormat, max_pixels: u64) -> Process
         ));
     }
     // Decoded from the original: its orientation lives in the metadata about to go.
-    let Ok((image, orientation)) = decode(&original, format, max_pixels) else {
+    let Ok((image, orientation, icc)) = decode(&original, format, max_pixels) else {
         return unreadable(strip_metadata(original, format));
     };
     let mut upright = image;
@@ -98,7 +104,7 @@ pub fn process(original: Bytes, format: ImageFormat, max_pixels: u64) -> Process
             (strip_metadata(original, format), (width, height))
         } else {
             upright.apply_orientation(orientation);
-            match encode_as(&upright, format) {
+            match encode_as(&upright, format, icc) {
                 Some(bytes) => {
                     let dimensions = (upright.width(), upright.height());
                     (bytes, dimensions)
@@ -185,7 +191,7 @@ fn decode(
     bytes: &[u8],
     format: ImageFormat,
     max_pixels: u64,
-) -> image::ImageResult<(DynamicImage, Orientation)> {
+) -> image::ImageResult<(DynamicImage, Orientation, Option<Vec<u8>>)> {
     let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(format);
     let mut limits = Limits::default();
@@ -194,8 +200,9 @@ fn decode(
     reader.limits(limits);
     let mut decoder = reader.into_decoder()?;
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let icc = decoder.icc_profile().ok().flatten();
     let image = DynamicImage::from_decoder(decoder)?;
-    Ok((image, orientation))
+    Ok((image, orientation, icc))
 }
 
 /// Removes EXIF, XMP and IPTC (and comments and text chunks) without decoding; the colour
@@ -235,41 +242,20 @@ fn strip_metadata(bytes: Bytes, format: ImageFormat) -> Bytes {
     }
 }
 
-/// The image re-encoded in its own format (so its type stays what it was), without metadata.
-fn encode_as(image: &DynamicImage, format: ImageFormat) -> Option<Bytes> {
-    if format == ImageFormat::Jpeg {
-        return encode_jpeg(image, 90);
-    }
-    let mut out = Vec::new();
-    image.write_to(&mut Cursor::new(&mut out), format).ok()?;
-    Some(Bytes::from(out))
-}
-
-fn encode_jpeg(image: &DynamicImage, quality: u8) -> Option<Bytes> {
-    let mut out = Vec::new();
-    let rgb = DynamicImage::ImageRgb8(image.to_rgb8());
-    rgb.write_with_encoder(JpegEncoder::new_with_quality(&mut out, quality))
-        .ok()?;
-    Some(Bytes::from(out))
-}
-
-/// A thumbnail whose long side is at most `THUMBNAIL_SIDE` (never larger than the image):
-/// JPEG, or PNG when the image has transparency.
-fn thumbnail(image: &DynamicImage) -> Option<(Bytes, &'static str)> {
-    let small = if image.width().max(image.height()) > THUMBNAIL_SIDE {
-        image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE)
-    } else {
-        image.clone()
-    };
-    if small.color().has_alpha() {
-        let mut out = Vec::new();
-        small
-            .write_to(&mut Cursor::new(&mut out), ImageFormat::Png)
-            .ok()?;
-        Some((Bytes::from(out), "image/png"))
-    } else {
-        encode_jpeg(&small, 80).map(|bytes| (bytes, "image/jpeg"))
-    }
+/// The largest extent any frame of an animated WebP takes (`ANMF` chunks: offsets in units of
+/// two pixels, sizes minus one, 24-bit little-endian), read without decoding.
+fn webp_frames(bytes: &Bytes) -> Option<(u32, u32)> {
+    let webp = WebP::from_bytes(bytes.clone()).ok()?;
+    let u24 = |d: &[u8]| u32::from(d[0]) | u32::from(d[1]) << 8 | u32::from(d[2]) << 16;
+    webp.chunks_by_id(*b"ANMF")
+        .filter_map(|chunk| chunk.content().data().filter(|d| d.len() >= 12).cloned())
+        .map(|d| {
+            (
+                u24(&d[0..3]) * 2 + u24(&d[6..9]) + 1,
+                u24(&d[3..6]) * 2 + u24(&d[9..12]) + 1,
+            )
+        })
+        .reduce(|a, b| (a.0.max(b.0), a.1.max(b.1)))
 }
 
 #[cfg(test)]
@@ -348,6 +334,28 @@ mod tests {
             header_orientation(&decoded.bytes, ImageFormat::Jpeg),
             Orientation::NoTransforms
         );
+    }
+
+    fn chunk(id: &[u8; 4], data: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        out.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    }
+
+    #[test]
+    fn an_animated_webp_is_measured_by_its_largest_frame() {
+        let vp8x = chunk(b"VP8X", &[0x02, 0, 0, 0, 1, 0, 0, 1, 0, 0]); // 2x2 canvas, animated
+        let frame = [5, 0, 0, 10, 0, 0, 0x2B, 0x01, 0, 0x8F, 0x01, 0, 0, 0, 0, 0]; // 300x400 at (10,20)
+        let body = [b"WEBP".to_vec(), vp8x, chunk(b"ANMF", &frame)].concat();
+        let mut riff = b"RIFF".to_vec();
+        riff.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        riff.extend_from_slice(&body);
+        assert_eq!(webp_frames(&Bytes::from(riff)), Some((310, 420)));
+        assert_eq!(webp_frames(&Bytes::from_static(b"RIFF")), None);
     }
 
     #[test]
