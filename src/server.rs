@@ -105,6 +105,7 @@ async fn build_state(
         max_image_pixels: config.max_image_pixels,
         upload_scratch: config.data_dir.join("tmp"),
     };
+    crate::uploads::clear_scratch(&settings.upload_scratch);
     let blobs = match &config.object_store_url {
         Some(url) => Blobs::s3(url).context("opening object storage (--object-store-url)")?,
         None => Blobs::local(&config.data_dir.join("uploads"))

@@ -169,6 +169,27 @@ pub async fn describe(app: &App, viewer: &User, id: &UploadId) -> Result<Upload,
         .ok_or(Error::UploadNotFound)
 }
 
+/// Removes scratch files left by uploads that a crash cut short (at start-up). Only files an
+/// hour old go: another process sharing the directory may be receiving one now.
+pub fn clear_scratch(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let stale = |entry: &std::fs::DirEntry| {
+        entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|age| age > Duration::from_secs(3600))
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with("upload-") && stale(&entry) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Removes the bytes of uploads no message may carry any more; returns how many went.
 pub async fn sweep(app: &App) -> Result<usize, Error> {
     let now = Timestamp::now();
