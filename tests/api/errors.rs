@@ -1,5 +1,6 @@
 //! Errors and operations (PROTOCOL.md, "Errors"): every failure is a JSON body with a stable
-//! code and a fitting status, bad input changes nothing, every response says `nosniff`; plus
+//! code and a fitting status, bad input changes nothing, every response says `nosniff` and
+//! `Cache-Control: no-store`; plus
 //! health, readiness, metrics and the OpenAPI document.
 
 use reqwest::{Method, StatusCode, header};
@@ -179,7 +180,7 @@ async fn unknown_routes_and_methods_get_json_errors() {
 }
 
 #[tokio::test]
-async fn every_response_says_nosniff() {
+async fn every_response_says_nosniff_and_no_store() {
     let (app, alice, _bob) = alice_and_bob().await;
     let http = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", app.url);
@@ -210,6 +211,13 @@ async fn every_response_says_nosniff() {
             Some("nosniff"),
             "{} {}",
             response.status(),
+            response.url()
+        );
+        let cache = response.headers().get(header::CACHE_CONTROL);
+        assert_eq!(
+            cache.and_then(|v| v.to_str().ok()),
+            Some("no-store"),
+            "{}",
             response.url()
         );
         seen.push(response.status().as_u16());
