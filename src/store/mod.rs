@@ -9,6 +9,7 @@
 //! same transaction, with the user's next cursor, and returns them so the caller can publish
 //! them after the commit.
 
+pub mod carried;
 pub mod changes;
 pub mod copy;
 mod error;

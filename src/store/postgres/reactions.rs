@@ -1,15 +1,12 @@
 //! Reactions on PostgreSQL: the reactions each message of a page has now, in the contract's
 //! order (`domain::reaction::list`).
 
-use std::collections::HashMap;
-
 use sqlx::PgConnection;
 
 use super::failure;
 use crate::domain::Message;
-use crate::domain::ids::MessageId;
-use crate::domain::reaction;
 use crate::store::StoreError;
+use crate::store::carried::set_reactions;
 
 /// Fills in every message's `reactions`.
 pub async fn attach(
@@ -28,20 +25,6 @@ pub async fn attach(
     .fetch_all(conn)
     .await
     .map_err(failure)?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut by_message: HashMap<MessageId, Vec<(&str, &str)>> = HashMap::new();
-    for (id, emoji, user) in &rows {
-        by_message
-            .entry(MessageId(*id))
-            .or_default()
-            .push((emoji.as_str(), user.as_str()));
-    }
-    for message in messages.iter_mut() {
-        if let Some(set) = by_message.remove(&message.id) {
-            message.reactions = reaction::list(set);
-        }
-    }
+    set_reactions(messages, &rows);
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::message::Quote;
 use crate::domain::{Message, MessageKind};
 use crate::store::StoreError;
+use crate::store::carried::{quoted_ids, set_quotes};
 
 /// Fills in `reply_to` on the messages that reply to another: as `viewer` sees it (nothing if
 /// the quoted message lies outside their visible range), or as it is when `viewer` is `None`.
@@ -20,15 +21,10 @@ pub async fn quote(
     viewer: Option<UserId>,
     messages: &mut [&mut Message],
 ) -> Result<(), StoreError> {
-    let mut ids: Vec<i64> = messages
-        .iter()
-        .filter_map(|m| m.reply_to_id.map(|id| id.0))
-        .collect();
+    let ids = quoted_ids(messages);
     if ids.is_empty() {
         return Ok(());
     }
-    ids.sort_unstable();
-    ids.dedup();
     let seen = match viewer {
         Some(_) => visible_to("$2"),
         None => "$2::BIGINT IS NULL".to_owned(),
@@ -55,11 +51,7 @@ pub async fn quote(
         );
         quotes.insert(id, quote);
     }
-    for message in messages.iter_mut() {
-        message.reply_to = message
-            .reply_to_id
-            .and_then(|id| quotes.get(&id).cloned().map(Box::new));
-    }
+    set_quotes(messages, &quotes);
     Ok(())
 }
 

@@ -2,8 +2,6 @@
 //! quota's window, whether a viewer may download one (the access rule in the query), the sweep,
 //! a send's attachments, and the attachments each message of a page carries.
 
-use std::collections::HashMap;
-
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Row};
 
@@ -14,11 +12,12 @@ use crate::domain::ids::{MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::upload::{Upload, UploadId, WINDOW_MILLIS};
 use crate::store::StoreError;
+use crate::store::carried::set_attachments;
 use crate::store::statements::{
     ATTACH, ATTACHABLE, GONE_NOT_REMOVED, INSERT_UPLOAD, MARK_ATTACHED, MARK_GONE, MARK_REMOVED,
     PURGE_REMOVED, UPLOAD_USAGE,
 };
-use crate::store::uploads::{NewUpload, UploadUsage, attachment, invalid_attachment};
+use crate::store::uploads::{NewUpload, UploadUsage, invalid_attachment};
 
 const UPLOAD_COLUMNS: &str =
     "u.id, u.filename, u.content_type, u.size, u.sha256, u.width, u.height, u.thumbnail";
@@ -175,22 +174,12 @@ pub async fn attach(
         .fetch_all(conn)
         .await
         .map_err(failure)?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut by_message: HashMap<i64, Vec<Upload>> = HashMap::new();
-    for row in &rows {
-        let id: i64 = row.try_get("message_id").map_err(failure)?;
-        by_message
-            .entry(id)
-            .or_default()
-            .push(upload_from_row(row).map_err(failure)?);
-    }
-    for message in messages.iter_mut() {
-        if let Some(uploads) = by_message.remove(&message.id.0) {
-            message.attachments = uploads.iter().map(attachment).collect();
-        }
-    }
+    let rows: Vec<(i64, Upload)> = rows
+        .iter()
+        .map(|row| Ok((row.try_get("message_id")?, upload_from_row(row)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(failure)?;
+    set_attachments(messages, &rows);
     Ok(())
 }
 

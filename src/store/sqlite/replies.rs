@@ -12,6 +12,7 @@ use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::message::Quote;
 use crate::domain::{Message, MessageKind};
 use crate::store::StoreError;
+use crate::store::carried::{quoted_ids, set_quotes};
 use crate::store::records::invalid_reply_to;
 
 /// Fills in `reply_to` on the messages that reply to another: as `viewer` sees it (nothing if
@@ -21,15 +22,10 @@ pub fn quote(
     viewer: Option<UserId>,
     messages: &mut [&mut Message],
 ) -> Result<(), StoreError> {
-    let mut ids: Vec<i64> = messages
-        .iter()
-        .filter_map(|m| m.reply_to_id.map(|id| id.0))
-        .collect();
+    let ids = quoted_ids(messages);
     if ids.is_empty() {
         return Ok(());
     }
-    ids.sort_unstable();
-    ids.dedup();
     let list = serde_json::to_string(&ids).map_err(|e| StoreError::Other(e.to_string()))?;
     let seen = match viewer {
         Some(_) => visible_to(2),
@@ -49,11 +45,7 @@ pub fn quote(
         .map_err(other)?
         .collect::<Result<_, _>>()
         .map_err(other)?;
-    for message in messages.iter_mut() {
-        message.reply_to = message
-            .reply_to_id
-            .and_then(|id| quotes.get(&id).cloned().map(Box::new));
-    }
+    set_quotes(messages, &quotes);
     Ok(())
 }
 

@@ -2,8 +2,6 @@
 //! may download one (the access rule in the query), the sweep that marks uploads gone and
 //! lists the bytes to remove, and the attachments each message of a page carries.
 
-use std::collections::HashMap;
-
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::other;
@@ -13,11 +11,12 @@ use crate::domain::ids::{MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::upload::{Upload, UploadId, WINDOW_MILLIS};
 use crate::store::StoreError;
+use crate::store::carried::set_attachments;
 use crate::store::statements::{
     ATTACH, ATTACHABLE, GONE_NOT_REMOVED, INSERT_UPLOAD, MARK_ATTACHED, MARK_GONE, MARK_REMOVED,
     PURGE_REMOVED, UPLOAD_USAGE,
 };
-use crate::store::uploads::{NewUpload, UploadUsage, attachment, invalid_attachment};
+use crate::store::uploads::{NewUpload, UploadUsage, invalid_attachment};
 
 const UPLOAD_COLUMNS: &str =
     "u.id, u.filename, u.content_type, u.size, u.sha256, u.width, u.height, u.thumbnail";
@@ -158,18 +157,7 @@ pub fn attach(conn: &Connection, messages: &mut [&mut Message]) -> Result<(), St
         .map_err(other)?
         .collect::<Result<_, _>>()
         .map_err(other)?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let mut by_message: HashMap<i64, Vec<&Upload>> = HashMap::new();
-    for (id, upload) in &rows {
-        by_message.entry(*id).or_default().push(upload);
-    }
-    for message in messages.iter_mut() {
-        if let Some(uploads) = by_message.remove(&message.id.0) {
-            message.attachments = uploads.into_iter().map(attachment).collect();
-        }
-    }
+    set_attachments(messages, &rows);
     Ok(())
 }
 
