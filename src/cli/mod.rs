@@ -75,6 +75,7 @@ pub fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    process::keep_data_private(&config.data_dir);
     process::return_large_allocations();
     let files = process::raise_file_limit();
     tracing::debug!("open-file limit: {files}");

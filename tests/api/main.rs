@@ -8,6 +8,7 @@ mod accounts;
 mod backend;
 mod crash;
 mod errors;
+mod files;
 mod group_receipts;
 mod groups;
 mod history;
