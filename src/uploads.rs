@@ -80,7 +80,7 @@ where
                     .await
                     .map_err(internal)?;
             upload.size = processed.bytes.len() as i64;
-            upload.sha256 = hex(&Sha256::digest(&processed.bytes));
+            upload.sha256 = sha256_hex(&processed.bytes);
             upload.width = processed.dimensions.map(|(w, _)| i64::from(w));
             upload.height = processed.dimensions.map(|(_, h)| i64::from(h));
             if let Some((thumbnail, _)) = processed.thumbnail {
@@ -135,30 +135,27 @@ async fn check_quota(app: &App, user: &User, size: u64, now: Timestamp) -> Resul
     })
 }
 
-/// Upload `id` (or its thumbnail) for `viewer`, whole or the byte `range` of it; `None` range
-/// bounds are resolved by the caller against the size it learns first (`describe`).
+/// The bytes of `upload` (as `describe` gave it to a viewer) or of its thumbnail, whole or the
+/// byte `range` of them.
 pub async fn open(
     app: &App,
-    viewer: &User,
-    id: &UploadId,
+    upload: &Upload,
     thumbnail: bool,
     range: Option<std::ops::Range<u64>>,
-) -> Result<(Upload, Download), Error> {
-    let upload = describe(app, viewer, id).await?;
+) -> Result<Download, Error> {
     let key = if thumbnail {
         if !upload.thumbnail {
             return Err(Error::ThumbnailNotFound);
         }
-        thumbnail_key(id)
+        thumbnail_key(&upload.id)
     } else {
-        id.as_str().to_owned()
+        upload.id.as_str().to_owned()
     };
-    let download = app.blobs.get(&key, range).await.map_err(|err| match err {
+    app.blobs.get(&key, range).await.map_err(|err| match err {
         BlobError::NotFound if thumbnail => Error::ThumbnailNotFound,
         BlobError::NotFound => Error::UploadNotFound,
         other => storage(other),
-    })?;
-    Ok((upload, download))
+    })
 }
 
 /// Upload `id` as `viewer` may see it; `upload_not_found` otherwise.
@@ -242,6 +239,11 @@ async fn erase_location(path: PathBuf) -> Result<String, Error> {
 
 fn internal(err: impl std::fmt::Display) -> Error {
     Error::Internal(anyhow::anyhow!("upload: {err}"))
+}
+
+/// The hex SHA-256 of `bytes`, as uploads and their ETags name them.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -13,7 +13,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 
 use super::error::ApiError;
 use super::extract::{ApiPath, ApiQuery};
@@ -77,7 +76,7 @@ pub async fn download(
         Ok(range) => range,
         Err(()) => return Ok(unsatisfiable(size)),
     };
-    let (upload, download) = uploads::open(&state, &caller.user, &id, false, range.clone()).await?;
+    let download = uploads::open(&state, &upload, false, range.clone()).await?;
     let mut response = Response::new(Body::from_stream(download.body));
     let headers = response.headers_mut();
     describe_file(headers, &upload, &etag);
@@ -117,14 +116,15 @@ pub async fn thumbnail(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let id = UploadId::parse(&id)?;
-    let (_, download) = uploads::open(&state, &caller.user, &id, true, None).await?;
+    let upload = uploads::describe(&state, &caller.user, &id).await?;
+    let download = uploads::open(&state, &upload, true, None).await?;
     let chunks: Vec<_> = download.body.collect().await;
     let mut bytes = Vec::with_capacity(download.size as usize);
     for chunk in chunks {
         let chunk = chunk.map_err(|e| Error::Internal(anyhow::anyhow!("thumbnail: {e}")))?;
         bytes.extend_from_slice(&chunk);
     }
-    let etag = format!("\"{}\"", hex(&Sha256::digest(&bytes)));
+    let etag = format!("\"{}\"", uploads::sha256_hex(&bytes));
     if matches_etag(&headers, &etag) {
         return Ok(not_modified(&etag));
     }
@@ -259,10 +259,6 @@ fn requested_range(headers: &HeaderMap, size: u64) -> Result<Option<Range<u64>>,
         return Err(());
     }
     Ok(Some(range))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -98,25 +98,14 @@ pub async fn readable_upload(
         .map_err(failure)
 }
 
-/// Checks the send's attachments and records that message `id` carries them, in order.
-pub async fn attach_all(
+/// Records that message `id` carries `uploads`, in order (checked by `attachable` once the
+/// batch's conversations were locked).
+pub async fn record_attachments(
     conn: &mut PgConnection,
     id: MessageId,
-    sender: UserId,
     uploads: &[UploadId],
-    at: Timestamp,
 ) -> Result<(), StoreError> {
     for (position, upload) in uploads.iter().enumerate() {
-        let usable: i64 = sqlx::query_scalar(ATTACHABLE)
-            .bind(upload.as_str())
-            .bind(sender.0)
-            .bind(at.millis() - WINDOW_MILLIS)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(failure)?;
-        if usable == 0 {
-            return Err(invalid_attachment(upload));
-        }
         sqlx::query(ATTACH)
             .bind(id.0)
             .bind(position as i64)

@@ -26,7 +26,7 @@ use crate::store::postgres::failure;
 use crate::store::postgres::marks::show;
 use crate::store::postgres::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
 use crate::store::postgres::replies::{blind_to, reply_target};
-use crate::store::postgres::uploads::{self, attach_all, attachable};
+use crate::store::postgres::uploads::{self, attachable, record_attachments};
 use crate::store::records::{Stored, for_sender, invalid_reply_to, new_message};
 use crate::store::{Destination, SendRequest, Sent, StoreError};
 
@@ -267,14 +267,7 @@ async fn insert(
     }
     for (message, request) in messages.iter_mut().zip(&sending) {
         if !request.attachments.is_empty() {
-            attach_all(
-                conn,
-                message.id,
-                request.sender.id,
-                &request.attachments,
-                request.at,
-            )
-            .await?;
+            record_attachments(conn, message.id, &request.attachments).await?;
             uploads::attach(conn, &mut [message]).await?;
         }
     }
