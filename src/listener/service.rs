@@ -14,7 +14,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use axum::serve::IncomingStream;
 use futures_util::future::BoxFuture;
@@ -71,11 +71,14 @@ impl Service<Request> for Watched {
         let handled = Handled(self.watch.clone());
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(ConnectInfo(self.peer));
+        // An HTTP/2 WebSocket is a CONNECT answered 200 (HTTP/1.1's is a 101).
+        let connect = parts.method == Method::CONNECT;
         let body = Body::new(Timed::new(body, self.watch.clone()));
         let answer = self.router.call(Request::from_parts(parts, body));
         Box::pin(async move {
             let Ok(response) = answer.await;
-            if response.status() == StatusCode::SWITCHING_PROTOCOLS {
+            let status = response.status();
+            if status == StatusCode::SWITCHING_PROTOCOLS || (connect && status.is_success()) {
                 handled.0.upgraded();
             }
             Ok(response.map(|body| {
