@@ -35,7 +35,12 @@ pub fn escape(
         if first_of_connection && PREFACE.starts_with(prefix) {
             return (Line::Off, None);
         }
-        line = Line::Request;
+        // The rest of a body hyper is draining after its answer looks like no request line.
+        line = if looks_like_a_method(bytes) {
+            Line::Request
+        } else {
+            Line::Elsewhere
+        };
     }
     if line != Line::Request {
         return (line, None);
@@ -60,6 +65,13 @@ pub fn escape(
     }
     out.extend_from_slice(&bytes[in_line.len()..]);
     (after, Some(out))
+}
+
+/// Whether `bytes` begin as a request line does: a method of capital letters, then a space
+/// (or the read ended inside the method).
+fn looks_like_a_method(bytes: &[u8]) -> bool {
+    let method = bytes.iter().take_while(|b| b.is_ascii_uppercase()).count();
+    method > 0 && bytes.get(method).is_none_or(|b| *b == b' ')
 }
 
 #[cfg(test)]
@@ -88,6 +100,18 @@ mod tests {
         );
         let (line, out) = escape(b"body \xff", line, false, false);
         assert_eq!((line, out), (Line::Elsewhere, None));
+    }
+
+    #[test]
+    fn bytes_that_begin_no_request_line_are_left_alone() {
+        for bytes in [
+            b"\x89PNG\r\n\xff".as_slice(),
+            b"{\"a\": \"\xc3\xa9\"}",
+            b"Hello \xff\n",
+        ] {
+            let (line, out) = escape(bytes, Line::Elsewhere, true, false);
+            assert_eq!((line, out), (Line::Elsewhere, None));
+        }
     }
 
     #[test]
