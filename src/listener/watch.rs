@@ -50,6 +50,8 @@ struct State {
     in_flight: usize,
     /// No byte of the next request has arrived since the last response.
     between: bool,
+    /// A request was answered on this connection already.
+    answered: bool,
     /// When the stream's next read fails, if nothing is handled.
     deadline: Option<Instant>,
     /// Handed over to a WebSocket: no deadline any more.
@@ -67,6 +69,7 @@ impl Watch {
             state: Mutex::new(State {
                 in_flight: 0,
                 between: true,
+                answered: false,
                 deadline: Some(Instant::now() + timeouts.header),
                 upgraded: false,
                 cut: false,
@@ -95,7 +98,12 @@ impl Watch {
         {
             state.between = false;
             let due = Instant::now() + self.timeouts.header;
-            state.deadline = Some(state.deadline.map_or(due, |d| d.min(due)));
+            // A new connection's first headers are due within the header timeout of the
+            // accept; a kept-alive one's next headers within that of their first byte.
+            state.deadline = match state.deadline {
+                Some(accepted) if !state.answered => Some(accepted.min(due)),
+                _ => Some(due),
+            };
             return true;
         }
         false
@@ -114,6 +122,7 @@ impl Watch {
     pub fn request_finished(&self) {
         self.update(|state, timeouts| {
             state.in_flight = state.in_flight.saturating_sub(1);
+            state.answered = true;
             if state.in_flight == 0 && !state.upgraded {
                 state.between = true;
                 state.deadline = Some(Instant::now() + timeouts.keepalive);
@@ -292,5 +301,47 @@ impl AsyncWrite for Conn {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        header: Duration::from_secs(10),
+        body: Duration::from_secs(30),
+        keepalive: Duration::from_secs(60),
+    };
+
+    fn deadline(watch: &Watch) -> Option<Duration> {
+        let at = watch.deadline().expect("not cut")?;
+        Some(at.saturating_duration_since(Instant::now()))
+    }
+
+    #[test]
+    fn each_step_of_a_connection_has_its_deadline() {
+        let watch = Watch::new(TIMEOUTS);
+        assert!(deadline(&watch).is_some_and(|d| d <= TIMEOUTS.header));
+        assert!(watch.bytes_arrived(), "the first bytes begin a request");
+        assert!(!watch.bytes_arrived(), "more bytes of the same request");
+        watch.request_started();
+        assert_eq!(
+            deadline(&watch),
+            None,
+            "no deadline while a request is handled"
+        );
+        watch.request_finished();
+        let idle = deadline(&watch).expect("idle keep-alive");
+        assert!(idle > TIMEOUTS.header && idle <= TIMEOUTS.keepalive);
+        assert!(watch.bytes_arrived(), "the next request begins");
+        assert!(deadline(&watch).is_some_and(|d| d <= TIMEOUTS.header));
+        watch.request_started();
+        watch.upgraded();
+        watch.request_finished();
+        assert_eq!(deadline(&watch), None, "a WebSocket has no deadline");
+        assert!(!watch.bytes_arrived(), "frames begin no request");
+        watch.cut();
+        assert!(watch.deadline().is_err());
     }
 }

@@ -364,7 +364,7 @@ async fn ping_and_pong_frames_count_against_the_frame_rate() {
     app.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_connects_cannot_pass_the_socket_cap() {
     let app = TestApp::spawn_with(|c| c.max_sockets_per_user = 5).await;
     let [alice] = app.token_users(["alice"]).await;
