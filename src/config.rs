@@ -115,6 +115,25 @@ pub struct Config {
     /// Create two demo users (alice, bob) and print their credentials.
     #[arg(long, env = "LINKUP_DEMO")]
     pub demo: bool,
+    // Transport hardening: slow and idle connections, the connection cap.
+    /// Seconds a client may take to send a request's headers (from its first byte, or from
+    /// the connection's accept) before it is cut off.
+    #[arg(long, env = "LINKUP_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+    /// Seconds a request body may go without a byte before the connection is cut off.
+    #[arg(long, env = "LINKUP_BODY_TIMEOUT_SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open waiting for its next request.
+    #[arg(long, env = "LINKUP_KEEPALIVE_TIMEOUT_SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive_timeout_secs: u64,
+    /// Open connections (WebSockets included) beyond which new ones are closed at once;
+    /// default: 90% of the process's open-file limit.
+    #[arg(long, env = "LINKUP_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: Option<u64>,
 }
 
 /// Which store a configuration selects.
@@ -159,6 +178,11 @@ impl Config {
             pg_max_connections: 8,
             pg_statement_timeout_ms: 10_000,
             pg_writers: 2,
+            // Transport hardening.
+            header_timeout_secs: 10,
+            body_timeout_secs: 30,
+            keepalive_timeout_secs: 60,
+            max_connections: None,
         }
     }
 

@@ -32,6 +32,10 @@ struct Entry {
     overflowed: Arc<AtomicBool>,
 }
 
+/// The user has as many subscribers as they may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtCap;
+
 /// A subscriber's id and the token that closes it when its credential is revoked.
 type Revocable = (u64, CancellationToken);
 
@@ -85,14 +89,17 @@ impl Drop for Subscription {
 }
 
 impl Hub {
-    /// Registers a subscriber for `user`, opened with `credential`, with a queue of `capacity`.
+    /// Registers a subscriber for `user`, opened with `credential`, with a queue of `capacity`,
+    /// unless the user has `cap` subscribers here already: the count and the registration are
+    /// one step under the map's lock, so concurrent connects cannot pass the cap together.
     /// The flag is true if it is the user's first subscriber in this process.
     pub fn subscribe(
         self: &Arc<Self>,
         user: UserId,
         credential: Vec<u8>,
         capacity: usize,
-    ) -> (Subscription, bool) {
+        cap: usize,
+    ) -> Result<(Subscription, bool), AtCap> {
         let (queue, pushes) = mpsc::channel(capacity.max(1));
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let overflowed = Arc::new(AtomicBool::new(false));
@@ -100,6 +107,12 @@ impl Hub {
         let mut first = false;
         if let Ok(mut map) = self.subscribers.lock() {
             let entries = map.entry(user).or_default();
+            if entries.len() >= cap {
+                if entries.is_empty() {
+                    map.remove(&user);
+                }
+                return Err(AtCap);
+            }
             first = entries.is_empty();
             entries.push(Entry {
                 id,
@@ -122,7 +135,7 @@ impl Hub {
             revoked,
             removed: false,
         };
-        (subscription, first)
+        Ok((subscription, first))
     }
 
     /// Queues `push` for every subscriber of `user`; overflowing subscribers are dropped.
@@ -246,11 +259,11 @@ mod tests {
     #[test]
     fn delivers_to_every_subscriber_of_the_user_only() {
         let hub = Arc::new(Hub::default());
-        let (mut a1, first) = hub.subscribe(UserId(1), vec![1], 4);
+        let (mut a1, first) = hub.subscribe(UserId(1), vec![1], 4, 8).unwrap();
         assert!(first);
-        let (mut a2, first) = hub.subscribe(UserId(1), vec![2], 4);
+        let (mut a2, first) = hub.subscribe(UserId(1), vec![2], 4, 8).unwrap();
         assert!(!first);
-        let (mut b, _) = hub.subscribe(UserId(2), vec![3], 4);
+        let (mut b, _) = hub.subscribe(UserId(2), vec![3], 4, 8).unwrap();
         hub.deliver(UserId(1), typing());
         assert!(a1.pushes.try_recv().is_ok());
         assert!(a2.pushes.try_recv().is_ok());
@@ -262,7 +275,7 @@ mod tests {
     #[test]
     fn a_full_queue_drops_the_subscriber_and_flags_it() {
         let hub = Arc::new(Hub::default());
-        let (slow, _) = hub.subscribe(UserId(1), vec![1], 1);
+        let (slow, _) = hub.subscribe(UserId(1), vec![1], 1, 8).unwrap();
         hub.deliver(UserId(1), typing());
         hub.deliver(UserId(1), typing());
         assert!(slow.overflowed());
@@ -275,10 +288,24 @@ mod tests {
     #[test]
     fn revoking_a_credential_cancels_its_sockets_only() {
         let hub = Arc::new(Hub::default());
-        let (a, _) = hub.subscribe(UserId(1), vec![7], 4);
-        let (b, _) = hub.subscribe(UserId(1), vec![8], 4);
+        let (a, _) = hub.subscribe(UserId(1), vec![7], 4, 8).unwrap();
+        let (b, _) = hub.subscribe(UserId(1), vec![8], 4, 8).unwrap();
         hub.revoke(&[7]);
         assert!(a.revoked.is_cancelled());
         assert!(!b.revoked.is_cancelled());
+    }
+
+    #[test]
+    fn the_cap_counts_subscribers_at_registration() {
+        let hub = Arc::new(Hub::default());
+        let first = hub.subscribe(UserId(1), vec![1], 4, 2).unwrap();
+        let second = hub.subscribe(UserId(1), vec![2], 4, 2).unwrap();
+        assert_eq!(hub.subscribe(UserId(1), vec![3], 4, 2).err(), Some(AtCap));
+        assert!(hub.subscribe(UserId(2), vec![4], 4, 2).is_ok());
+        drop(first);
+        let third = hub.subscribe(UserId(1), vec![5], 4, 2);
+        assert!(third.is_ok());
+        drop((second, third));
+        assert_eq!(hub.count(UserId(1)), 0);
     }
 }

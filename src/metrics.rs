@@ -1,4 +1,8 @@
-//! Prometheus metrics: requests by route and status, messages stored, store latency.
+//! Prometheus metrics: requests by route and status, messages stored, store latency,
+//! connections.
+//!
+//! Every label takes few values whatever clients send: a method is one of HTTP's own or
+//! `other`, a route is a route template (or `unmatched`), a status is one the server answered.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -9,9 +13,29 @@ use prometheus_client::registry::Registry;
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
-    pub method: String,
+    pub method: &'static str,
     pub route: String,
     pub status: u16,
+}
+
+/// A request method as a label: one of the methods HTTP defines, else `other`.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(known, _)| known == method)
+        .map_or("other", |(_, label)| label)
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -32,6 +56,10 @@ pub struct Metrics {
     pub store_latency: Family<StoreLabels, Histogram, fn() -> Histogram>,
     pub events_published: Counter,
     pub open_sockets: Gauge,
+    /// TCP connections open now, WebSockets included (the listener's count for its cap).
+    pub open_connections: Gauge,
+    /// Connections closed at once because `--max-connections` were open.
+    pub connections_refused: Counter,
 }
 
 impl Default for Metrics {
@@ -70,6 +98,18 @@ impl Default for Metrics {
             "WebSocket connections open now",
             open_sockets.clone(),
         );
+        let open_connections = Gauge::default();
+        registry.register(
+            "open_connections",
+            "TCP connections open now, WebSockets included",
+            open_connections.clone(),
+        );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections closed at once because --max-connections were open",
+            connections_refused.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -77,6 +117,8 @@ impl Default for Metrics {
             store_latency,
             events_published,
             open_sockets,
+            open_connections,
+            connections_refused,
         }
     }
 }
@@ -89,5 +131,17 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_made_up_method_is_one_label() {
+        let made_up = axum::http::Method::from_bytes(b"FROBNICATE").unwrap();
+        assert_eq!(method_label(&made_up), "other");
+        assert_eq!(method_label(&axum::http::Method::PATCH), "PATCH");
     }
 }

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +24,8 @@ use crate::directory::Directory;
 use crate::domain::message_rules::Windows;
 use crate::limits::KeyedLimit;
 use crate::listener::Listener;
+use crate::listener::service::Connections;
+use crate::listener::watch::Timeouts;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::store::postgres::{PostgresOptions, PostgresStore};
@@ -158,17 +159,19 @@ impl Server {
             crate::cli::demo::create_demo_users(&state).await?;
         }
         let router = crate::web::router(state.clone());
+        let listener = Listener::new(
+            listener,
+            max_connections(&config),
+            timeouts(&config),
+            &state.metrics,
+        );
         let housekeeping = spawn_housekeeping(state.clone());
         let app = state.clone();
         let task = tokio::spawn(async move {
             let shutdown = app.shutdown.clone().cancelled_owned();
-            let served = axum::serve(
-                // `tap_io` only to keep axum's `ConnectInfo<SocketAddr>` for a custom listener.
-                Listener::new(listener).tap_io(|_| {}),
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await;
+            let served = axum::serve(listener, Connections { router })
+                .with_graceful_shutdown(shutdown)
+                .await;
             housekeeping.abort();
             // Sockets saw the same cancellation and are closing with 1001; give them a moment.
             app.tasks.close();
@@ -201,6 +204,24 @@ impl Server {
     pub async fn stop(self) -> anyhow::Result<()> {
         self.state.shutdown.cancel();
         self.task.await.context("server task")?
+    }
+}
+
+/// `--max-connections`, or 90% of the open-file limit in force.
+fn max_connections(config: &Config) -> usize {
+    config
+        .max_connections
+        .map_or_else(crate::listener::default_max_connections, |max| {
+            usize::try_from(max).unwrap_or(usize::MAX)
+        })
+}
+
+fn timeouts(config: &Config) -> Timeouts {
+    let secs = |s: u64| Duration::from_secs(s.max(1));
+    Timeouts {
+        header: secs(config.header_timeout_secs),
+        body: secs(config.body_timeout_secs),
+        keepalive: secs(config.keepalive_timeout_secs),
     }
 }
 

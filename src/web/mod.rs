@@ -17,6 +17,8 @@ pub mod sync;
 pub mod template;
 pub mod uploads;
 pub mod views;
+// Transport hardening: API and WebSocket addresses must be UTF-8.
+pub mod utf8;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
@@ -104,6 +106,8 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.settings.max_request_bytes;
     api.fallback(pages::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        // Transport hardening: a JSON 400 for API and WebSocket addresses that are not UTF-8.
+        .layer(middleware::from_fn(utf8::only_utf8))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -129,13 +133,13 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Counts each request by method, route template and status.
+/// Counts each request by method, route template and status (labels bounded: see `metrics`).
 async fn record_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = request.method().to_string();
+    let method = crate::metrics::method_label(request.method());
     let response = next.run(request).await;
     let labels = RequestLabels {
         method,

@@ -318,13 +318,21 @@ fn write_outcome(
     }
 }
 
-/// Maps a read failure to a close: an oversized frame is 1009, anything else abnormal.
+/// Maps a read failure to a close: an oversized frame is 1009, a text frame that is not UTF-8
+/// 1007, anything else a protocol error (1002).
 fn read_error(err: &axum::Error) -> Ending {
-    // tungstenite reports an over-long message or frame as a capacity error.
-    if err.to_string().contains("Space limit exceeded") {
+    // tungstenite's errors reach us wrapped, and in another version than the tests' client:
+    // they are told apart by their words ("Space limit exceeded", "UTF-8 encoding error").
+    let words = err.to_string();
+    if words.contains("Space limit exceeded") {
         Ending {
             code: close_code::SIZE,
             reason: "frame over 64 KiB",
+        }
+    } else if words.contains("UTF-8") {
+        Ending {
+            code: close_code::INVALID,
+            reason: "text frame is not UTF-8",
         }
     } else {
         Ending {

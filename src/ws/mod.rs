@@ -161,14 +161,17 @@ async fn open(
     }
     let since = since.map(input::since).transpose()?;
     let start = sync::start_cursor(&app, &caller.user, since).await?;
-    if app.hub.count(caller.user.id) >= app.settings.max_sockets_per_user {
-        return Err(Error::TooManyConnections(app.settings.max_sockets_per_user).into());
-    }
-    let registration = app.hub.subscribe(
-        caller.user.id,
-        caller.credential.digest().to_vec(),
-        app.settings.ws_queue,
-    );
+    // Counted and registered in one step: concurrent connects cannot pass the cap together.
+    let cap = app.settings.max_sockets_per_user;
+    let registration = app
+        .hub
+        .subscribe(
+            caller.user.id,
+            caller.credential.digest().to_vec(),
+            app.settings.ws_queue,
+            cap,
+        )
+        .map_err(|_| Error::TooManyConnections(cap))?;
     let tasks = app.tasks.clone();
     Ok(upgrade
         .read_buffer_size(READ_BUFFER_BYTES)

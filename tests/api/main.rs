@@ -11,6 +11,7 @@ mod errors;
 mod files;
 mod group_receipts;
 mod groups;
+mod hardening;
 mod history;
 mod invariants;
 mod lifecycle;

@@ -66,12 +66,30 @@ impl Wire {
     }
 }
 
-/// Delivers a message heard on the channel to this node's hub.
+/// The largest cursor taken from the channel: 2^53 - 1, the largest integer a browser's
+/// JSON holds exactly. A stream would take millennia to get there; a larger one is garbage.
+const MAX_CURSOR: i64 = (1 << 53) - 1;
+
+/// Whether a user and cursor heard on the channel can be real (cursors start at 1).
+fn plausible(user: UserId, cursor: Cursor) -> bool {
+    user.0 > 0 && (1..=MAX_CURSOR).contains(&cursor.0)
+}
+
+/// Delivers a message heard on the channel to this node's hub. Entries with an impossible
+/// user or cursor are dropped (a socket also checks a pushed cursor against the store).
 pub fn deliver(hub: &Hub, body: Body) {
     match body {
         Body::Events(shared) => {
             for Shared { event, to } in shared {
                 for (user, cursor) in to {
+                    if !plausible(user, cursor) {
+                        tracing::warn!(
+                            user = user.0,
+                            cursor = cursor.0,
+                            "dropped a bus event with an impossible cursor"
+                        );
+                        continue;
+                    }
                     hub.deliver(user, Arc::new(Push::Stored(event.at(cursor))));
                 }
             }
@@ -108,6 +126,18 @@ mod tests {
                 at: Timestamp(9),
             },
         }
+    }
+
+    #[test]
+    fn impossible_cursors_are_not_delivered() {
+        let hub = Arc::new(Hub::default());
+        let (mut socket, _) = hub.subscribe(UserId(1), vec![1], 8, 8).unwrap();
+        for cursor in [0, -1, i64::MIN, i64::MAX, MAX_CURSOR + 1] {
+            deliver(&hub, Body::Events(share(vec![status(1, cursor)])));
+        }
+        assert!(socket.pushes.try_recv().is_err());
+        deliver(&hub, Body::Events(share(vec![status(1, 3)])));
+        assert!(socket.pushes.try_recv().is_ok());
     }
 
     #[test]

@@ -77,22 +77,15 @@ impl Connection {
         self.send_drafts(sends).await
     }
 
-    /// Checks a frame's kind and the rate limit, and parses it.
+    /// Checks the rate limit (every frame counts: text, binary, ping and pong), then the
+    /// frame's kind, and parses it.
     fn admit(&mut self, frame: WsMessage) -> Result<Admitted, Ending> {
-        let text = match frame {
-            WsMessage::Text(text) => text,
-            WsMessage::Binary(_) => {
-                let error = Error::invalid(code::INVALID_FRAME, "frames are JSON text, not binary");
-                return Ok(Admitted::Refused(error, None));
-            }
-            WsMessage::Close(_) => {
-                return Err(Ending {
-                    code: close_code::NORMAL,
-                    reason: "",
-                });
-            }
-            WsMessage::Ping(_) | WsMessage::Pong(_) => return Ok(Admitted::Nothing),
-        };
+        if let WsMessage::Close(_) = frame {
+            return Err(Ending {
+                code: close_code::NORMAL,
+                reason: "",
+            });
+        }
         if let Err(limited) = self.app.frame_limit.check(&self.caller.user.id) {
             self.violations += 1;
             if self.violations > MAX_VIOLATIONS {
@@ -101,9 +94,23 @@ impl Connection {
                     reason: "too many frames",
                 });
             }
-            return Ok(Admitted::Refused(limited, None));
+            // A control frame gets no answer, so a flood of them earns no flood of errors.
+            return Ok(match frame {
+                WsMessage::Ping(_) | WsMessage::Pong(_) => Admitted::Nothing,
+                _ => Admitted::Refused(limited, None),
+            });
         }
         self.violations = 0;
+        let text = match frame {
+            WsMessage::Text(text) => text,
+            WsMessage::Binary(_) => {
+                let error = Error::invalid(code::INVALID_FRAME, "frames are JSON text, not binary");
+                return Ok(Admitted::Refused(error, None));
+            }
+            WsMessage::Ping(_) | WsMessage::Pong(_) | WsMessage::Close(_) => {
+                return Ok(Admitted::Nothing);
+            }
+        };
         Ok(match frames::parse(text.as_str()) {
             Ok(frame) => Admitted::Frame(frame),
             Err(bad) => Admitted::Refused(bad.error, bad.client_id),

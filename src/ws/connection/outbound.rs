@@ -65,12 +65,20 @@ impl Connection {
                 if cursor <= self.last {
                     return Ok(());
                 }
-                if cursor.0 > self.last.0 + 1 {
+                if self.last.0.checked_add(1) != Some(cursor.0) {
                     // Something this socket has not seen committed before `event`: read it back.
                     self.catch_up().await?;
                     if cursor <= self.last {
                         return Ok(());
                     }
+                    // Past the end of the stream the store has: not a stored event (a forged or
+                    // garbled bus message). The store is the truth; `last` does not move.
+                    tracing::warn!(
+                        cursor = cursor.0,
+                        last = self.last.0,
+                        "dropped a pushed event the store does not have"
+                    );
+                    return Ok(());
                 }
                 self.emit(event).await
             }

@@ -1,0 +1,347 @@
+//! One accepted connection's clock: how long it may take to send a request's headers, and how
+//! long it may sit idle between requests.
+//!
+//! The connection's byte stream (`Conn`) and the requests it carries (`service`) share one
+//! `Watch`. While no request is being handled, the stream has a deadline: a new connection, or
+//! an idle one that has started sending the next request, must finish the headers within the
+//! header timeout; an idle keep-alive connection that sends nothing is closed after the
+//! keep-alive timeout. While a request is handled there is none (its body has a timeout of its
+//! own, between bytes; see `service`), and an upgraded connection (a WebSocket) has none for
+//! good: sockets have their own ping rule. A read that passes the deadline fails with
+//! `TimedOut`, and hyper closes the connection.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::task::AtomicWaker;
+use prometheus_client::metrics::gauge::Gauge;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, Sleep, sleep_until};
+
+use super::escape::{Line, escape};
+
+/// How long a client may take, at each step of a request.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// From the first byte of a request (or from the accept) to the end of its headers.
+    pub header: Duration,
+    /// Between two pieces of a request's body.
+    pub body: Duration,
+    /// From the end of a response to the first byte of the next request.
+    pub keepalive: Duration,
+}
+
+/// What a connection is waiting for, shared by its stream and its requests.
+pub struct Watch {
+    timeouts: Timeouts,
+    /// A std mutex: held only to read or update the state, never across an await.
+    state: Mutex<State>,
+    /// The task reading the stream, woken when the deadline changes or the connection is cut.
+    reader: AtomicWaker,
+}
+
+struct State {
+    /// Requests being handled (HTTP/1: 0 or 1; HTTP/2 may have several).
+    in_flight: usize,
+    /// No byte of the next request has arrived since the last response.
+    between: bool,
+    /// A request was answered on this connection already.
+    answered: bool,
+    /// When the stream's next read fails, if nothing is handled.
+    deadline: Option<Instant>,
+    /// Handed over to a WebSocket: no deadline any more.
+    upgraded: bool,
+    /// A body stalled: the connection ends at the next read or write.
+    cut: bool,
+}
+
+impl Watch {
+    /// The watch of a connection accepted now: its first request's headers are due within the
+    /// header timeout.
+    pub fn new(timeouts: Timeouts) -> Arc<Watch> {
+        Arc::new(Watch {
+            timeouts,
+            state: Mutex::new(State {
+                in_flight: 0,
+                between: true,
+                answered: false,
+                deadline: Some(Instant::now() + timeouts.header),
+                upgraded: false,
+                cut: false,
+            }),
+            reader: AtomicWaker::new(),
+        })
+    }
+
+    pub fn timeouts(&self) -> Timeouts {
+        self.timeouts
+    }
+
+    fn update(&self, change: impl FnOnce(&mut State, &Timeouts)) {
+        if let Ok(mut state) = self.state.lock() {
+            change(&mut state, &self.timeouts);
+        }
+        self.reader.wake();
+    }
+
+    /// Bytes arrived: if they begin a request, its headers are now due (and true is returned).
+    fn bytes_arrived(&self) -> bool {
+        if let Ok(mut state) = self.state.lock()
+            && state.between
+            && state.in_flight == 0
+            && !state.upgraded
+        {
+            state.between = false;
+            let due = Instant::now() + self.timeouts.header;
+            // A new connection's first headers are due within the header timeout of the
+            // accept; a kept-alive one's next headers within that of their first byte.
+            state.deadline = match state.deadline {
+                Some(accepted) if !state.answered => Some(accepted.min(due)),
+                _ => Some(due),
+            };
+            return true;
+        }
+        false
+    }
+
+    /// A request's headers were read and it is being handled.
+    pub fn request_started(&self) {
+        self.update(|state, _| {
+            state.in_flight += 1;
+            state.between = false;
+            state.deadline = None;
+        });
+    }
+
+    /// A request was answered (its response sent, or abandoned).
+    pub fn request_finished(&self) {
+        self.update(|state, timeouts| {
+            state.in_flight = state.in_flight.saturating_sub(1);
+            state.answered = true;
+            if state.in_flight == 0 && !state.upgraded {
+                state.between = true;
+                state.deadline = Some(Instant::now() + timeouts.keepalive);
+            }
+        });
+    }
+
+    /// The connection was switched to another protocol (a WebSocket).
+    pub fn upgraded(&self) {
+        self.update(|state, _| {
+            state.upgraded = true;
+            state.deadline = None;
+        });
+    }
+
+    /// Ends the connection at its next read or write (a request body stalled).
+    pub fn cut(&self) {
+        self.update(|state, _| state.cut = true);
+    }
+
+    /// The deadline now, or `Err` if the connection was cut.
+    fn deadline(&self) -> Result<Option<Instant>, ()> {
+        match self.state.lock() {
+            Ok(state) if state.cut => Err(()),
+            Ok(state) => Ok(state.deadline),
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// A place among the open connections, given back when the connection's stream is dropped
+/// (for a WebSocket, when the socket closes).
+pub struct Slot(Gauge<i64, AtomicI64>);
+
+impl Slot {
+    pub fn take(open: &Gauge<i64, AtomicI64>) -> Slot {
+        open.inc();
+        Slot(open.clone())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+/// An accepted TCP stream that fails its reads once its watch's deadline has passed, and
+/// escapes raw non-ASCII bytes in request lines (`escape`).
+pub struct Conn {
+    stream: TcpStream,
+    watch: Arc<Watch>,
+    /// Allocated the first time a read waits with a deadline, then reset.
+    timer: Option<Pin<Box<Sleep>>>,
+    /// Where the next byte read lies, for the escaper.
+    line: Line,
+    /// Escaped bytes that did not fit the last read's buffer, handed out first.
+    pending: Vec<u8>,
+    read_any: bool,
+    _slot: Slot,
+}
+
+impl Conn {
+    pub fn new(stream: TcpStream, watch: Arc<Watch>, slot: Slot) -> Conn {
+        Conn {
+            stream,
+            watch,
+            timer: None,
+            line: Line::Elsewhere,
+            pending: Vec::new(),
+            read_any: false,
+            _slot: slot,
+        }
+    }
+
+    pub fn watch(&self) -> Arc<Watch> {
+        self.watch.clone()
+    }
+
+    /// Bytes were read into `buf` after `before`: tell the watch, and escape a request line.
+    fn arrived(&mut self, buf: &mut ReadBuf<'_>, before: usize) {
+        let starts_request = self.watch.bytes_arrived();
+        let first = !std::mem::replace(&mut self.read_any, true);
+        let (line, escaped) = escape(&buf.filled()[before..], self.line, starts_request, first);
+        self.line = line;
+        if let Some(bytes) = escaped {
+            buf.set_filled(before);
+            let fit = bytes.len().min(buf.remaining());
+            buf.put_slice(&bytes[..fit]);
+            self.pending = bytes[fit..].to_vec();
+        }
+    }
+}
+
+fn timed_out() -> io::Error {
+    io::Error::new(io::ErrorKind::TimedOut, "client too slow")
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let Ok(deadline) = this.watch.deadline() else {
+            return Poll::Ready(Err(timed_out()));
+        };
+        if !this.pending.is_empty() {
+            let fit = this.pending.len().min(buf.remaining());
+            buf.put_slice(&this.pending[..fit]);
+            this.pending.drain(..fit);
+            return Poll::Ready(Ok(()));
+        }
+        let before = buf.filled().len();
+        match Pin::new(&mut this.stream).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    this.arrived(buf, before);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => {
+                this.watch.reader.register(cx.waker());
+                let Some(deadline) = deadline else {
+                    return Poll::Pending;
+                };
+                let timer = this
+                    .timer
+                    .get_or_insert_with(|| Box::pin(sleep_until(deadline)));
+                if timer.deadline() != deadline {
+                    timer.as_mut().reset(deadline);
+                }
+                match timer.as_mut().poll(cx) {
+                    Poll::Ready(()) => Poll::Ready(Err(timed_out())),
+                    Poll::Pending => Poll::Pending,
+                }
+            }
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.watch.deadline().is_err() {
+            return Poll::Ready(Err(timed_out()));
+        }
+        Pin::new(&mut this.stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        if this.watch.deadline().is_err() {
+            return Poll::Ready(Err(timed_out()));
+        }
+        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TIMEOUTS: Timeouts = Timeouts {
+        header: Duration::from_secs(10),
+        body: Duration::from_secs(30),
+        keepalive: Duration::from_secs(60),
+    };
+
+    fn deadline(watch: &Watch) -> Option<Duration> {
+        let at = watch.deadline().expect("not cut")?;
+        Some(at.saturating_duration_since(Instant::now()))
+    }
+
+    #[test]
+    fn each_step_of_a_connection_has_its_deadline() {
+        let watch = Watch::new(TIMEOUTS);
+        assert!(deadline(&watch).is_some_and(|d| d <= TIMEOUTS.header));
+        assert!(watch.bytes_arrived(), "the first bytes begin a request");
+        assert!(!watch.bytes_arrived(), "more bytes of the same request");
+        watch.request_started();
+        assert_eq!(
+            deadline(&watch),
+            None,
+            "no deadline while a request is handled"
+        );
+        watch.request_finished();
+        let idle = deadline(&watch).expect("idle keep-alive");
+        assert!(idle > TIMEOUTS.header && idle <= TIMEOUTS.keepalive);
+        assert!(watch.bytes_arrived(), "the next request begins");
+        assert!(deadline(&watch).is_some_and(|d| d <= TIMEOUTS.header));
+        watch.request_started();
+        watch.upgraded();
+        watch.request_finished();
+        assert_eq!(deadline(&watch), None, "a WebSocket has no deadline");
+        assert!(!watch.bytes_arrived(), "frames begin no request");
+        watch.cut();
+        assert!(watch.deadline().is_err());
+    }
+}
