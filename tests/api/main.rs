@@ -36,3 +36,7 @@ mod ws_replay;
 mod ws_routes;
 mod ws_signals;
 mod ws_slow;
+// -- Authentication (auth) --
+mod login_limits;
+mod password;
+mod tokens;
