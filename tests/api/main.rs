@@ -37,6 +37,7 @@ mod ws_routes;
 mod ws_signals;
 mod ws_slow;
 // -- Authentication (auth) --
+mod display_names;
 mod login_limits;
 mod password;
 mod tokens;

@@ -227,3 +227,97 @@ async fn a_login_that_replaces_a_browser_session_ends_it() {
     assert_eq!(again.err(), Some(401), "the old session is gone");
     app.stop().await;
 }
+
+/// A bearer token stored before tokens had ids (schema version 6) works after the migration,
+/// with an id of its own in the list.
+#[tokio::test]
+async fn tokens_from_before_their_ids_survive_the_migration() {
+    use linkup::store::{postgres, sqlite};
+    let storage = crate::backend::TestStore::new(crate::BACKEND).await;
+    let secret = "lu_issued-before-version-7";
+    let rows = format!(
+        "INSERT INTO users (id, username, display_name, password_hash, created_at) \
+         VALUES (1, 'alice', 'Alice', 'x', 1); \
+         INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ({}, 1, 5); \
+         INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ({}, 1, 6);",
+        literal(&secrets::digest(secret)),
+        literal(&secrets::digest("lu_another")),
+    );
+    match crate::BACKEND {
+        crate::backend::Backend::Sqlite => {
+            let path = storage.dir.path().join("linkup.db");
+            let mut conn = rusqlite::Connection::open(&path).expect("database file");
+            sqlite::schema::migrate_to(&mut conn, 6).expect("version 6");
+            conn.execute_batch(&rows).expect("version-6 rows");
+        }
+        crate::backend::Backend::Postgres => {
+            let url = storage.database_url().expect("a PostgreSQL test store");
+            let pool = sqlx::PgPool::connect(&url).await.expect("pool");
+            postgres::schema::migrate_to(&pool, 6)
+                .await
+                .expect("version 6");
+            let rows = rows.replace("X'", "'\\x");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(rows))
+                .execute(&pool)
+                .await
+                .expect("version-6 rows");
+            pool.close().await;
+        }
+    }
+    let mut config = linkup::config::Config::for_tests(storage.dir.path());
+    storage.configure(&mut config);
+    let server = linkup::server::Server::start(config).await.expect("starts");
+    let mut client = Client::new(&server.url());
+    client.bearer = Some(secret.to_owned());
+    let items = listed(&client).await;
+    assert_eq!(items.len(), 2);
+    let ids: Vec<&str> = items.iter().map(|t| t["id"].as_str().unwrap()).collect();
+    assert!(
+        ids.iter().all(|id| id.len() == 24) && ids[0] != ids[1],
+        "{ids:?}"
+    );
+    assert_eq!(items[0]["current"], true);
+    assert_eq!(items[0]["created_at"], "1970-01-01T00:00:00.005Z");
+    let path = format!("/api/auth/tokens/{}", ids[1]);
+    assert_no_content(&client.delete(&path).await);
+    assert_eq!(listed(&client).await.len(), 1);
+    server.stop().await.expect("stops");
+}
+
+/// A SQL blob literal (`X'…'`) of `bytes`.
+fn literal(bytes: &[u8]) -> String {
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("X'{hex}'")
+}
+
+/// With every request logged (`RUST_LOG=debug`), a socket opened with `access_token` leaves
+/// the token out of the log, and the request is still logged (with the token redacted).
+#[tokio::test]
+async fn access_tokens_are_never_written_to_the_log() {
+    use crate::process::Linkup;
+    let storage = crate::backend::TestStore::new(crate::BACKEND).await;
+    let mut server = Linkup::start_with(&storage, &[], &[("RUST_LOG", "debug")]).await;
+    crate::process::signup(&server.url, "alice").await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/auth/tokens", server.url))
+        .json(&serde_json::json!({"username": "alice", "password": "password123"}))
+        .send()
+        .await
+        .expect("token request sent");
+    let body: Value = response.json().await.expect("token");
+    let secret = body["token"].as_str().expect("a token").to_owned();
+    let path = format!("{NOTIFICATIONS}?since=0&marker=logged");
+    let mut socket = open(&server.url, &path, Auth::Query(&secret)).await;
+    socket.ping().await;
+    drop(socket);
+    let logged = server.wait_for_line("marker=logged").await;
+    assert!(logged.contains("access_token=[redacted]"), "{logged}");
+    let mut lines = vec![logged];
+    lines.extend(server.lines_so_far());
+    let secret_part = &secret[3..];
+    assert!(
+        lines.iter().all(|line| !line.contains(secret_part)),
+        "the token was logged"
+    );
+    server.terminate().await;
+}
