@@ -321,3 +321,99 @@ async fn access_tokens_are_never_written_to_the_log() {
     );
     server.terminate().await;
 }
+
+/// A sign-up made while the browser holds a session ends that session too.
+#[tokio::test]
+async fn a_sign_up_that_replaces_a_browser_session_ends_it() {
+    let (app, [_alice]) = TestApp::with_users(["alice"]).await;
+    let old = session_cookie(&app.url, "alice").await;
+    let mut socket = app.cookie_socket(&old, NOTIFICATIONS).await;
+    socket.ping().await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/auth/signup", app.url))
+        .header("cookie", format!("linkup_session={old}"))
+        .json(&serde_json::json!({"username": "bob", "password": "password123"}))
+        .send()
+        .await
+        .expect("sign-up sent");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(close_code_within_a_second(&mut socket).await, Some(4001));
+    let again = connect(&app.url, NOTIFICATIONS, app.cookie(&old)).await;
+    assert_eq!(again.err(), Some(401));
+    app.stop().await;
+}
+
+/// The server's housekeeping deletes expired sessions and tokens (it runs when the server
+/// starts, then every minute).
+#[tokio::test]
+async fn housekeeping_purges_expired_sessions_and_tokens() {
+    use linkup::store::{NewSession, NewToken};
+    let (app, [mut alice]) = TestApp::with_users(["alice"]).await;
+    let user = alice.get_ok("/api/me").await;
+    assert_eq!(user["user"]["username"], "alice");
+    let store = app.server.state().store.clone();
+    let alice_id = store
+        .user_by_username(&linkup::domain::input::Username::parse("alice").unwrap())
+        .await
+        .unwrap()
+        .expect("alice")
+        .id;
+    let now = Timestamp::now();
+    let expired = Timestamp(now.millis() - 1_000);
+    store
+        .create_session(NewSession {
+            id_hash: b"expired-session".to_vec(),
+            user: alice_id,
+            csrf_token: "c".into(),
+            at: Timestamp(expired.millis() - 1_000),
+            expires_at: expired,
+        })
+        .await
+        .unwrap();
+    store
+        .create_token(NewToken {
+            hash: b"expired-token".to_vec(),
+            id: "expired-token-id".into(),
+            user: alice_id,
+            at: Timestamp(expired.millis() - 1_000),
+            expires_at: Some(expired),
+        })
+        .await
+        .unwrap();
+    // Looked up as of long ago, a row that is still stored is found.
+    let long_ago = Timestamp(0);
+    assert!(
+        store
+            .session(b"expired-session".to_vec(), long_ago)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    drop(store);
+
+    let (_, app) = app.restart().await;
+    let store = app.server.state().store.clone();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let session = store
+            .session(b"expired-session".to_vec(), long_ago)
+            .await
+            .unwrap();
+        let token = store
+            .token_user(b"expired-token".to_vec(), long_ago)
+            .await
+            .unwrap();
+        if session.is_none() && token.is_none() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not purged within 5 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Live credentials stay.
+    alice.base = app.url.clone();
+    alice.get_ok("/api/me").await;
+    app.stop().await;
+}
