@@ -99,11 +99,15 @@ impl fmt::Display for Cidr {
     }
 }
 
-/// One hop of `X-Forwarded-For`: an address, possibly with a port (`1.2.3.4:5678`,
-/// `[2001:db8::1]:443`).
+/// One hop of `X-Forwarded-For`: an address, possibly bracketed or with a port
+/// (`1.2.3.4:5678`, `[2001:db8::1]`, `[2001:db8::1]:443`).
 fn hop(raw: &str) -> Option<IpAddr> {
     let raw = raw.trim();
-    IpAddr::from_str(raw)
+    let unbracketed = raw
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(raw);
+    IpAddr::from_str(unbracketed)
         .ok()
         .or_else(|| SocketAddr::from_str(raw).ok().map(|s| s.ip()))
 }
@@ -222,6 +226,10 @@ mod tests {
         assert_eq!(
             client_address(ip("10.0.0.5"), ["[2001:db8::1]:443"], &trusted).ip(),
             ip("2001:db8::")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.5"), ["[2001:db8:0:7::1]"], &trusted).ip(),
+            ip("2001:db8:0:7::")
         );
         // Garbage where the proxy's hop should be: the proxy itself.
         assert_eq!(
