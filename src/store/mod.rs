@@ -71,34 +71,6 @@ pub struct SessionRecord {
     pub expires_at: Timestamp,
 }
 
-/// A new bearer token. Only the SHA-256 of the secret is stored; `id` is what its owner sees
-/// of it in the token list.
-#[derive(Debug, Clone)]
-pub struct NewToken {
-    pub hash: Vec<u8>,
-    pub id: String,
-    pub user: UserId,
-    pub at: Timestamp,
-    pub expires_at: Option<Timestamp>,
-}
-
-/// A live bearer token, as a request made with it finds it.
-#[derive(Debug, Clone)]
-pub struct TokenRecord {
-    pub user: User,
-    pub id: String,
-    pub expires_at: Option<Timestamp>,
-    pub last_used_at: Option<Timestamp>,
-}
-
-/// A bearer token as its owner's token list shows it (never the secret).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TokenInfo {
-    pub id: String,
-    pub created_at: Timestamp,
-    pub last_used_at: Option<Timestamp>,
-}
-
 /// Someone who shares a conversation with a user, and when their last socket closed.
 #[derive(Debug, Clone)]
 pub struct Contact {
@@ -429,4 +401,34 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Vec<u8>>, StoreError>;
     /// Deletes the sessions and bearer tokens expired at `now`; how many.
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+}
+
+// -- Authentication (auth) --
+
+/// A new bearer token. Only the SHA-256 of the secret is stored; `id` is what its owner sees
+/// of it in the token list.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub hash: Vec<u8>,
+    pub id: String,
+    pub user: UserId,
+    pub at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A live bearer token, as a request made with it finds it.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub user: User,
+    pub id: String,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A bearer token as its owner's token list shows it (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
 }
