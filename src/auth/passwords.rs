@@ -1,7 +1,7 @@
 //! Password hashing with argon2id at OWASP's minimum cost (19 MiB, 2 passes, 1 lane), always on
 //! the blocking pool and at most a few at a time, so logins never stall the async threads or
-//! exhaust memory. The wait is bounded too: when [`QUEUE_PER_PERMIT`] requests per permit
-//! already wait, another is refused at once (429 `rate_limited`, `Retry-After: 1`) instead of
+//! exhaust memory. The wait is bounded too: when [`MAX_WAITING`] requests already wait for a
+//! permit, another is refused at once (429 `rate_limited`, `Retry-After: 1`) instead of
 //! queueing, so a flood of logins from many addresses costs a bounded amount of memory and
 //! the answers that are given stay prompt.
 
@@ -22,8 +22,9 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Requests that may wait for each hashing permit before more are refused.
-pub const QUEUE_PER_PERMIT: usize = 32;
+/// Requests that may wait for a hashing permit (beyond those hashing) before more are refused:
+/// enough for bursts from many addresses at once, few enough that the last waits only seconds.
+pub const MAX_WAITING: usize = 256;
 
 /// Hashes and verifies passwords off the async runtime.
 #[derive(Clone)]
@@ -45,7 +46,7 @@ impl Hasher {
         Ok(Hasher {
             permits: Arc::new(Semaphore::new(concurrency)),
             queued: Arc::new(AtomicUsize::new(0)),
-            max_queued: concurrency * (QUEUE_PER_PERMIT + 1),
+            max_queued: concurrency + MAX_WAITING,
             decoy: Arc::new(decoy),
         })
     }
@@ -147,7 +148,7 @@ mod tests {
         let hasher = Hasher::new(1).unwrap();
         let pw = Password::parse("correct horse".into()).unwrap();
         // Every place taken: the next request is refused without waiting.
-        let held: Vec<Slot> = (0..=QUEUE_PER_PERMIT)
+        let held: Vec<Slot> = (0..=MAX_WAITING)
             .map(|_| Slot {
                 queued: hasher.queued.clone(),
                 _permit: None,
