@@ -1,13 +1,19 @@
-//! Account actions: sign-up, login, logout, bearer tokens, finding people.
+//! Account actions: sign-up, login (a login replacing the browser's session ends it), logout,
+//! bearer tokens (issued, listed, revoked, optionally expiring), password changes, the purge of
+//! expired credentials, finding people. Every password checked or hashed for a client first
+//! passes the login limits (`limits::AuthLimits`) for the client's address.
 
 use crate::app::App;
+use crate::auth::address::ClientAddress;
 use crate::auth::secrets;
 use crate::auth::{Caller, Credential};
 use crate::domain::User;
+use crate::domain::code;
 use crate::domain::error::Error;
 use crate::domain::input::{DisplayName, NamePrefix, Password, Username};
 use crate::domain::time::Timestamp;
-use crate::store::{NewSession, NewUser, StoreError};
+use crate::limits::Attempt;
+use crate::store::{NewSession, NewToken, NewUser, StoreError, TokenInfo};
 
 /// A new browser session: the cookie value (shown once, stored only as a digest) and its token.
 pub struct SessionGrant {
@@ -60,13 +66,29 @@ impl Login {
     }
 }
 
-pub async fn signup(app: &App, input: Signup) -> Result<SessionGrant, Error> {
+/// Creates the account and logs it in; a session the browser already held (`previous`, its id
+/// hash) ends, as at login.
+pub async fn signup(
+    app: &App,
+    input: Signup,
+    from: ClientAddress,
+    previous: Option<Vec<u8>>,
+) -> Result<SessionGrant, Error> {
+    app.auth_limits
+        .check(Attempt::Signup, &input.username, from)?;
+    let user = create_account(app, input).await?;
+    end_previous(app, previous).await?;
+    start_session(app, user).await
+}
+
+/// Creates an account, with no limit and no session: what sign-up does once admitted, and what
+/// the server does for accounts of its own (`--demo`).
+pub async fn create_account(app: &App, input: Signup) -> Result<User, Error> {
     let Signup {
         username,
         password,
         display_name,
     } = input;
-    app.login_limit.check(&format!("signup:{username}"))?;
     if app.store.user_by_username(&username).await?.is_some() {
         return Err(Error::UsernameTaken(username.to_string()));
     }
@@ -77,18 +99,23 @@ pub async fn signup(app: &App, input: Signup) -> Result<SessionGrant, Error> {
         password_hash,
         at: Timestamp::now(),
     };
-    let user = match app.store.create_user(new).await {
-        Ok(user) => user,
-        Err(StoreError::Conflict(_)) => return Err(Error::UsernameTaken(username.to_string())),
-        Err(other) => return Err(other.into()),
-    };
-    start_session(app, user).await
+    match app.store.create_user(new).await {
+        Ok(user) => Ok(user),
+        Err(StoreError::Conflict(_)) => Err(Error::UsernameTaken(username.to_string())),
+        Err(other) => Err(other.into()),
+    }
 }
 
-/// Checks credentials; an unknown user and a wrong password get the same error and cost.
-pub async fn verify_credentials(app: &App, login: &Login) -> Result<User, Error> {
+/// Checks credentials, counted as `attempt` from `from`; an unknown user and a wrong password
+/// get the same error and cost.
+pub async fn verify_credentials(
+    app: &App,
+    login: &Login,
+    attempt: Attempt,
+    from: ClientAddress,
+) -> Result<User, Error> {
     let Login { username, password } = login;
-    app.login_limit.check(&format!("login:{username}"))?;
+    app.auth_limits.check(attempt, username, from)?;
     let credentials = app.store.credentials(username).await?;
     let (user, stored) = match credentials {
         Some(c) => (Some(c.user), Some(c.password_hash)),
@@ -100,17 +127,26 @@ pub async fn verify_credentials(app: &App, login: &Login) -> Result<User, Error>
     }
 }
 
-/// Logs in with a fresh session id (never reusing one the browser brought: no fixation).
+/// Logs in with a fresh session id (never reusing one the browser brought: no fixation). The
+/// session the browser held (`previous`, its id hash) ends, and its sockets close.
 pub async fn login(
     app: &App,
     login: &Login,
+    from: ClientAddress,
     previous: Option<Vec<u8>>,
 ) -> Result<SessionGrant, Error> {
-    let user = verify_credentials(app, login).await?;
-    if let Some(old) = previous {
-        app.store.delete_session(old).await?;
-    }
+    let user = verify_credentials(app, login, Attempt::Login, from).await?;
+    end_previous(app, previous).await?;
     start_session(app, user).await
+}
+
+/// Ends the session a browser held before logging in again, on every node.
+async fn end_previous(app: &App, previous: Option<Vec<u8>>) -> Result<(), Error> {
+    if let Some(old) = previous {
+        app.store.delete_session(old.clone()).await?;
+        app.bus.revoke(old).await;
+    }
+    Ok(())
 }
 
 async fn start_session(app: &App, user: User) -> Result<SessionGrant, Error> {
@@ -144,11 +180,19 @@ pub async fn logout(app: &App, caller: &Caller) -> Result<(), Error> {
     Ok(())
 }
 
-/// Issues a bearer token for `user`; the token is shown once and stored as a digest.
+/// Issues a bearer token for `user`, ending after `--token-ttl-days` if set; the token is shown
+/// once and stored as a digest, beside a public id for the token list.
 pub async fn issue_token(app: &App, user: &User) -> Result<String, Error> {
     let token = secrets::bearer_token();
+    let at = Timestamp::now();
     app.store
-        .create_token(secrets::digest(&token), user.id, Timestamp::now())
+        .create_token(NewToken {
+            hash: secrets::digest(&token),
+            id: secrets::public_id(),
+            user: user.id,
+            at,
+            expires_at: app.settings.token_ttl_secs.map(|secs| at.plus_secs(secs)),
+        })
         .await?;
     Ok(token)
 }
@@ -170,17 +214,98 @@ pub async fn caller_from_session(app: &App, session_id: &str) -> Result<Option<C
     }))
 }
 
-/// Resolves a bearer token to its caller.
+/// Resolves a bearer token to its caller, and records its use (at most once a minute).
 pub async fn caller_from_token(app: &App, token: &str) -> Result<Option<Caller>, Error> {
     let hash = secrets::digest(token);
-    let user = app.store.token_user(hash.clone()).await?;
-    if let Some(user) = &user {
-        app.directory.remember(user);
+    let now = Timestamp::now();
+    let Some(record) = app.store.token_user(hash.clone(), now).await? else {
+        return Ok(None);
+    };
+    app.directory.remember(&record.user);
+    let stale = record
+        .last_used_at
+        .is_none_or(|used| used.millis() < now.millis() - 60_000);
+    if stale && let Err(err) = app.store.touch_token(hash.clone(), now).await {
+        // Only the token list's `last_used_at` lags; the request goes on.
+        tracing::warn!(error = %err, "recording a bearer token's use failed");
     }
-    Ok(user.map(|user| Caller {
-        user,
-        credential: Credential::Token { hash },
+    Ok(Some(Caller {
+        user: record.user,
+        credential: Credential::Token {
+            hash,
+            id: record.id,
+            expires_at: record.expires_at,
+        },
     }))
+}
+
+/// The caller's live bearer tokens, oldest first, each with whether it is the one the caller
+/// is using.
+pub async fn tokens(app: &App, caller: &Caller) -> Result<Vec<(TokenInfo, bool)>, Error> {
+    let current = match &caller.credential {
+        Credential::Token { id, .. } => Some(id.as_str()),
+        Credential::Session { .. } => None,
+    };
+    let tokens = app.store.tokens(caller.user.id, Timestamp::now()).await?;
+    Ok(tokens
+        .into_iter()
+        .map(|token| {
+            let is_current = current == Some(token.id.as_str());
+            (token, is_current)
+        })
+        .collect())
+}
+
+/// Revokes the caller's token with public id `id` and closes the sockets opened with it;
+/// another user's or an unknown id is 404 `token_not_found`.
+pub async fn revoke_token(app: &App, caller: &Caller, id: &str) -> Result<(), Error> {
+    let hash = app
+        .store
+        .revoke_token(caller.user.id, id.to_owned())
+        .await?
+        .ok_or(Error::TokenNotFound)?;
+    app.bus.revoke(hash).await;
+    Ok(())
+}
+
+/// Changes the caller's password: the current one is checked as a login from `from` is
+/// (counted in the same limits; wrong: 403 `wrong_password`), then every other session and
+/// token of the caller ends, and their sockets close.
+pub async fn change_password(
+    app: &App,
+    caller: &Caller,
+    current: &Password,
+    new: &Password,
+    from: ClientAddress,
+) -> Result<(), Error> {
+    let username = Username::from_trusted(caller.user.username.clone());
+    app.auth_limits.check(Attempt::Login, &username, from)?;
+    let stored = app
+        .store
+        .credentials(&username)
+        .await?
+        .map(|c| c.password_hash);
+    if !app.hasher.verify(current, stored).await? {
+        return Err(Error::forbidden(
+            code::WRONG_PASSWORD,
+            "the current password is wrong",
+        ));
+    }
+    let password_hash = app.hasher.hash(new).await?;
+    let keep = caller.credential.digest().to_vec();
+    let ended = app
+        .store
+        .change_password(caller.user.id, password_hash, Some(keep))
+        .await?;
+    for digest in ended {
+        app.bus.revoke(digest).await;
+    }
+    Ok(())
+}
+
+/// Deletes the sessions and bearer tokens that have expired (the server's housekeeping).
+pub async fn purge_expired(app: &App) -> Result<u64, Error> {
+    Ok(app.store.purge_expired(Timestamp::now()).await?)
 }
 
 /// People whose username starts with `prefix`, excluding the caller; nobody for a prefix no

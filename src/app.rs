@@ -16,7 +16,7 @@ use crate::directory::Directory;
 use crate::domain::event::UserEvent;
 use crate::domain::ids::UserId;
 use crate::domain::message_rules::Windows;
-use crate::limits::KeyedLimit;
+use crate::limits::{AuthLimits, KeyedLimit};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
@@ -46,6 +46,11 @@ pub struct Settings {
     pub max_image_pixels: u64,
     /// Where an upload is written while it arrives (under the data directory).
     pub upload_scratch: std::path::PathBuf,
+    // -- Authentication (auth) --
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    pub trusted_proxies: Vec<crate::auth::address::Cidr>,
+    /// How long a bearer token lasts (`--token-ttl-days`); `None`: until revoked.
+    pub token_ttl_secs: Option<i64>,
 }
 
 pub struct App {
@@ -62,7 +67,8 @@ pub struct App {
     pub directory: Directory,
     pub hasher: Hasher,
     pub send_limit: KeyedLimit<UserId>,
-    pub login_limit: KeyedLimit<String>,
+    /// Login, sign-up and token attempts per (username, address) and per address.
+    pub auth_limits: AuthLimits,
     /// WebSocket frames per user.
     pub frame_limit: KeyedLimit<UserId>,
     /// Typing signals per user.

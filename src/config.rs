@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::auth::address::Cidr;
+
 /// Everything `linkup serve` (and `migrate`, `doctor`) can be told.
 #[derive(Debug, Clone, Args)]
 pub struct Config {
@@ -42,7 +44,8 @@ pub struct Config {
     /// Messages a user may send in a burst above the average rate.
     #[arg(long, env = "LINKUP_SEND_BURST", default_value_t = 200)]
     pub send_burst: u32,
-    /// Login and sign-up attempts per username per minute.
+    /// Login attempts, and separately token requests, per username and client address per
+    /// minute (0: no limit).
     #[arg(long, env = "LINKUP_LOGIN_RATE", default_value_t = 30)]
     pub login_rate: u32,
     /// The longest message body, in Unicode scalar values.
@@ -134,6 +137,22 @@ pub struct Config {
     #[arg(long, env = "LINKUP_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: Option<u64>,
+    // -- Authentication (auth) --
+    /// Login, sign-up and token attempts per client address per minute, in bursts of as many
+    /// (0: no limit).
+    #[arg(long, env = "LINKUP_AUTH_RATE_PER_ADDRESS", default_value_t = 60)]
+    pub auth_rate_per_address: u32,
+    /// A reverse proxy whose `X-Forwarded-For` names the client (repeatable; CIDR or a single
+    /// address). Without one, the client is the TCP peer.
+    #[arg(
+        long = "trusted-proxy",
+        env = "LINKUP_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<Cidr>,
+    /// Days a bearer token lasts from its issue (0: until revoked).
+    #[arg(long, env = "LINKUP_TOKEN_TTL_DAYS", default_value_t = 0)]
+    pub token_ttl_days: u32,
 }
 
 /// Which store a configuration selects.
@@ -144,7 +163,10 @@ pub enum StoreLocation {
 }
 
 impl Config {
-    /// A configuration for tests: port 0 on loopback, the given data directory, no send limit.
+    /// A configuration for tests: port 0 on loopback, the given data directory, no send limit,
+    /// the default login limit per (username, address), and no limit per address (test
+    /// servers sign dozens of people up from one address; `tests/api/login_limits.rs` runs
+    /// with every default).
     pub fn for_tests(data_dir: impl Into<PathBuf>) -> Self {
         Config {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -156,7 +178,7 @@ impl Config {
             public_url: None,
             send_rate: 0,
             send_burst: 100,
-            login_rate: 1000,
+            login_rate: 30,
             max_body_chars: 4096,
             max_request_bytes: 64 * 1024,
             session_days: 30,
@@ -183,6 +205,10 @@ impl Config {
             body_timeout_secs: 30,
             keepalive_timeout_secs: 60,
             max_connections: None,
+            // -- Authentication (auth) --
+            auth_rate_per_address: 0,
+            trusted_proxies: Vec::new(),
+            token_ttl_days: 0,
         }
     }
 

@@ -22,7 +22,7 @@ use crate::config::{Config, StoreLocation};
 use crate::delivery::Hub;
 use crate::directory::Directory;
 use crate::domain::message_rules::Windows;
-use crate::limits::KeyedLimit;
+use crate::limits::{AuthLimits, KeyedLimit};
 use crate::listener::Listener;
 use crate::listener::service::Connections;
 use crate::listener::watch::Timeouts;
@@ -105,6 +105,10 @@ async fn build_state(
         upload_quota_bytes: config.upload_quota_bytes,
         max_image_pixels: config.max_image_pixels,
         upload_scratch: config.data_dir.join("tmp"),
+        // -- Authentication (auth) --
+        trusted_proxies: config.trusted_proxies.clone(),
+        token_ttl_secs: (config.token_ttl_days > 0)
+            .then(|| i64::from(config.token_ttl_days) * 86_400),
     };
     crate::uploads::clear_scratch(&settings.upload_scratch);
     let blobs = match &config.object_store_url {
@@ -125,7 +129,7 @@ async fn build_state(
         directory: Directory::new(DIRECTORY_CAPACITY),
         hasher: Hasher::new(cores)?,
         send_limit: KeyedLimit::per_second(config.send_rate, config.send_burst),
-        login_limit: KeyedLimit::per_minute(config.login_rate),
+        auth_limits: AuthLimits::new(config.login_rate, config.auth_rate_per_address),
         frame_limit: KeyedLimit::per_second(config.frame_rate, config.frame_rate.saturating_mul(4)),
         typing_limit: KeyedLimit::per_second(5, 10),
         group_create_limit: KeyedLimit::per_hour(config.group_create_rate),
@@ -230,7 +234,7 @@ fn timeouts(config: &Config) -> Timeouts {
 const UPLOAD_SWEEP: Duration = Duration::from_secs(10);
 
 /// Periodic upkeep: remove the bytes of uploads no message may carry any more; forget idle
-/// rate-limit buckets.
+/// rate-limit buckets; purge expired sessions and tokens.
 fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
@@ -244,7 +248,10 @@ fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
                 }
                 _ = tick.tick() => {
                     state.send_limit.forget_idle();
-                    state.login_limit.forget_idle();
+                    state.auth_limits.forget_idle();
+                    if let Err(err) = crate::accounts::purge_expired(&state).await {
+                        tracing::warn!(error = %err, "purging expired sessions failed; will retry");
+                    }
                     state.frame_limit.forget_idle();
                     state.typing_limit.forget_idle();
                     state.group_create_limit.forget_idle();

@@ -1,6 +1,7 @@
 //! Authentication primitives: password hashing, session and token secrets, and the CSRF rule.
 //! The HTTP extractor that applies them lives in `web::extract`.
 
+pub mod address;
 pub mod passwords;
 pub mod secrets;
 
@@ -24,8 +25,13 @@ pub enum Credential {
         csrf_token: String,
         expires_at: Timestamp,
     },
-    /// A bearer token; its SHA-256.
-    Token { hash: Vec<u8> },
+    /// A bearer token: its SHA-256, its public id (what the token list shows) and when it
+    /// ends, if it ever does (`--token-ttl-days`).
+    Token {
+        hash: Vec<u8>,
+        id: String,
+        expires_at: Option<Timestamp>,
+    },
 }
 
 impl Credential {
@@ -33,7 +39,7 @@ impl Credential {
     pub fn digest(&self) -> &[u8] {
         match self {
             Credential::Session { id_hash, .. } => id_hash,
-            Credential::Token { hash } => hash,
+            Credential::Token { hash, .. } => hash,
         }
     }
 
@@ -41,9 +47,18 @@ impl Credential {
     pub fn expires_at(&self) -> Option<Timestamp> {
         match self {
             Credential::Session { expires_at, .. } => Some(*expires_at),
-            Credential::Token { .. } => None,
+            Credential::Token { expires_at, .. } => *expires_at,
         }
     }
+}
+
+/// The token of an `Authorization` header value in the `Bearer` scheme, whose name is
+/// case-insensitive (RFC 9110: `bearer`, `BEARER` and `bEaReR` are all the scheme); `None` for
+/// another scheme or no token.
+pub fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once([' ', '\t'])?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// An authenticated caller.
@@ -102,7 +117,34 @@ mod tests {
             "csrf_mismatch"
         );
         assert!(check_csrf(&session, true, Some("abc")).is_ok());
-        let token = Credential::Token { hash: vec![2] };
+        let token = Credential::Token {
+            hash: vec![2],
+            id: "t".into(),
+            expires_at: None,
+        };
         assert!(check_csrf(&token, true, None).is_ok());
+    }
+
+    #[test]
+    fn the_bearer_scheme_name_is_case_insensitive() {
+        for value in [
+            "Bearer lu_x",
+            "bearer lu_x",
+            "BEARER lu_x",
+            "bEaReR  lu_x ",
+            "Bearer\tlu_x",
+        ] {
+            assert_eq!(bearer_token(value), Some("lu_x"), "{value:?}");
+        }
+        for value in [
+            "Basic lu_x",
+            "Bearer",
+            "Bearer   ",
+            "Bearerlu_x",
+            "lu_x",
+            "",
+        ] {
+            assert_eq!(bearer_token(value), None, "{value:?}");
+        }
     }
 }

@@ -17,6 +17,14 @@ pub fn bearer_token() -> String {
     format!("lu_{}", random_token())
 }
 
+/// A bearer token's public id: 12 random bytes in lower-case hex (24 characters). It names the
+/// token in its owner's list and grants nothing.
+pub fn public_id() -> String {
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// What the database keeps of a session id or bearer token: a leaked table grants nothing.
 pub fn digest(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.as_bytes()).to_vec()
@@ -34,5 +42,12 @@ mod tests {
         assert!(bearer_token().starts_with("lu_"));
         assert_eq!(digest(&a).len(), 32);
         assert_eq!(digest(&a), digest(&a));
+        let id = public_id();
+        assert_eq!(id.len(), 24);
+        assert!(
+            id.bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+        );
+        assert_ne!(id, public_id());
     }
 }

@@ -12,7 +12,7 @@ pub async fn create_demo_users(state: &AppState) -> anyhow::Result<()> {
     for (username, display_name) in [("alice", "Alice Demo"), ("bob", "Bob Demo")] {
         let input = Signup::parse(username, DEMO_PASSWORD.into(), Some(display_name))
             .map_err(|err| anyhow::anyhow!("demo user {username}: {err}"))?;
-        match accounts::signup(state, input).await {
+        match accounts::create_account(state, input).await {
             Ok(_) | Err(Error::UsernameTaken(_)) => {}
             Err(err) => return Err(anyhow::anyhow!("creating demo user {username}: {err}")),
         }

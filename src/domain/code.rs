@@ -69,3 +69,6 @@ pub const UPLOAD_TOO_LARGE: &str = "upload_too_large";
 pub const USERNAME_TAKEN: &str = "username_taken";
 pub const USER_NOT_FOUND: &str = "user_not_found";
 pub const WEBSOCKET_REQUIRED: &str = "websocket_required";
+// -- Authentication (auth) --
+pub const TOKEN_NOT_FOUND: &str = "token_not_found";
+pub const WRONG_PASSWORD: &str = "wrong_password";

@@ -65,6 +65,9 @@ pub enum Error {
     Unavailable,
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+    // -- Authentication (auth) --
+    #[error("no such token among yours")]
+    TokenNotFound,
 }
 
 impl Error {
@@ -111,6 +114,8 @@ impl Error {
             Error::RateLimited { .. } => code::RATE_LIMITED,
             Error::Unavailable => code::STORE_UNAVAILABLE,
             Error::Internal(_) => code::INTERNAL_ERROR,
+            // -- Authentication (auth) --
+            Error::TokenNotFound => code::TOKEN_NOT_FOUND,
         }
     }
 }

@@ -96,7 +96,9 @@ impl NamePrefix {
     }
 }
 
-/// A display name: 1–64 characters after trimming, no control characters.
+/// A display name: 1–64 characters after trimming, nothing hidden: no control characters, no
+/// bidirectional controls, no invisible spaces (`group::is_hidden`, shared with group titles
+/// and descriptions; zero-width joiners and non-joiners stay allowed).
 #[derive(Debug, Clone)]
 pub struct DisplayName(String);
 
@@ -104,12 +106,12 @@ impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, Error> {
         let trimmed = raw.trim();
         let chars = trimmed.chars().count();
-        if (1..=64).contains(&chars) && !trimmed.chars().any(char::is_control) {
+        if (1..=64).contains(&chars) && !trimmed.chars().any(super::group::is_hidden) {
             Ok(DisplayName(trimmed.to_owned()))
         } else {
             Err(Error::invalid(
                 code::INVALID_DISPLAY_NAME,
-                "a display name is 1-64 characters without control characters",
+                "a display name is 1-64 characters without control, bidirectional-control or invisible characters",
             ))
         }
     }
@@ -399,6 +401,33 @@ mod tests {
             Body::parse(&"é".repeat(11), 10).unwrap_err().code(),
             "body_too_long"
         );
+    }
+
+    #[test]
+    fn display_names_refuse_hidden_characters() {
+        assert_eq!(
+            DisplayName::parse("  Carol Chen ").unwrap().into_inner(),
+            "Carol Chen"
+        );
+        assert!(DisplayName::parse(&"é".repeat(64)).is_ok());
+        assert!(DisplayName::parse("👩\u{200D}💻 Dana").is_ok(), "ZWJ stays");
+        assert!(DisplayName::parse("می\u{200C}خواهم").is_ok(), "ZWNJ stays");
+        let hidden = [
+            '\u{0}', '\u{7}', '\u{1B}', '\u{7F}', '\u{85}', '\u{061C}', '\u{200E}', '\u{200F}',
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200B}', '\u{2060}', '\u{FEFF}',
+        ];
+        for c in hidden {
+            let name = format!("ad{c}min");
+            assert_eq!(
+                DisplayName::parse(&name).unwrap_err().code(),
+                "invalid_display_name",
+                "{c:?}"
+            );
+        }
+        for bad in ["", "   ", &"x".repeat(65)] {
+            assert!(DisplayName::parse(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

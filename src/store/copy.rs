@@ -52,6 +52,9 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("token_hash", Bytes),
             ("user_id", BigInt),
             ("created_at", BigInt),
+            ("id", Text),
+            ("last_used_at", BigInt),
+            ("expires_at", BigInt),
         ],
     ),
     (

@@ -232,13 +232,13 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Option<SessionRecord>, StoreError>;
     async fn delete_session(&self, id_hash: Vec<u8>) -> Result<(), StoreError>;
-    async fn create_token(
+    async fn create_token(&self, token: NewToken) -> Result<(), StoreError>;
+    /// The live (unexpired at `now`) bearer token with this hash, and its user.
+    async fn token_user(
         &self,
         token_hash: Vec<u8>,
-        user: UserId,
-        at: Timestamp,
-    ) -> Result<(), StoreError>;
-    async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError>;
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, StoreError>;
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError>;
 
     /// Stores messages in order, each idempotently on `(sender, client_id)`: a retry with the
@@ -380,4 +380,55 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
     /// Finishes queued writes and releases the database.
     async fn close(&self);
+
+    // -- Authentication (auth) --
+    /// `user`'s bearer tokens live at `now`, oldest first.
+    async fn tokens(&self, user: UserId, now: Timestamp) -> Result<Vec<TokenInfo>, StoreError>;
+    /// Revokes `user`'s bearer token with public id `id`; its hash, or `None` when `user` has
+    /// no token with that id.
+    async fn revoke_token(&self, user: UserId, id: String) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Records a use of the bearer token at `at`, unless one less than a minute earlier is
+    /// recorded already (so a busy token costs one write a minute).
+    async fn touch_token(&self, token_hash: Vec<u8>, at: Timestamp) -> Result<(), StoreError>;
+    /// Sets `user`'s password hash and ends every session and token of theirs but `keep` (a
+    /// session id hash or token hash; `None` ends them all), in one transaction; returns the
+    /// digests ended, so their sockets can be closed.
+    async fn change_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        keep: Option<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, StoreError>;
+    /// Deletes the sessions and bearer tokens expired at `now`; how many.
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+}
+
+// -- Authentication (auth) --
+
+/// A new bearer token. Only the SHA-256 of the secret is stored; `id` is what its owner sees
+/// of it in the token list.
+#[derive(Debug, Clone)]
+pub struct NewToken {
+    pub hash: Vec<u8>,
+    pub id: String,
+    pub user: UserId,
+    pub at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// A live bearer token, as a request made with it finds it.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub user: User,
+    pub id: String,
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// A bearer token as its owner's token list shows it (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
 }

@@ -34,13 +34,16 @@ pub const LIVE_SESSION: &str = "SELECT u.id, u.username, u.display_name, s.csrf_
 /// Ends the session with id hash `$1`.
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
 
-/// A new bearer token: its hash, user, created.
-pub const INSERT_TOKEN: &str =
-    "INSERT INTO api_tokens (token_hash, user_id, created_at) VALUES ($1, $2, $3)";
+/// A new bearer token: its hash, user, created, public id, expiry (null: never).
+pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (token_hash, user_id, created_at, id, expires_at) \
+     VALUES ($1, $2, $3, $4, $5)";
 
-/// The user of the bearer token with hash `$1`.
-pub const TOKEN_USER: &str = "SELECT u.id, u.username, u.display_name FROM api_tokens t \
-     JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1";
+/// The user, public id, expiry and last use of the bearer token with hash `$1`, if it has not
+/// expired at `$2`.
+pub const TOKEN_USER: &str = "SELECT u.id, u.username, u.display_name, t.id AS token_id, t.expires_at, \
+     t.last_used_at FROM api_tokens t \
+     JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 \
+     AND (t.expires_at IS NULL OR t.expires_at > $2)";
 
 /// Revokes the bearer token with hash `$1`.
 pub const DELETE_TOKEN: &str = "DELETE FROM api_tokens WHERE token_hash = $1";
@@ -124,3 +127,35 @@ pub const MARK_REMOVED: &str = "UPDATE uploads SET removed = TRUE WHERE id = $1"
 /// Forgets the rows of removed uploads made at or before `$1` (past every quota window).
 pub const PURGE_REMOVED: &str = "DELETE FROM uploads WHERE removed AND created_at <= $1 \
      AND NOT EXISTS (SELECT 1 FROM message_attachments a WHERE a.upload_id = uploads.id)";
+
+// -- Authentication (auth) --
+
+/// User `$1`'s bearer tokens not expired at `$2`, oldest first.
+pub const LIST_TOKENS: &str = "SELECT id, created_at, last_used_at FROM api_tokens \
+     WHERE user_id = $1 AND (expires_at IS NULL OR expires_at > $2) ORDER BY created_at, id";
+
+/// Revokes user `$1`'s bearer token with public id `$2`, returning its hash.
+pub const REVOKE_TOKEN: &str =
+    "DELETE FROM api_tokens WHERE user_id = $1 AND id = $2 RETURNING token_hash";
+
+/// Records `$1` as the last use of the bearer token with hash `$2`, unless a use after `$3`
+/// is already recorded.
+pub const TOUCH_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $1 \
+     WHERE token_hash = $2 AND (last_used_at IS NULL OR last_used_at < $3)";
+
+/// Sets user `$2`'s password hash to `$1`.
+pub const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1 WHERE id = $2";
+
+/// Ends user `$1`'s sessions but the one with id hash `$2`, returning their id hashes.
+pub const END_OTHER_SESSIONS: &str =
+    "DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2 RETURNING id_hash";
+
+/// Revokes user `$1`'s bearer tokens but the one with hash `$2`, returning their hashes.
+pub const END_OTHER_TOKENS: &str =
+    "DELETE FROM api_tokens WHERE user_id = $1 AND token_hash <> $2 RETURNING token_hash";
+
+/// Purges the sessions expired at `$1`.
+pub const PURGE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
+
+/// Purges the bearer tokens expired at `$1`.
+pub const PURGE_TOKENS: &str = "DELETE FROM api_tokens WHERE expires_at <= $1";

@@ -16,6 +16,8 @@ use super::{
     NewUpload, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
     Store, StoreError, UploadUsage,
 };
+// -- Authentication (auth) --
+use super::{NewToken, TokenInfo, TokenRecord};
 use crate::domain::group::Group;
 use crate::domain::input::{ClientId, Username};
 use crate::domain::upload::{Upload, UploadId};
@@ -92,21 +94,18 @@ impl Store for Timed {
             .await
     }
 
-    async fn create_token(
-        &self,
-        token_hash: Vec<u8>,
-        user: UserId,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        self.time(
-            "create_token",
-            self.inner.create_token(token_hash, user, at),
-        )
-        .await
+    async fn create_token(&self, token: NewToken) -> Result<(), StoreError> {
+        self.time("create_token", self.inner.create_token(token))
+            .await
     }
 
-    async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError> {
-        self.time("token", self.inner.token_user(token_hash)).await
+    async fn token_user(
+        &self,
+        token_hash: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        self.time("token", self.inner.token_user(token_hash, now))
+            .await
     }
 
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {
@@ -303,5 +302,38 @@ impl Store for Timed {
 
     async fn close(&self) {
         self.inner.close().await;
+    }
+
+    // -- Authentication (auth) --
+    async fn tokens(&self, user: UserId, now: Timestamp) -> Result<Vec<TokenInfo>, StoreError> {
+        self.time("tokens", self.inner.tokens(user, now)).await
+    }
+
+    async fn revoke_token(&self, user: UserId, id: String) -> Result<Option<Vec<u8>>, StoreError> {
+        self.time("revoke_token", self.inner.revoke_token(user, id))
+            .await
+    }
+
+    async fn touch_token(&self, token_hash: Vec<u8>, at: Timestamp) -> Result<(), StoreError> {
+        self.time("touch_token", self.inner.touch_token(token_hash, at))
+            .await
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        keep: Option<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        self.time(
+            "change_password",
+            self.inner.change_password(user, password_hash, keep),
+        )
+        .await
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.time("purge_expired", self.inner.purge_expired(now))
+            .await
     }
 }

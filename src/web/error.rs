@@ -78,6 +78,8 @@ impl ApiError {
                     | Error::TooManyConnections(_) => StatusCode::TOO_MANY_REQUESTS,
                     Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
                     Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                    // -- Authentication (auth) --
+                    Error::TokenNotFound => StatusCode::NOT_FOUND,
                 };
                 (status, err.code(), err.to_string())
             }

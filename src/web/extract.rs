@@ -1,7 +1,7 @@
 //! Extractors that turn every rejection into an `ApiError`, and the authentication extractor.
 
 use axum::Json;
-use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use serde::de::{DeserializeOwned, Visitor};
@@ -10,7 +10,8 @@ use serde::{Deserialize, Deserializer};
 use super::error::ApiError;
 use crate::accounts;
 use crate::app::AppState;
-use crate::auth::{CSRF_HEADER, Caller, SESSION_COOKIE, check_csrf};
+use crate::auth::address::{ClientAddress, client_address};
+use crate::auth::{CSRF_HEADER, Caller, SESSION_COOKIE, bearer_token, check_csrf};
 use crate::domain::error::Error;
 
 /// `axum::Json` with JSON errors, for bodies that are JSON objects (as the OpenAPI document says):
@@ -86,19 +87,15 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// The bearer token of an `Authorization` header, if one was sent.
+/// The bearer token of an `Authorization` header, if one was sent (the scheme name in any
+/// case).
 fn bearer(parts: &Parts) -> Option<Result<&str, Error>> {
     let value = parts.headers.get(header::AUTHORIZATION)?;
     Some(
         value
             .to_str()
             .ok()
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
+            .and_then(bearer_token)
             .ok_or(Error::NotAuthenticated),
     )
 }
@@ -126,5 +123,33 @@ impl FromRequestParts<AppState> for Caller {
             .map(|v| v.to_str().unwrap_or("\u{0}"));
         check_csrf(&caller.credential, unsafe_method, header)?;
         Ok(caller)
+    }
+}
+
+/// Where the request comes from, as the login limits count it: the TCP peer, or the client a
+/// trusted proxy names in `X-Forwarded-For` (`auth::address`).
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        // Every server serves with connect info; a router driven without a socket (no peer)
+        // counts as one unspecified address.
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<std::net::SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        Ok(client_address(
+            peer,
+            forwarded,
+            &state.settings.trusted_proxies,
+        ))
     }
 }

@@ -15,6 +15,7 @@ pub mod pages;
 pub mod receipts;
 pub mod sync;
 pub mod template;
+pub mod trace;
 pub mod uploads;
 pub mod views;
 // Transport hardening: API and WebSocket addresses must be UTF-8.
@@ -41,7 +42,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/auth/signup", post(accounts::signup))
         .route("/api/auth/login", post(accounts::login))
         .route("/api/auth/logout", post(accounts::logout))
-        .route("/api/auth/tokens", post(accounts::issue_token))
+        .route(
+            "/api/auth/tokens",
+            post(accounts::issue_token).get(accounts::tokens),
+        )
         .route("/api/me", get(accounts::me))
         .route("/api/users", get(accounts::search))
         .route("/api/conversations", get(conversations::list))
@@ -102,6 +106,9 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/notifications/", get(crate::ws::notifications))
         .route("/ws/chat/{username}/", get(crate::ws::chat))
         .route("/ws/groups/{id}/", get(crate::ws::group))
+        // -- Authentication (auth) --
+        .route("/api/auth/tokens/{id}", delete(accounts::revoke_token))
+        .route("/api/me/password", post(accounts::change_password))
         .merge(pages::routes());
     let max_body = state.settings.max_request_bytes;
     api.fallback(pages::not_found)
@@ -129,7 +136,8 @@ pub fn router(state: AppState) -> Router {
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        .layer(TraceLayer::new_for_http())
+        // Request spans name the URI without the `access_token` a WebSocket may carry.
+        .layer(TraceLayer::new_for_http().make_span_with(trace::request_span))
         .with_state(state)
 }
 

@@ -73,6 +73,10 @@ use crate::domain::code;
         ops::healthz,
         ops::readyz,
         ops::metrics,
+        // -- Authentication (auth) --
+        accounts::tokens,
+        accounts::revoke_token,
+        accounts::change_password,
     ),
     components(schemas(ErrorView)),
     modifiers(&Conventions)

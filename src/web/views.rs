@@ -250,3 +250,23 @@ pub struct ErrorDetail {
     /// For people.
     pub message: String,
 }
+
+// -- Authentication (auth) --
+
+/// One of the caller's bearer tokens: never its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenItemView {
+    /// Names the token in `DELETE /api/auth/tokens/{id}`.
+    #[schema(example = "3f9c2a61b0d84e7a5c1f0e92")]
+    pub id: String,
+    pub created_at: Timestamp,
+    /// When a request last used it (recorded at most once a minute); null if never.
+    pub last_used_at: Option<Timestamp>,
+    /// Whether this is the token making the request.
+    pub current: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokensView {
+    pub tokens: Vec<TokenItemView>,
+}

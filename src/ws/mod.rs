@@ -116,10 +116,7 @@ async fn authenticate(
     let header_token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        });
+        .and_then(crate::auth::bearer_token);
     if let Some(token) = header_token.or(access_token) {
         return accounts::caller_from_token(app, token.trim())
             .await?

@@ -37,3 +37,8 @@ mod ws_replay;
 mod ws_routes;
 mod ws_signals;
 mod ws_slow;
+// -- Authentication (auth) --
+mod display_names;
+mod login_limits;
+mod password;
+mod tokens;

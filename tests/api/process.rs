@@ -38,13 +38,14 @@ impl Linkup {
             .args(["serve", "--bind", "127.0.0.1:0"])
             .args(store.flags())
             .args(args)
-            .envs(env.iter().copied())
             .env_remove("LINKUP_DATABASE_URL")
             .env_remove("LINKUP_REDIS_URL")
             .env("LINKUP_SEND_RATE", "0")
             .env("LINKUP_LOGIN_RATE", "1000")
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
+            // The caller's variables win over the defaults above (e.g. `RUST_LOG`).
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -74,6 +75,16 @@ impl Linkup {
             .expect("url")
             .to_owned();
         linkup
+    }
+
+    /// The stderr lines the child has written so far and not yet read.
+    #[allow(dead_code)] // not every binary including this file reads them
+    pub fn lines_so_far(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.lines.try_recv() {
+            lines.push(line);
+        }
+        lines
     }
 
     /// Waits (with a deadline) for a stderr line containing `needle`.

@@ -94,6 +94,16 @@ async fn a_copied_install_carries_on_where_it_left_off() {
     );
     let alice_events = alice.all_events(0).await;
     let bob_history = bob.messages("alice").await;
+    // Bearer tokens, with their ids (auth).
+    let mut program = Client::new(&server.url());
+    let issued = program
+        .post(
+            "/api/auth/tokens",
+            json!({"username": "bob", "password": "password123"}),
+        )
+        .await;
+    program.bearer = issued.1["token"].as_str().map(str::to_owned);
+    let tokens = program.get_ok("/api/auth/tokens").await;
     server.stop().await.expect("stops");
 
     let postgres = TestStore::new(Backend::Postgres).await;
@@ -119,6 +129,13 @@ async fn a_copied_install_carries_on_where_it_left_off() {
     // Sessions moved too: the same cookies and CSRF tokens still work.
     assert_eq!(alice.all_events(0).await, alice_events);
     assert_eq!(bob.messages("alice").await, bob_history);
+    program.base = server.url();
+    let copied = program.get_ok("/api/auth/tokens").await;
+    assert_eq!(copied["tokens"][0]["id"], tokens["tokens"][0]["id"]);
+    assert_eq!(
+        copied["tokens"][0]["created_at"],
+        tokens["tokens"][0]["created_at"]
+    );
     assert!(bob_history.iter().any(|m| m["reply_to"]["id"] == ids[0]));
     assert!(
         bob_history

@@ -71,3 +71,12 @@ mod ws_routes;
 mod ws_signals;
 #[path = "../api/ws_slow.rs"]
 mod ws_slow;
+// -- Authentication (auth) --
+#[path = "../api/display_names.rs"]
+mod display_names;
+#[path = "../api/login_limits.rs"]
+mod login_limits;
+#[path = "../api/password.rs"]
+mod password;
+#[path = "../api/tokens.rs"]
+mod tokens;

@@ -15,7 +15,7 @@ pub use linkup::domain::{
 };
 pub use linkup::store::{
     ConversationSummary, ConversationSync, EventPage, HistoryPage, MessageReceipts, Sent,
-    SessionRecord, StatusOutcome, Store, StoreError,
+    SessionRecord, StatusOutcome, Store, StoreError, TokenInfo, TokenRecord,
 };
 
 pub use linkup::domain::group::{Group, History, Role, Settings, SettingsPatch};
@@ -28,8 +28,8 @@ use linkup::domain::group::{Description, Title};
 use linkup::domain::input::{Body, ClientId, Username};
 use linkup::domain::reaction::Emoji;
 use linkup::store::{
-    Destination, GroupRequest, MessageChange, NewGroup, NewSession, NewUser, ReadUpTo, SendRequest,
-    StatusChange,
+    Destination, GroupRequest, MessageChange, NewGroup, NewSession, NewToken, NewUser, ReadUpTo,
+    SendRequest, StatusChange,
 };
 
 /// Large enough for every body a story sends.
@@ -138,14 +138,75 @@ pub async fn delete_session(store: &dyn Store, id_hash: &[u8]) {
 
 pub async fn create_token(store: &dyn Store, hash: &[u8], user: &User) {
     let at = Timestamp::now();
-    store
-        .create_token(hash.to_vec(), user.id, at)
-        .await
-        .expect("token created");
+    let id = format!("id-{}", String::from_utf8_lossy(hash));
+    create_token_at(store, hash, &id, user, at, None).await;
+}
+
+/// A token with public id `id`, made at `at`, ending at `expires_at` (never: `None`).
+pub async fn create_token_at(
+    store: &dyn Store,
+    hash: &[u8],
+    id: &str,
+    user: &User,
+    at: Timestamp,
+    expires_at: Option<Timestamp>,
+) {
+    let token = NewToken {
+        hash: hash.to_vec(),
+        id: id.to_owned(),
+        user: user.id,
+        at,
+        expires_at,
+    };
+    store.create_token(token).await.expect("token created");
 }
 
 pub async fn token_user(store: &dyn Store, hash: &[u8]) -> Option<User> {
-    store.token_user(hash.to_vec()).await.expect("token read")
+    token_at(store, hash, Timestamp::now())
+        .await
+        .map(|t| t.user)
+}
+
+/// The token with this hash as a request at `now` finds it.
+pub async fn token_at(store: &dyn Store, hash: &[u8], now: Timestamp) -> Option<TokenRecord> {
+    store
+        .token_user(hash.to_vec(), now)
+        .await
+        .expect("token read")
+}
+
+pub async fn tokens(store: &dyn Store, user: &User, now: Timestamp) -> Vec<TokenInfo> {
+    store.tokens(user.id, now).await.expect("tokens listed")
+}
+
+pub async fn revoke_token(store: &dyn Store, user: &User, id: &str) -> Option<Vec<u8>> {
+    store
+        .revoke_token(user.id, id.to_owned())
+        .await
+        .expect("token revoked")
+}
+
+pub async fn touch_token(store: &dyn Store, hash: &[u8], at: Timestamp) {
+    store
+        .touch_token(hash.to_vec(), at)
+        .await
+        .expect("token use recorded");
+}
+
+pub async fn change_password(
+    store: &dyn Store,
+    user: &User,
+    password_hash: &str,
+    keep: Option<&[u8]>,
+) -> Vec<Vec<u8>> {
+    store
+        .change_password(user.id, password_hash.to_owned(), keep.map(<[u8]>::to_vec))
+        .await
+        .expect("password changed")
+}
+
+pub async fn purge_expired(store: &dyn Store, now: Timestamp) -> u64 {
+    store.purge_expired(now).await.expect("purged")
 }
 
 pub async fn delete_token(store: &dyn Store, hash: &[u8]) {

@@ -17,6 +17,12 @@ use crate::store::statements::{
     INSERT_TOKEN, LIVE_SESSION, SET_LAST_SEEN, TOKEN_USER, USER_BY_USERNAME,
 };
 use crate::store::{Contact, Credentials, NewSession, NewUser, SessionRecord, StoreError, User};
+// -- Authentication (auth) --
+use crate::store::statements::{
+    END_OTHER_SESSIONS, END_OTHER_TOKENS, LIST_TOKENS, PURGE_SESSIONS, PURGE_TOKENS, REVOKE_TOKEN,
+    SET_PASSWORD, TOUCH_TOKEN,
+};
+use crate::store::{NewToken, TokenInfo, TokenRecord};
 
 /// Builds a user from the columns `id`, `username` and `display_name`.
 pub fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
@@ -156,31 +162,43 @@ pub async fn delete_session(pool: &PgPool, id_hash: Vec<u8>) -> Result<(), Store
         .map(|_| ())
 }
 
-pub async fn create_token(
-    pool: &PgPool,
-    token_hash: Vec<u8>,
-    user: UserId,
-    at: Timestamp,
-) -> Result<(), StoreError> {
+pub async fn create_token(pool: &PgPool, token: NewToken) -> Result<(), StoreError> {
     single(
         sqlx::query(INSERT_TOKEN)
-            .bind(token_hash)
-            .bind(user.0)
-            .bind(at.millis())
+            .bind(token.hash)
+            .bind(token.user.0)
+            .bind(token.at.millis())
+            .bind(token.id)
+            .bind(token.expires_at.map(Timestamp::millis))
             .execute(pool),
     )
     .await
     .map(|_| ())
 }
 
-pub async fn token_user(pool: &PgPool, token_hash: Vec<u8>) -> Result<Option<User>, StoreError> {
+/// The live (unexpired at `now`) bearer token with this hash, and its user.
+pub async fn token_user(
+    pool: &PgPool,
+    token_hash: Vec<u8>,
+    now: Timestamp,
+) -> Result<Option<TokenRecord>, StoreError> {
     let row = single(
         sqlx::query(TOKEN_USER)
             .bind(token_hash)
+            .bind(now.millis())
             .fetch_optional(pool),
     )
     .await?;
-    row.as_ref().map(user_from_row).transpose().map_err(failure)
+    row.map(|r| {
+        Ok(TokenRecord {
+            user: user_from_row(&r)?,
+            id: r.try_get("token_id")?,
+            expires_at: r.try_get::<Option<i64>, _>("expires_at")?.map(Timestamp),
+            last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
+        })
+    })
+    .transpose()
+    .map_err(failure)
 }
 
 pub async fn delete_token(pool: &PgPool, token_hash: Vec<u8>) -> Result<(), StoreError> {
@@ -219,4 +237,100 @@ pub async fn contacts(conn: &mut PgConnection, user: UserId) -> Result<Vec<Conta
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(failure)
+}
+
+// -- Authentication (auth) --
+
+/// `user`'s bearer tokens live at `now`, oldest first.
+pub async fn tokens(
+    pool: &PgPool,
+    user: UserId,
+    now: Timestamp,
+) -> Result<Vec<TokenInfo>, StoreError> {
+    let rows = single(
+        sqlx::query(LIST_TOKENS)
+            .bind(user.0)
+            .bind(now.millis())
+            .fetch_all(pool),
+    )
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(TokenInfo {
+                id: r.try_get("id")?,
+                created_at: Timestamp(r.try_get("created_at")?),
+                last_used_at: r.try_get::<Option<i64>, _>("last_used_at")?.map(Timestamp),
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(failure)
+}
+
+/// Revokes `user`'s token with public id `id`; its hash, if there was one.
+pub async fn revoke_token(
+    pool: &PgPool,
+    user: UserId,
+    id: String,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    single(
+        sqlx::query_scalar(REVOKE_TOKEN)
+            .bind(user.0)
+            .bind(id)
+            .fetch_optional(pool),
+    )
+    .await
+}
+
+/// Records a use of the token at `at`, unless one in the minute before is recorded.
+pub async fn touch_token(
+    pool: &PgPool,
+    token_hash: Vec<u8>,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    single(
+        sqlx::query(TOUCH_TOKEN)
+            .bind(at.millis())
+            .bind(token_hash)
+            .bind(at.millis() - 60_000)
+            .execute(pool),
+    )
+    .await
+    .map(|_| ())
+}
+
+/// Sets the password hash and ends every session and token of the user but `keep`, in the
+/// caller's transaction.
+pub async fn change_password(
+    conn: &mut PgConnection,
+    user: UserId,
+    password_hash: &str,
+    keep: &[u8],
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    sqlx::query(SET_PASSWORD)
+        .bind(password_hash)
+        .bind(user.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(failure)?;
+    let mut digests: Vec<Vec<u8>> = sqlx::query_scalar(END_OTHER_SESSIONS)
+        .bind(user.0)
+        .bind(keep)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
+    let tokens: Vec<Vec<u8>> = sqlx::query_scalar(END_OTHER_TOKENS)
+        .bind(user.0)
+        .bind(keep)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
+    digests.extend(tokens);
+    Ok(digests)
+}
+
+/// Deletes the sessions and tokens expired at `now`.
+pub async fn purge_expired(pool: &PgPool, now: Timestamp) -> Result<u64, StoreError> {
+    let sessions = single(sqlx::query(PURGE_SESSIONS).bind(now.millis()).execute(pool)).await?;
+    let tokens = single(sqlx::query(PURGE_TOKENS).bind(now.millis()).execute(pool)).await?;
+    Ok(sessions.rows_affected() + tokens.rows_affected())
 }

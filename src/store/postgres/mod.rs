@@ -57,6 +57,8 @@ use crate::domain::upload::{Upload, UploadId};
 pub(crate) use transactions::failure;
 use transactions::{Step, finish};
 use writer::Writer;
+// -- Authentication (auth) --
+use super::{NewToken, TokenInfo, TokenRecord};
 
 /// Tuning of the PostgreSQL store.
 #[derive(Debug, Clone)]
@@ -200,17 +202,16 @@ impl Store for PostgresStore {
         accounts::delete_session(&self.pool, id_hash).await
     }
 
-    async fn create_token(
-        &self,
-        token_hash: Vec<u8>,
-        user: UserId,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
-        accounts::create_token(&self.pool, token_hash, user, at).await
+    async fn create_token(&self, token: NewToken) -> Result<(), StoreError> {
+        accounts::create_token(&self.pool, token).await
     }
 
-    async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError> {
-        accounts::token_user(&self.pool, token_hash).await
+    async fn token_user(
+        &self,
+        token_hash: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        accounts::token_user(&self.pool, token_hash, now).await
     }
 
     async fn delete_token(&self, token_hash: Vec<u8>) -> Result<(), StoreError> {
@@ -392,5 +393,37 @@ impl Store for PostgresStore {
     async fn close(&self) {
         self.writer.close().await;
         self.pool.close().await;
+    }
+
+    // -- Authentication (auth) --
+    async fn tokens(&self, user: UserId, now: Timestamp) -> Result<Vec<TokenInfo>, StoreError> {
+        accounts::tokens(&self.pool, user, now).await
+    }
+
+    async fn revoke_token(&self, user: UserId, id: String) -> Result<Option<Vec<u8>>, StoreError> {
+        accounts::revoke_token(&self.pool, user, id).await
+    }
+
+    async fn touch_token(&self, token_hash: Vec<u8>, at: Timestamp) -> Result<(), StoreError> {
+        accounts::touch_token(&self.pool, token_hash, at).await
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        keep: Option<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let keep = keep.unwrap_or_default();
+        transaction!(self, |c| accounts::change_password(
+            c,
+            user,
+            &password_hash,
+            &keep
+        ))
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+        accounts::purge_expired(&self.pool, now).await
     }
 }

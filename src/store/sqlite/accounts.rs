@@ -16,6 +16,12 @@ use crate::store::statements::{
     INSERT_TOKEN, LIVE_SESSION, SET_LAST_SEEN, TOKEN_USER, USER_BY_USERNAME,
 };
 use crate::store::{Contact, Credentials, NewSession, NewUser, SessionRecord, StoreError, User};
+// -- Authentication (auth) --
+use crate::store::statements::{
+    END_OTHER_SESSIONS, END_OTHER_TOKENS, LIST_TOKENS, PURGE_SESSIONS, PURGE_TOKENS, REVOKE_TOKEN,
+    SET_PASSWORD, TOUCH_TOKEN,
+};
+use crate::store::{NewToken, TokenInfo, TokenRecord};
 
 /// Builds a user from `id, username, display_name` starting at column `at`.
 pub fn user_from_row(row: &Row<'_>, at: usize) -> rusqlite::Result<User> {
@@ -153,19 +159,40 @@ pub fn delete_session(conn: &Connection, id_hash: &[u8]) -> Result<(), StoreErro
         .map_err(other)
 }
 
-pub fn create_token(
-    conn: &Connection,
-    token_hash: &[u8],
-    user: UserId,
-    at: Timestamp,
-) -> Result<(), StoreError> {
-    conn.execute(INSERT_TOKEN, params![token_hash, user.0, at.millis()])
+pub fn create_token(conn: &Connection, token: &NewToken) -> Result<(), StoreError> {
+    conn.prepare_cached(INSERT_TOKEN)
+        .and_then(|mut s| {
+            s.execute(params![
+                token.hash,
+                token.user.0,
+                token.at.millis(),
+                token.id,
+                token.expires_at.map(Timestamp::millis)
+            ])
+        })
         .map(|_| ())
         .map_err(other)
 }
 
-pub fn token_user(conn: &Connection, token_hash: &[u8]) -> Result<Option<User>, StoreError> {
-    user_query(conn, TOKEN_USER, token_hash)
+/// The live (unexpired at `now`) bearer token with this hash, and its user.
+pub fn token_user(
+    conn: &Connection,
+    token_hash: &[u8],
+    now: Timestamp,
+) -> Result<Option<TokenRecord>, StoreError> {
+    conn.prepare_cached(TOKEN_USER)
+        .and_then(|mut s| {
+            s.query_row(params![token_hash, now.millis()], |r| {
+                Ok(TokenRecord {
+                    user: user_from_row(r, 0)?,
+                    id: r.get(3)?,
+                    expires_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
+                    last_used_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+                })
+            })
+            .optional()
+        })
+        .map_err(other)
 }
 
 pub fn delete_token(conn: &Connection, token_hash: &[u8]) -> Result<(), StoreError> {
@@ -194,4 +221,82 @@ pub fn contacts(conn: &Connection, user: UserId) -> Result<Vec<Contact>, StoreEr
         })
         .map_err(other)?;
     rows.collect::<Result<_, _>>().map_err(other)
+}
+
+// -- Authentication (auth) --
+
+/// `user`'s bearer tokens live at `now`, oldest first.
+pub fn tokens(
+    conn: &Connection,
+    user: UserId,
+    now: Timestamp,
+) -> Result<Vec<TokenInfo>, StoreError> {
+    let mut stmt = conn.prepare_cached(LIST_TOKENS).map_err(other)?;
+    let rows = stmt
+        .query_map(params![user.0, now.millis()], |r| {
+            Ok(TokenInfo {
+                id: r.get(0)?,
+                created_at: Timestamp(r.get(1)?),
+                last_used_at: r.get::<_, Option<i64>>(2)?.map(Timestamp),
+            })
+        })
+        .map_err(other)?;
+    rows.collect::<Result<_, _>>().map_err(other)
+}
+
+/// Revokes `user`'s token with public id `id`; its hash, if there was one.
+pub fn revoke_token(
+    conn: &Connection,
+    user: UserId,
+    id: &str,
+) -> Result<Option<Vec<u8>>, StoreError> {
+    conn.prepare_cached(REVOKE_TOKEN)
+        .and_then(|mut s| s.query_row(params![user.0, id], |r| r.get(0)).optional())
+        .map_err(other)
+}
+
+/// Records a use of the token at `at`, unless one in the minute before is recorded.
+pub fn touch_token(conn: &Connection, token_hash: &[u8], at: Timestamp) -> Result<(), StoreError> {
+    conn.prepare_cached(TOUCH_TOKEN)
+        .and_then(|mut s| s.execute(params![at.millis(), token_hash, at.millis() - 60_000]))
+        .map(|_| ())
+        .map_err(other)
+}
+
+/// The digests a `DELETE … RETURNING` of one user's credentials ended.
+fn ended(
+    conn: &Connection,
+    sql: &str,
+    user: UserId,
+    keep: &[u8],
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(other)?;
+    let rows = stmt
+        .query_map(params![user.0, keep], |r| r.get(0))
+        .map_err(other)?;
+    rows.collect::<Result<_, _>>().map_err(other)
+}
+
+/// Sets the password hash and ends every session and token of the user but `keep`.
+pub fn change_password(
+    conn: &Connection,
+    user: UserId,
+    password_hash: &str,
+    keep: &[u8],
+) -> Result<Vec<Vec<u8>>, StoreError> {
+    conn.prepare_cached(SET_PASSWORD)
+        .and_then(|mut s| s.execute(params![password_hash, user.0]))
+        .map_err(other)?;
+    let mut digests = ended(conn, END_OTHER_SESSIONS, user, keep)?;
+    digests.extend(ended(conn, END_OTHER_TOKENS, user, keep)?);
+    Ok(digests)
+}
+
+/// Deletes the sessions and tokens expired at `now`.
+pub fn purge_expired(conn: &Connection, now: Timestamp) -> Result<u64, StoreError> {
+    let sessions = conn
+        .execute(PURGE_SESSIONS, [now.millis()])
+        .map_err(other)?;
+    let tokens = conn.execute(PURGE_TOKENS, [now.millis()]).map_err(other)?;
+    Ok((sessions + tokens) as u64)
 }

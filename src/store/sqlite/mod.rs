@@ -47,6 +47,8 @@ use crate::domain::time::Timestamp;
 use crate::domain::upload::{Upload, UploadId};
 use checkpoint::{Checkpointer, RESTART_FRAMES, WalRestart};
 use writer::Writer;
+// -- Authentication (auth) --
+use super::{NewToken, TokenInfo, TokenRecord};
 
 /// How often the WAL is copied back into the database file. Each pass ends with an `fsync` of
 /// the pages it copied, and a commit that flushes the log meanwhile waits behind it; short
@@ -220,19 +222,18 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn create_token(
-        &self,
-        token_hash: Vec<u8>,
-        user: UserId,
-        at: Timestamp,
-    ) -> Result<(), StoreError> {
+    async fn create_token(&self, token: NewToken) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| accounts::create_token(c, &token_hash, user, at))
+            .write(move |c| accounts::create_token(c, &token))
             .await
     }
 
-    async fn token_user(&self, token_hash: Vec<u8>) -> Result<Option<User>, StoreError> {
-        self.read(move |c| accounts::token_user(c, &token_hash))
+    async fn token_user(
+        &self,
+        token_hash: Vec<u8>,
+        now: Timestamp,
+    ) -> Result<Option<TokenRecord>, StoreError> {
+        self.read(move |c| accounts::token_user(c, &token_hash, now))
             .await
     }
 
@@ -434,5 +435,40 @@ impl Store for SqliteStore {
         self.checkpointer.stop().await;
         self.writer.close().await;
         self.readers.close();
+    }
+
+    // -- Authentication (auth) --
+    async fn tokens(&self, user: UserId, now: Timestamp) -> Result<Vec<TokenInfo>, StoreError> {
+        self.read(move |c| accounts::tokens(c, user, now)).await
+    }
+
+    async fn revoke_token(&self, user: UserId, id: String) -> Result<Option<Vec<u8>>, StoreError> {
+        self.writer
+            .write(move |c| accounts::revoke_token(c, user, &id))
+            .await
+    }
+
+    async fn touch_token(&self, token_hash: Vec<u8>, at: Timestamp) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| accounts::touch_token(c, &token_hash, at))
+            .await
+    }
+
+    async fn change_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        keep: Option<Vec<u8>>,
+    ) -> Result<Vec<Vec<u8>>, StoreError> {
+        let keep = keep.unwrap_or_default();
+        self.writer
+            .write(move |c| accounts::change_password(c, user, &password_hash, &keep))
+            .await
+    }
+
+    async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
+        self.writer
+            .write(move |c| accounts::purge_expired(c, now))
+            .await
     }
 }

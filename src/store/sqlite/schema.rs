@@ -272,6 +272,23 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX attachments_by_upload ON message_attachments(upload_id);
     "#,
     ),
+    // -- Authentication (auth) --
+    // Bearer tokens get a public id (what the token list shows and a revocation names; existing
+    // tokens get a random one), the time of their last use and an optional expiry; expired
+    // sessions and tokens are found by index for the housekeeping's purge.
+    (
+        7,
+        r#"
+    ALTER TABLE api_tokens ADD COLUMN id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
+    ALTER TABLE api_tokens ADD COLUMN expires_at INTEGER;
+    UPDATE api_tokens SET id = lower(hex(randomblob(12)));
+    CREATE UNIQUE INDEX api_tokens_by_id ON api_tokens(id);
+    CREATE INDEX api_tokens_by_user ON api_tokens(user_id, created_at);
+    CREATE INDEX api_tokens_by_expiry ON api_tokens(expires_at) WHERE expires_at IS NOT NULL;
+    CREATE INDEX sessions_by_expiry ON sessions(expires_at);
+    "#,
+    ),
 ];
 
 /// The newest schema version this build knows.
