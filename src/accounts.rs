@@ -4,10 +4,15 @@ use crate::app::App;
 use crate::auth::secrets;
 use crate::auth::{Caller, Credential};
 use crate::domain::User;
+use crate::domain::code;
 use crate::domain::error::Error;
 use crate::domain::input::{DisplayName, NamePrefix, Password, Username};
 use crate::domain::time::Timestamp;
-use crate::store::{NewSession, NewUser, StoreError};
+use crate::store::{Admission, NewSession, NewUser, StoreError};
+
+/// Usernames starting with this are reserved: a deleted account is renamed `deleted-` and 8
+/// random characters.
+pub const RESERVED_PREFIX: &str = "deleted";
 
 /// A new browser session: the cookie value (shown once, stored only as a digest) and its token.
 pub struct SessionGrant {
@@ -32,6 +37,12 @@ impl Signup {
         display_name: Option<&str>,
     ) -> Result<Self, Error> {
         let username = Username::parse(username)?;
+        if username.as_str().starts_with(RESERVED_PREFIX) {
+            return Err(Error::invalid(
+                code::INVALID_USERNAME,
+                format!("usernames starting with {RESERVED_PREFIX:?} are reserved"),
+            ));
+        }
         let password = Password::parse(password)?;
         let display_name = match display_name {
             Some(name) => DisplayName::parse(name)?.into_inner(),
@@ -67,7 +78,12 @@ pub async fn signup(app: &App, input: Signup) -> Result<SessionGrant, Error> {
         display_name,
     } = input;
     app.login_limit.check(&format!("signup:{username}"))?;
-    if app.store.user_by_username(&username).await?.is_some() {
+    if app.store.user_by_username(&username).await?.is_some()
+        || app
+            .store
+            .username_retired(&username, Timestamp::now())
+            .await?
+    {
         return Err(Error::UsernameTaken(username.to_string()));
     }
     let password_hash = app.hasher.hash(&password).await?;
@@ -94,9 +110,41 @@ pub async fn verify_credentials(app: &App, login: &Login) -> Result<User, Error>
         Some(c) => (Some(c.user), Some(c.password_hash)),
         None => (None, None),
     };
-    match (app.hasher.verify(password, stored).await?, user) {
-        (true, Some(user)) => Ok(user),
-        _ => Err(Error::InvalidCredentials),
+    let user = match (app.hasher.verify(password, stored).await?, user) {
+        (true, Some(user)) => user,
+        _ => return Err(Error::InvalidCredentials),
+    };
+    match app.store.admit_login(user.id, Timestamp::now()).await? {
+        Admission::Admitted => Ok(user),
+        Admission::Suspended => Err(Error::forbidden(
+            code::ACCOUNT_SUSPENDED,
+            "this account is suspended",
+        )),
+        Admission::Refused => Err(Error::InvalidCredentials),
+    }
+}
+
+/// Checks the caller's own password before a change only they may make (deleting the
+/// account): a wrong one is 403 `wrong_password` and counts against the login limit.
+pub async fn check_password(app: &App, user: &User, password: String) -> Result<(), Error> {
+    let wrong = || Error::forbidden(code::WRONG_PASSWORD, "the password is wrong");
+    app.login_limit.check(&format!("login:{}", user.username))?;
+    let Ok(password) = Password::parse(password) else {
+        return Err(wrong());
+    };
+    let Ok(username) = Username::parse(&user.username) else {
+        return Err(wrong());
+    };
+    let stored = app
+        .store
+        .credentials(&username)
+        .await?
+        .filter(|c| c.user.id == user.id)
+        .map(|c| c.password_hash);
+    if app.hasher.verify(&password, stored).await? {
+        Ok(())
+    } else {
+        Err(wrong())
     }
 }
 

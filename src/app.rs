@@ -46,6 +46,9 @@ pub struct Settings {
     pub max_image_pixels: u64,
     /// Where an upload is written while it arrives (under the data directory).
     pub upload_scratch: std::path::PathBuf,
+    // Accounts, reports and operators (v2 safety).
+    /// How long reports are kept (`--report-retention-days`).
+    pub report_retention: Duration,
 }
 
 pub struct App {

@@ -115,6 +115,10 @@ pub struct Config {
     /// Create two demo users (alice, bob) and print their credentials.
     #[arg(long, env = "LINKUP_DEMO")]
     pub demo: bool,
+    // Accounts, reports and operators (v2 safety).
+    /// Days a report (and the copy of the message it keeps) is kept for operators.
+    #[arg(long, env = "LINKUP_REPORT_RETENTION_DAYS", default_value_t = 180)]
+    pub report_retention_days: u32,
 }
 
 /// Which store a configuration selects.
@@ -159,6 +163,7 @@ impl Config {
             pg_max_connections: 8,
             pg_statement_timeout_ms: 10_000,
             pg_writers: 2,
+            report_retention_days: 180,
         }
     }
 

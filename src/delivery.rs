@@ -30,6 +30,8 @@ struct Entry {
     id: u64,
     queue: mpsc::Sender<Arc<Push>>,
     overflowed: Arc<AtomicBool>,
+    /// The subscriber's revocation token, so all of a user's sockets can be closed at once.
+    revoked: CancellationToken,
 }
 
 /// A subscriber's id and the token that closes it when its credential is revoked.
@@ -105,6 +107,7 @@ impl Hub {
                 id,
                 queue,
                 overflowed: overflowed.clone(),
+                revoked: revoked.clone(),
             });
         }
         if let Ok(mut map) = self.credentials.lock() {
@@ -181,6 +184,22 @@ impl Hub {
             .ok()
             .and_then(|mut map| map.remove(credential));
         for (_, token) in tokens.into_iter().flatten() {
+            token.cancel();
+        }
+    }
+
+    /// Closes every socket of `user` here (a suspended or deleted account).
+    pub fn close_user(&self, user: UserId) {
+        let tokens: Vec<CancellationToken> = self
+            .subscribers
+            .lock()
+            .map(|map| {
+                map.get(&user)
+                    .map(|entries| entries.iter().map(|e| e.revoked.clone()).collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        for token in tokens {
             token.cancel();
         }
     }

@@ -33,6 +33,13 @@ impl Directory {
         map.get(username.as_str()).cloned()
     }
 
+    /// Forgets the user named `username` (the account was deleted and renamed).
+    pub fn forget(&self, username: &str) {
+        if let Ok(mut map) = self.by_name.lock() {
+            map.remove(username);
+        }
+    }
+
     pub fn remember(&self, user: &User) {
         let Ok(mut map) = self.by_name.lock() else {
             return;

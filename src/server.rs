@@ -73,6 +73,7 @@ async fn build_state(
     config: &Config,
     store: Arc<dyn Store>,
     local: SocketAddr,
+    serving: bool,
 ) -> anyhow::Result<AppState> {
     let hub = Arc::new(Hub::default());
     let shutdown = CancellationToken::new();
@@ -104,8 +105,11 @@ async fn build_state(
         upload_quota_bytes: config.upload_quota_bytes,
         max_image_pixels: config.max_image_pixels,
         upload_scratch: config.data_dir.join("tmp"),
+        report_retention: Duration::from_secs(u64::from(config.report_retention_days) * 86_400),
     };
-    crate::uploads::clear_scratch(&settings.upload_scratch);
+    if serving {
+        crate::uploads::clear_scratch(&settings.upload_scratch);
+    }
     let blobs = match &config.object_store_url {
         Some(url) => Blobs::s3(url).context("opening object storage (--object-store-url)")?,
         None => Blobs::local(&config.data_dir.join("uploads"))
@@ -136,6 +140,19 @@ async fn build_state(
     Ok(AppState(Arc::new(app)))
 }
 
+/// The application without a listener, for `linkup admin` when no server answers on the admin
+/// socket: the same store and bus (Redis included) a server of this configuration uses.
+pub async fn open_app(config: &Config) -> anyhow::Result<AppState> {
+    let store = open_store(config).await?;
+    match build_state(config, store.clone(), config.bind, false).await {
+        Ok(state) => Ok(state),
+        Err(err) => {
+            store.close().await;
+            Err(err)
+        }
+    }
+}
+
 impl Server {
     /// Opens the store, binds `config.bind` and starts serving in the background.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
@@ -147,7 +164,7 @@ impl Server {
             )
         })?;
         let addr = listener.local_addr()?;
-        let state = match build_state(&config, store.clone(), addr).await {
+        let state = match build_state(&config, store.clone(), addr, true).await {
             Ok(state) => state,
             Err(err) => {
                 store.close().await;
@@ -159,6 +176,7 @@ impl Server {
         }
         let router = crate::web::router(state.clone());
         let housekeeping = spawn_housekeeping(state.clone());
+        let admin = crate::admin::listen(state.clone(), &config.data_dir);
         let app = state.clone();
         let task = tokio::spawn(async move {
             let shutdown = app.shutdown.clone().cancelled_owned();
@@ -170,6 +188,9 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .await;
             housekeeping.abort();
+            if let Some(admin) = admin {
+                admin.stop();
+            }
             // Sockets saw the same cancellation and are closing with 1001; give them a moment.
             app.tasks.close();
             if tokio::time::timeout(Duration::from_secs(5), app.tasks.wait())
@@ -222,6 +243,7 @@ fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
                     }
                 }
                 _ = tick.tick() => {
+                    crate::operators::housekeeping(&state).await;
                     state.send_limit.forget_idle();
                     state.login_limit.forget_idle();
                     state.frame_limit.forget_idle();

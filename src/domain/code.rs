@@ -69,3 +69,9 @@ pub const UPLOAD_TOO_LARGE: &str = "upload_too_large";
 pub const USERNAME_TAKEN: &str = "username_taken";
 pub const USER_NOT_FOUND: &str = "user_not_found";
 pub const WEBSOCKET_REQUIRED: &str = "websocket_required";
+
+// Accounts, reports and operators (v2 safety).
+pub const ACCOUNT_SUSPENDED: &str = "account_suspended";
+pub const INVALID_REASON: &str = "invalid_reason";
+pub const INVALID_REPORT: &str = "invalid_report";
+pub const WRONG_PASSWORD: &str = "wrong_password";

@@ -293,6 +293,7 @@ pub async fn try_change_message_at(
         edit,
         windows: Windows::default(),
         at,
+        erasure: false,
     };
     store.change_message(change).await
 }
