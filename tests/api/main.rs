@@ -36,3 +36,8 @@ mod ws_replay;
 mod ws_routes;
 mod ws_signals;
 mod ws_slow;
+// Accounts, reports and operators (v2 safety).
+mod admin;
+mod deletion;
+mod export;
+mod reports;

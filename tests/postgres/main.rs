@@ -71,3 +71,12 @@ mod ws_routes;
 mod ws_signals;
 #[path = "../api/ws_slow.rs"]
 mod ws_slow;
+// Accounts, reports and operators (v2 safety).
+#[path = "../api/admin.rs"]
+mod admin;
+#[path = "../api/deletion.rs"]
+mod deletion;
+#[path = "../api/export.rs"]
+mod export;
+#[path = "../api/reports.rs"]
+mod reports;
