@@ -24,7 +24,7 @@ use crate::store::ConversationSummary;
 #[derive(Deserialize, ToSchema)]
 pub struct DeleteAccountBody {
     /// The account's password (a wrong one: 403 `wrong_password`, nothing changes).
-    #[schema(example = "password123")]
+    #[schema(example = "my-secret-password")]
     password: String,
     /// Whether the account's messages become tombstones and its uploads go (default true).
     #[serde(default)]
