@@ -62,7 +62,7 @@ pub struct App {
     pub bus: Arc<dyn Bus>,
     pub hub: Arc<Hub>,
     /// Users already looked up by name (recipients of sends, chat partners).
-    pub directory: Directory,
+    pub directory: Arc<Directory>,
     pub hasher: Hasher,
     pub send_limit: KeyedLimit<UserId>,
     pub login_limit: KeyedLimit<String>,

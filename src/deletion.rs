@@ -55,7 +55,8 @@ pub async fn delete_account(app: &App, user: &User, delete_messages: bool) -> Re
         }
     }
     retire(app, user, delete_messages).await?;
-    app.directory.forget(&user.username);
+    // Every node forgets the old name again, in case a lookup remembered it meanwhile.
+    app.bus.close_user(user.id).await;
     Ok(())
 }
 

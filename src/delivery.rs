@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::directory::Directory;
 use crate::domain::{Ephemeral, Event, UserId};
 
 /// What the delivery hub queues for a socket.
@@ -45,6 +46,9 @@ pub struct Hub {
     /// Cancelled when the credential (session or token digest) is revoked.
     credentials: Mutex<HashMap<Vec<u8>, Vec<Revocable>>>,
     next_id: AtomicU64,
+    /// This process's users by name, forgotten with a user whose sockets are all closed (a
+    /// deleted account is renamed).
+    directory: Option<Arc<Directory>>,
 }
 
 /// One subscriber's receiving end. Dropping it unsubscribes.
@@ -87,6 +91,14 @@ impl Drop for Subscription {
 }
 
 impl Hub {
+    /// A hub that also forgets a user from `directory` when it closes all their sockets.
+    pub fn with_directory(directory: Arc<Directory>) -> Hub {
+        Hub {
+            directory: Some(directory),
+            ..Hub::default()
+        }
+    }
+
     /// Registers a subscriber for `user`, opened with `credential`, with a queue of `capacity`.
     /// The flag is true if it is the user's first subscriber in this process.
     pub fn subscribe(
@@ -202,6 +214,9 @@ impl Hub {
         for token in tokens {
             token.cancel();
         }
+        if let Some(directory) = &self.directory {
+            directory.forget_user(user);
+        }
     }
 
     /// How many subscribers `user` has here.
@@ -299,5 +314,22 @@ mod tests {
         hub.revoke(&[7]);
         assert!(a.revoked.is_cancelled());
         assert!(!b.revoked.is_cancelled());
+    }
+
+    #[test]
+    fn closing_a_users_sockets_forgets_their_name() {
+        let directory = Arc::new(Directory::new(10));
+        let user = crate::domain::User {
+            id: UserId(3),
+            username: "carol".into(),
+            display_name: "Carol".into(),
+        };
+        directory.remember(&user);
+        let hub = Arc::new(Hub::with_directory(directory.clone()));
+        let (socket, _) = hub.subscribe(UserId(3), vec![1], 4);
+        hub.close_user(UserId(3));
+        assert!(socket.revoked.is_cancelled());
+        let name = crate::domain::input::Username::parse("carol").unwrap();
+        assert!(directory.get(&name).is_none());
     }
 }

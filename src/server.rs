@@ -75,7 +75,8 @@ async fn build_state(
     local: SocketAddr,
     serving: bool,
 ) -> anyhow::Result<AppState> {
-    let hub = Arc::new(Hub::default());
+    let directory = Arc::new(Directory::new(DIRECTORY_CAPACITY));
+    let hub = Arc::new(Hub::with_directory(directory.clone()));
     let shutdown = CancellationToken::new();
     let bus: Arc<dyn Bus> = match &config.redis_url {
         Some(url) => Arc::new(
@@ -125,7 +126,7 @@ async fn build_state(
         storage_probe: tokio::sync::Mutex::new(None),
         bus,
         hub,
-        directory: Directory::new(DIRECTORY_CAPACITY),
+        directory,
         hasher: Hasher::new(cores)?,
         send_limit: KeyedLimit::per_second(config.send_rate, config.send_burst),
         login_limit: KeyedLimit::per_minute(config.login_rate),
