@@ -199,7 +199,7 @@ async fn a_footprint_lists_what_a_deletion_undoes(store: &dyn Store) {
 }
 
 async fn a_retired_account_is_renamed_and_its_name_held(store: &dyn Store) {
-    let [alice, _bob] = users(store, ["alice", "bob"]).await;
+    let [alice, bob] = users(store, ["alice", "bob"]).await;
     let now = Timestamp::now();
     let file = upload_at(store, &alice, 10, now).await;
     create_token(store, b"token-a", &alice).await;
@@ -221,6 +221,11 @@ async fn a_retired_account_is_renamed_and_its_name_held(store: &dyn Store) {
     assert!(user_uploads(store, &alice).await.is_empty(), "uploads gone");
     assert!(!readable(store, &alice, &file, now).await);
     assert!(user_named(store, "bob").await.is_some());
+    assert_eq!(
+        search(store, "", &bob, 10).await,
+        Vec::<String>::new(),
+        "a deleted account is found by no search"
+    );
 
     assert!(retired(store, "alice", now).await);
     assert!(!retired(store, "alice", at(now, 30 * DAY)).await);
