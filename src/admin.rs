@@ -1,5 +1,6 @@
 //! The operators' door into a running server: `linkup serve` listens on a Unix socket,
-//! `<data-dir>/admin.sock` (mode 0600: only the server's user may use it), and runs each
+//! `<data-dir>/admin.sock` (beside the SQLite database when `--database-url` puts it
+//! elsewhere; mode 0600: only the server's user may use it), and runs each
 //! `operators::Command` it receives through its own `App`, so the command's events and socket
 //! closures go through its bus and reach every node. One JSON line in (the command), one JSON
 //! line out (the `Outcome`), then the connection closes.
@@ -16,6 +17,7 @@ use tokio::net::{UnixListener, UnixStream};
 use tokio::task::JoinHandle;
 
 use crate::app::AppState;
+use crate::config::{Config, StoreLocation};
 use crate::operators::{self, Command, Outcome};
 
 /// The socket's name under the data directory.
@@ -37,10 +39,23 @@ impl AdminSocket {
     }
 }
 
-/// Listens on `<data_dir>/admin.sock`; `None` (with a warning) when it cannot, for instance
-/// because another live server of the same data directory holds it.
-pub fn listen(state: AppState, data_dir: &Path) -> Option<AdminSocket> {
-    let path = data_dir.join(SOCKET);
+/// Where the admin socket of a server of this configuration is: beside its SQLite database
+/// (`<data-dir>/admin.sock` by default), or in its data directory on PostgreSQL. Found from
+/// the store, so `linkup admin` given the same `--database-url` finds the server using it.
+pub fn socket_path(config: &Config) -> PathBuf {
+    match config.store_location() {
+        Ok(StoreLocation::Sqlite(db)) => match db.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.join(SOCKET),
+            _ => PathBuf::from(SOCKET),
+        },
+        _ => config.data_dir.join(SOCKET),
+    }
+}
+
+/// Listens on `socket_path(config)`; `None` (with a warning) when it cannot, for instance
+/// because another live server of the same store holds it.
+pub fn listen(state: AppState, config: &Config) -> Option<AdminSocket> {
+    let path = socket_path(config);
     let listener = match bind(&path) {
         Ok(listener) => listener,
         Err(err) => {
@@ -104,10 +119,10 @@ async fn answer(state: &AppState, stream: UnixStream) -> std::io::Result<()> {
     write.shutdown().await
 }
 
-/// Sends `command` to the server listening at `<data_dir>/admin.sock`; `None` when no server
+/// Sends `command` to the server of this configuration's admin socket; `None` when no server
 /// answers there (then the caller acts in a process of its own).
-pub async fn ask(data_dir: &Path, command: &Command) -> Option<std::io::Result<Outcome>> {
-    let stream = UnixStream::connect(data_dir.join(SOCKET)).await.ok()?;
+pub async fn ask(config: &Config, command: &Command) -> Option<std::io::Result<Outcome>> {
+    let stream = UnixStream::connect(socket_path(config)).await.ok()?;
     Some(exchange(stream, command).await)
 }
 
@@ -121,4 +136,25 @@ async fn exchange(stream: UnixStream, command: &Command) -> std::io::Result<Outc
         .await
         .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer"))??;
     serde_json::from_str(&line).map_err(std::io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_socket_is_beside_the_sqlite_database_or_in_the_data_directory() {
+        let mut config = Config::for_tests("/srv/linkup");
+        assert_eq!(
+            socket_path(&config),
+            PathBuf::from("/srv/linkup/admin.sock")
+        );
+        config.database_url = Some("sqlite:///var/db/chat.db".into());
+        assert_eq!(socket_path(&config), PathBuf::from("/var/db/admin.sock"));
+        config.database_url = Some("postgres://linkup@db/linkup".into());
+        assert_eq!(
+            socket_path(&config),
+            PathBuf::from("/srv/linkup/admin.sock")
+        );
+    }
 }

@@ -177,7 +177,7 @@ impl Server {
         }
         let router = crate::web::router(state.clone());
         let housekeeping = spawn_housekeeping(state.clone());
-        let admin = crate::admin::listen(state.clone(), &config.data_dir);
+        let admin = crate::admin::listen(state.clone(), &config);
         let app = state.clone();
         let task = tokio::spawn(async move {
             let shutdown = app.shutdown.clone().cancelled_owned();

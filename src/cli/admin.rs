@@ -16,7 +16,7 @@ pub async fn run(config: Config, name: String, args: Vec<String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let outcome = match crate::admin::ask(&config.data_dir, &command).await {
+    let outcome = match crate::admin::ask(&config, &command).await {
         Some(Ok(outcome)) => outcome,
         Some(Err(err)) => Outcome {
             exit: 1,
