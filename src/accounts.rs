@@ -258,3 +258,12 @@ pub async fn find_user(app: &App, username: &Username) -> Result<User, Error> {
     app.directory.remember(&user);
     Ok(user)
 }
+
+/// Looks up someone to write to or add to a group: as `find_user`, but a deleted account (the
+/// only kind of account whose name has the reserved prefix) is 404 `user_not_found`.
+pub async fn find_reachable_user(app: &App, username: &Username) -> Result<User, Error> {
+    if username.as_str().starts_with(RESERVED_PREFIX) {
+        return Err(Error::UserNotFound(username.to_string()));
+    }
+    find_user(app, username).await
+}

@@ -200,3 +200,36 @@ async fn a_deleted_accounts_bodies_are_in_no_file_after_a_clean_stop() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_deleted_account_can_be_read_but_not_written_to_or_added() {
+    let (_app, [carol, alice, bob], group) = TestApp::with_group(["carol", "alice", "bob"]).await;
+    alice.send_created("bob", "c1", "hello").await;
+    let deleted = delete_me(
+        &alice,
+        json!({"password": "password123", "delete_messages": false}),
+    )
+    .await;
+    assert_eq!(deleted.0, StatusCode::NO_CONTENT, "{}", deleted.1);
+    let list = bob.conversations().await;
+    let direct = list.iter().find(|c| c["kind"] == "direct").expect("direct");
+    let name = direct["with"]["username"]
+        .as_str()
+        .expect("a name")
+        .to_owned();
+    assert_eq!(
+        bob.bodies(&name).await,
+        ["hello"],
+        "the history stays readable"
+    );
+    assert_error(
+        &bob.send(&name, "b1", "are you there?").await,
+        StatusCode::NOT_FOUND,
+        "user_not_found",
+    );
+    assert_error(
+        &carol.group_add(group, &[&name]).await,
+        StatusCode::NOT_FOUND,
+        "user_not_found",
+    );
+}
