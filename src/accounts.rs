@@ -13,7 +13,11 @@ use crate::domain::error::Error;
 use crate::domain::input::{DisplayName, NamePrefix, Password, Username};
 use crate::domain::time::Timestamp;
 use crate::limits::Attempt;
-use crate::store::{NewSession, NewToken, NewUser, StoreError, TokenInfo};
+use crate::store::{Admission, NewSession, NewToken, NewUser, StoreError, TokenInfo};
+
+/// Usernames starting with this are reserved: a deleted account is renamed `deleted-` and 8
+/// random characters.
+pub const RESERVED_PREFIX: &str = "deleted";
 
 /// A new browser session: the cookie value (shown once, stored only as a digest) and its token.
 pub struct SessionGrant {
@@ -38,6 +42,12 @@ impl Signup {
         display_name: Option<&str>,
     ) -> Result<Self, Error> {
         let username = Username::parse(username)?;
+        if username.as_str().starts_with(RESERVED_PREFIX) {
+            return Err(Error::invalid(
+                code::INVALID_USERNAME,
+                format!("usernames starting with {RESERVED_PREFIX:?} are reserved"),
+            ));
+        }
         let password = Password::parse(password)?;
         let display_name = match display_name {
             Some(name) => DisplayName::parse(name)?.into_inner(),
@@ -89,7 +99,12 @@ pub async fn create_account(app: &App, input: Signup) -> Result<User, Error> {
         password,
         display_name,
     } = input;
-    if app.store.user_by_username(&username).await?.is_some() {
+    if app.store.user_by_username(&username).await?.is_some()
+        || app
+            .store
+            .username_retired(&username, Timestamp::now())
+            .await?
+    {
         return Err(Error::UsernameTaken(username.to_string()));
     }
     let password_hash = app.hasher.hash(&password).await?;
@@ -121,9 +136,46 @@ pub async fn verify_credentials(
         Some(c) => (Some(c.user), Some(c.password_hash)),
         None => (None, None),
     };
-    match (app.hasher.verify(password, stored).await?, user) {
-        (true, Some(user)) => Ok(user),
-        _ => Err(Error::InvalidCredentials),
+    let user = match (app.hasher.verify(password, stored).await?, user) {
+        (true, Some(user)) => user,
+        _ => return Err(Error::InvalidCredentials),
+    };
+    match app.store.admit_login(user.id, Timestamp::now()).await? {
+        Admission::Admitted => Ok(user),
+        Admission::Suspended => Err(Error::forbidden(
+            code::ACCOUNT_SUSPENDED,
+            "this account is suspended",
+        )),
+        Admission::Refused => Err(Error::InvalidCredentials),
+    }
+}
+
+/// Checks the caller's own password before a change only they may make (a new password,
+/// deleting the account). It counts as a login from `from`, in the same limits; a wrong one,
+/// or one no account could have, is 403 `wrong_password`. A reset's one-login password passes
+/// here even once spent, so the user can replace it.
+pub async fn check_password(
+    app: &App,
+    user: &User,
+    password: String,
+    from: ClientAddress,
+) -> Result<(), Error> {
+    let wrong = || Error::forbidden(code::WRONG_PASSWORD, "the password is wrong");
+    let username = Username::from_trusted(user.username.clone());
+    app.auth_limits.check(Attempt::Login, &username, from)?;
+    let Ok(password) = Password::parse(password) else {
+        return Err(wrong());
+    };
+    let stored = app
+        .store
+        .credentials(&username)
+        .await?
+        .filter(|c| c.user.id == user.id)
+        .map(|c| c.password_hash);
+    if app.hasher.verify(&password, stored).await? {
+        Ok(())
+    } else {
+        Err(wrong())
     }
 }
 
@@ -274,23 +326,11 @@ pub async fn revoke_token(app: &App, caller: &Caller, id: &str) -> Result<(), Er
 pub async fn change_password(
     app: &App,
     caller: &Caller,
-    current: &Password,
+    current: String,
     new: &Password,
     from: ClientAddress,
 ) -> Result<(), Error> {
-    let username = Username::from_trusted(caller.user.username.clone());
-    app.auth_limits.check(Attempt::Login, &username, from)?;
-    let stored = app
-        .store
-        .credentials(&username)
-        .await?
-        .map(|c| c.password_hash);
-    if !app.hasher.verify(current, stored).await? {
-        return Err(Error::forbidden(
-            code::WRONG_PASSWORD,
-            "the current password is wrong",
-        ));
-    }
+    check_password(app, &caller.user, current, from).await?;
     let password_hash = app.hasher.hash(new).await?;
     let keep = caller.credential.digest().to_vec();
     let ended = app
@@ -334,4 +374,13 @@ pub async fn find_user(app: &App, username: &Username) -> Result<User, Error> {
         .ok_or_else(|| Error::UserNotFound(username.to_string()))?;
     app.directory.remember(&user);
     Ok(user)
+}
+
+/// Looks up someone to write to or add to a group: as `find_user`, but a deleted account (the
+/// only kind of account whose name has the reserved prefix) is 404 `user_not_found`.
+pub async fn find_reachable_user(app: &App, username: &Username) -> Result<User, Error> {
+    if username.as_str().starts_with(RESERVED_PREFIX) {
+        return Err(Error::UserNotFound(username.to_string()));
+    }
+    find_user(app, username).await
 }

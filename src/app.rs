@@ -51,6 +51,9 @@ pub struct Settings {
     pub trusted_proxies: Vec<crate::auth::address::Cidr>,
     /// How long a bearer token lasts (`--token-ttl-days`); `None`: until revoked.
     pub token_ttl_secs: Option<i64>,
+    // Accounts, reports and operators (v2 safety).
+    /// How long reports are kept (`--report-retention-days`).
+    pub report_retention: Duration,
 }
 
 pub struct App {
@@ -64,7 +67,7 @@ pub struct App {
     pub bus: Arc<dyn Bus>,
     pub hub: Arc<Hub>,
     /// Users already looked up by name (recipients of sends, chat partners).
-    pub directory: Directory,
+    pub directory: Arc<Directory>,
     pub hasher: Hasher,
     pub send_limit: KeyedLimit<UserId>,
     /// Login, sign-up and token attempts per (username, address) and per address.

@@ -153,6 +153,10 @@ pub struct Config {
     /// Days a bearer token lasts from its issue (0: until revoked).
     #[arg(long, env = "LINKUP_TOKEN_TTL_DAYS", default_value_t = 0)]
     pub token_ttl_days: u32,
+    // Accounts, reports and operators (v2 safety).
+    /// Days a report (and the copy of the message it keeps) is kept for operators.
+    #[arg(long, env = "LINKUP_REPORT_RETENTION_DAYS", default_value_t = 180)]
+    pub report_retention_days: u32,
 }
 
 /// Which store a configuration selects.
@@ -209,6 +213,7 @@ impl Config {
             auth_rate_per_address: 0,
             trusted_proxies: Vec::new(),
             token_ttl_days: 0,
+            report_retention_days: 180,
         }
     }
 

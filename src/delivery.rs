@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::directory::Directory;
 use crate::domain::{Ephemeral, Event, UserId};
 
 /// What the delivery hub queues for a socket.
@@ -30,6 +31,8 @@ struct Entry {
     id: u64,
     queue: mpsc::Sender<Arc<Push>>,
     overflowed: Arc<AtomicBool>,
+    /// The subscriber's revocation token, so all of a user's sockets can be closed at once.
+    revoked: CancellationToken,
 }
 
 /// The user has as many subscribers as they may have.
@@ -47,6 +50,9 @@ pub struct Hub {
     /// Cancelled when the credential (session or token digest) is revoked.
     credentials: Mutex<HashMap<Vec<u8>, Vec<Revocable>>>,
     next_id: AtomicU64,
+    /// This process's users by name, forgotten with a user whose sockets are all closed (a
+    /// deleted account is renamed).
+    directory: Option<Arc<Directory>>,
 }
 
 /// One subscriber's receiving end. Dropping it unsubscribes.
@@ -89,6 +95,14 @@ impl Drop for Subscription {
 }
 
 impl Hub {
+    /// A hub that also forgets a user from `directory` when it closes all their sockets.
+    pub fn with_directory(directory: Arc<Directory>) -> Hub {
+        Hub {
+            directory: Some(directory),
+            ..Hub::default()
+        }
+    }
+
     /// Registers a subscriber for `user`, opened with `credential`, with a queue of `capacity`,
     /// unless the user has `cap` subscribers here already: the count and the registration are
     /// one step under the map's lock, so concurrent connects cannot pass the cap together.
@@ -118,6 +132,7 @@ impl Hub {
                 id,
                 queue,
                 overflowed: overflowed.clone(),
+                revoked: revoked.clone(),
             });
         }
         if let Ok(mut map) = self.credentials.lock() {
@@ -195,6 +210,25 @@ impl Hub {
             .and_then(|mut map| map.remove(credential));
         for (_, token) in tokens.into_iter().flatten() {
             token.cancel();
+        }
+    }
+
+    /// Closes every socket of `user` here (a suspended or deleted account).
+    pub fn close_user(&self, user: UserId) {
+        let tokens: Vec<CancellationToken> = self
+            .subscribers
+            .lock()
+            .map(|map| {
+                map.get(&user)
+                    .map(|entries| entries.iter().map(|e| e.revoked.clone()).collect())
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default();
+        for token in tokens {
+            token.cancel();
+        }
+        if let Some(directory) = &self.directory {
+            directory.forget_user(user);
         }
     }
 
@@ -307,5 +341,22 @@ mod tests {
         assert!(third.is_ok());
         drop((second, third));
         assert_eq!(hub.count(UserId(1)), 0);
+    }
+
+    #[test]
+    fn closing_a_users_sockets_forgets_their_name() {
+        let directory = Arc::new(Directory::new(10));
+        let user = crate::domain::User {
+            id: UserId(3),
+            username: "carol".into(),
+            display_name: "Carol".into(),
+        };
+        directory.remember(&user);
+        let hub = Arc::new(Hub::with_directory(directory.clone()));
+        let (socket, _) = hub.subscribe(UserId(3), vec![1], 4, 2).unwrap();
+        hub.close_user(UserId(3));
+        assert!(socket.revoked.is_cancelled());
+        let name = crate::domain::input::Username::parse("carol").unwrap();
+        assert!(directory.get(&name).is_none());
     }
 }

@@ -4,8 +4,10 @@
 //! each of 5,000 people waited for its own read of the store, and those reads queued behind
 //! one another for up to 0.6 s when many people started talking at once.
 //!
-//! Safe to keep without invalidation because a user, once created, never changes its id,
-//! username or display name and is never deleted. Only users that exist are remembered (one
+//! A user, once created, never changes its id, username or display name, with one exception: a
+//! deleted account is renamed (v2 safety). Its entry is forgotten on every node when its
+//! sockets are closed (`Hub::close_user`, which the bus runs on every node), once before and
+//! once after the rename. Only users that exist are remembered (one
 //! created later is found in the store on its first lookup), and the map is bounded: when it is
 //! full it starts over, which costs a store read per user until it is warm again.
 
@@ -31,6 +33,13 @@ impl Directory {
     pub fn get(&self, username: &Username) -> Option<User> {
         let map = self.by_name.lock().ok()?;
         map.get(username.as_str()).cloned()
+    }
+
+    /// Forgets user `id`, whatever name it is remembered under (the account was deleted).
+    pub fn forget_user(&self, id: crate::domain::UserId) {
+        if let Ok(mut map) = self.by_name.lock() {
+            map.retain(|_, user| user.id != id);
+        }
     }
 
     pub fn remember(&self, user: &User) {

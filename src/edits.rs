@@ -46,6 +46,7 @@ async fn change(
         edit,
         windows: app.settings.windows,
         at: Timestamp::now(),
+        erasure: false,
     };
     let changed = app
         .store
@@ -57,4 +58,21 @@ async fn change(
         })?;
     app.publish(changed.events).await;
     Ok(changed.message)
+}
+
+/// Removes the reaction (`MessageEdit::React(None)`) or deletes the message
+/// (`MessageEdit::Delete`) of an account being deleted, wherever it may see the message,
+/// whatever the windows (not counted against the send rate), and publishes the one event.
+pub async fn erase(app: &App, actor: &User, id: MessageId, edit: MessageEdit) -> Result<(), Error> {
+    let change = MessageChange {
+        actor: actor.clone(),
+        message: id,
+        edit,
+        windows: app.settings.windows,
+        at: Timestamp::now(),
+        erasure: true,
+    };
+    let changed = app.store.change_message(change).await?;
+    app.publish(changed.events).await;
+    Ok(())
 }

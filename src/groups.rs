@@ -60,7 +60,7 @@ async fn resolve(
     let mut users: Vec<User> = Vec::new();
     for raw in &distinct {
         let name = Username::parse(raw).map_err(|_| Error::UserNotFound(raw.clone()))?;
-        let user = accounts::find_user(app, &name).await?;
+        let user = accounts::find_reachable_user(app, &name).await?;
         if user.id != caller.id && !users.iter().any(|u| u.id == user.id) {
             users.push(user);
         }

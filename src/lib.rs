@@ -7,6 +7,7 @@
 //! invariants.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod bench;
@@ -15,10 +16,12 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod conversations;
+pub mod deletion;
 pub mod delivery;
 pub mod directory;
 pub mod domain;
 pub mod edits;
+pub mod export;
 pub mod groups;
 pub mod health;
 pub mod limits;
@@ -26,8 +29,10 @@ pub mod listener;
 pub mod media;
 pub mod messages;
 pub mod metrics;
+pub mod operators;
 pub mod presence;
 pub mod receipts;
+pub mod reports;
 pub mod server;
 pub mod store;
 pub mod sync;

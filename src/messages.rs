@@ -175,7 +175,7 @@ async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Er
 async fn destination(app: &App, sender: &User, target: &Target) -> Result<Destination, Error> {
     match target {
         Target::User(name) => {
-            let recipient = accounts::find_user(app, name).await?;
+            let recipient = accounts::find_reachable_user(app, name).await?;
             if recipient.id == sender.id {
                 return Err(Error::CannotMessageSelf);
             }
@@ -183,6 +183,9 @@ async fn destination(app: &App, sender: &User, target: &Target) -> Result<Destin
         }
         Target::Group(id) => Ok(Destination::Group(*id)),
         Target::Conversation(id) => Ok(match app.store.direct_party(sender.id, *id).await? {
+            Some(other) if other.username.starts_with(accounts::RESERVED_PREFIX) => {
+                return Err(Error::UserNotFound(other.username));
+            }
             Some(other) => Destination::Direct(other),
             None => Destination::Group(*id),
         }),

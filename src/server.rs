@@ -74,8 +74,10 @@ async fn build_state(
     config: &Config,
     store: Arc<dyn Store>,
     local: SocketAddr,
+    serving: bool,
 ) -> anyhow::Result<AppState> {
-    let hub = Arc::new(Hub::default());
+    let directory = Arc::new(Directory::new(DIRECTORY_CAPACITY));
+    let hub = Arc::new(Hub::with_directory(directory.clone()));
     let shutdown = CancellationToken::new();
     let bus: Arc<dyn Bus> = match &config.redis_url {
         Some(url) => Arc::new(
@@ -109,8 +111,11 @@ async fn build_state(
         trusted_proxies: config.trusted_proxies.clone(),
         token_ttl_secs: (config.token_ttl_days > 0)
             .then(|| i64::from(config.token_ttl_days) * 86_400),
+        report_retention: Duration::from_secs(u64::from(config.report_retention_days) * 86_400),
     };
-    crate::uploads::clear_scratch(&settings.upload_scratch);
+    if serving {
+        crate::uploads::clear_scratch(&settings.upload_scratch);
+    }
     let blobs = match &config.object_store_url {
         Some(url) => Blobs::s3(url).context("opening object storage (--object-store-url)")?,
         None => Blobs::local(&config.data_dir.join("uploads"))
@@ -126,7 +131,7 @@ async fn build_state(
         storage_probe: tokio::sync::Mutex::new(None),
         bus,
         hub,
-        directory: Directory::new(DIRECTORY_CAPACITY),
+        directory,
         hasher: Hasher::new(cores)?,
         send_limit: KeyedLimit::per_second(config.send_rate, config.send_burst),
         auth_limits: AuthLimits::new(config.login_rate, config.auth_rate_per_address),
@@ -141,6 +146,19 @@ async fn build_state(
     Ok(AppState(Arc::new(app)))
 }
 
+/// The application without a listener, for `linkup admin` when no server answers on the admin
+/// socket: the same store and bus (Redis included) a server of this configuration uses.
+pub async fn open_app(config: &Config) -> anyhow::Result<AppState> {
+    let store = open_store(config).await?;
+    match build_state(config, store.clone(), config.bind, false).await {
+        Ok(state) => Ok(state),
+        Err(err) => {
+            store.close().await;
+            Err(err)
+        }
+    }
+}
+
 impl Server {
     /// Opens the store, binds `config.bind` and starts serving in the background.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
@@ -152,7 +170,7 @@ impl Server {
             )
         })?;
         let addr = listener.local_addr()?;
-        let state = match build_state(&config, store.clone(), addr).await {
+        let state = match build_state(&config, store.clone(), addr, true).await {
             Ok(state) => state,
             Err(err) => {
                 store.close().await;
@@ -170,6 +188,7 @@ impl Server {
             &state.metrics,
         );
         let housekeeping = spawn_housekeeping(state.clone());
+        let admin = crate::admin::listen(state.clone(), &config);
         let app = state.clone();
         let task = tokio::spawn(async move {
             let shutdown = app.shutdown.clone().cancelled_owned();
@@ -177,6 +196,9 @@ impl Server {
                 .with_graceful_shutdown(shutdown)
                 .await;
             housekeeping.abort();
+            if let Some(admin) = admin {
+                admin.stop();
+            }
             // Sockets saw the same cancellation and are closing with 1001; give them a moment.
             app.tasks.close();
             if tokio::time::timeout(Duration::from_secs(5), app.tasks.wait())
@@ -247,6 +269,7 @@ fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
                     }
                 }
                 _ = tick.tick() => {
+                    crate::operators::housekeeping(&state).await;
                     state.send_limit.forget_idle();
                     state.auth_limits.forget_idle();
                     if let Err(err) = crate::accounts::purge_expired(&state).await {

@@ -43,6 +43,7 @@ const ICONS = Object.freeze({
   edit: 'M3 17.2V21h3.8l11-11.1-3.7-3.7L3 17.2zM20.7 7a1 1 0 0 0 0-1.4l-2.3-2.3a1 1 0 0 0-1.4 0l-1.8 1.8 3.7 3.7L20.7 7z',
   delete: 'M6 19a2 2 0 0 0 2 2h8a2 2 0 0 0 2-2V7H6v12zM19 4h-3.5l-1-1h-5l-1 1H5v2h14V4z',
   info: 'M11 7h2v2h-2zm0 4h2v6h-2zm1-9a10 10 0 1 0 0 20 10 10 0 0 0 0-20zm0 18a8 8 0 1 1 0-16 8 8 0 0 1 0 16z',
+  report: 'M14.4 6 14 4H5v17h2v-7h5.6l.4 2h7V6z',
 });
 
 export class MessageActions {
@@ -65,6 +66,7 @@ export class MessageActions {
     this.confirmText = byId('delete-text');
     this.confirmQuote = byId('delete-quote');
     byId('delete-confirm').addEventListener('click', () => this.confirmDelete());
+    this.reports = new ReportDialog(this);
   }
 
   get messages() {
@@ -99,6 +101,7 @@ export class MessageActions {
       actions.push({ key: 'delete', label: 'Delete', icon: ICONS.delete, danger: true, run: () => this.askDelete(id, button) });
     }
     if (mine && this.onInfo) actions.push({ key: 'info', label: 'Message info', icon: ICONS.info, run: () => this.onInfo(id) });
+    if (!mine) actions.push({ key: 'report', label: 'Report', icon: ICONS.report, danger: true, run: () => this.askReport(id, button) });
     if (emoji.length === 0 && actions.length === 0) return;
     this.menu.open(button, { emoji, actions });
   }
@@ -160,6 +163,14 @@ export class MessageActions {
     }
   }
 
+  /** Asks why message `id` is reported, then reports it. */
+  askReport(id, button) {
+    const message = this.messages.message(id);
+    if (!message || message.deleted) return;
+    button.focus({ preventScroll: true });
+    this.reports.open(message);
+  }
+
   /** Asks whether to delete message `id` for everyone. */
   askDelete(id, button) {
     const message = this.messages.message(id);
@@ -191,5 +202,72 @@ export class MessageActions {
     } catch (error) {
       this.chat.showError(refusal(error, 'delete the message'));
     }
+  }
+}
+
+/** Words for a report's refusals (PROTOCOL.md, Safety and privacy: Reports). */
+const REPORT_REFUSALS = Object.freeze({
+  invalid_reason: 'Say in a few words why you report this message (at most 1000 characters).',
+  invalid_report: 'You can’t report your own message.',
+  message_deleted: 'This message has been deleted.',
+  message_not_found: 'This message is no longer available.',
+  rate_limited: 'Too many reports at once. Please wait a moment and try again.',
+  network: 'Can’t reach the server. Check your connection and try again.',
+});
+
+/** The "Report this message?" dialog: a reason, then POST /api/messages/{id}/report. */
+class ReportDialog {
+  constructor(actions) {
+    this.actions = actions;
+    this.id = null;
+    this.dialog = new Dialog(byId('report-dialog'), { onClose: () => (this.id = null) });
+    this.reason = byId('report-reason');
+    this.error = byId('report-error');
+    this.toast = byId('toast');
+    byId('report-form').addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.send();
+    });
+  }
+
+  open(message) {
+    this.id = message.id;
+    this.reason.value = '';
+    this.reason.removeAttribute('aria-invalid');
+    this.error.hidden = true;
+    byId('report-quote').textContent = message.body || previewText(message);
+    this.dialog.open(this.reason);
+  }
+
+  fail(text) {
+    this.error.textContent = text;
+    this.error.hidden = false;
+    this.reason.setAttribute('aria-invalid', 'true');
+    this.reason.focus();
+  }
+
+  async send() {
+    const id = this.id;
+    if (id === null) return;
+    const reason = this.reason.value.trim();
+    if (!reason) return this.fail(REPORT_REFUSALS.invalid_reason);
+    const button = byId('report-confirm');
+    button.disabled = true;
+    try {
+      await api(`/api/messages/${id}/report`, { method: 'POST', body: { reason } });
+      this.dialog.close();
+      this.notify('Thanks. The message was reported.');
+    } catch (error) {
+      this.fail(REPORT_REFUSALS[error.code] ?? `Could not report the message (${error.message}).`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  notify(text) {
+    this.toast.textContent = text;
+    this.toast.hidden = false;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => (this.toast.hidden = true), 4000);
   }
 }

@@ -102,7 +102,7 @@ export function resumeRequests() {
 
 /**
  * Calls the API: `api('/api/conversations')`, `api(path, { method: 'POST', body })`.
- * Resolves to the JSON body (null for 204); rejects with ApiError. A network failure is an
+ * Resolves to the JSON body (null for 204 or an empty body); rejects with ApiError. A network failure is an
  * ApiError with status 0 and code `network`; a call made while the page logs out is refused
  * with code `leaving`.
  */
@@ -121,7 +121,8 @@ export async function api(path, { method = 'GET', body, signal, final = false } 
     if (cause?.name === 'AbortError') throw cause;
     throw new ApiError(0, CLIENT_ERROR.network, 'cannot reach the server; check your connection');
   }
-  if (response.status === 204) return null;
+  // 204, and answers such as a report's 202, carry no body.
+  if (response.status === 204 || response.headers.get('Content-Length') === '0') return null;
   if (!response.ok) throw await errorOf(response);
   return response.json();
 }

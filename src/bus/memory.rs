@@ -50,4 +50,8 @@ impl Bus for MemoryBus {
     async fn ready(&self) -> bool {
         true
     }
+
+    async fn close_user(&self, user: UserId) {
+        self.hub.close_user(user);
+    }
 }

@@ -29,4 +29,12 @@ pub trait Bus: Send + Sync + 'static {
     async fn online(&self, users: &[UserId]) -> Vec<bool>;
     /// Whether the bus can deliver right now (for `/readyz`).
     async fn ready(&self) -> bool;
+
+    // Accounts (v2 safety).
+
+    /// Closes every socket of `user`, on every node (a suspended or deleted account).
+    async fn close_user(&self, user: UserId);
+    /// Waits (briefly) until what was published has left this process, for a short-lived
+    /// process such as `linkup admin` that exits right after.
+    async fn flush(&self) {}
 }

@@ -1,5 +1,6 @@
 //! The `linkup` command line: `serve`, `migrate`, `doctor`, `bench`.
 
+pub mod admin;
 pub mod copy;
 pub mod demo;
 pub mod doctor;
@@ -42,6 +43,16 @@ enum Command {
     },
     /// Load-test a running server over its public API: throughput, latency, connections, sync.
     Bench(crate::bench::BenchArgs),
+    /// Operator commands against a running server or cluster: reports | suspend USER |
+    /// unsuspend USER | reset-password USER | delete-user USER (takes serve's options).
+    Admin {
+        #[command(flatten)]
+        config: Config,
+        /// reports, suspend, unsuspend, reset-password or delete-user.
+        command: String,
+        /// The USER the command acts on.
+        args: Vec<String>,
+    },
 }
 
 /// Entry point of the binary.
@@ -62,6 +73,11 @@ pub fn main() -> ExitCode {
             Command::CopyToPostgres { config, to } => copy::run(config, to).await,
             Command::Doctor(config) => return Ok(doctor::run(config).await),
             Command::Bench(args) => crate::bench::run(args).await,
+            Command::Admin {
+                config,
+                command,
+                args,
+            } => return Ok(admin::run(config, command, args).await),
         }
         .map(|()| ExitCode::SUCCESS)
     });

@@ -71,4 +71,9 @@ pub const USER_NOT_FOUND: &str = "user_not_found";
 pub const WEBSOCKET_REQUIRED: &str = "websocket_required";
 // -- Authentication (auth) --
 pub const TOKEN_NOT_FOUND: &str = "token_not_found";
+
+// Accounts, reports and operators (v2 safety).
+pub const ACCOUNT_SUSPENDED: &str = "account_suspended";
+pub const INVALID_REASON: &str = "invalid_reason";
+pub const INVALID_REPORT: &str = "invalid_report";
 pub const WRONG_PASSWORD: &str = "wrong_password";

@@ -36,6 +36,9 @@ pub struct MessageChange {
     pub edit: MessageEdit,
     pub windows: Windows,
     pub at: Timestamp,
+    /// The actor's account is being deleted: its reactions and messages go even where it is
+    /// no longer a member, whatever the windows (v2 safety, account deletion).
+    pub erasure: bool,
 }
 
 /// The message after the change as its actor sees it, and the events to publish (none when
@@ -82,14 +85,21 @@ impl Target {
             body: &self.body,
             has_attachments: self.has_attachments,
             mine: self.mine,
-            current: self.current,
+            current: self.current || change.erasure,
             moderator: self.group && self.role.is_admin(),
             my_reaction: self.my_reaction.as_deref(),
         };
         Ok(message_rules::judge(
             &subject,
             change.edit.as_change(),
-            change.windows,
+            if change.erasure {
+                Windows {
+                    edit_secs: u64::MAX,
+                    delete_secs: u64::MAX,
+                }
+            } else {
+                change.windows
+            },
             change.at,
         )?)
     }

@@ -34,6 +34,12 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("password_hash", Text),
             ("created_at", BigInt),
             ("last_seen_at", BigInt),
+            // Accounts (v2 safety).
+            ("status", BigInt),
+            ("reset_hash", Text),
+            ("reset_until", BigInt),
+            ("reset_used", BigInt),
+            ("exported_at", BigInt),
         ],
     ),
     (
@@ -180,10 +186,30 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("created_at", BigInt),
         ],
     ),
+    // Accounts, reports and operators (v2 safety).
+    (
+        "retired_usernames",
+        &[("username", Text), ("until", BigInt)],
+    ),
+    (
+        "reports",
+        &[
+            ("id", BigInt),
+            ("reporter_id", BigInt),
+            ("message_id", BigInt),
+            ("reason", Text),
+            ("at", BigInt),
+            ("message", Text),
+        ],
+    ),
+    (
+        "report_uploads",
+        &[("report_id", BigInt), ("upload_id", Text)],
+    ),
 ];
 
 /// Tables whose ids come from a sequence that must continue after the copied rows.
-const SEQUENCES: &[&str] = &["users", "conversations", "messages"];
+const SEQUENCES: &[&str] = &["users", "conversations", "messages", "reports"];
 
 /// Rows copied per INSERT (PostgreSQL allows 65,535 parameters per statement).
 const ROWS_PER_INSERT: usize = 2_000;

@@ -17,6 +17,7 @@ pub mod groups;
 pub mod postgres;
 pub mod receipts;
 pub mod records;
+pub mod safety;
 pub mod sqlite;
 pub mod statements;
 pub mod timed;
@@ -28,6 +29,9 @@ use async_trait::async_trait;
 pub use changes::{Changed, MessageChange, MessageEdit};
 pub use error::{Refusal, StoreError};
 pub use groups::{GroupEdit, GroupRequest, GroupWrite, Member, NewGroup};
+pub use safety::{
+    AccountStatus, Admission, Footprint, NewReport, Report, ReportSummary, Retirement,
+};
 pub use uploads::{NewUpload, UploadUsage};
 
 use crate::domain::User;
@@ -401,6 +405,62 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<Vec<u8>>, StoreError>;
     /// Deletes the sessions and bearer tokens expired at `now`; how many.
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError>;
+    // Accounts, reports and operators (v2 safety).
+
+    /// Sets an account's status; any status but active also ends every session and token of
+    /// the account (session and token lookups refuse a suspended or deleted account anyway).
+    async fn set_account_status(
+        &self,
+        user: UserId,
+        status: AccountStatus,
+    ) -> Result<(), StoreError>;
+    /// The account's status (`NotFound` for no such user).
+    async fn account_status(&self, user: UserId) -> Result<AccountStatus, StoreError>;
+    /// Whether a login of `user` with the right password goes ahead at `now`: not while
+    /// suspended or deleted; a password set by a reset logs in once, within its time (this call
+    /// spends it).
+    async fn admit_login(&self, user: UserId, now: Timestamp) -> Result<Admission, StoreError>;
+    /// Sets a password that logs in once before `until`, and ends every session and token.
+    async fn reset_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        until: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// Reports a message the reporter can see (a past member within their range), keeping a
+    /// copy of it and holding its attachments' bytes. `Ok(false)` for a repeat; `NotFound` for
+    /// a message the reporter cannot see; `Refused` `invalid_report` for their own message and
+    /// `MessageDeleted` for a tombstone.
+    async fn report_message(&self, report: NewReport) -> Result<bool, StoreError>;
+    /// Reports with id > `after`, oldest first, at most `limit`.
+    async fn reports(&self, after: i64, limit: u32) -> Result<Vec<Report>, StoreError>;
+    /// The reports `user` made, oldest first.
+    async fn reports_by(&self, user: UserId) -> Result<Vec<ReportSummary>, StoreError>;
+    /// What an account's deletion undoes (`Footprint`).
+    async fn account_footprint(&self, user: UserId) -> Result<Footprint, StoreError>;
+    /// Renames a deleted account, holds its old name, ends its sessions and tokens and, if
+    /// asked, marks its uploads gone; `Conflict` if the new name is taken.
+    async fn retire_account(&self, retirement: Retirement) -> Result<(), StoreError>;
+    /// Whether `username` is held by a deletion at `now`.
+    async fn username_retired(
+        &self,
+        username: &Username,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Records an export by `user` at `now` unless one was made after `not_before`; answers
+    /// when that earlier one was made.
+    async fn claim_export(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        not_before: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError>;
+    /// The uploads of `user` that are not gone, oldest first.
+    async fn user_uploads(&self, user: UserId) -> Result<Vec<Upload>, StoreError>;
+    /// Housekeeping: forgets reports made before `reports_before` (releasing the bytes they
+    /// held) and usernames held until `now`.
+    async fn purge_kept(&self, now: Timestamp, reports_before: Timestamp)
+    -> Result<(), StoreError>;
 }
 
 // -- Authentication (auth) --

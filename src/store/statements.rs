@@ -27,9 +27,10 @@ pub const USER_BY_USERNAME: &str =
 pub const INSERT_SESSION: &str = "INSERT INTO sessions (id_hash, user_id, csrf_token, created_at, expires_at) \
      VALUES ($1, $2, $3, $4, $5)";
 
-/// The user, CSRF token and expiry of the session with id hash `$1`, if it expires after `$2`.
+/// The user, CSRF token and expiry of the session with id hash `$1`, if it expires after `$2`
+/// and its account is active (not suspended or deleted).
 pub const LIVE_SESSION: &str = "SELECT u.id, u.username, u.display_name, s.csrf_token, s.expires_at FROM sessions s \
-     JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2";
+     JOIN users u ON u.id = s.user_id WHERE s.id_hash = $1 AND s.expires_at > $2 AND u.status = 0";
 
 /// Ends the session with id hash `$1`.
 pub const DELETE_SESSION: &str = "DELETE FROM sessions WHERE id_hash = $1";
@@ -39,11 +40,11 @@ pub const INSERT_TOKEN: &str = "INSERT INTO api_tokens (token_hash, user_id, cre
      VALUES ($1, $2, $3, $4, $5)";
 
 /// The user, public id, expiry and last use of the bearer token with hash `$1`, if it has not
-/// expired at `$2`.
+/// expired at `$2` and the account is active.
 pub const TOKEN_USER: &str = "SELECT u.id, u.username, u.display_name, t.id AS token_id, t.expires_at, \
      t.last_used_at FROM api_tokens t \
      JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1 \
-     AND (t.expires_at IS NULL OR t.expires_at > $2)";
+     AND (t.expires_at IS NULL OR t.expires_at > $2) AND u.status = 0";
 
 /// Revokes the bearer token with hash `$1`.
 pub const DELETE_TOKEN: &str = "DELETE FROM api_tokens WHERE token_hash = $1";
@@ -117,9 +118,9 @@ pub const MARK_GONE: &str = "UPDATE uploads SET gone_at = $1 WHERE gone_at IS NU
      AND ((NOT attached AND created_at <= $2) OR (attached AND NOT EXISTS \
      (SELECT 1 FROM message_attachments a WHERE a.upload_id = uploads.id)))";
 
-/// Up to `$1` gone uploads whose bytes are still stored.
-pub const GONE_NOT_REMOVED: &str =
-    "SELECT id FROM uploads WHERE gone_at IS NOT NULL AND NOT removed ORDER BY gone_at LIMIT $1";
+/// Up to `$1` gone uploads whose bytes are still stored and held by no report.
+pub const GONE_NOT_REMOVED: &str = "SELECT id FROM uploads WHERE gone_at IS NOT NULL AND NOT removed \
+     AND NOT EXISTS (SELECT 1 FROM report_uploads h WHERE h.upload_id = uploads.id) ORDER BY gone_at LIMIT $1";
 
 /// Upload `$1`'s bytes are removed from storage.
 pub const MARK_REMOVED: &str = "UPDATE uploads SET removed = TRUE WHERE id = $1";
@@ -159,3 +160,95 @@ pub const PURGE_SESSIONS: &str = "DELETE FROM sessions WHERE expires_at <= $1";
 
 /// Purges the bearer tokens expired at `$1`.
 pub const PURGE_TOKENS: &str = "DELETE FROM api_tokens WHERE expires_at <= $1";
+
+// Accounts, reports and operators (v2 safety).
+
+/// Sets user `$2`'s status to `$1` (`safety::AccountStatus`).
+pub const SET_ACCOUNT_STATUS: &str = "UPDATE users SET status = $1 WHERE id = $2";
+
+/// Ends every session of user `$1`.
+pub const END_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
+
+/// Revokes every bearer token of user `$1`.
+pub const END_TOKENS: &str = "DELETE FROM api_tokens WHERE user_id = $1";
+
+/// User `$1`'s status.
+pub const ACCOUNT_STATUS: &str = "SELECT status FROM users WHERE id = $1";
+
+/// User `$1`'s status, whether their password is still the one a reset set, until when that
+/// one logs in, and whether it did.
+pub const LOGIN_STANDING: &str = "SELECT status, COALESCE(reset_hash = password_hash, FALSE), \
+     COALESCE(reset_until, 0), reset_used FROM users WHERE id = $1";
+
+/// The reset password of user `$1` has logged in once.
+pub const SPEND_RESET: &str = "UPDATE users SET reset_used = 1 WHERE id = $1";
+
+/// Sets password hash `$1` as a reset's, logging in once until `$2`, for user `$3`.
+pub const RESET_PASSWORD: &str = "UPDATE users SET password_hash = $1, reset_hash = $1, \
+     reset_until = $2, reset_used = 0 WHERE id = $3";
+
+/// Whether user `$1` reported message `$2` already.
+pub const REPORTED: &str =
+    "SELECT EXISTS (SELECT 1 FROM reports WHERE reporter_id = $1 AND message_id = $2)";
+
+/// A report by `$1` of message `$2` with reason `$3` at `$4`, keeping the message as `$5`.
+pub const INSERT_REPORT: &str = "INSERT INTO reports (reporter_id, message_id, reason, at, message) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (reporter_id, message_id) DO NOTHING RETURNING id";
+
+/// Report `$1` holds the bytes of upload `$2`.
+pub const HOLD_UPLOAD: &str =
+    "INSERT INTO report_uploads (report_id, upload_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+
+/// Reports with id > `$1`, oldest first, at most `$2`, with their reporter's name.
+pub const REPORTS: &str = "SELECT r.id, r.at, u.username, r.reason, r.message FROM reports r \
+     JOIN users u ON u.id = r.reporter_id WHERE r.id > $1 ORDER BY r.id LIMIT $2";
+
+/// The reports user `$1` made, oldest first.
+pub const REPORTS_BY: &str =
+    "SELECT message_id, reason, at FROM reports WHERE reporter_id = $1 ORDER BY id";
+
+/// The messages user `$1` has a reaction on.
+pub const REACTED_BY: &str =
+    "SELECT message_id FROM reactions WHERE user_id = $1 ORDER BY message_id";
+
+/// User `$1`'s text messages not deleted.
+pub const UNDELETED_BY: &str =
+    "SELECT id FROM messages WHERE sender_id = $1 AND kind = 0 AND NOT deleted ORDER BY id";
+
+/// The groups user `$1` is a current member of.
+pub const CURRENT_GROUPS: &str = "SELECT m.conversation_id FROM conversation_members m \
+     JOIN conversations c ON c.id = m.conversation_id \
+     WHERE m.user_id = $1 AND m.left_id IS NULL AND c.kind = 'group' ORDER BY m.conversation_id";
+
+/// Renames user `$3` to `$1` with display name `$2`, with no password, deleted.
+pub const RETIRE_USER: &str = "UPDATE users SET username = $1, display_name = $2, \
+     password_hash = '', reset_hash = NULL, status = 2 WHERE id = $3";
+
+/// Holds username `$1` from sign-up until `$2`.
+pub const HOLD_USERNAME: &str = "INSERT INTO retired_usernames (username, until) VALUES ($1, $2) \
+     ON CONFLICT (username) DO UPDATE SET until = excluded.until";
+
+/// Every upload of user `$2` not gone yet is gone at `$1`.
+pub const UPLOADS_GONE: &str =
+    "UPDATE uploads SET gone_at = $1 WHERE uploader_id = $2 AND gone_at IS NULL";
+
+/// Whether username `$1` is held after `$2`.
+pub const USERNAME_RETIRED: &str =
+    "SELECT EXISTS (SELECT 1 FROM retired_usernames WHERE username = $1 AND until > $2)";
+
+/// Records an export at `$1` by user `$2` unless one was made after `$3`.
+pub const CLAIM_EXPORT: &str = "UPDATE users SET exported_at = $1 WHERE id = $2 \
+     AND (exported_at IS NULL OR exported_at <= $3)";
+
+/// When user `$1` last exported.
+pub const LAST_EXPORT: &str = "SELECT exported_at FROM users WHERE id = $1";
+
+/// Releases the bytes held by reports made before `$1`.
+pub const RELEASE_REPORTED: &str =
+    "DELETE FROM report_uploads WHERE report_id IN (SELECT id FROM reports WHERE at < $1)";
+
+/// Forgets reports made before `$1`.
+pub const PURGE_REPORTS: &str = "DELETE FROM reports WHERE at < $1";
+
+/// Frees usernames held until `$1`.
+pub const PURGE_RETIRED: &str = "DELETE FROM retired_usernames WHERE until <= $1";

@@ -10,6 +10,7 @@ use async_trait::async_trait;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::Histogram;
 
+use super::{AccountStatus, Admission, Footprint, NewReport, Report, ReportSummary, Retirement};
 use super::{
     Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
     GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession,
@@ -332,8 +333,107 @@ impl Store for Timed {
         .await
     }
 
+    // Accounts, reports and operators (v2 safety).
+
+    async fn set_account_status(
+        &self,
+        user: UserId,
+        status: AccountStatus,
+    ) -> Result<(), StoreError> {
+        self.time(
+            "set_account_status",
+            self.inner.set_account_status(user, status),
+        )
+        .await
+    }
+
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.time("purge_expired", self.inner.purge_expired(now))
+            .await
+    }
+
+    async fn account_status(&self, user: UserId) -> Result<AccountStatus, StoreError> {
+        self.time("account_status", self.inner.account_status(user))
+            .await
+    }
+
+    async fn admit_login(&self, user: UserId, now: Timestamp) -> Result<Admission, StoreError> {
+        self.time("admit_login", self.inner.admit_login(user, now))
+            .await
+    }
+
+    async fn reset_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.time(
+            "reset_password",
+            self.inner.reset_password(user, password_hash, until),
+        )
+        .await
+    }
+
+    async fn report_message(&self, report: NewReport) -> Result<bool, StoreError> {
+        self.time("report_message", self.inner.report_message(report))
+            .await
+    }
+
+    async fn reports(&self, after: i64, limit: u32) -> Result<Vec<Report>, StoreError> {
+        self.time("reports", self.inner.reports(after, limit)).await
+    }
+
+    async fn reports_by(&self, user: UserId) -> Result<Vec<ReportSummary>, StoreError> {
+        self.time("reports_by", self.inner.reports_by(user)).await
+    }
+
+    async fn account_footprint(&self, user: UserId) -> Result<Footprint, StoreError> {
+        self.time("account_footprint", self.inner.account_footprint(user))
+            .await
+    }
+
+    async fn retire_account(&self, retirement: Retirement) -> Result<(), StoreError> {
+        self.time("retire_account", self.inner.retire_account(retirement))
+            .await
+    }
+
+    async fn username_retired(
+        &self,
+        username: &Username,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        self.time(
+            "username_retired",
+            self.inner.username_retired(username, now),
+        )
+        .await
+    }
+
+    async fn claim_export(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        not_before: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        self.time(
+            "claim_export",
+            self.inner.claim_export(user, now, not_before),
+        )
+        .await
+    }
+
+    async fn user_uploads(&self, user: UserId) -> Result<Vec<Upload>, StoreError> {
+        self.time("user_uploads", self.inner.user_uploads(user))
+            .await
+    }
+
+    async fn purge_kept(
+        &self,
+        now: Timestamp,
+        reports_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.time("purge_kept", self.inner.purge_kept(now, reports_before))
             .await
     }
 }

@@ -76,6 +76,9 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/attachments.js", JS),
     asset!("js/uploads.js", JS),
     asset!("js/lightbox.js", JS),
+    // Accounts, reports and operators (v2 safety).
+    asset!("css/account.css", CSS),
+    asset!("js/account.js", JS),
 ];
 
 /// The digest naming this build's assets: 12 hex digits of SHA-256 over all of them. Computed

@@ -2,6 +2,7 @@
 //! between HTTP and the domain actions; they hold no business rules. The web chat's pages and
 //! their embedded static files are served here too (`pages`, `assets`).
 
+pub mod account;
 pub mod accounts;
 pub mod assets;
 pub mod conversations;
@@ -13,6 +14,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod receipts;
+pub mod reports;
 pub mod sync;
 pub mod template;
 pub mod trace;
@@ -103,6 +105,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        // Accounts, reports and operators (v2 safety).
+        .route("/api/me", delete(account::delete_me))
+        .route("/api/me/export", get(account::export))
+        .route("/api/messages/{id}/report", post(reports::report))
         .route("/ws/notifications/", get(crate::ws::notifications))
         .route("/ws/chat/{username}/", get(crate::ws::chat))
         .route("/ws/groups/{id}/", get(crate::ws::group))

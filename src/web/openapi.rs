@@ -24,6 +24,7 @@ use utoipa::openapi::{Content, Object, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::views::ErrorView;
+use super::{account, reports};
 use super::{accounts, conversations, edits, groups, ops, receipts, sync, uploads};
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::domain::code;
@@ -77,6 +78,10 @@ use crate::domain::code;
         accounts::tokens,
         accounts::revoke_token,
         accounts::change_password,
+        // Accounts, reports and operators (v2 safety).
+        account::delete_me,
+        account::export,
+        reports::report,
     ),
     components(schemas(ErrorView)),
     modifiers(&Conventions)

@@ -45,6 +45,7 @@ const WELCOME: &str = include_str!("../../assets/html/welcome.html");
 const CHAT: &str = include_str!("../../assets/html/chat.html");
 const GROUP: &str = include_str!("../../assets/html/group.html");
 const NOTICE: &str = include_str!("../../assets/html/notice.html");
+const ACCOUNT: &str = include_str!("../../assets/html/account.html");
 
 /// Where a logged-in person lands.
 const HOME: &str = "/messages/";
@@ -62,6 +63,8 @@ pub fn routes() -> Router<AppState> {
         .route("/messages/groups/{id}", get(group_without_slash))
         .route("/messages/groups/{id}/", get(group))
         .route("/static/{version}/{*path}", get(assets::serve))
+        // Accounts, reports and operators (v2 safety).
+        .route("/account", get(account))
 }
 
 #[derive(Deserialize)]
@@ -110,6 +113,34 @@ async fn auth_page(
         ("next", next.as_str()),
     ];
     html(StatusCode::OK, &compose(form, Some("auth.js")), &values)
+}
+
+/// `GET /account`: change the password, download one's data, delete the account.
+async fn account(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    OriginalUri(uri): OriginalUri,
+) -> Response {
+    let caller = match require_session(&app, &headers, &uri).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
+    let csrf = match &caller.credential {
+        Credential::Session { csrf_token, .. } => csrf_token.as_str(),
+        Credential::Token { .. } => "",
+    };
+    let values = [
+        ("title", "Your account · LinkUp"),
+        ("body_class", "page-auth page-account"),
+        ("csrf_token", csrf),
+        ("me", caller.user.username.as_str()),
+        ("me_name", caller.user.display_name.as_str()),
+    ];
+    html(
+        StatusCode::OK,
+        &compose(ACCOUNT, Some("account.js")),
+        &values,
+    )
 }
 
 /// `GET /messages/`: the conversation list.
@@ -386,6 +417,7 @@ pub fn self_check() -> Result<String, String> {
         compose(&APP.replace("{{pane}}", CHAT), Some("app.js")),
         compose(&APP.replace("{{pane}}", GROUP), Some("app.js")),
         compose(NOTICE, None),
+        compose(ACCOUNT, Some("account.js")),
     ];
     let prefix = format!("/static/{}/", assets::version());
     for page in &pages {

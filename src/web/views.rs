@@ -9,7 +9,7 @@ use crate::domain::group::Role;
 use crate::domain::ids::{ConversationId, Cursor, MessageId};
 use crate::domain::time::Timestamp;
 use crate::domain::{Message, MessageStatus};
-use crate::store::{ConversationSummary, ConversationSync, Member, MessageReceipts};
+use crate::store::{ConversationSummary, ConversationSync, Member, MessageReceipts, TokenInfo};
 
 /// A user as others see them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -264,6 +264,17 @@ pub struct TokenItemView {
     pub last_used_at: Option<Timestamp>,
     /// Whether this is the token making the request.
     pub current: bool,
+}
+
+impl From<(TokenInfo, bool)> for TokenItemView {
+    fn from((token, current): (TokenInfo, bool)) -> Self {
+        TokenItemView {
+            id: token.id,
+            created_at: token.created_at,
+            last_used_at: token.last_used_at,
+            current,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]

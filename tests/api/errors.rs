@@ -163,7 +163,7 @@ async fn unknown_routes_and_methods_get_json_errors() {
         "not_found",
     );
     for (method, path) in [
-        (Method::DELETE, "/api/me"),
+        (Method::PUT, "/api/me"),
         (Method::PUT, SEND),
         (Method::GET, "/api/auth/login"),
     ] {
@@ -191,7 +191,7 @@ async fn every_response_says_nosniff_and_no_store() {
         http.get(url("/api/me")),
         http.get(url("/api/me")).bearer_auth(&token),
         http.get(url("/api/whatever")),
-        http.delete(url("/api/me")).bearer_auth(&token),
+        http.put(url("/api/me")).bearer_auth(&token),
         http.post(url(SEND)).bearer_auth(&token).body("x"),
         http.post(url(SEND))
             .bearer_auth(&token)

@@ -42,3 +42,8 @@ mod display_names;
 mod login_limits;
 mod password;
 mod tokens;
+// Accounts, reports and operators (v2 safety).
+mod admin;
+mod deletion;
+mod export;
+mod reports;

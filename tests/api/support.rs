@@ -135,6 +135,25 @@ impl TestApp {
         self.server.stop().await.expect("server stops cleanly");
         self.store
     }
+
+    /// The storage this server runs on (its data directory, and database if PostgreSQL).
+    #[allow(dead_code)]
+    pub fn storage(&self) -> &TestStore {
+        &self.store
+    }
+
+    /// Starts a server on storage a stopped one left.
+    #[allow(dead_code)]
+    pub async fn start_on(store: TestStore) -> TestApp {
+        let mut config = Config::for_tests(store.dir.path());
+        store.configure(&mut config);
+        let server = Server::start(config).await.expect("server starts");
+        TestApp {
+            url: server.url(),
+            server,
+            store,
+        }
+    }
 }
 
 /// The clients made for `N` names, as an array.

@@ -443,9 +443,10 @@ async fn in_a_group_reactions_name_everyone_and_the_owner_moderates() {
         wait_message(page, typo, "m.actions").await;
     }
 
-    // Carol, a plain member, may reply to Bob's message and react to it, not edit or delete it.
+    // Carol, a plain member, may reply to Bob's message, react to it and report it, not edit or
+    // delete it.
     open_menu(&carol_page, draft).await;
-    assert_eq!(carol_page.eval(MENU_ACTIONS).await, "reply");
+    assert_eq!(carol_page.eval(MENU_ACTIONS).await, "reply,report");
     carol_page.wait_for(FITS).await;
     axe::check(
         &carol_page,
@@ -494,7 +495,7 @@ async fn in_a_group_reactions_name_everyone_and_the_owner_moderates() {
 
     // Alice, the owner, deletes Carol's message: the dialog says she does so as an admin.
     open_menu(&alice_page, typo).await;
-    assert_eq!(alice_page.eval(MENU_ACTIONS).await, "reply,delete");
+    assert_eq!(alice_page.eval(MENU_ACTIONS).await, "reply,delete,report");
     alice_page.click("#message-menu [data-action=delete]").await;
     alice_page
         .wait_for("document.getElementById('delete-text').textContent.includes('as a group admin')")

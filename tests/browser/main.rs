@@ -5,6 +5,7 @@
 //! Chromium must be installed (`apt-get install -y chromium chromium-driver`); without it these
 //! tests fail and say so. Screenshots land in `target/screenshots/`.
 
+mod account;
 mod attachments;
 mod axe;
 mod cdp;

@@ -88,6 +88,11 @@ impl TestServer {
     pub fn page_url(&self, path: &str) -> String {
         format!("{}{path}", self.url)
     }
+
+    /// The running server's application (to look at what only operators see).
+    pub fn app(&self) -> &linkup::app::AppState {
+        self.server.as_ref().expect("the server is running").state()
+    }
 }
 
 /// Someone using the API directly (to set the scene, or as "another device").

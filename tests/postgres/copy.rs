@@ -92,6 +92,14 @@ async fn a_copied_install_carries_on_where_it_left_off() {
             .0,
         StatusCode::CREATED
     );
+    // Version 9 keeps a report with the message as it was.
+    let reported = bob
+        .post(
+            &format!("/api/messages/{}/report", ids[4]),
+            json!({"reason": "copied with the rest"}),
+        )
+        .await;
+    assert_eq!(reported.0, StatusCode::ACCEPTED);
     let alice_events = alice.all_events(0).await;
     let bob_history = bob.messages("alice").await;
     // Bearer tokens, with their ids (auth).
@@ -116,6 +124,7 @@ async fn a_copied_install_carries_on_where_it_left_off() {
         .expect("copied");
     assert!(report.contains(&("messages", 7)), "{report:?}");
     assert!(report.contains(&("reactions", 1)) && report.contains(&("message_attachments", 1)));
+    assert!(report.contains(&("reports", 1)), "{report:?}");
     let again = sqlite_to_postgres(&sqlite.dir.path().join("linkup.db"), target.pool()).await;
     assert!(
         again.is_err(),
@@ -142,6 +151,9 @@ async fn a_copied_install_carries_on_where_it_left_off() {
             .iter()
             .any(|m| m["attachments"][0]["filename"] == "cv.pdf")
     );
+    let reports = server.state().store.reports(0, 10).await.expect("reports");
+    assert_eq!(reports.len(), 1);
+    assert_eq!(reports[0].message["body"], "hello 4");
     let next: Value = alice.send_created("bob", "after-copy", "still here").await;
     assert_eq!(
         next["id"].as_i64().unwrap(),

@@ -80,3 +80,12 @@ mod login_limits;
 mod password;
 #[path = "../api/tokens.rs"]
 mod tokens;
+// Accounts, reports and operators (v2 safety).
+#[path = "../api/admin.rs"]
+mod admin;
+#[path = "../api/deletion.rs"]
+mod deletion;
+#[path = "../api/export.rs"]
+mod export;
+#[path = "../api/reports.rs"]
+mod reports;

@@ -8,6 +8,8 @@ mod checks;
 mod cluster;
 mod faults;
 mod follower;
+// Accounts, reports and operators (v2 safety).
+mod operators;
 
 use std::ops::Range;
 use std::sync::Arc;

@@ -354,6 +354,7 @@ pub async fn try_change_message_at(
         edit,
         windows: Windows::default(),
         at,
+        erasure: false,
     };
     store.change_message(change).await
 }
@@ -695,4 +696,115 @@ pub async fn set_last_seen(store: &dyn Store, me: &User, at: Timestamp) {
         .set_last_seen(me.id, at)
         .await
         .expect("last seen recorded");
+}
+
+// ---- accounts, reports and operators (v2 safety) ----
+
+pub use linkup::store::{AccountStatus, Admission, Footprint, Report, ReportSummary};
+
+/// `reporter` reports message `id` for `reason` at `at`; `Ok(false)` for a repeat.
+pub async fn try_report(
+    store: &dyn Store,
+    reporter: &User,
+    id: MessageId,
+    reason: &str,
+    at: Timestamp,
+) -> Result<bool, StoreError> {
+    store
+        .report_message(linkup::store::NewReport {
+            reporter: reporter.id,
+            message: id,
+            reason: reason.to_owned(),
+            at,
+        })
+        .await
+}
+
+/// Every report, oldest first.
+pub async fn all_reports(store: &dyn Store) -> Vec<Report> {
+    store.reports(0, 1000).await.expect("reports read")
+}
+
+pub async fn reports_by(store: &dyn Store, user: &User) -> Vec<ReportSummary> {
+    store.reports_by(user.id).await.expect("reports read")
+}
+
+pub async fn set_status(store: &dyn Store, user: &User, status: AccountStatus) {
+    store
+        .set_account_status(user.id, status)
+        .await
+        .expect("status set");
+}
+
+pub async fn account_status_of(store: &dyn Store, user: &User) -> AccountStatus {
+    store.account_status(user.id).await.expect("status read")
+}
+
+pub async fn admit(store: &dyn Store, user: &User, now: Timestamp) -> Admission {
+    store.admit_login(user.id, now).await.expect("login judged")
+}
+
+pub async fn reset_password(store: &dyn Store, user: &User, hash: &str, until: Timestamp) {
+    store
+        .reset_password(user.id, hash.to_owned(), until)
+        .await
+        .expect("password reset");
+}
+
+pub async fn footprint(store: &dyn Store, user: &User) -> Footprint {
+    store
+        .account_footprint(user.id)
+        .await
+        .expect("footprint read")
+}
+
+/// Retires `user` as `new_name`, its old name held until `until`.
+pub async fn try_retire(
+    store: &dyn Store,
+    user: &User,
+    new_name: &str,
+    until: Timestamp,
+    remove_uploads: bool,
+) -> Result<(), StoreError> {
+    store
+        .retire_account(linkup::store::Retirement {
+            user: user.id,
+            old_username: user.username.clone(),
+            new_username: username(new_name),
+            display_name: "Deleted account".to_owned(),
+            retired_until: until,
+            remove_uploads,
+            at: Timestamp::now(),
+        })
+        .await
+}
+
+pub async fn retired(store: &dyn Store, name: &str, now: Timestamp) -> bool {
+    store
+        .username_retired(&username(name), now)
+        .await
+        .expect("retired names read")
+}
+
+pub async fn claim_export(
+    store: &dyn Store,
+    user: &User,
+    now: Timestamp,
+    not_before: Timestamp,
+) -> Option<Timestamp> {
+    store
+        .claim_export(user.id, now, not_before)
+        .await
+        .expect("export claimed")
+}
+
+pub async fn user_uploads(store: &dyn Store, user: &User) -> Vec<Upload> {
+    store.user_uploads(user.id).await.expect("uploads read")
+}
+
+pub async fn purge(store: &dyn Store, now: Timestamp, reports_before: Timestamp) {
+    store
+        .purge_kept(now, reports_before)
+        .await
+        .expect("housekeeping");
 }

@@ -57,3 +57,5 @@ mod sends;
 mod sessions;
 mod uploads;
 mod watermarks;
+// Accounts, reports and operators (v2 safety).
+mod safety;

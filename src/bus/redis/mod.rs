@@ -209,6 +209,23 @@ impl Bus for RedisBus {
                 .await
                 .is_ok()
     }
+
+    async fn close_user(&self, user: UserId) {
+        self.hub.close_user(user);
+        self.send(Body::CloseUser(user));
+    }
+
+    async fn flush(&self) {
+        // The publisher takes messages off the outbox one by one; once it is empty, give the
+        // last one a moment to reach Redis.
+        for _ in 0..100 {
+            if self.outbox.capacity() == self.outbox.max_capacity() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// Connects once to `url` and returns the Redis server's version, for `linkup doctor`.

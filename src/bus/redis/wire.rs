@@ -21,6 +21,8 @@ pub enum Body {
     Revoke(Vec<u8>),
     /// Something may have been lost: every node's sockets catch up from the store.
     Resync,
+    /// Close every socket of this user (suspended or deleted: v2 safety).
+    CloseUser(UserId),
 }
 
 /// One event as it travels: the event (its cursor left at 0) and each user it goes to with
@@ -102,6 +104,7 @@ pub fn deliver(hub: &Hub, body: Body) {
         }
         Body::Revoke(credential) => hub.revoke(&credential),
         Body::Resync => hub.resync_all(),
+        Body::CloseUser(user) => hub.close_user(user),
     }
 }
 

@@ -103,7 +103,7 @@ pub async fn search_users(
     let pattern = like_prefix(prefix);
     let rows = single(
         sqlx::query(
-            "SELECT id, username, display_name FROM users WHERE username LIKE $1 AND id != $2 \
+            "SELECT id, username, display_name FROM users WHERE username LIKE $1 AND id != $2 AND status <> 2 \
              ORDER BY username LIMIT $3",
         )
         .bind(pattern)

@@ -29,6 +29,7 @@ mod ranges;
 mod reactions;
 mod receipts;
 mod replies;
+mod safety;
 pub mod schema;
 mod transactions;
 mod uploads;
@@ -42,6 +43,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool};
 
+use super::{AccountStatus, Admission, Footprint, NewReport, Report, ReportSummary, Retirement};
 use super::{
     Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
     GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession,
@@ -425,5 +427,86 @@ impl Store for PostgresStore {
 
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
         accounts::purge_expired(&self.pool, now).await
+    }
+
+    // Accounts, reports and operators (v2 safety).
+
+    async fn set_account_status(
+        &self,
+        user: UserId,
+        status: AccountStatus,
+    ) -> Result<(), StoreError> {
+        transaction!(self, |c| safety::set_account_status(c, user, status))
+    }
+
+    async fn account_status(&self, user: UserId) -> Result<AccountStatus, StoreError> {
+        safety::account_status(&self.pool, user).await
+    }
+
+    async fn admit_login(&self, user: UserId, now: Timestamp) -> Result<Admission, StoreError> {
+        transaction!(self, |c| safety::admit_login(c, user, now))
+    }
+
+    async fn reset_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        transaction!(self, |c| safety::reset_password(
+            c,
+            user,
+            &password_hash,
+            until
+        ))
+    }
+
+    async fn report_message(&self, report: NewReport) -> Result<bool, StoreError> {
+        transaction!(self, |c| safety::report_message(c, &report))
+    }
+
+    async fn reports(&self, after: i64, limit: u32) -> Result<Vec<Report>, StoreError> {
+        safety::reports(&self.pool, after, limit).await
+    }
+
+    async fn reports_by(&self, user: UserId) -> Result<Vec<ReportSummary>, StoreError> {
+        safety::reports_by(&self.pool, user).await
+    }
+
+    async fn account_footprint(&self, user: UserId) -> Result<Footprint, StoreError> {
+        safety::account_footprint(&self.pool, user).await
+    }
+
+    async fn retire_account(&self, retirement: Retirement) -> Result<(), StoreError> {
+        transaction!(self, |c| safety::retire_account(c, &retirement))
+    }
+
+    async fn username_retired(
+        &self,
+        username: &Username,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        safety::username_retired(&self.pool, username.as_str(), now).await
+    }
+
+    async fn claim_export(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        not_before: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        safety::claim_export(&self.pool, user, now, not_before).await
+    }
+
+    async fn user_uploads(&self, user: UserId) -> Result<Vec<Upload>, StoreError> {
+        uploads::user_uploads(&self.pool, user).await
+    }
+
+    async fn purge_kept(
+        &self,
+        now: Timestamp,
+        reports_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        transaction!(self, |c| safety::purge_kept(c, now, reports_before))
     }
 }

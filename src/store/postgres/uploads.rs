@@ -210,3 +210,20 @@ pub async fn uploads_removed(
         .map_err(failure)?;
     Ok(())
 }
+
+/// The uploads of `user` that are not gone, oldest first (for their export).
+pub async fn user_uploads(pool: &PgPool, user: UserId) -> Result<Vec<Upload>, StoreError> {
+    let sql = format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads u WHERE u.uploader_id = $1 AND u.gone_at IS NULL \
+         ORDER BY u.created_at, u.id"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(user.0)
+        .fetch_all(pool)
+        .await
+        .map_err(failure)?;
+    rows.iter()
+        .map(upload_from_row)
+        .collect::<Result<_, _>>()
+        .map_err(failure)
+}

@@ -109,7 +109,7 @@ pub fn search_users(
     let mut stmt = conn
         .prepare_cached(
             "SELECT id, username, display_name FROM users \
-             WHERE username LIKE ?1 ESCAPE '\\' AND id != ?2 ORDER BY username LIMIT ?3",
+             WHERE username LIKE ?1 ESCAPE '\\' AND id != ?2 AND status <> 2 ORDER BY username LIMIT ?3",
         )
         .map_err(other)?;
     let rows = stmt

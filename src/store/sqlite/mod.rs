@@ -22,6 +22,7 @@ mod ranges;
 mod reactions;
 mod receipts;
 mod replies;
+mod safety;
 pub mod schema;
 mod sends;
 mod uploads;
@@ -33,6 +34,7 @@ use async_trait::async_trait;
 use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
 use rusqlite::Connection;
 
+use super::{AccountStatus, Admission, Footprint, NewReport, Report, ReportSummary, Retirement};
 use super::{
     Changed, Contact, ConversationSummary, ConversationSync, Credentials, EventPage, GroupRequest,
     GroupWrite, HistoryPage, Member, MessageChange, MessageReceipts, NewGroup, NewSession,
@@ -469,6 +471,98 @@ impl Store for SqliteStore {
     async fn purge_expired(&self, now: Timestamp) -> Result<u64, StoreError> {
         self.writer
             .write(move |c| accounts::purge_expired(c, now))
+            .await
+    }
+
+    // Accounts, reports and operators (v2 safety).
+
+    async fn set_account_status(
+        &self,
+        user: UserId,
+        status: AccountStatus,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| safety::set_account_status(c, user, status))
+            .await
+    }
+
+    async fn account_status(&self, user: UserId) -> Result<AccountStatus, StoreError> {
+        self.read(move |c| safety::account_status(c, user)).await
+    }
+
+    async fn admit_login(&self, user: UserId, now: Timestamp) -> Result<Admission, StoreError> {
+        self.writer
+            .write(move |c| safety::admit_login(c, user, now))
+            .await
+    }
+
+    async fn reset_password(
+        &self,
+        user: UserId,
+        password_hash: String,
+        until: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| safety::reset_password(c, user, &password_hash, until))
+            .await
+    }
+
+    async fn report_message(&self, report: NewReport) -> Result<bool, StoreError> {
+        self.writer
+            .write(move |c| safety::report_message(c, &report))
+            .await
+    }
+
+    async fn reports(&self, after: i64, limit: u32) -> Result<Vec<Report>, StoreError> {
+        self.read(move |c| safety::reports(c, after, limit)).await
+    }
+
+    async fn reports_by(&self, user: UserId) -> Result<Vec<ReportSummary>, StoreError> {
+        self.read(move |c| safety::reports_by(c, user)).await
+    }
+
+    async fn account_footprint(&self, user: UserId) -> Result<Footprint, StoreError> {
+        self.read(move |c| safety::account_footprint(c, user)).await
+    }
+
+    async fn retire_account(&self, retirement: Retirement) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| safety::retire_account(c, &retirement))
+            .await
+    }
+
+    async fn username_retired(
+        &self,
+        username: &Username,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let username = username.as_str().to_owned();
+        self.read(move |c| safety::username_retired(c, &username, now))
+            .await
+    }
+
+    async fn claim_export(
+        &self,
+        user: UserId,
+        now: Timestamp,
+        not_before: Timestamp,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        self.writer
+            .write(move |c| safety::claim_export(c, user, now, not_before))
+            .await
+    }
+
+    async fn user_uploads(&self, user: UserId) -> Result<Vec<Upload>, StoreError> {
+        self.read(move |c| uploads::user_uploads(c, user)).await
+    }
+
+    async fn purge_kept(
+        &self,
+        now: Timestamp,
+        reports_before: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| safety::purge_kept(c, now, reports_before))
             .await
     }
 }

@@ -289,6 +289,41 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX sessions_by_expiry ON sessions(expires_at);
     "#,
     ),
+    // Accounts and reports (v2 safety, version 9): an account's status (0 active, 1 suspended,
+    // 2 deleted), a reset password's one login (`reset_hash` is the hash a reset set: while the
+    // password is still that one it logs in once, before `reset_until`), the last export;
+    // usernames retired by a deletion until a time; reports with the message as it was, and the
+    // uploads whose bytes a report holds.
+    (
+        9,
+        r#"
+    ALTER TABLE users ADD COLUMN status INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN reset_hash TEXT;
+    ALTER TABLE users ADD COLUMN reset_until INTEGER;
+    ALTER TABLE users ADD COLUMN reset_used INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE users ADD COLUMN exported_at INTEGER;
+    CREATE TABLE retired_usernames (
+        username TEXT PRIMARY KEY,
+        until INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE reports (
+        id INTEGER PRIMARY KEY,
+        reporter_id INTEGER NOT NULL REFERENCES users(id),
+        message_id INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        message TEXT NOT NULL,
+        UNIQUE (reporter_id, message_id)
+    );
+    CREATE INDEX reports_by_time ON reports(at);
+    CREATE TABLE report_uploads (
+        report_id INTEGER NOT NULL REFERENCES reports(id),
+        upload_id TEXT NOT NULL,
+        PRIMARY KEY (report_id, upload_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX report_uploads_by_upload ON report_uploads(upload_id);
+    "#,
+    ),
 ];
 
 /// The newest schema version this build knows.

@@ -191,3 +191,16 @@ pub fn uploads_removed(
         .map_err(other)?;
     Ok(())
 }
+
+/// The uploads of `user` that are not gone, oldest first (for their export).
+pub fn user_uploads(conn: &Connection, user: UserId) -> Result<Vec<Upload>, StoreError> {
+    let sql = format!(
+        "SELECT {UPLOAD_COLUMNS} FROM uploads u WHERE u.uploader_id = ?1 AND u.gone_at IS NULL \
+         ORDER BY u.created_at, u.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
+    stmt.query_map([user.0], |r| upload_from_row(r, 0))
+        .map_err(other)?
+        .collect::<Result<_, _>>()
+        .map_err(other)
+}
