@@ -17,7 +17,7 @@ pub mod groups;
 pub mod postgres;
 pub mod receipts;
 pub mod records;
-pub mod safety;
+pub mod standing;
 pub mod sqlite;
 pub mod statements;
 pub mod timed;
@@ -29,7 +29,7 @@ use async_trait::async_trait;
 pub use changes::{Changed, MessageChange, MessageEdit};
 pub use error::{Refusal, StoreError};
 pub use groups::{GroupEdit, GroupRequest, GroupWrite, Member, NewGroup};
-pub use safety::{
+pub use standing::{
     AccountStatus, Admission, Footprint, NewReport, Report, ReportSummary, Retirement,
 };
 pub use uploads::{NewUpload, UploadUsage};

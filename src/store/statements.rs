@@ -163,7 +163,7 @@ pub const PURGE_TOKENS: &str = "DELETE FROM api_tokens WHERE expires_at <= $1";
 
 // Accounts, reports and operators (v2 safety).
 
-/// Sets user `$2`'s status to `$1` (`safety::AccountStatus`).
+/// Sets user `$2`'s status to `$1` (`standing::AccountStatus`).
 pub const SET_ACCOUNT_STATUS: &str = "UPDATE users SET status = $1 WHERE id = $2";
 
 /// Ends every session of user `$1`.

@@ -58,4 +58,4 @@ mod sessions;
 mod uploads;
 mod watermarks;
 // Accounts, reports and operators (v2 safety).
-mod safety;
+mod standing;

@@ -29,7 +29,7 @@ mod ranges;
 mod reactions;
 mod receipts;
 mod replies;
-mod safety;
+mod standing;
 pub mod schema;
 mod transactions;
 mod uploads;
@@ -436,15 +436,15 @@ impl Store for PostgresStore {
         user: UserId,
         status: AccountStatus,
     ) -> Result<(), StoreError> {
-        transaction!(self, |c| safety::set_account_status(c, user, status))
+        transaction!(self, |c| standing::set_account_status(c, user, status))
     }
 
     async fn account_status(&self, user: UserId) -> Result<AccountStatus, StoreError> {
-        safety::account_status(&self.pool, user).await
+        standing::account_status(&self.pool, user).await
     }
 
     async fn admit_login(&self, user: UserId, now: Timestamp) -> Result<Admission, StoreError> {
-        transaction!(self, |c| safety::admit_login(c, user, now))
+        transaction!(self, |c| standing::admit_login(c, user, now))
     }
 
     async fn reset_password(
@@ -453,7 +453,7 @@ impl Store for PostgresStore {
         password_hash: String,
         until: Timestamp,
     ) -> Result<(), StoreError> {
-        transaction!(self, |c| safety::reset_password(
+        transaction!(self, |c| standing::reset_password(
             c,
             user,
             &password_hash,
@@ -462,23 +462,23 @@ impl Store for PostgresStore {
     }
 
     async fn report_message(&self, report: NewReport) -> Result<bool, StoreError> {
-        transaction!(self, |c| safety::report_message(c, &report))
+        transaction!(self, |c| standing::report_message(c, &report))
     }
 
     async fn reports(&self, after: i64, limit: u32) -> Result<Vec<Report>, StoreError> {
-        safety::reports(&self.pool, after, limit).await
+        standing::reports(&self.pool, after, limit).await
     }
 
     async fn reports_by(&self, user: UserId) -> Result<Vec<ReportSummary>, StoreError> {
-        safety::reports_by(&self.pool, user).await
+        standing::reports_by(&self.pool, user).await
     }
 
     async fn account_footprint(&self, user: UserId) -> Result<Footprint, StoreError> {
-        safety::account_footprint(&self.pool, user).await
+        standing::account_footprint(&self.pool, user).await
     }
 
     async fn retire_account(&self, retirement: Retirement) -> Result<(), StoreError> {
-        transaction!(self, |c| safety::retire_account(c, &retirement))
+        transaction!(self, |c| standing::retire_account(c, &retirement))
     }
 
     async fn username_retired(
@@ -486,7 +486,7 @@ impl Store for PostgresStore {
         username: &Username,
         now: Timestamp,
     ) -> Result<bool, StoreError> {
-        safety::username_retired(&self.pool, username.as_str(), now).await
+        standing::username_retired(&self.pool, username.as_str(), now).await
     }
 
     async fn claim_export(
@@ -495,7 +495,7 @@ impl Store for PostgresStore {
         now: Timestamp,
         not_before: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError> {
-        safety::claim_export(&self.pool, user, now, not_before).await
+        standing::claim_export(&self.pool, user, now, not_before).await
     }
 
     async fn user_uploads(&self, user: UserId) -> Result<Vec<Upload>, StoreError> {
@@ -507,6 +507,6 @@ impl Store for PostgresStore {
         now: Timestamp,
         reports_before: Timestamp,
     ) -> Result<(), StoreError> {
-        transaction!(self, |c| safety::purge_kept(c, now, reports_before))
+        transaction!(self, |c| standing::purge_kept(c, now, reports_before))
     }
 }

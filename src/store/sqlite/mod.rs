@@ -22,7 +22,7 @@ mod ranges;
 mod reactions;
 mod receipts;
 mod replies;
-mod safety;
+mod standing;
 pub mod schema;
 mod sends;
 mod uploads;
@@ -482,17 +482,17 @@ impl Store for SqliteStore {
         status: AccountStatus,
     ) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| safety::set_account_status(c, user, status))
+            .write(move |c| standing::set_account_status(c, user, status))
             .await
     }
 
     async fn account_status(&self, user: UserId) -> Result<AccountStatus, StoreError> {
-        self.read(move |c| safety::account_status(c, user)).await
+        self.read(move |c| standing::account_status(c, user)).await
     }
 
     async fn admit_login(&self, user: UserId, now: Timestamp) -> Result<Admission, StoreError> {
         self.writer
-            .write(move |c| safety::admit_login(c, user, now))
+            .write(move |c| standing::admit_login(c, user, now))
             .await
     }
 
@@ -503,31 +503,31 @@ impl Store for SqliteStore {
         until: Timestamp,
     ) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| safety::reset_password(c, user, &password_hash, until))
+            .write(move |c| standing::reset_password(c, user, &password_hash, until))
             .await
     }
 
     async fn report_message(&self, report: NewReport) -> Result<bool, StoreError> {
         self.writer
-            .write(move |c| safety::report_message(c, &report))
+            .write(move |c| standing::report_message(c, &report))
             .await
     }
 
     async fn reports(&self, after: i64, limit: u32) -> Result<Vec<Report>, StoreError> {
-        self.read(move |c| safety::reports(c, after, limit)).await
+        self.read(move |c| standing::reports(c, after, limit)).await
     }
 
     async fn reports_by(&self, user: UserId) -> Result<Vec<ReportSummary>, StoreError> {
-        self.read(move |c| safety::reports_by(c, user)).await
+        self.read(move |c| standing::reports_by(c, user)).await
     }
 
     async fn account_footprint(&self, user: UserId) -> Result<Footprint, StoreError> {
-        self.read(move |c| safety::account_footprint(c, user)).await
+        self.read(move |c| standing::account_footprint(c, user)).await
     }
 
     async fn retire_account(&self, retirement: Retirement) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| safety::retire_account(c, &retirement))
+            .write(move |c| standing::retire_account(c, &retirement))
             .await
     }
 
@@ -537,7 +537,7 @@ impl Store for SqliteStore {
         now: Timestamp,
     ) -> Result<bool, StoreError> {
         let username = username.as_str().to_owned();
-        self.read(move |c| safety::username_retired(c, &username, now))
+        self.read(move |c| standing::username_retired(c, &username, now))
             .await
     }
 
@@ -548,7 +548,7 @@ impl Store for SqliteStore {
         not_before: Timestamp,
     ) -> Result<Option<Timestamp>, StoreError> {
         self.writer
-            .write(move |c| safety::claim_export(c, user, now, not_before))
+            .write(move |c| standing::claim_export(c, user, now, not_before))
             .await
     }
 
@@ -562,7 +562,7 @@ impl Store for SqliteStore {
         reports_before: Timestamp,
     ) -> Result<(), StoreError> {
         self.writer
-            .write(move |c| safety::purge_kept(c, now, reports_before))
+            .write(move |c| standing::purge_kept(c, now, reports_before))
             .await
     }
 }

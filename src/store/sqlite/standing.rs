@@ -13,7 +13,7 @@ use crate::domain::code;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::error::Refusal;
-use crate::store::safety::kept_message;
+use crate::store::standing::kept_message;
 use crate::store::statements::{
     ACCOUNT_STATUS, CLAIM_EXPORT, CURRENT_GROUPS, END_SESSIONS, END_TOKENS, HOLD_UPLOAD,
     HOLD_USERNAME, INSERT_REPORT, LAST_EXPORT, LOGIN_STANDING, PURGE_REPORTS, PURGE_RETIRED,

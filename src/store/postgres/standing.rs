@@ -1,4 +1,4 @@
-//! Accounts and reports on PostgreSQL (v2 safety), as SQLite's `safety`: an account's status
+//! Accounts and reports on PostgreSQL (v2 safety), as SQLite's `standing`: an account's status
 //! and what a login may do, a reset password, reports with the message kept as it was (the
 //! reported message's row locked while it is copied, so a concurrent delete comes before or
 //! after, never between), what an account's deletion undoes and its retirement, export claims,
@@ -14,7 +14,7 @@ use crate::domain::code;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::error::Refusal;
-use crate::store::safety::kept_message;
+use crate::store::standing::kept_message;
 use crate::store::statements::{
     ACCOUNT_STATUS, CLAIM_EXPORT, CURRENT_GROUPS, END_SESSIONS, END_TOKENS, HOLD_UPLOAD,
     HOLD_USERNAME, INSERT_REPORT, LAST_EXPORT, LOGIN_STANDING, PURGE_REPORTS, PURGE_RETIRED,
