@@ -46,6 +46,8 @@ pub struct Settings {
     pub max_image_pixels: u64,
     /// Where an upload is written while it arrives (under the data directory).
     pub upload_scratch: std::path::PathBuf,
+    /// `--message-requests` (Safety).
+    pub message_requests: bool,
 }
 
 pub struct App {

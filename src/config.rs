@@ -115,6 +115,21 @@ pub struct Config {
     /// Create two demo users (alice, bob) and print their credentials.
     #[arg(long, env = "LINKUP_DEMO")]
     pub demo: bool,
+    // Safety (blocks and message requests).
+    /// `on`: a first contact's direct conversation is a message request for its recipient
+    /// (3 messages before they accept, read receipts withheld); `off` restores v1 exactly.
+    #[arg(long, env = "LINKUP_MESSAGE_REQUESTS", default_value = "on", value_parser = on_off,
+          action = clap::ArgAction::Set)]
+    pub message_requests: bool,
+}
+
+/// `on` or `off` (also `true`/`false`, `1`/`0`).
+fn on_off(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("expected on or off, got {value:?}")),
+    }
 }
 
 /// Which store a configuration selects.
@@ -159,6 +174,8 @@ impl Config {
             pg_max_connections: 8,
             pg_statement_timeout_ms: 10_000,
             pg_writers: 2,
+            // Safety: tests that are not about message requests keep v1's behaviour.
+            message_requests: false,
         }
     }
 

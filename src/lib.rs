@@ -28,6 +28,7 @@ pub mod messages;
 pub mod metrics;
 pub mod presence;
 pub mod receipts;
+pub mod safety;
 pub mod server;
 pub mod store;
 pub mod sync;

@@ -104,6 +104,7 @@ async fn build_state(
         upload_quota_bytes: config.upload_quota_bytes,
         max_image_pixels: config.max_image_pixels,
         upload_scratch: config.data_dir.join("tmp"),
+        message_requests: config.message_requests,
     };
     crate::uploads::clear_scratch(&settings.upload_scratch);
     let blobs = match &config.object_store_url {

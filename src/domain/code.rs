@@ -69,3 +69,6 @@ pub const UPLOAD_TOO_LARGE: &str = "upload_too_large";
 pub const USERNAME_TAKEN: &str = "username_taken";
 pub const USER_NOT_FOUND: &str = "user_not_found";
 pub const WEBSOCKET_REQUIRED: &str = "websocket_required";
+// Safety (blocks and message requests).
+pub const CANNOT_MESSAGE_USER: &str = "cannot_message_user";
+pub const REQUEST_PENDING: &str = "request_pending";

@@ -81,6 +81,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("left_info", Text),
             ("delivered_id", BigInt),
             ("read_id", BigInt),
+            // Safety (v8): the member's request state.
+            ("request", BigInt),
         ],
     ),
     (
@@ -174,6 +176,15 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("kind", SmallInt),
             ("message_id", BigInt),
             ("data", Text),
+            ("created_at", BigInt),
+        ],
+    ),
+    // Safety (v8).
+    (
+        "blocks",
+        &[
+            ("blocker_id", BigInt),
+            ("blocked_id", BigInt),
             ("created_at", BigInt),
         ],
     ),

@@ -16,6 +16,7 @@ use super::{
     NewUpload, NewUser, ReadUpTo, SendRequest, Sent, SessionRecord, StatusChange, StatusOutcome,
     Store, StoreError, UploadUsage,
 };
+use crate::domain::event::UserEvent;
 use crate::domain::group::Group;
 use crate::domain::input::{ClientId, Username};
 use crate::domain::upload::{Upload, UploadId};
@@ -303,5 +304,56 @@ impl Store for Timed {
 
     async fn close(&self) {
         self.inner.close().await;
+    }
+
+    // Safety: blocks and message requests.
+
+    async fn block(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.time("block", self.inner.block(blocker, blocked, at))
+            .await
+    }
+
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError> {
+        self.time("unblock", self.inner.unblock(blocker, blocked))
+            .await
+    }
+
+    async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError> {
+        self.time("blocked_users", self.inner.blocked_users(user))
+            .await
+    }
+
+    async fn block_peers(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        self.time("block_peers", self.inner.block_peers(user)).await
+    }
+
+    async fn accept_request(
+        &self,
+        user: &User,
+        other: UserId,
+        at: Timestamp,
+    ) -> Result<Vec<UserEvent>, StoreError> {
+        self.time("accept_request", self.inner.accept_request(user, other, at))
+            .await
+    }
+
+    async fn decline_request(&self, user: UserId, other: UserId) -> Result<(), StoreError> {
+        self.time("decline_request", self.inner.decline_request(user, other))
+            .await
+    }
+
+    async fn accept_group(&self, user: UserId, group: ConversationId) -> Result<(), StoreError> {
+        self.time("accept_group", self.inner.accept_group(user, group))
+            .await
+    }
+
+    async fn typing_allowed(&self, from: UserId, to: UserId) -> Result<bool, StoreError> {
+        self.time("typing_allowed", self.inner.typing_allowed(from, to))
+            .await
     }
 }

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod ops;
 pub mod pages;
 pub mod receipts;
+pub mod safety;
 pub mod sync;
 pub mod template;
 pub mod uploads;
@@ -100,6 +101,17 @@ pub fn router(state: AppState) -> Router {
         .route("/ws/notifications/", get(crate::ws::notifications))
         .route("/ws/chat/{username}/", get(crate::ws::chat))
         .route("/ws/groups/{id}/", get(crate::ws::group))
+        // Safety: blocks and message requests.
+        .route("/api/blocks", get(safety::list))
+        .route(
+            "/api/blocks/{username}",
+            axum::routing::put(safety::block).delete(safety::unblock),
+        )
+        .route("/api/conversations/{username}/accept", post(safety::accept))
+        .route(
+            "/api/conversations/{username}/decline",
+            post(safety::decline),
+        )
         .merge(pages::routes());
     let max_body = state.settings.max_request_bytes;
     api.fallback(pages::not_found)

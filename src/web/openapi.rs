@@ -24,7 +24,7 @@ use utoipa::openapi::{Content, Object, OpenApi as Document, Ref, RefOr, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::views::ErrorView;
-use super::{accounts, conversations, edits, groups, ops, receipts, sync, uploads};
+use super::{accounts, conversations, edits, groups, ops, receipts, safety, sync, uploads};
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::domain::code;
 
@@ -73,6 +73,12 @@ use crate::domain::code;
         ops::healthz,
         ops::readyz,
         ops::metrics,
+        // Safety.
+        safety::list,
+        safety::block,
+        safety::unblock,
+        safety::accept,
+        safety::decline,
     ),
     components(schemas(ErrorView)),
     modifiers(&Conventions)

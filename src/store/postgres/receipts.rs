@@ -90,7 +90,8 @@ pub async fn message_receipts(
 ) -> Result<MessageReceipts, StoreError> {
     let (conversation, sender, _) = named(conn, viewer, id).await?.ok_or(StoreError::NotFound)?;
     let rows = sqlx::query(
-        "SELECT u.id, u.username, u.display_name, me.delivered_id, me.read_id, \
+        "SELECT u.id, u.username, u.display_name, me.delivered_id, \
+           CASE WHEN me.request IN (1, 2) THEN 0 ELSE me.read_id END AS read_id, \
            (SELECT MIN(l.at) FROM receipt_log l WHERE l.conversation_id = me.conversation_id \
              AND l.user_id = me.user_id AND l.status = 2 AND l.up_to_id >= $3) AS read_at, \
            (SELECT MIN(l.at) FROM receipt_log l WHERE l.conversation_id = me.conversation_id \

@@ -232,6 +232,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX attachments_by_upload ON message_attachments(upload_id);
     "#,
     ),
+    // Safety (v2), as SQLite's version 8: blocks, and each member's request state (0: none,
+    // 1: a pending message request or group request for that member, 2: declined by them).
+    (
+        8,
+        r#"
+    CREATE TABLE blocks (
+        blocker_id BIGINT NOT NULL REFERENCES users(id),
+        blocked_id BIGINT NOT NULL REFERENCES users(id),
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (blocker_id, blocked_id)
+    );
+    CREATE INDEX blocks_by_blocked ON blocks(blocked_id, blocker_id);
+    ALTER TABLE conversation_members ADD COLUMN request BIGINT NOT NULL DEFAULT 0;
+    "#,
+    ),
 ];
 
 /// An arbitrary constant naming LinkUp's migration lock.

@@ -272,6 +272,21 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX attachments_by_upload ON message_attachments(upload_id);
     "#,
     ),
+    // Safety (v2): blocks, and each member's request state (0: none, 1: a pending message
+    // request or group request for that member, 2: declined by them).
+    (
+        8,
+        r#"
+    CREATE TABLE blocks (
+        blocker_id INTEGER NOT NULL REFERENCES users(id),
+        blocked_id INTEGER NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (blocker_id, blocked_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX blocks_by_blocked ON blocks(blocked_id, blocker_id);
+    ALTER TABLE conversation_members ADD COLUMN request INTEGER NOT NULL DEFAULT 0;
+    "#,
+    ),
 ];
 
 /// The newest schema version this build knows.

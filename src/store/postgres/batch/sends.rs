@@ -26,6 +26,7 @@ use crate::store::postgres::failure;
 use crate::store::postgres::marks::show;
 use crate::store::postgres::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
 use crate::store::postgres::replies::{blind_to, reply_target};
+use crate::store::postgres::safety;
 use crate::store::postgres::uploads::{self, attachable, record_attachments};
 use crate::store::records::{Stored, for_sender, invalid_reply_to, new_message};
 use crate::store::{Destination, SendRequest, Sent, StoreError};
@@ -206,6 +207,8 @@ async fn insert(
             }
         }
     }
+    let planned =
+        safety::judge_batch(conn, requests, &conversations, &last_seq, &mut audiences).await?;
     let going: Vec<usize> = (0..requests.len())
         .filter(|i| audiences[*i].is_ok())
         .collect();
@@ -265,6 +268,14 @@ async fn insert(
             "a concurrent send stored one of the batch's client ids".into(),
         ));
     }
+    let group_sends = sending
+        .iter()
+        .filter_map(|r| match r.to {
+            Destination::Group(group) => Some((group, r.sender.id)),
+            Destination::Direct(_) => None,
+        })
+        .collect();
+    safety::apply_batch(conn, planned, group_sends).await?;
     for (message, request) in messages.iter_mut().zip(&sending) {
         if !request.attachments.is_empty() {
             record_attachments(conn, message.id, &request.attachments).await?;
