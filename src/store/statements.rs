@@ -14,10 +14,12 @@ pub const IS_MEMBER: &str = "SELECT EXISTS (SELECT 1 FROM conversation_members \
 pub const CREDENTIALS: &str =
     "SELECT id, username, display_name, password_hash FROM users WHERE username = $1";
 
-/// The other party of direct conversation `$1` when user `$2` is one of its two.
+/// The other party of direct conversation `$1` when user `$2` is one of its two. (`$1` comes
+/// first in the text: SQLite numbers the placeholders in the order they first appear.)
 pub const DIRECT_PARTY: &str = "SELECT u.id, u.username, u.display_name FROM direct_conversations d \
-     JOIN users u ON u.id = CASE WHEN d.user_low = $2 THEN d.user_high ELSE d.user_low END \
-     WHERE d.conversation_id = $1 AND (d.user_low = $2 OR d.user_high = $2)";
+     JOIN users u ON d.conversation_id = $1 \
+       AND u.id = CASE WHEN d.user_low = $2 THEN d.user_high ELSE d.user_low END \
+     WHERE d.user_low = $2 OR d.user_high = $2";
 
 /// The user named `$1`.
 pub const USER_BY_USERNAME: &str =

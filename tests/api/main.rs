@@ -36,3 +36,6 @@ mod ws_replay;
 mod ws_routes;
 mod ws_signals;
 mod ws_slow;
+// Safety: blocks and message requests.
+mod safety;
+mod safety_signals;
