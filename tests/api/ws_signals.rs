@@ -47,7 +47,8 @@ async fn typing_reaches_only_the_person_typed_to() {
     );
     // Not carol, not alice's own socket, not bob's chat with carol.
     carol_ws.assert_quiet().await;
-    alice_ws.assert_quiet().await;
+    // Alice hears of bob's presence (they share a conversation), but not her own typing.
+    alice_ws.assert_no_more_events().await;
     bob_chat_carol.assert_quiet().await;
 
     // On a chat socket the addressee is implied; typing stops when the typist disconnects.

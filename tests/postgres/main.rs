@@ -71,3 +71,8 @@ mod ws_routes;
 mod ws_signals;
 #[path = "../api/ws_slow.rs"]
 mod ws_slow;
+// Safety: blocks and message requests.
+#[path = "../api/safety.rs"]
+mod safety;
+#[path = "../api/safety_signals.rs"]
+mod safety_signals;
