@@ -425,7 +425,7 @@ impl Store for PostgresStore {
         other: UserId,
         at: Timestamp,
     ) -> Result<Vec<UserEvent>, StoreError> {
-        transaction!(self, |c| safety::accept_request(c, user, other, at))
+        transaction!(self, |c| receipts::accepted(c, user, other, at))
     }
 
     async fn decline_request(&self, user: UserId, other: UserId) -> Result<(), StoreError> {

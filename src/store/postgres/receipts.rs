@@ -133,3 +133,17 @@ pub async fn message_receipts(
     receipts.delivered.sort_by_key(|(_, at)| *at);
     Ok(receipts)
 }
+
+/// `user` accepts `other`'s message request (`safety::accept_request`), and the read receipts
+/// it withheld are recorded as one `read` event to `other`, as a receipt's events are.
+pub(super) async fn accepted(
+    conn: &mut PgConnection,
+    user: &crate::domain::User,
+    other: UserId,
+    at: Timestamp,
+) -> Result<Vec<crate::domain::event::UserEvent>, StoreError> {
+    let groups = super::safety::accept_request(conn, user, other, at).await?;
+    Ok(record_moved(conn, Vec::new(), None, groups, at)
+        .await?
+        .events)
+}

@@ -8,9 +8,7 @@ use std::collections::BTreeMap;
 use sqlx::{PgConnection, Row};
 
 use super::accounts::user_from_row;
-use super::batch::record_moved;
 use super::failure;
-use crate::domain::event::UserEvent;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::domain::{MessageStatus, User};
@@ -331,14 +329,15 @@ async fn direct_states(
     .map_err(failure)
 }
 
-/// `user` accepts `other`'s request; the withheld read receipts go to `other` as one event.
-/// The conversation is locked first, as sends lock it.
+/// `user` accepts `other`'s request; the withheld read receipts are to go to `other` as one
+/// event (`receipts::accepted` records it). The conversation is locked first, as sends lock
+/// it.
 pub(super) async fn accept_request(
     conn: &mut PgConnection,
     user: &User,
     other: UserId,
     at: Timestamp,
-) -> Result<Vec<UserEvent>, StoreError> {
+) -> Result<Vec<StatusGroup>, StoreError> {
     let Some((conversation, _, _, _)) = direct_states(conn, user.id, other).await? else {
         return Ok(Vec::new());
     };
@@ -385,9 +384,7 @@ pub(super) async fn accept_request(
         },
         users: vec![other],
     };
-    Ok(record_moved(conn, Vec::new(), None, vec![group], at)
-        .await?
-        .events)
+    Ok(vec![group])
 }
 
 /// `user` declines `other`'s pending request.
