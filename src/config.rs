@@ -269,4 +269,13 @@ mod tests {
         );
         assert!(c.secure_cookies());
     }
+
+    // Safety.
+    #[test]
+    fn message_requests_read_on_and_off() {
+        assert_eq!(on_off("on"), Ok(true));
+        assert_eq!(on_off("OFF"), Ok(false));
+        assert!(on_off("sometimes").is_err());
+        assert!(!Config::for_tests("/tmp/x").message_requests);
+    }
 }

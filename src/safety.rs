@@ -7,6 +7,7 @@ use crate::accounts;
 use crate::app::App;
 use crate::domain::User;
 use crate::domain::error::Error;
+use crate::domain::event::Ephemeral;
 use crate::domain::input::Username;
 use crate::domain::time::Timestamp;
 
@@ -25,6 +26,15 @@ pub async fn block(app: &App, caller: &User, name: &Username) -> Result<(), Erro
     app.store
         .block(caller.id, other.id, Timestamp::now())
         .await?;
+    // Presence no longer crosses: each shows offline to the other from now on.
+    for (to, whom) in [(other.id, caller), (caller.id, &other)] {
+        let offline = Ephemeral::Presence {
+            user: whom.username.clone(),
+            online: false,
+            last_seen: None,
+        };
+        app.bus.signal(vec![to], offline).await;
+    }
     Ok(())
 }
 

@@ -272,8 +272,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX attachments_by_upload ON message_attachments(upload_id);
     "#,
     ),
-    // Safety (v2): blocks, and each member's request state (0: none, 1: a pending message
-    // request or group request for that member, 2: declined by them).
+    // Safety (v2): blocks, and each member's request state (`store::safety`: 0 none; in a
+    // direct conversation 1 a pending message request for that member, 2 declined by them; in a
+    // group 3 a pending group request, 4 declined by leaving it).
     (
         8,
         r#"
