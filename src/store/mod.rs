@@ -407,7 +407,7 @@ pub trait Store: Send + Sync + 'static {
     async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError>;
     /// Everyone `user` blocks or is blocked by.
     async fn block_peers(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
-    /// `user` accepts the message request from `other` (or lifts their decline): it stops
+    /// `user` accepts the pending message request from `other`: it stops
     /// being one for good, and the read receipts it withheld reach `other` as one `read` event.
     /// Nothing pending: no change, no event.
     async fn accept_request(

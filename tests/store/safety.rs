@@ -227,6 +227,13 @@ async fn a_decline_hides_and_refuses_until_the_recipient_writes(store: &dyn Stor
         refusal_code(try_request_send(store, &alice, &bob, "a2").await),
         CANNOT_MESSAGE
     );
+    // Accepting is for pending requests: it does not lift a decline.
+    let accepted = store
+        .accept_request(&bob, alice.id, Timestamp::now())
+        .await
+        .unwrap();
+    assert!(accepted.is_empty());
+    assert_eq!(listed(store, &bob, "alice").await, None);
     // A later shared group does not lift it.
     let group = create_group_requesting(store, &carol, "g1", &[&alice, &bob])
         .await

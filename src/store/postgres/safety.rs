@@ -355,7 +355,7 @@ pub(super) async fn accept_request(
     .fetch_one(&mut *conn)
     .await
     .map_err(failure)?;
-    if state != PENDING && state != DECLINED {
+    if state != PENDING {
         return Ok(Vec::new());
     }
     set_state(conn, conversation, user.id, NONE).await?;

@@ -218,7 +218,7 @@ pub fn accept_request(
     let Some((conversation, state, _, _)) = direct_states(conn, user.id, other_id)? else {
         return Ok(Vec::new());
     };
-    if state != PENDING && state != DECLINED {
+    if state != PENDING {
         return Ok(Vec::new());
     }
     let (_, read) = member_state(conn, conversation, user.id)?;
