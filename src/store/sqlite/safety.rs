@@ -81,7 +81,9 @@ pub fn judge_direct(
     if requests && !facts.blocked {
         facts.sender_state = member_state(conn, conversation, sender)?.0;
         facts.recipient_state = member_state(conn, conversation, recipient)?.0;
-        facts.shared_group = flag(conn, SHARED_GROUP, sender, recipient)?;
+        if facts.first || facts.recipient_state == PENDING {
+            facts.shared_group = flag(conn, SHARED_GROUP, sender, recipient)?;
+        }
         if facts.recipient_state == PENDING {
             facts.sent_by_sender = conn
                 .prepare_cached(SENT_IN)
