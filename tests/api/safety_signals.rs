@@ -102,3 +102,30 @@ async fn a_pending_request_hides_the_recipient_from_the_sender() {
     assert_eq!(alice_ws.next_of("typing").await["from"], "bob");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_refused_socket_send_is_an_error_frame_with_its_client_id() {
+    let app = TestApp::spawn_with(|config| config.message_requests = true).await;
+    let [alice, bob, carol] = app.token_users(["alice", "bob", "carol"]).await;
+    bob.request(reqwest::Method::PUT, "/api/blocks/alice", None)
+        .await;
+    let mut alice_ws = app.notifications(&alice).await;
+    alice_ws.send_message("a1", "hello", Some("bob")).await;
+    let refused = alice_ws.next_of("error").await;
+    assert_eq!(
+        (refused["code"].as_str(), refused["client_id"].as_str()),
+        (Some("cannot_message_user"), Some("a1")),
+        "{refused}"
+    );
+    for n in 1..=3 {
+        alice_ws
+            .send_message(&format!("c{n}"), "hi", Some("carol"))
+            .await;
+        assert_eq!(alice_ws.next_of("ack").await["client_id"], format!("c{n}"));
+    }
+    alice_ws.send_message("c4", "hi", Some("carol")).await;
+    let pending = alice_ws.next_of("error").await;
+    assert_eq!(pending["code"], "request_pending", "{pending}");
+    assert!(carol.messages("alice").await.len() == 3);
+    app.stop().await;
+}
