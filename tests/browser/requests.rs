@@ -22,6 +22,8 @@ async fn scene(server: &TestServer) {
     rec.send("ines", "r2", "Senior engineer, fully remote.")
         .await;
     spam.send("ines", "s1", "Buy our CRM today!").await;
+    // A stranger's group is a request too.
+    rec.create_group("g1", "Open roles", &["ines"]).await;
 }
 
 /// A JavaScript expression: how many rows the list `id` shows.
@@ -39,7 +41,7 @@ async fn requests_are_listed_apart_with_accept_decline_and_block() {
     log_in_on_page(&phone, &server, "ines", "/messages/").await;
     phone
         .wait_for(&format!(
-            "{} === 2 && {} === 1",
+            "{} === 3 && {} === 1",
             rows("requests"),
             rows("conversations")
         ))
@@ -55,7 +57,7 @@ async fn requests_are_listed_apart_with_accept_decline_and_block() {
     let desktop = Page::open(&browser, "ines-desktop", Screen::Desktop).await;
     log_in_on_page(&desktop, &server, "ines", "/messages/").await;
     desktop
-        .wait_for(&format!("{} === 2", rows("requests")))
+        .wait_for(&format!("{} === 3", rows("requests")))
         .await;
     look(&desktop, "desktop-requests").await;
 
@@ -70,6 +72,10 @@ async fn requests_are_listed_apart_with_accept_decline_and_block() {
     desktop
         .click("#requests li[data-username=spam] .request-actions .secondary")
         .await;
+    // The group request: Accept moves it to the chats too.
+    desktop
+        .click("#requests li[data-kind=group] .request-actions .primary")
+        .await;
     desktop
         .wait_for(&format!(
             "{} === 0 && document.getElementById('requests-section').hidden",
@@ -82,6 +88,9 @@ async fn requests_are_listed_apart_with_accept_decline_and_block() {
             .await,
         false
     );
+    desktop
+        .wait_for("!!document.querySelector('#conversations li[data-kind=group]')")
+        .await;
     look(&desktop, "desktop-requests-handled").await;
 }
 
