@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::audience::audiences;
+use super::requests;
 use super::{Written, lock_then_read};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
@@ -26,7 +27,6 @@ use crate::store::postgres::failure;
 use crate::store::postgres::marks::show;
 use crate::store::postgres::messages::{MESSAGE_COLUMNS, PARTIES_JOINS, message_from_row};
 use crate::store::postgres::replies::{blind_to, reply_target};
-use crate::store::postgres::safety;
 use crate::store::postgres::uploads::{self, attachable, record_attachments};
 use crate::store::records::{Stored, for_sender, invalid_reply_to, new_message};
 use crate::store::{Destination, SendRequest, Sent, StoreError};
@@ -208,7 +208,7 @@ async fn insert(
         }
     }
     let planned =
-        safety::judge_batch(conn, requests, &conversations, &last_seq, &mut audiences).await?;
+        requests::judge_batch(conn, requests, &conversations, &last_seq, &mut audiences).await?;
     let going: Vec<usize> = (0..requests.len())
         .filter(|i| audiences[*i].is_ok())
         .collect();
@@ -275,7 +275,7 @@ async fn insert(
             Destination::Direct(_) => None,
         })
         .collect();
-    safety::apply_batch(conn, planned, group_sends).await?;
+    requests::apply_batch(conn, planned, group_sends).await?;
     for (message, request) in messages.iter_mut().zip(&sending) {
         if !request.attachments.is_empty() {
             record_attachments(conn, message.id, &request.attachments).await?;

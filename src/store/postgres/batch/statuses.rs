@@ -203,7 +203,7 @@ pub(in crate::store::postgres) async fn advance(
         .filter(|s| !resolved.groups.contains(&s.conversation))
         .map(|s| (s.conversation, s.reader))
         .collect();
-    let withheld = crate::store::postgres::safety::withheld(conn, &direct_keys).await?;
+    let withheld = super::requests::withheld(conn, &direct_keys).await?;
     let mut moved = moved_messages(conn, changes, &steps).await?;
     write(conn, changes, &steps).await?;
 
