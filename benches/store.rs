@@ -75,6 +75,7 @@ impl Fixture {
             reply_to: None,
             attachments: Vec::new(),
             at: Timestamp::now(),
+            requests: false,
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct Settings {
     // Accounts, reports and operators (v2 safety).
     /// How long reports are kept (`--report-retention-days`).
     pub report_retention: Duration,
+    /// `--message-requests` (Safety).
+    pub message_requests: bool,
 }
 
 pub struct App {

@@ -157,6 +157,21 @@ pub struct Config {
     /// Days a report (and the copy of the message it keeps) is kept for operators.
     #[arg(long, env = "LINKUP_REPORT_RETENTION_DAYS", default_value_t = 180)]
     pub report_retention_days: u32,
+    // Safety (blocks and message requests).
+    /// `on`: a first contact's direct conversation is a message request for its recipient
+    /// (3 messages before they accept, read receipts withheld); `off` restores v1 exactly.
+    #[arg(long, env = "LINKUP_MESSAGE_REQUESTS", default_value = "on", value_parser = on_off,
+          action = clap::ArgAction::Set)]
+    pub message_requests: bool,
+}
+
+/// `on` or `off` (also `true`/`false`, `1`/`0`).
+fn on_off(value: &str) -> Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Ok(true),
+        "off" | "false" | "0" | "no" => Ok(false),
+        _ => Err(format!("expected on or off, got {value:?}")),
+    }
 }
 
 /// Which store a configuration selects.
@@ -214,6 +229,8 @@ impl Config {
             trusted_proxies: Vec::new(),
             token_ttl_days: 0,
             report_retention_days: 180,
+            // Safety: tests that are not about message requests keep v1's behaviour.
+            message_requests: false,
         }
     }
 
@@ -306,5 +323,14 @@ mod tests {
             ["https://chat.example.com"]
         );
         assert!(c.secure_cookies());
+    }
+
+    // Safety.
+    #[test]
+    fn message_requests_read_on_and_off() {
+        assert_eq!(on_off("on"), Ok(true));
+        assert_eq!(on_off("OFF"), Ok(false));
+        assert!(on_off("sometimes").is_err());
+        assert!(!Config::for_tests("/tmp/x").message_requests);
     }
 }

@@ -68,11 +68,10 @@ pub async fn reports(app: &App, user: &User) -> Result<Vec<ReportSummary>, Error
     Ok(app.store.reports_by(user.id).await?)
 }
 
-/// The usernames `user` blocks.
-///
-/// TO WIRE AFTER MERGING branch `safety` (blocks): answer the caller's blocked usernames.
-pub async fn blocks(_app: &App, _user: &User) -> Result<Vec<String>, Error> {
-    Ok(Vec::new())
+/// The usernames `user` blocks, in the order blocked.
+pub async fn blocks(app: &App, user: &User) -> Result<Vec<String>, Error> {
+    let blocked = app.store.blocked_users(user.id).await?;
+    Ok(blocked.into_iter().map(|u| u.username).collect())
 }
 
 /// The caller's bearer tokens as `GET /api/auth/tokens` lists them, each with whether it is

@@ -100,6 +100,7 @@ pub async fn create(app: &App, creator: &User, draft: GroupDraft) -> Result<Crea
         members,
         only_retry: true,
         at: Timestamp::now(),
+        requests: app.settings.message_requests,
     };
     let conflict = |err| match err {
         StoreError::Conflict(_) => Error::GroupClientIdConflict(draft.client_id.to_string()),
@@ -151,6 +152,7 @@ async fn apply(
         edit,
         max_members: app.settings.max_group_members,
         at: Timestamp::now(),
+        requests: app.settings.message_requests,
     };
     let mut written = app.store.change_group(request).await.map_err(group_error)?;
     app.publish(std::mem::take(&mut written.events)).await;
@@ -235,14 +237,11 @@ pub async fn leave(app: &App, actor: &User, id: ConversationId) -> Result<(), Er
     Ok(())
 }
 
-/// Accepting a group is a request's matter (message requests); for a member it is a no-op.
+/// The caller accepts a group that is a request for them (a no-op for any other member):
+/// from now on it counts as shared with its other members (Safety).
 pub async fn accept(app: &App, actor: &User, id: ConversationId) -> Result<(), Error> {
-    let group = get(app, actor, id).await?;
-    if group.role.is_none() {
-        return Err(Error::forbidden(
-            code::NOT_A_MEMBER,
-            "you are no longer a member of this group",
-        ));
-    }
-    Ok(())
+    app.store
+        .accept_group(actor.id, id)
+        .await
+        .map_err(group_error)
 }

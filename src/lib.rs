@@ -33,6 +33,7 @@ pub mod operators;
 pub mod presence;
 pub mod receipts;
 pub mod reports;
+pub mod safety;
 pub mod server;
 pub mod store;
 pub mod sync;

@@ -167,6 +167,7 @@ async fn prepare(app: &App, sender: &User, draft: &Draft) -> Result<Prepared, Er
         reply_to: draft.reply_to,
         attachments: draft.attachments.clone(),
         at: Timestamp::now(),
+        requests: app.settings.message_requests,
     }))
 }
 

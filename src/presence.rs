@@ -2,6 +2,12 @@
 //! typing indicators. Both are ephemeral signals: presence goes only to people who share a
 //! direct conversation (a connect never fans out to every member of every group), typing to the
 //! one person typed to, or to a group's other current members.
+//!
+//! Safety: neither crosses a block, either way, groups included; presence does not go from
+//! the recipient of a pending message request to its sender (nor either way once declined,
+//! `Contact::hears_user`); typing goes to a person only in a direct conversation that has a
+//! message, is not declined and is not a pending request with the typer as its recipient
+//! (`Store::typing_allowed`). What may not cross is dropped without an error.
 
 use crate::app::App;
 use crate::domain::User;
@@ -42,7 +48,11 @@ async fn announce(app: &App, user: &User, online: bool, last_seen: Option<Timest
             return;
         }
     };
-    let users: Vec<UserId> = contacts.into_iter().map(|c| c.user.id).collect();
+    let users: Vec<UserId> = contacts
+        .into_iter()
+        .filter(|c| c.hears_user)
+        .map(|c| c.user.id)
+        .collect();
     if !users.is_empty() {
         let signal = Ephemeral::Presence {
             user: user.username.clone(),
@@ -64,7 +74,7 @@ pub async fn snapshot(
         .contacts(user.id)
         .await?
         .into_iter()
-        .filter(|c| only.is_none_or(|id| id == c.user.id))
+        .filter(|c| c.heard_by_user && only.is_none_or(|id| id == c.user.id))
         .take(SNAPSHOT_LIMIT)
         .collect();
     let ids: Vec<UserId> = contacts.iter().map(|c| c.user.id).collect();
@@ -87,11 +97,19 @@ pub fn may_type(app: &App, from: &User) -> Result<(), Error> {
 }
 
 /// Relays "typing" from `from` to the user named `to`, once `may_type` allowed it. Returns the
-/// recipient.
-pub async fn typing(app: &App, from: &User, to: &Username, active: bool) -> Result<User, Error> {
+/// recipient, or `None` when the signal may not reach them (dropped, no error).
+pub async fn typing(
+    app: &App,
+    from: &User,
+    to: &Username,
+    active: bool,
+) -> Result<Option<User>, Error> {
     let to = accounts::find_user(app, to).await?;
     if to.id == from.id {
         return Err(Error::CannotMessageSelf);
+    }
+    if !app.store.typing_allowed(from.id, to.id).await? {
+        return Ok(None);
     }
     app.bus
         .signal(
@@ -103,7 +121,7 @@ pub async fn typing(app: &App, from: &User, to: &Username, active: bool) -> Resu
             },
         )
         .await;
-    Ok(to)
+    Ok(Some(to))
 }
 
 /// Relays that `from` started or stopped typing in group `group` to its other current members
@@ -115,10 +133,11 @@ pub async fn typing_in_group(
     active: bool,
 ) -> Result<(), Error> {
     let members = groups::members(app, from, group).await?;
+    let blocks = app.store.block_peers(from.id).await?;
     let others: Vec<UserId> = members
         .iter()
         .map(|m| m.user.id)
-        .filter(|id| *id != from.id)
+        .filter(|id| *id != from.id && !blocks.contains(id))
         .collect();
     if !others.is_empty() {
         app.bus
@@ -135,8 +154,12 @@ pub async fn typing_in_group(
     Ok(())
 }
 
-/// Tells `to` that `from` stopped typing (expiry or disconnect).
+/// Tells `to` that `from` stopped typing (expiry or disconnect), unless a block or a request
+/// came between them meanwhile.
 pub async fn stop_typing(app: &App, from: &User, to: UserId) {
+    if !app.store.typing_allowed(from.id, to).await.unwrap_or(false) {
+        return;
+    }
     app.bus
         .signal(
             vec![to],

@@ -112,6 +112,7 @@ async fn build_state(
         token_ttl_secs: (config.token_ttl_days > 0)
             .then(|| i64::from(config.token_ttl_days) * 86_400),
         report_retention: Duration::from_secs(u64::from(config.report_retention_days) * 86_400),
+        message_requests: config.message_requests,
     };
     if serving {
         crate::uploads::clear_scratch(&settings.upload_scratch);

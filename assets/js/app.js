@@ -14,6 +14,7 @@ import { MessageInfo } from './info.js';
 import { NewGroupDialog } from './newgroup.js';
 import { Outbox } from './outbox.js';
 import { Receipts } from './receipts.js';
+import { BlockMenu } from './safety.js';
 import { LiveSocket } from './socket.js';
 import { ConversationStore, toMe } from './store.js';
 import { TypingWatcher } from './typing.js';
@@ -60,6 +61,7 @@ if (page.group) {
   chat = group.chat;
 } else if (page.peer) {
   chat = new ChatView({ ...shared, target: { to: page.peer }, name: page.peerName });
+  new BlockMenu({ peer: page.peer, peerName: page.peerName });
 }
 
 let presenceRefreshed = false;

@@ -22,6 +22,7 @@ import { ReplyBar } from './reply.js';
 import { statusIds, toMe } from './store.js';
 import { TypingSender } from './typing.js';
 import { UploadTray } from './uploads.js';
+import { REFUSED_SENDS } from './safety.js';
 
 const PAGE = 50;
 const NEAR_TOP_PX = 400;
@@ -251,6 +252,10 @@ export class ChatView {
 
   onFailed(entry) {
     this.messages.fail(entry.client_id, entry.message || entry.code);
+    if (REFUSED_SENDS[entry.code]) {
+      this.showError(REFUSED_SENDS[entry.code]);
+      this.error.dataset.kind = 'refused';
+    }
   }
 
   onPresence(frame) {

@@ -5,6 +5,9 @@
 // edited last message shows as it is now; a deleted one says so; one with attachments says
 // what they are ("📎 cv.pdf", "📷 Photo") when it has no text.
 //
+// Message requests (a first contact from a stranger, or a group added to by one) are listed
+// apart, under "Requests", each with Accept, Decline and Block (`safety.js`).
+//
 // It renders from the model (`store.js`), keyed by conversation id, whenever the model
 // changes; it keeps no conversations of its own, only the row elements it drew for them.
 
@@ -13,6 +16,7 @@ import { previewText } from './attachments.js';
 import { DELETED_TEXT } from './bubble.js';
 import { byId, debounce, el } from './dom.js';
 import { formatListTime, paintAvatar, paintGroupAvatar, ticksFor, unreadLabel } from './format.js';
+import { requestActions } from './safety.js';
 import { joinNames, systemText } from './system.js';
 
 export class ConversationList {
@@ -28,6 +32,8 @@ export class ConversationList {
     this.typing = typing;
     this.baseTitle = baseTitle;
     this.list = byId('conversations');
+    this.requestsSection = byId('requests-section');
+    this.requestsList = byId('requests');
     this.empty = byId('no-conversations');
     this.chatsTitle = byId('chats-title');
     this.search = byId('search');
@@ -71,7 +77,8 @@ export class ConversationList {
         this.rows.set(conversation.id, row);
       }
       this.paintRow(row, conversation);
-      this.list.append(row);
+      this.paintRequest(row, conversation);
+      (conversation.request && this.requestsList ? this.requestsList : this.list).append(row);
       shown.add(conversation.id);
     }
     for (const [id, row] of this.rows) {
@@ -80,6 +87,7 @@ export class ConversationList {
         if (!this.store.get(id)) this.rows.delete(id);
       }
     }
+    if (this.requestsSection) this.requestsSection.hidden = this.requestsList.children.length === 0;
     this.empty.hidden = !this.store.loaded || this.store.conversations.size > 0 || Boolean(query);
     this.chatsTitle.hidden = !query || shown.size === 0;
     const total = this.store.unreadTotal;
@@ -149,6 +157,17 @@ export class ConversationList {
     badge.setAttribute('aria-label', unreadLabel(conversation.unread));
     row.classList.toggle('unread', conversation.unread > 0);
     row.dataset.unread = String(conversation.unread);
+  }
+
+  /** A request's row carries its Accept / Decline / Block buttons; others carry none. */
+  paintRequest(row, conversation) {
+    const actions = row.querySelector('.request-actions');
+    if (conversation.request && !actions) {
+      row.append(requestActions(conversation, () => this.store.refresh()));
+    } else if (!conversation.request && actions) {
+      actions.remove();
+    }
+    row.classList.toggle('request', Boolean(conversation.request));
   }
 
   /** A past group (left or removed) says so after its title. */

@@ -77,3 +77,6 @@ pub const ACCOUNT_SUSPENDED: &str = "account_suspended";
 pub const INVALID_REASON: &str = "invalid_reason";
 pub const INVALID_REPORT: &str = "invalid_report";
 pub const WRONG_PASSWORD: &str = "wrong_password";
+// Safety (blocks and message requests).
+pub const CANNOT_MESSAGE_USER: &str = "cannot_message_user";
+pub const REQUEST_PENDING: &str = "request_pending";

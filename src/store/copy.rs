@@ -90,6 +90,8 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
             ("left_info", Text),
             ("delivered_id", BigInt),
             ("read_id", BigInt),
+            // Safety (v8): the member's request state.
+            ("request", BigInt),
         ],
     ),
     (
@@ -205,6 +207,15 @@ const TABLES: &[(&str, &[(&str, Kind)])] = &[
     (
         "report_uploads",
         &[("report_id", BigInt), ("upload_id", Text)],
+    ),
+    // Safety (v8).
+    (
+        "blocks",
+        &[
+            ("blocker_id", BigInt),
+            ("blocked_id", BigInt),
+            ("created_at", BigInt),
+        ],
     ),
 ];
 

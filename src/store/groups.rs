@@ -26,6 +26,9 @@ pub struct NewGroup {
     /// Answer a retry only: `NotFound` rather than create (the creator is over their rate).
     pub only_retry: bool,
     pub at: Timestamp,
+    /// Message requests are on: a member the creator could only message as a request gets
+    /// the group as a request (`store::safety`).
+    pub requests: bool,
 }
 
 /// One change to a group.
@@ -54,6 +57,8 @@ pub struct GroupRequest {
     /// The most members the group may have (`--max-group-members`).
     pub max_members: usize,
     pub at: Timestamp,
+    /// As `NewGroup::requests`, for an add.
+    pub requests: bool,
 }
 
 /// What a group write did: the group as the actor now sees it, whether a creation was new, the
@@ -89,6 +94,19 @@ pub struct Standing {
 }
 
 impl Standing {
+    /// `NotFound` for someone never a member (`None`), `Refused(not_a_member)` for a past
+    /// member (`Some(false)`).
+    pub fn require(current: Option<bool>) -> Result<(), StoreError> {
+        match current {
+            None => Err(StoreError::NotFound),
+            Some(true) => Ok(()),
+            Some(false) => Err(StoreError::Refused(
+                Refusal::Forbidden(code::NOT_A_MEMBER),
+                "you are no longer a member of this group".into(),
+            )),
+        }
+    }
+
     /// `Refused(not_a_member)` unless this is a current membership.
     pub fn require_current(&self) -> Result<(), StoreError> {
         if self.current {

@@ -17,8 +17,9 @@ pub mod groups;
 pub mod postgres;
 pub mod receipts;
 pub mod records;
-pub mod standing;
+pub mod safety;
 pub mod sqlite;
+pub mod standing;
 pub mod statements;
 pub mod timed;
 pub mod uploads;
@@ -80,6 +81,11 @@ pub struct SessionRecord {
 pub struct Contact {
     pub user: User,
     pub last_seen: Option<Timestamp>,
+    /// The user's presence reaches them (the user is not the recipient of their pending
+    /// request, and neither declined the other).
+    pub hears_user: bool,
+    /// Their presence reaches the user (as `hears_user`, the other way).
+    pub heard_by_user: bool,
 }
 
 /// Where a send goes, resolved at the edge from what the client named.
@@ -104,6 +110,9 @@ pub struct SendRequest {
     /// Uploads of the sender's, in the order given (each checked with the send).
     pub attachments: Vec<UploadId>,
     pub at: Timestamp,
+    /// Message requests are on (`--message-requests`): a first contact is a request for its
+    /// recipient (`store::safety`).
+    pub requests: bool,
 }
 
 impl SendRequest {
@@ -188,6 +197,8 @@ pub struct ConversationSummary {
     pub last_message: Option<Message>,
     /// Text messages from others, not deleted, inside the user's range, not read.
     pub unread: i64,
+    /// A message request or group request for the user (Safety).
+    pub request: bool,
 }
 
 /// A group in a user's list (as it was at their exit, for a group they left).
@@ -461,6 +472,41 @@ pub trait Store: Send + Sync + 'static {
     /// held) and usernames held until `now`.
     async fn purge_kept(&self, now: Timestamp, reports_before: Timestamp)
     -> Result<(), StoreError>;
+
+    // Safety: blocks and message requests (`store::safety`).
+
+    /// `blocker` blocks `blocked` (again: nothing changes).
+    async fn block(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError>;
+    /// `blocker` stops blocking `blocked` (not blocked: nothing changes).
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError>;
+    /// The users `user` blocks, in the order blocked.
+    async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError>;
+    /// Everyone `user` blocks or is blocked by.
+    async fn block_peers(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
+    /// `user` accepts the pending message request from `other`: it stops
+    /// being one for good, and the read receipts it withheld reach `other` as one `read` event.
+    /// Nothing pending: no change, no event.
+    async fn accept_request(
+        &self,
+        user: &User,
+        other: UserId,
+        at: Timestamp,
+    ) -> Result<Vec<UserEvent>, StoreError>;
+    /// `user` declines the pending message request from `other`: hidden from their list, and
+    /// `other`'s sends refused until `user` writes to them. Nothing pending: no change.
+    async fn decline_request(&self, user: UserId, other: UserId) -> Result<(), StoreError>;
+    /// `user` accepts group `group`, a request for them (else no change); `NotFound` unless
+    /// they are a current member.
+    async fn accept_group(&self, user: UserId, group: ConversationId) -> Result<(), StoreError>;
+    /// Whether `from`'s typing may reach `to` in their direct conversation: it has a message,
+    /// neither blocks the other, it is not declined, and `from` is not the recipient of a
+    /// pending request in it.
+    async fn typing_allowed(&self, from: UserId, to: UserId) -> Result<bool, StoreError>;
 }
 
 // -- Authentication (auth) --

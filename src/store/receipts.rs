@@ -38,6 +38,9 @@ pub struct Receipt<'a> {
     /// Groups of at most this many members tell each sender of every move (b).
     pub live_max: usize,
     pub at: Timestamp,
+    /// A direct conversation that is a pending (or declined) request for the reader: their
+    /// read receipts do not reach the sender, who is told only of what became delivered.
+    pub withheld: bool,
 }
 
 /// Where a group's current members other than a reader stand, as far as routing needs: the two
@@ -87,6 +90,32 @@ pub fn route(receipt: &Receipt<'_>) -> Vec<StatusGroup> {
     };
     let ids = |moved: &[Moved]| moved.iter().map(|m| m.id).collect::<Vec<_>>();
     let newest = |moved: &[Moved]| moved.iter().map(|m| m.id).max().unwrap_or(receipt.up_to);
+    if !receipt.group && receipt.withheld && receipt.status == MessageStatus::Read {
+        let mut groups = vec![event(
+            ids(&receipt.moved),
+            receipt.status,
+            true,
+            receipt.up_to,
+            vec![receipt.reader.id],
+        )];
+        let delivered: Vec<Moved> = receipt
+            .moved
+            .iter()
+            .filter(|m| m.id.0 > receipt.before.delivered && m.sender != receipt.reader.id)
+            .copied()
+            .collect();
+        if let Some(first) = delivered.first() {
+            let up_to = newest(&delivered);
+            groups.push(event(
+                ids(&delivered),
+                MessageStatus::Delivered,
+                true,
+                up_to,
+                vec![first.sender],
+            ));
+        }
+        return groups;
+    }
     if !receipt.group {
         let mut users: Vec<UserId> = vec![receipt.moved[0].sender, receipt.reader.id];
         users.dedup();
@@ -325,6 +354,7 @@ mod tests {
             others: Others::of(&others),
             live_max: 32,
             at: Timestamp(5),
+            withheld: false,
         }
     }
 

@@ -14,10 +14,12 @@ pub const IS_MEMBER: &str = "SELECT EXISTS (SELECT 1 FROM conversation_members \
 pub const CREDENTIALS: &str =
     "SELECT id, username, display_name, password_hash FROM users WHERE username = $1";
 
-/// The other party of direct conversation `$1` when user `$2` is one of its two.
+/// The other party of direct conversation `$1` when user `$2` is one of its two. (`$1` comes
+/// first in the text: SQLite numbers the placeholders in the order they first appear.)
 pub const DIRECT_PARTY: &str = "SELECT u.id, u.username, u.display_name FROM direct_conversations d \
-     JOIN users u ON u.id = CASE WHEN d.user_low = $2 THEN d.user_high ELSE d.user_low END \
-     WHERE d.conversation_id = $1 AND (d.user_low = $2 OR d.user_high = $2)";
+     JOIN users u ON d.conversation_id = $1 \
+       AND u.id = CASE WHEN d.user_low = $2 THEN d.user_high ELSE d.user_low END \
+     WHERE d.user_low = $2 OR d.user_high = $2";
 
 /// The user named `$1`.
 pub const USER_BY_USERNAME: &str =
@@ -52,13 +54,18 @@ pub const DELETE_TOKEN: &str = "DELETE FROM api_tokens WHERE token_hash = $1";
 /// Records `$1` as when user `$2`'s last socket closed.
 pub const SET_LAST_SEEN: &str = "UPDATE users SET last_seen_at = $1 WHERE id = $2";
 
-/// Everyone sharing a direct conversation with user `$1`, with their last-seen time (groups do
+/// Everyone sharing a direct conversation that has a message with user `$1`, neither blocking
+/// the other, with their last-seen time and both request states (`mine`, `theirs`) (groups do
 /// not count: presence is between people who talk one to one).
-pub const CONTACTS: &str = "SELECT DISTINCT o.id, o.username, o.display_name, o.last_seen_at \
+pub const CONTACTS: &str = "SELECT DISTINCT o.id, o.username, o.display_name, o.last_seen_at, \
+       me.request AS mine, om.request AS theirs \
      FROM conversation_members me \
      JOIN direct_conversations d ON d.conversation_id = me.conversation_id \
      JOIN conversation_members om ON om.conversation_id = me.conversation_id AND om.user_id != me.user_id \
-     JOIN users o ON o.id = om.user_id WHERE me.user_id = $1";
+     JOIN users o ON o.id = om.user_id WHERE me.user_id = $1 \
+       AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = me.conversation_id) \
+       AND NOT EXISTS (SELECT 1 FROM blocks b WHERE (b.blocker_id = $1 AND b.blocked_id = o.id) \
+         OR (b.blocker_id = o.id AND b.blocked_id = $1))";
 
 /// User `$1`'s newest cursor (0 before any event).
 pub const LAST_CURSOR: &str = "SELECT COALESCE(MAX(cursor), 0) FROM events WHERE user_id = $1";
@@ -252,3 +259,76 @@ pub const PURGE_REPORTS: &str = "DELETE FROM reports WHERE at < $1";
 
 /// Frees usernames held until `$1`.
 pub const PURGE_RETIRED: &str = "DELETE FROM retired_usernames WHERE until <= $1";
+// Safety (blocks and message requests; `store::safety` says what the request states mean).
+
+/// User `$1` blocks user `$2` (from `$3`); blocking again changes nothing.
+pub const BLOCK: &str = "INSERT INTO blocks (blocker_id, blocked_id, created_at) VALUES ($1, $2, $3) \
+     ON CONFLICT DO NOTHING";
+
+/// User `$1` stops blocking user `$2`.
+pub const UNBLOCK: &str = "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_id = $2";
+
+/// The users `$1` blocks, in the order blocked.
+pub const BLOCKED_BY: &str = "SELECT u.id, u.username, u.display_name FROM blocks b \
+     JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = $1 ORDER BY b.created_at, u.username";
+
+/// Whether users `$1` and `$2` block each other, either way.
+pub const BLOCKED_EITHER_WAY: &str = "SELECT EXISTS (SELECT 1 FROM blocks \
+     WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1))";
+
+/// Everyone user `$1` blocks or is blocked by.
+pub const BLOCK_PEERS: &str = "SELECT blocked_id FROM blocks WHERE blocker_id = $1 \
+     UNION SELECT blocker_id FROM blocks WHERE blocked_id = $1";
+
+/// Whether users `$1` and `$2` are both current members of a group that is a request for
+/// neither.
+pub const SHARED_GROUP: &str = "SELECT EXISTS (SELECT 1 FROM conversation_members a \
+     JOIN conversation_members b ON b.conversation_id = a.conversation_id \
+     JOIN conversations c ON c.id = a.conversation_id \
+     WHERE a.user_id = $1 AND b.user_id = $2 AND c.kind = 'group' \
+       AND a.left_id IS NULL AND b.left_id IS NULL AND a.request = 0 AND b.request = 0)";
+
+/// Whether user `$2` may message user `$1` without a request: `$1` is not waiting on a
+/// request from `$2` in a direct conversation that has a message, or they share an accepted
+/// group.
+pub const TRUSTS: &str = "SELECT EXISTS (SELECT 1 FROM direct_conversations d \
+     JOIN conversation_members me ON me.conversation_id = d.conversation_id AND me.user_id = $1 \
+     WHERE ((d.user_low = $1 AND d.user_high = $2) OR (d.user_low = $2 AND d.user_high = $1)) \
+       AND me.request = 0 \
+       AND EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = d.conversation_id)) \
+     OR EXISTS (SELECT 1 FROM conversation_members a \
+     JOIN conversation_members b ON b.conversation_id = a.conversation_id \
+     JOIN conversations c ON c.id = a.conversation_id \
+     WHERE a.user_id = $1 AND b.user_id = $2 AND c.kind = 'group' \
+       AND a.left_id IS NULL AND b.left_id IS NULL AND a.request = 0 AND b.request = 0)";
+
+/// The direct conversation of users `$1` and `$2` with each one's request state and whether it
+/// has a message: `(conversation_id, request of $1, request of $2, has a message)`.
+pub const DIRECT_STATES: &str = "SELECT d.conversation_id, a.request, b.request, \
+       EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = d.conversation_id) \
+     FROM direct_conversations d \
+     JOIN conversation_members a ON a.conversation_id = d.conversation_id AND a.user_id = $1 \
+     JOIN conversation_members b ON b.conversation_id = d.conversation_id AND b.user_id = $2 \
+     WHERE (d.user_low = $1 AND d.user_high = $2) OR (d.user_low = $2 AND d.user_high = $1)";
+
+/// Sets member `$3`'s request state in conversation `$2` to `$1`.
+pub const SET_REQUEST: &str =
+    "UPDATE conversation_members SET request = $1 WHERE conversation_id = $2 AND user_id = $3";
+
+/// How many messages user `$2` stored in conversation `$1`.
+pub const SENT_IN: &str =
+    "SELECT COUNT(*) FROM messages WHERE conversation_id = $1 AND sender_id = $2";
+
+/// Ends for good every pending direct request between user `$2`, now an accepted current member
+/// of group `$1`, and the group's other accepted current members.
+pub const LIFT_REQUESTS: &str = "UPDATE conversation_members SET request = 0 \
+     WHERE request = 1 AND conversation_id IN (SELECT d.conversation_id FROM \
+       (SELECT user_id FROM conversation_members WHERE conversation_id = $1 \
+          AND left_id IS NULL AND request = 0 AND user_id != $2) g \
+       JOIN direct_conversations d ON (d.user_low = g.user_id AND d.user_high = $2) \
+         OR (d.user_low = $2 AND d.user_high = g.user_id))";
+
+/// The condition on a list row (`me`, the user `$1`'s member row; `o`, a direct conversation's
+/// other party) that hides declined requests and pending requests from someone the user blocks.
+pub const SHOWN_IN_LIST: &str = "me.request NOT IN (2, 4) AND NOT (me.request = 1 AND EXISTS \
+     (SELECT 1 FROM blocks b WHERE b.blocker_id = me.user_id AND b.blocked_id = o.id))";

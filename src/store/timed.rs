@@ -19,6 +19,7 @@ use super::{
 };
 // -- Authentication (auth) --
 use super::{NewToken, TokenInfo, TokenRecord};
+use crate::domain::event::UserEvent;
 use crate::domain::group::Group;
 use crate::domain::input::{ClientId, Username};
 use crate::domain::upload::{Upload, UploadId};
@@ -434,6 +435,57 @@ impl Store for Timed {
         reports_before: Timestamp,
     ) -> Result<(), StoreError> {
         self.time("purge_kept", self.inner.purge_kept(now, reports_before))
+            .await
+    }
+
+    // Safety: blocks and message requests.
+
+    async fn block(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.time("block", self.inner.block(blocker, blocked, at))
+            .await
+    }
+
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError> {
+        self.time("unblock", self.inner.unblock(blocker, blocked))
+            .await
+    }
+
+    async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError> {
+        self.time("blocked_users", self.inner.blocked_users(user))
+            .await
+    }
+
+    async fn block_peers(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        self.time("block_peers", self.inner.block_peers(user)).await
+    }
+
+    async fn accept_request(
+        &self,
+        user: &User,
+        other: UserId,
+        at: Timestamp,
+    ) -> Result<Vec<UserEvent>, StoreError> {
+        self.time("accept_request", self.inner.accept_request(user, other, at))
+            .await
+    }
+
+    async fn decline_request(&self, user: UserId, other: UserId) -> Result<(), StoreError> {
+        self.time("decline_request", self.inner.decline_request(user, other))
+            .await
+    }
+
+    async fn accept_group(&self, user: UserId, group: ConversationId) -> Result<(), StoreError> {
+        self.time("accept_group", self.inner.accept_group(user, group))
+            .await
+    }
+
+    async fn typing_allowed(&self, from: UserId, to: UserId) -> Result<bool, StoreError> {
+        self.time("typing_allowed", self.inner.typing_allowed(from, to))
             .await
     }
 }

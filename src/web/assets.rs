@@ -73,6 +73,7 @@ pub const ASSETS: &[Asset] = &[
     asset!("js/editor.js", JS),
     asset!("js/reply.js", JS),
     asset!("js/actions.js", JS),
+    asset!("js/safety.js", JS),
     asset!("js/attachments.js", JS),
     asset!("js/uploads.js", JS),
     asset!("js/lightbox.js", JS),

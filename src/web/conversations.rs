@@ -118,6 +118,7 @@ pub async fn list(
     params(("username" = String, Path, description = "the recipient")),
     responses((status = 201, body = Message), (status = 200, body = Message),
               (status = 400, description = "`invalid_client_id`, `invalid_attachment`, `invalid_body`, `body_too_long`, `invalid_reply_to`, `cannot_message_self`"),
+              (status = 403, description = "`cannot_message_user` (a block either way, or a declined request), `request_pending` (3 messages wait for an answer)"),
               (status = 404, description = "`user_not_found`"), (status = 409, description = "`client_id_conflict`"),
               (status = 429, description = "`rate_limited`")))]
 pub async fn send(

@@ -87,6 +87,7 @@ fn created_or_ok(created: bool) -> StatusCode {
 #[utoipa::path(post, path = "/api/groups", request_body = CreateGroupBody, tag = "groups",
     responses((status = 201, body = Group), (status = 200, body = Group),
               (status = 400, description = "`invalid_client_id`, `invalid_title`, `invalid_description`, `invalid_settings`, `invalid_members`, `group_too_large`"),
+              (status = 403, description = "`cannot_add_user` (a named user blocks the caller or is blocked by them)"),
               (status = 404, description = "`user_not_found`"), (status = 409, description = "`client_id_conflict`"),
               (status = 429, description = "`rate_limited`")))]
 pub async fn create(
@@ -173,7 +174,7 @@ pub async fn members(
     params(("id" = i64, Path, description = "the group's id")),
     responses((status = 200, body = AddedView),
               (status = 400, description = "`invalid_usernames`, `group_too_large`"),
-              (status = 403, description = "`admin_required`, `not_a_member`"),
+              (status = 403, description = "`admin_required`, `not_a_member`, `cannot_add_user`"),
               (status = 404, description = "`conversation_not_found`, `user_not_found`")))]
 pub async fn add(
     State(state): State<AppState>,
@@ -237,7 +238,8 @@ pub async fn leave(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Accepts a group that is a message request (a no-op otherwise).
+/// Accepts a group that is a message request for the caller (a no-op otherwise): from then on
+/// it counts as shared with its other members.
 #[utoipa::path(post, path = "/api/groups/{id}/accept", tag = "groups",
     params(("id" = i64, Path, description = "the group's id")),
     responses((status = 204), (status = 403, description = "`not_a_member`"),

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod pages;
 pub mod receipts;
 pub mod reports;
+pub mod safety;
 pub mod sync;
 pub mod template;
 pub mod trace;
@@ -115,6 +116,17 @@ pub fn router(state: AppState) -> Router {
         // -- Authentication (auth) --
         .route("/api/auth/tokens/{id}", delete(accounts::revoke_token))
         .route("/api/me/password", post(accounts::change_password))
+        // Safety: blocks and message requests.
+        .route("/api/blocks", get(safety::list))
+        .route(
+            "/api/blocks/{username}",
+            axum::routing::put(safety::block).delete(safety::unblock),
+        )
+        .route("/api/conversations/{username}/accept", post(safety::accept))
+        .route(
+            "/api/conversations/{username}/decline",
+            post(safety::decline),
+        )
         .merge(pages::routes());
     let max_body = state.settings.max_request_bytes;
     api.fallback(pages::not_found)

@@ -25,7 +25,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::views::ErrorView;
 use super::{account, reports};
-use super::{accounts, conversations, edits, groups, ops, receipts, sync, uploads};
+use super::{accounts, conversations, edits, groups, ops, receipts, safety, sync, uploads};
 use crate::auth::{CSRF_HEADER, SESSION_COOKIE};
 use crate::domain::code;
 
@@ -82,6 +82,12 @@ use crate::domain::code;
         account::delete_me,
         account::export,
         reports::report,
+        // Safety.
+        safety::list,
+        safety::block,
+        safety::unblock,
+        safety::accept,
+        safety::decline,
     ),
     components(schemas(ErrorView)),
     modifiers(&Conventions)

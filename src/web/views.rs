@@ -87,7 +87,7 @@ impl From<ConversationSummary> for ConversationView {
                 member_count: group.member_count,
                 role: group.role,
                 left: group.left,
-                request: false,
+                request: c.request,
                 last_message: c.last_message,
                 unread: c.unread,
             },
@@ -100,7 +100,7 @@ impl From<ConversationSummary> for ConversationView {
                 }),
                 last_message: c.last_message,
                 unread: c.unread,
-                request: false,
+                request: c.request,
             },
         }
     }

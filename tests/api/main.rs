@@ -47,3 +47,6 @@ mod admin;
 mod deletion;
 mod export;
 mod reports;
+// Safety: blocks and message requests.
+mod safety;
+mod safety_signals;

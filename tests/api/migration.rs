@@ -176,6 +176,7 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
             reply_to: None,
             attachments: Vec::new(),
             at: Timestamp(30),
+            requests: false,
         })
         .await
         .expect("sent");

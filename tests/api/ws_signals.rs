@@ -1,5 +1,6 @@
-//! Ephemeral signals: typing reaches only the person typed to; presence reaches only people
-//! who share a conversation, once per user (first socket opens, last socket closes).
+//! Ephemeral signals: typing reaches only the person typed to, within a conversation both
+//! share; presence reaches only people who share a conversation, once per user (first socket
+//! opens, last socket closes). What blocks and message requests hold back: `safety_signals`.
 
 use std::time::Duration;
 
@@ -27,6 +28,8 @@ async fn next_signal(socket: &mut Socket, kind: &str) -> Value {
 #[tokio::test]
 async fn typing_reaches_only_the_person_typed_to() {
     let (app, [alice, bob, carol]) = TestApp::with_token_users(["alice", "bob", "carol"]).await;
+    // Typing goes only within a conversation both share.
+    alice.send_ok("bob", "a1").await;
     let mut alice_ws = app.notifications(&alice).await;
     let mut bob_ws = app.notifications(&bob).await;
     let mut bob_chat_carol = app.socket(&bob, "/ws/chat/carol/").await;
@@ -44,7 +47,8 @@ async fn typing_reaches_only_the_person_typed_to() {
     );
     // Not carol, not alice's own socket, not bob's chat with carol.
     carol_ws.assert_quiet().await;
-    alice_ws.assert_quiet().await;
+    // Alice hears of bob's presence (they share a conversation), but not her own typing.
+    alice_ws.assert_no_more_events().await;
     bob_chat_carol.assert_quiet().await;
 
     // On a chat socket the addressee is implied; typing stops when the typist disconnects.
@@ -64,6 +68,7 @@ async fn typing_reaches_only_the_person_typed_to() {
 #[tokio::test]
 async fn a_typing_indicator_not_refreshed_is_withdrawn() {
     let (app, [alice, bob]) = TestApp::with_token_users(["alice", "bob"]).await;
+    alice.send_ok("bob", "a1").await;
     let mut alice_ws = app.notifications(&alice).await;
     let mut bob_ws = app.notifications(&bob).await;
     alice_ws.send_typing(Some("bob"), true).await;

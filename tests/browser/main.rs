@@ -17,6 +17,7 @@ mod lifecycle;
 mod list;
 mod members;
 mod page;
+mod requests;
 mod restart;
 mod safety;
 mod screens;

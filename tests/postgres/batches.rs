@@ -47,6 +47,7 @@ fn send(from: &User, to: &User, client_id: &str, body: &str) -> SendRequest {
         reply_to: None,
         attachments: Vec::new(),
         at: Timestamp::now(),
+        requests: false,
     }
 }
 

@@ -89,3 +89,8 @@ mod deletion;
 mod export;
 #[path = "../api/reports.rs"]
 mod reports;
+// Safety: blocks and message requests.
+#[path = "../api/safety.rs"]
+mod safety;
+#[path = "../api/safety_signals.rs"]
+mod safety_signals;

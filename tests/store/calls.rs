@@ -228,6 +228,7 @@ pub fn draft(from: &User, to: &User, client_id_raw: &str, body: &str) -> SendReq
         reply_to: None,
         attachments: Vec::new(),
         at: Timestamp::now(),
+        requests: false,
     }
 }
 
@@ -404,6 +405,7 @@ pub async fn try_create_group(
         members: members.iter().map(|u| (*u).clone()).collect(),
         only_retry: false,
         at: Timestamp::now(),
+        requests: false,
     };
     store.create_group(new).await
 }
@@ -437,6 +439,7 @@ pub async fn change(
         edit,
         max_members: MAX_MEMBERS,
         at: Timestamp::now(),
+        requests: false,
     };
     store.change_group(request).await
 }
@@ -456,6 +459,7 @@ pub fn group_draft(
         reply_to: None,
         attachments: Vec::new(),
         at: Timestamp::now(),
+        requests: false,
     }
 }
 
@@ -807,4 +811,104 @@ pub async fn purge(store: &dyn Store, now: Timestamp, reports_before: Timestamp)
         .purge_kept(now, reports_before)
         .await
         .expect("housekeeping");
+}
+
+// Safety: blocks and message requests.
+
+/// The same send with message requests on.
+pub fn requesting(draft: SendRequest) -> SendRequest {
+    SendRequest {
+        requests: true,
+        ..draft
+    }
+}
+
+/// `creator` creates a group of `members` with message requests on.
+pub async fn create_group_requesting(
+    store: &dyn Store,
+    creator: &User,
+    client_id_raw: &str,
+    members: &[&User],
+) -> Result<GroupWrite, StoreError> {
+    let new = NewGroup {
+        creator: creator.clone(),
+        client_id: client_id(client_id_raw),
+        title: Title::parse("Team").expect("a valid title"),
+        description: Description::default(),
+        settings: Settings::default(),
+        members: members.iter().map(|u| (*u).clone()).collect(),
+        only_retry: false,
+        at: Timestamp::now(),
+        requests: true,
+    };
+    store.create_group(new).await
+}
+
+/// `actor` adds `users` to `group` with message requests on.
+pub async fn add_requesting(
+    store: &dyn Store,
+    actor: &User,
+    group: ConversationId,
+    users: &[&User],
+) -> Result<GroupWrite, StoreError> {
+    let request = GroupRequest {
+        actor: actor.clone(),
+        group,
+        edit: GroupEdit::Add(users.iter().map(|u| (*u).clone()).collect()),
+        max_members: MAX_MEMBERS,
+        at: Timestamp::now(),
+        requests: true,
+    };
+    store.change_group(request).await
+}
+
+/// The code a store refusal carries (403s and 400s), or a panic for anything else.
+pub fn refusal_code<T: std::fmt::Debug>(result: Result<T, StoreError>) -> &'static str {
+    match result {
+        Err(StoreError::Refused(Refusal::Forbidden(code) | Refusal::Invalid(code), _)) => code,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+/// A requesting send that must be stored.
+pub async fn request_send(store: &dyn Store, from: &User, to: &User, client_id_raw: &str) -> Sent {
+    store
+        .send_message(requesting(draft(from, to, client_id_raw, "hello")))
+        .await
+        .expect("message sent")
+}
+
+/// A requesting send, as the store answers it.
+pub async fn try_request_send(
+    store: &dyn Store,
+    from: &User,
+    to: &User,
+    client_id_raw: &str,
+) -> Result<Sent, StoreError> {
+    store
+        .send_message(requesting(draft(from, to, client_id_raw, "hello")))
+        .await
+}
+
+/// Whether `me`'s list shows the conversation with `other` (a username or group title), and
+/// as a request.
+pub async fn listed(store: &dyn Store, me: &User, other: &str) -> Option<bool> {
+    conversations(store, me, 100)
+        .await
+        .iter()
+        .find(|c| with(c) == other)
+        .map(|c| c.request)
+}
+
+/// `me`'s contacts with whether `me`'s presence reaches them and theirs reaches `me`.
+pub async fn presence_contacts(store: &dyn Store, me: &User) -> Vec<(String, bool, bool)> {
+    let mut found: Vec<_> = store
+        .contacts(me.id)
+        .await
+        .expect("contacts")
+        .into_iter()
+        .map(|c| (c.user.username, c.hears_user, c.heard_by_user))
+        .collect();
+    found.sort();
+    found
 }

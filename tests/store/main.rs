@@ -53,6 +53,7 @@ mod presence;
 mod receipts;
 mod recount;
 mod replay;
+mod safety;
 mod sends;
 mod sessions;
 mod uploads;

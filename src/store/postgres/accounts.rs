@@ -12,6 +12,7 @@ use super::{failure, single};
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::records::like_prefix;
+use crate::store::safety::presence_flows;
 use crate::store::statements::{
     CONTACTS, CREDENTIALS, DELETE_SESSION, DELETE_TOKEN, DIRECT_PARTY, INSERT_SESSION,
     INSERT_TOKEN, LIVE_SESSION, SET_LAST_SEEN, TOKEN_USER, USER_BY_USERNAME,
@@ -228,11 +229,15 @@ pub async fn contacts(conn: &mut PgConnection, user: UserId) -> Result<Vec<Conta
         .map_err(failure)?;
     rows.iter()
         .map(|row| {
+            let mine: i64 = row.try_get("mine")?;
+            let theirs: i64 = row.try_get("theirs")?;
             Ok(Contact {
                 user: user_from_row(row)?,
                 last_seen: row
                     .try_get::<Option<i64>, _>("last_seen_at")?
                     .map(Timestamp),
+                hears_user: presence_flows(mine, theirs),
+                heard_by_user: presence_flows(theirs, mine),
             })
         })
         .collect::<Result<_, sqlx::Error>>()

@@ -11,6 +11,7 @@ use super::accounts::user_from_row;
 use super::batch::record_group_events;
 use super::failure;
 use super::messages::messages_by_ids;
+use super::safety;
 use crate::domain::group::{Creation, Group, History, Role};
 use crate::domain::group_change::Change;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
@@ -263,6 +264,8 @@ pub async fn create_group(
     if new.only_retry {
         return Err(StoreError::NotFound);
     }
+    let named_users: Vec<&User> = new.members.iter().collect();
+    let states = safety::admit(conn, new.creator.id, &named_users, new.requests).await?;
     let created: Option<i64> = sqlx::query_scalar(
         "INSERT INTO conversations (kind, created_at, title, description, settings, created_by, \
            client_id, creation) VALUES ('group', $1, $2, $3, $4, $5, $6, $7) \
@@ -290,6 +293,8 @@ pub async fn create_group(
     };
     let message = post_system(conn, id, &new.creator, &change, new.at).await?;
     admit(conn, id, &everyone, message.id, History::Shared, new.at).await?;
+    let admitted: Vec<(UserId, i64)> = new.members.iter().map(|u| u.id).zip(states).collect();
+    safety::admitted(conn, id, new.creator.id, &admitted).await?;
     let mut audience: Vec<UserId> = everyone.iter().map(|(u, _)| *u).collect();
     audience.sort();
     let events =

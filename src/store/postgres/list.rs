@@ -12,6 +12,8 @@ use super::messages::messages_by_ids;
 use super::ranges::visible_to;
 use crate::domain::group::{Info, Role};
 use crate::domain::ids::{ConversationId, UserId};
+use crate::store::safety::is_request;
+use crate::store::statements::SHOWN_IN_LIST;
 use crate::store::{ConversationSummary, GroupSummary, StoreError};
 
 /// A group as the list shows it, from a row of the list's query.
@@ -53,13 +55,15 @@ pub async fn conversations(
              WHERE x.conversation_id = c.id AND x.left_id IS NULL) AS member_count, \
            (SELECT COUNT(*) FROM messages m \
              WHERE m.conversation_id = c.id AND m.id > me.read_id AND m.kind = 0 \
-               AND m.sender_id != $1 AND NOT m.deleted AND {visible}) AS unread \
+               AND m.sender_id != $1 AND NOT m.deleted AND {visible}) AS unread, \
+           me.request \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \
          LEFT JOIN direct_conversations d ON d.conversation_id = c.id \
          LEFT JOIN users o ON o.id = CASE d.user_low WHEN $1 THEN d.user_high ELSE d.user_low END \
-         WHERE me.user_id = $1 ORDER BY last_message_id DESC NULLS LAST, c.id DESC LIMIT $2",
-        visible = visible_to("$1")
+         WHERE me.user_id = $1 AND {shown} ORDER BY last_message_id DESC NULLS LAST, c.id DESC LIMIT $2",
+        visible = visible_to("$1"),
+        shown = SHOWN_IN_LIST,
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(user.0)
@@ -93,6 +97,7 @@ pub async fn conversations(
                 last_message: last
                     .and_then(|id| last_messages.iter().find(|m| m.id.0 == id).cloned()),
                 unread: row.try_get("unread")?,
+                request: is_request(row.try_get("request")?),
             })
         })
         .collect::<Result<_, sqlx::Error>>()

@@ -54,7 +54,8 @@ pub async fn others(
     user: UserId,
 ) -> Result<BTreeMap<ConversationId, Vec<(UserId, MemberMarks)>>, StoreError> {
     let rows = sqlx::query(
-        "SELECT conversation_id, user_id, joined_id, delivered_id, read_id \
+        "SELECT conversation_id, user_id, joined_id, delivered_id, \
+           CASE WHEN request IN (1, 2) THEN 0 ELSE read_id END AS read_id \
          FROM conversation_members \
          WHERE conversation_id = ANY($1) AND user_id != $2 AND left_id IS NULL",
     )

@@ -11,6 +11,7 @@ use super::failure;
 use super::groups::{
     admit, current_members, encode, group, group_row, lock_group, members, post_system, standing,
 };
+use super::safety;
 use crate::domain::group::{Info, Role};
 use crate::domain::group_change::Change;
 use crate::domain::group_rules;
@@ -188,6 +189,7 @@ async fn add(
     if new.is_empty() {
         return Ok(());
     }
+    let states = safety::admit(conn, req.actor.id, &new, req.requests).await?;
     write.added = new.iter().map(|u| u.username.clone()).collect();
     let change = Change::MembersAdded {
         added: write.added.clone(),
@@ -203,6 +205,8 @@ async fn add(
         req.at,
     )
     .await?;
+    let admitted: Vec<(UserId, i64)> = new.iter().map(|u| u.id).zip(states).collect();
+    safety::admitted(conn, req.group, req.actor.id, &admitted).await?;
     let mut audience = current;
     audience.extend(new.iter().map(|u| u.id));
     pending.messages.push((message, sorted(audience)));
@@ -237,6 +241,8 @@ async fn leave(
         }
     }
     let actor = req.actor.clone();
+    // Leaving a group that is a request for the leaver declines it.
+    safety::left_group(conn, req.group, actor.id).await?;
     exit(conn, req, &actor, Change::MemberLeft { new_owner }, pending).await
 }
 

@@ -29,8 +29,9 @@ mod ranges;
 mod reactions;
 mod receipts;
 mod replies;
-mod standing;
+pub(super) mod safety;
 pub mod schema;
+mod standing;
 mod transactions;
 mod uploads;
 mod writer;
@@ -51,6 +52,7 @@ use super::{
     Store, StoreError, UploadUsage, User,
 };
 use crate::domain::Message;
+use crate::domain::event::UserEvent;
 use crate::domain::group::Group;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
@@ -508,5 +510,49 @@ impl Store for PostgresStore {
         reports_before: Timestamp,
     ) -> Result<(), StoreError> {
         transaction!(self, |c| standing::purge_kept(c, now, reports_before))
+    }
+
+    // Safety: blocks and message requests.
+
+    async fn block(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        reads_on!(self, |c| safety::block(c, blocker, blocked, at))
+    }
+
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError> {
+        reads_on!(self, |c| safety::unblock(c, blocker, blocked))
+    }
+
+    async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError> {
+        reads_on!(self, |c| safety::blocked_users(c, user))
+    }
+
+    async fn block_peers(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        reads_on!(self, |c| safety::block_peers(c, user))
+    }
+
+    async fn accept_request(
+        &self,
+        user: &User,
+        other: UserId,
+        at: Timestamp,
+    ) -> Result<Vec<UserEvent>, StoreError> {
+        transaction!(self, |c| receipts::accepted(c, user, other, at))
+    }
+
+    async fn decline_request(&self, user: UserId, other: UserId) -> Result<(), StoreError> {
+        reads_on!(self, |c| safety::decline_request(c, user, other))
+    }
+
+    async fn accept_group(&self, user: UserId, group: ConversationId) -> Result<(), StoreError> {
+        transaction!(self, |c| safety::accept_group_by(c, group, user))
+    }
+
+    async fn typing_allowed(&self, from: UserId, to: UserId) -> Result<bool, StoreError> {
+        reads_on!(self, |c| safety::typing_allowed(c, from, to))
     }
 }

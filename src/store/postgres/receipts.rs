@@ -90,7 +90,8 @@ pub async fn message_receipts(
 ) -> Result<MessageReceipts, StoreError> {
     let (conversation, sender, _) = named(conn, viewer, id).await?.ok_or(StoreError::NotFound)?;
     let rows = sqlx::query(
-        "SELECT u.id, u.username, u.display_name, me.delivered_id, me.read_id, \
+        "SELECT u.id, u.username, u.display_name, me.delivered_id, \
+           CASE WHEN me.request IN (1, 2) THEN 0 ELSE me.read_id END AS read_id, \
            (SELECT MIN(l.at) FROM receipt_log l WHERE l.conversation_id = me.conversation_id \
              AND l.user_id = me.user_id AND l.status = 2 AND l.up_to_id >= $3) AS read_at, \
            (SELECT MIN(l.at) FROM receipt_log l WHERE l.conversation_id = me.conversation_id \
@@ -131,4 +132,18 @@ pub async fn message_receipts(
     receipts.read.sort_by_key(|(_, at)| *at);
     receipts.delivered.sort_by_key(|(_, at)| *at);
     Ok(receipts)
+}
+
+/// `user` accepts `other`'s message request (`safety::accept_request`), and the read receipts
+/// it withheld are recorded as one `read` event to `other`, as a receipt's events are.
+pub(super) async fn accepted(
+    conn: &mut PgConnection,
+    user: &crate::domain::User,
+    other: UserId,
+    at: Timestamp,
+) -> Result<Vec<crate::domain::event::UserEvent>, StoreError> {
+    let groups = super::safety::accept_request(conn, user, other, at).await?;
+    Ok(record_moved(conn, Vec::new(), None, groups, at)
+        .await?
+        .events)
 }

@@ -250,6 +250,22 @@ const MIGRATIONS: &[(i64, &str)] = &[
     CREATE INDEX sessions_by_expiry ON sessions(expires_at);
     "#,
     ),
+    // Safety (v2), as SQLite's version 8: blocks, and each member's request state
+    // (`store::safety`: 0 none; in a direct conversation 1 a pending message request for that
+    // member, 2 declined by them; in a group 3 a pending group request, 4 declined by leaving).
+    (
+        8,
+        r#"
+    CREATE TABLE blocks (
+        blocker_id BIGINT NOT NULL REFERENCES users(id),
+        blocked_id BIGINT NOT NULL REFERENCES users(id),
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (blocker_id, blocked_id)
+    );
+    CREATE INDEX blocks_by_blocked ON blocks(blocked_id, blocker_id);
+    ALTER TABLE conversation_members ADD COLUMN request BIGINT NOT NULL DEFAULT 0;
+    "#,
+    ),
     // Accounts and reports (v2 safety, version 9): an account's status (0 active, 1 suspended,
     // 2 deleted), a reset password's one login (`reset_hash` is the hash a reset set: while the
     // password is still that one it logs in once, before `reset_until`), the last export;

@@ -11,6 +11,7 @@ use super::other;
 use crate::domain::ids::{ConversationId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::records::like_prefix;
+use crate::store::safety::presence_flows;
 use crate::store::statements::{
     CONTACTS, CREDENTIALS, DELETE_SESSION, DELETE_TOKEN, DIRECT_PARTY, INSERT_SESSION,
     INSERT_TOKEN, LIVE_SESSION, SET_LAST_SEEN, TOKEN_USER, USER_BY_USERNAME,
@@ -214,9 +215,12 @@ pub fn contacts(conn: &Connection, user: UserId) -> Result<Vec<Contact>, StoreEr
     let mut stmt = conn.prepare_cached(CONTACTS).map_err(other)?;
     let rows = stmt
         .query_map([user.0], |r| {
+            let (mine, theirs): (i64, i64) = (r.get(4)?, r.get(5)?);
             Ok(Contact {
                 user: user_from_row(r, 0)?,
                 last_seen: r.get::<_, Option<i64>>(3)?.map(Timestamp),
+                hears_user: presence_flows(mine, theirs),
+                heard_by_user: presence_flows(theirs, mine),
             })
         })
         .map_err(other)?;

@@ -10,6 +10,7 @@ use super::conversations::last_seq;
 use super::events::append_event;
 use super::messages::message_by_id;
 use super::other;
+use super::safety;
 use crate::domain::event::{Event, UserEvent};
 use crate::domain::group::{Creation, Group, History, Role};
 use crate::domain::group_change::Change;
@@ -271,6 +272,8 @@ pub fn create_group(conn: &Connection, new: &NewGroup) -> Result<GroupWrite, Sto
     if new.only_retry {
         return Err(StoreError::NotFound);
     }
+    let named_users: Vec<&User> = new.members.iter().collect();
+    let states = safety::admit(conn, new.creator.id, &named_users, new.requests)?;
     conn.prepare_cached(
         "INSERT INTO conversations (kind, created_at, title, description, settings, created_by, \
            client_id, creation) VALUES ('group', ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -297,6 +300,8 @@ pub fn create_group(conn: &Connection, new: &NewGroup) -> Result<GroupWrite, Sto
     };
     let (message, events) = post_system(conn, id, &new.creator, &change, &audience, new.at)?;
     admit(conn, id, &everyone, message.id, History::Shared, new.at)?;
+    let admitted: Vec<(UserId, i64)> = new.members.iter().map(|u| u.id).zip(states).collect();
+    safety::admitted(conn, id, new.creator.id, &admitted)?;
     Ok(GroupWrite {
         group: Some(group(conn, new.creator.id, id)?),
         created: true,

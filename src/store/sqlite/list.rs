@@ -12,6 +12,8 @@ use super::other;
 use super::ranges::visible_to;
 use crate::domain::group::{Info, Role};
 use crate::domain::ids::{ConversationId, MessageId, UserId};
+use crate::store::safety::is_request;
+use crate::store::statements::SHOWN_IN_LIST;
 use crate::store::{ConversationSummary, GroupSummary, StoreError};
 
 /// One row of the list before its last message is read.
@@ -20,6 +22,7 @@ struct Row0 {
     last: Option<i64>,
     summary: Kind,
     unread: i64,
+    request: bool,
 }
 
 enum Kind {
@@ -67,13 +70,15 @@ pub fn conversations(
              WHERE x.conversation_id = c.id AND x.left_id IS NULL), \
            (SELECT COUNT(*) FROM messages m \
              WHERE m.conversation_id = c.id AND m.id > me.read_id AND m.kind = 0 \
-               AND m.sender_id != ?1 AND m.deleted = 0 AND {visible}) \
+               AND m.sender_id != ?1 AND m.deleted = 0 AND {visible}), \
+           me.request \
          FROM conversation_members me \
          JOIN conversations c ON c.id = me.conversation_id \
          LEFT JOIN direct_conversations d ON d.conversation_id = c.id \
          LEFT JOIN users o ON o.id = CASE d.user_low WHEN ?1 THEN d.user_high ELSE d.user_low END \
-         WHERE me.user_id = ?1 ORDER BY last DESC, c.id DESC LIMIT ?2",
-        visible = visible_to(1)
+         WHERE me.user_id = ?1 AND {shown} ORDER BY last DESC, c.id DESC LIMIT ?2",
+        visible = visible_to(1),
+        shown = SHOWN_IN_LIST,
     );
     let mut stmt = conn.prepare_cached(&sql).map_err(other)?;
     let rows = stmt
@@ -83,6 +88,7 @@ pub fn conversations(
                 last: r.get(1)?,
                 summary: kind_from_row(r)?,
                 unread: r.get(11)?,
+                request: is_request(r.get(12)?),
             })
         })
         .map_err(other)?
@@ -107,6 +113,7 @@ pub fn conversations(
                 group,
                 last_message,
                 unread: row.unread,
+                request: row.request,
             })
         })
         .collect()

@@ -51,7 +51,7 @@ pub fn others(
 ) -> Result<Vec<(UserId, MemberMarks)>, StoreError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT user_id, joined_id, delivered_id, read_id FROM conversation_members \
+            "SELECT user_id, joined_id, delivered_id, CASE WHEN request IN (1, 2) THEN 0 ELSE read_id END FROM conversation_members \
              WHERE conversation_id = ?1 AND user_id != ?2 AND left_id IS NULL",
         )
         .map_err(other)?;

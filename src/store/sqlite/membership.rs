@@ -13,6 +13,7 @@ use super::groups::{
 };
 use super::marks::others;
 use super::other;
+use super::safety;
 use crate::domain::event::UserEvent;
 use crate::domain::group::{Info, Role};
 use crate::domain::group_change::Change;
@@ -172,6 +173,7 @@ fn add(
     if new.is_empty() {
         return Ok(());
     }
+    let states = safety::admit(conn, req.actor.id, &new, req.requests)?;
     write.added = new.iter().map(|u| u.username.clone()).collect();
     let mut audience = current;
     audience.extend(new.iter().map(|u| u.id));
@@ -187,7 +189,9 @@ fn add(
         message,
         row.settings.history,
         req.at,
-    )
+    )?;
+    let admitted: Vec<(UserId, i64)> = new.iter().map(|u| u.id).zip(states).collect();
+    safety::admitted(conn, req.group, req.actor.id, &admitted)
 }
 
 /// The actor leaves; an owner hands the group to the longest-serving admin, else member.
@@ -224,6 +228,8 @@ fn leave(
         }
     }
     let actor = req.actor.clone();
+    // Leaving a group that is a request for the leaver declines it.
+    safety::left_group(conn, req.group, actor.id)?;
     exit(conn, req, &actor, Change::MemberLeft { new_owner }, write)
 }
 

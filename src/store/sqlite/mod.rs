@@ -22,9 +22,10 @@ mod ranges;
 mod reactions;
 mod receipts;
 mod replies;
-mod standing;
+mod safety;
 pub mod schema;
 mod sends;
+mod standing;
 mod uploads;
 mod writer;
 
@@ -32,7 +33,7 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
-use rusqlite::Connection;
+use rusqlite::{Connection, OptionalExtension};
 
 use super::{AccountStatus, Admission, Footprint, NewReport, Report, ReportSummary, Retirement};
 use super::{
@@ -42,6 +43,7 @@ use super::{
     Store, StoreError, UploadUsage, User,
 };
 use crate::domain::Message;
+use crate::domain::event::UserEvent;
 use crate::domain::group::Group;
 use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
@@ -522,7 +524,8 @@ impl Store for SqliteStore {
     }
 
     async fn account_footprint(&self, user: UserId) -> Result<Footprint, StoreError> {
-        self.read(move |c| standing::account_footprint(c, user)).await
+        self.read(move |c| standing::account_footprint(c, user))
+            .await
     }
 
     async fn retire_account(&self, retirement: Retirement) -> Result<(), StoreError> {
@@ -563,6 +566,75 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         self.writer
             .write(move |c| standing::purge_kept(c, now, reports_before))
+            .await
+    }
+
+    // Safety: blocks and message requests.
+
+    async fn block(
+        &self,
+        blocker: UserId,
+        blocked: UserId,
+        at: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| safety::block(c, blocker, blocked, at))
+            .await
+    }
+
+    async fn unblock(&self, blocker: UserId, blocked: UserId) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| safety::unblock(c, blocker, blocked))
+            .await
+    }
+
+    async fn blocked_users(&self, user: UserId) -> Result<Vec<User>, StoreError> {
+        self.read(move |c| safety::blocked_users(c, user)).await
+    }
+
+    async fn block_peers(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        self.read(move |c| safety::block_peers(c, user)).await
+    }
+
+    async fn accept_request(
+        &self,
+        user: &User,
+        other: UserId,
+        at: Timestamp,
+    ) -> Result<Vec<UserEvent>, StoreError> {
+        let user = user.clone();
+        self.writer
+            .write(move |c| safety::accept_request(c, &user, other, at))
+            .await
+    }
+
+    async fn decline_request(&self, user: UserId, other: UserId) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| safety::decline_request(c, user, other))
+            .await
+    }
+
+    async fn accept_group(&self, user: UserId, group: ConversationId) -> Result<(), StoreError> {
+        self.writer
+            .write(move |c| {
+                let current: Option<bool> = c
+                    .query_row(
+                        "SELECT me.left_id IS NULL FROM conversation_members me \
+                         JOIN conversations g ON g.id = me.conversation_id AND g.kind = 'group' \
+                         WHERE me.conversation_id = ?1 AND me.user_id = ?2",
+                        rusqlite::params![group.0, user.0],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(other)?;
+                super::groups::Standing::require(current)?;
+                safety::accept_group(c, group, user)
+            })
+            .await
+    }
+
+    async fn typing_allowed(&self, from: UserId, to: UserId) -> Result<bool, StoreError> {
+        self.read(move |c| safety::typing_allowed(c, from, to))
             .await
     }
 }

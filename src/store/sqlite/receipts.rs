@@ -147,6 +147,7 @@ fn advance(
         others,
         live_max,
         at,
+        withheld: !group && withheld(conn, conversation, reader.id)?,
     };
     for event in route(&receipt) {
         let data = event.data.encode()?;
@@ -305,7 +306,8 @@ pub fn message_receipts(
     };
     let mut members = conn
         .prepare_cached(
-            "SELECT u.id, u.username, u.display_name, me.delivered_id, me.read_id \
+            "SELECT u.id, u.username, u.display_name, me.delivered_id, \
+               CASE WHEN me.request IN (1, 2) THEN 0 ELSE me.read_id END \
              FROM conversation_members me JOIN users u ON u.id = me.user_id \
              WHERE me.conversation_id = ?1 AND me.user_id != ?2 AND me.left_id IS NULL \
                AND me.joined_id < ?3 ORDER BY me.joined_id, me.joined_rank, u.username",
@@ -351,4 +353,18 @@ pub fn message_receipts(
     receipts.read.sort_by_key(|(_, at)| *at);
     receipts.delivered.sort_by_key(|(_, at)| *at);
     Ok(receipts)
+}
+
+/// Whether the reader's read receipts in this direct conversation are withheld from its other
+/// party (a pending or declined message request for the reader).
+fn withheld(
+    conn: &Connection,
+    conversation: ConversationId,
+    reader: UserId,
+) -> Result<bool, StoreError> {
+    conn.prepare_cached(
+        "SELECT request IN (1, 2) FROM conversation_members WHERE conversation_id = ?1 AND user_id = ?2",
+    )
+    .and_then(|mut s| s.query_row(params![conversation.0, reader.0], |r| r.get(0)))
+    .map_err(other)
 }

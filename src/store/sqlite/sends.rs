@@ -17,6 +17,7 @@ use super::marks::show;
 use super::messages::message_by_id;
 use super::other;
 use super::replies::{blind_to, reply_target};
+use super::safety;
 use super::uploads::{self, attach_all, carried};
 use crate::domain::event::{Event, UserEvent};
 use crate::domain::group_rules;
@@ -69,10 +70,19 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
         });
     }
 
+    let mut plan = None;
     let (conversation, last_seq, audience) = match &req.to {
         Destination::Direct(to) => {
             let (conversation, last_seq) =
                 open_direct_conversation(conn, req.sender.id, to.id, req.at)?;
+            plan = Some(safety::judge_direct(
+                conn,
+                req.sender.id,
+                to.id,
+                conversation,
+                last_seq,
+                req.requests,
+            )?);
             let mut audience = vec![req.sender.id];
             if to.id != req.sender.id {
                 audience.push(to.id);
@@ -84,6 +94,8 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
             let sender = standing(conn, *group, req.sender.id)?;
             sender.require_current()?;
             group_rules::may_send(sender.role, &row.settings)?;
+            // Sending in a group that is a request for the sender accepts it.
+            safety::accept_group(conn, *group, req.sender.id)?;
             (
                 *group,
                 last_seq(conn, *group)?,
@@ -115,6 +127,9 @@ pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreE
     })
     .map_err(other)?;
     let id = MessageId(conn.last_insert_rowid());
+    if let (Some(plan), Some(to)) = (plan, req.recipient()) {
+        safety::apply_direct(conn, plan, conversation, req.sender.id, to.id)?;
+    }
     attach_all(conn, id, req.sender.id, &req.attachments, req.at)?;
 
     let blind = match (&req.to, req.reply_to) {

@@ -189,14 +189,15 @@ impl Connection {
                     Err(error) => Err(error),
                 };
                 match result {
-                    Ok(to) if active => {
+                    Ok(Some(to)) if active => {
                         self.typing.insert(to, Instant::now());
                         Ok(())
                     }
-                    Ok(to) => {
+                    Ok(Some(to)) => {
                         self.typing.remove(&to);
                         Ok(())
                     }
+                    Ok(None) => Ok(()),
                     Err(error) => self.send_error(&error, None).await,
                 }
             }
@@ -308,28 +309,28 @@ fn receipt(status: &str, ids: &[i64]) -> Result<(MessageStatus, Vec<MessageId>),
 }
 
 /// Relays a typing indicator to the person or group `target` names (the rate limit is
-/// checked already).
+/// checked already); `None` when it may not reach them (dropped without an error).
 async fn typing_to(
     app: &App,
     user: &User,
     target: Target,
     active: bool,
-) -> Result<TypingTo, Error> {
+) -> Result<Option<TypingTo>, Error> {
     match target {
         Target::User(to) => presence::typing(app, user, &to, active)
             .await
-            .map(|to| TypingTo::User(to.id)),
+            .map(|to| to.map(|to| TypingTo::User(to.id))),
         Target::Group(id) | Target::Conversation(id) => {
             match app.store.direct_party(user.id, id).await? {
                 Some(other) => {
                     let to = Username::from_trusted(other.username);
                     presence::typing(app, user, &to, active)
                         .await
-                        .map(|to| TypingTo::User(to.id))
+                        .map(|to| to.map(|to| TypingTo::User(to.id)))
                 }
                 None => presence::typing_in_group(app, user, id, active)
                     .await
-                    .map(|()| TypingTo::Group(id)),
+                    .map(|()| Some(TypingTo::Group(id))),
             }
         }
     }

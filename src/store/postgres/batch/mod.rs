@@ -15,6 +15,7 @@
 
 mod audience;
 mod members;
+mod requests;
 mod sends;
 pub(super) mod statuses;
 

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use sqlx::{AssertSqlSafe, PgConnection, Row};
 
 use super::audience::audiences;
+use super::requests;
 use super::{Written, lock_then_read};
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
@@ -206,6 +207,8 @@ async fn insert(
             }
         }
     }
+    let planned =
+        requests::judge_batch(conn, requests, &conversations, &last_seq, &mut audiences).await?;
     let going: Vec<usize> = (0..requests.len())
         .filter(|i| audiences[*i].is_ok())
         .collect();
@@ -265,6 +268,14 @@ async fn insert(
             "a concurrent send stored one of the batch's client ids".into(),
         ));
     }
+    let group_sends = sending
+        .iter()
+        .filter_map(|r| match r.to {
+            Destination::Group(group) => Some((group, r.sender.id)),
+            Destination::Direct(_) => None,
+        })
+        .collect();
+    requests::apply_batch(conn, planned, group_sends).await?;
     for (message, request) in messages.iter_mut().zip(&sending) {
         if !request.attachments.is_empty() {
             record_attachments(conn, message.id, &request.attachments).await?;

@@ -198,6 +198,12 @@ pub(in crate::store::postgres) async fn advance(
             });
         }
     }
+    let direct_keys: Vec<(ConversationId, UserId)> = steps
+        .iter()
+        .filter(|s| !resolved.groups.contains(&s.conversation))
+        .map(|s| (s.conversation, s.reader))
+        .collect();
+    let withheld = super::requests::withheld(conn, &direct_keys).await?;
     let mut moved = moved_messages(conn, changes, &steps).await?;
     write(conn, changes, &steps).await?;
 
@@ -228,6 +234,7 @@ pub(in crate::store::postgres) async fn advance(
             others: Others::of(&step.others),
             live_max: change.live_max,
             at: change.at,
+            withheld: withheld.contains(&(step.conversation, step.reader)),
         };
         if let Some(Ok(Written::Moved {
             updated, groups, ..
