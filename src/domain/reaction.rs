@@ -14,7 +14,7 @@ use super::message::Reaction;
 /// The newest Emoji version the contract accepts.
 const NEWEST: UnicodeVersion = UnicodeVersion::new(15, 1);
 
-/// The longest emoji accepted, in UTF-8 bytes.
+/// The longest emoji accepted, in UTF-8 bytes, as given and fully-qualified.
 pub const MAX_EMOJI_BYTES: usize = 32;
 
 /// One RGI emoji sequence, fully-qualified.
@@ -34,8 +34,10 @@ impl Emoji {
         if raw.len() > MAX_EMOJI_BYTES {
             return Err(refuse());
         }
+        // The bound holds for the form stored too: an emoji whose fully-qualified form is longer
+        // is refused in every spelling, so whatever is stored parses again.
         let found = emojis::get(raw)
-            .filter(|e| e.unicode_version() <= NEWEST)
+            .filter(|e| e.unicode_version() <= NEWEST && e.as_str().len() <= MAX_EMOJI_BYTES)
             .ok_or_else(refuse)?;
         Ok(Emoji(found.as_str()))
     }
@@ -90,6 +92,21 @@ mod tests {
             let err = Emoji::parse(bad).unwrap_err();
             assert_eq!(err.code(), code::INVALID_EMOJI, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn what_is_stored_parses_again() {
+        // A kiss with two skin tones is 35 bytes fully-qualified, and 32 without its VS16:
+        // that spelling must not be let in to be stored as a form the server itself refuses.
+        let unqualified = "👩🏼\u{200d}❤\u{200d}💋\u{200d}👩🏾";
+        let qualified = "👩🏼\u{200d}❤\u{fe0f}\u{200d}💋\u{200d}👩🏾";
+        assert_eq!((unqualified.len(), qualified.len()), (32, 35));
+        for spelling in [unqualified, qualified] {
+            let err = Emoji::parse(spelling).unwrap_err();
+            assert_eq!(err.code(), code::INVALID_EMOJI, "{spelling:?}");
+        }
+        let heart = Emoji::parse("❤").unwrap();
+        assert_eq!(Emoji::parse(heart.as_str()).unwrap(), heart);
     }
 
     #[test]

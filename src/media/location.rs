@@ -12,6 +12,11 @@ const MAX_MOOV: u64 = 32 << 20;
 /// Boxes whose children are boxes, on the way to a location.
 const CONTAINERS: [&[u8; 4]; 4] = [b"moov", b"trak", b"udta", b"meta"];
 
+/// How deep in `moov` boxes are looked into. A location is at most four levels down
+/// (`moov/trak/udta/meta/ilst`); going deeper would let a crafted file of nested boxes
+/// overflow the stack.
+const MAX_DEPTH: usize = 8;
+
 /// Zeroes the payload of every location box in the file; returns how many were found.
 pub fn erase(file: &mut (impl Read + Write + Seek)) -> std::io::Result<usize> {
     let len = file.seek(SeekFrom::End(0))?;
@@ -26,7 +31,7 @@ pub fn erase(file: &mut (impl Read + Write + Seek)) -> std::io::Result<usize> {
             file.seek(SeekFrom::Start(at))?;
             file.read_exact(&mut moov)?;
             let mut spans = Vec::new();
-            locations(&moov, header as usize, moov.len(), false, &mut spans);
+            locations(&moov, header as usize, moov.len(), false, 0, &mut spans);
             for (start, end) in &spans {
                 file.seek(SeekFrom::Start(at + *start as u64))?;
                 file.write_all(&vec![0u8; end - start])?;
@@ -58,7 +63,8 @@ fn box_header(
         0 => (len - at, 8),
         n => (n, 8),
     };
-    let size = if size < header || at + size > len {
+    // A size past the end of the file (or of the address space) is unreadable.
+    let size = if size < header || at.checked_add(size).is_none_or(|end| end > len) {
         0
     } else {
         size
@@ -66,9 +72,19 @@ fn box_header(
     Ok((size, kind, header))
 }
 
-/// The payload spans of location boxes among the boxes in `data[from..to]`; `items` is true
-/// inside a `meta` box, whose item list holds values.
-fn locations(data: &[u8], from: usize, to: usize, items: bool, spans: &mut Vec<(usize, usize)>) {
+/// The payload spans of location boxes among the boxes in `data[from..to]`, `depth` levels
+/// inside `moov`; `items` is true inside a `meta` box, whose item list holds values.
+fn locations(
+    data: &[u8],
+    from: usize,
+    to: usize,
+    items: bool,
+    depth: usize,
+    spans: &mut Vec<(usize, usize)>,
+) {
+    if depth > MAX_DEPTH {
+        return;
+    }
     let mut at = from;
     while at + 8 <= to {
         let size =
@@ -90,9 +106,9 @@ fn locations(data: &[u8], from: usize, to: usize, items: bool, spans: &mut Vec<(
             } else {
                 4
             };
-            locations(data, payload + skip, at + size, true, spans);
+            locations(data, payload + skip, at + size, true, depth + 1, spans);
         } else if CONTAINERS.contains(&&kind) {
-            locations(data, payload, at + size, items, spans);
+            locations(data, payload, at + size, items, depth + 1, spans);
         }
         at += size;
     }
@@ -140,6 +156,35 @@ mod tests {
             erased.windows(4).any(|w| w == [7, 7, 7, 7]),
             "other boxes are untouched"
         );
+    }
+
+    #[test]
+    fn a_box_size_that_would_wrap_around_ends_the_walk() {
+        // A box whose 64-bit size runs past the end of the address space: taken as it is, the
+        // walk would wrap back to the start of the file and go round for ever.
+        let mut file = boxed(b"free", &[0; 8]);
+        file.extend_from_slice(&1u32.to_be_bytes());
+        file.extend_from_slice(b"free");
+        file.extend_from_slice(&(u64::MAX - 15).to_be_bytes());
+        let mut cursor = Cursor::new(file.clone());
+        assert_eq!(erase(&mut cursor).unwrap(), 0);
+        assert_eq!(cursor.into_inner(), file);
+    }
+
+    #[test]
+    fn boxes_nested_deeper_than_any_video_are_not_followed() {
+        // 100,000 `udta` boxes inside one another (800 KB): following them all would overflow
+        // the stack of the thread doing it and abort the server.
+        let depth = 100_000;
+        let mut moov = Vec::with_capacity(8 * (depth + 1));
+        for level in 0..=depth {
+            let size = (8 * (depth + 1 - level)) as u32;
+            moov.extend_from_slice(&size.to_be_bytes());
+            moov.extend_from_slice(if level == 0 { b"moov" } else { b"udta" });
+        }
+        let mut cursor = Cursor::new(moov.clone());
+        assert_eq!(erase(&mut cursor).unwrap(), 0);
+        assert_eq!(cursor.into_inner(), moov);
     }
 
     #[test]

@@ -93,7 +93,8 @@ pub fn process(original: Bytes, format: ImageFormat, max_pixels: u64) -> Process
         ));
     }
     // Decoded from the original: its orientation lives in the metadata about to go.
-    let Ok((image, orientation, icc)) = decode(&original, format, max_pixels) else {
+    let decoded = unpanicked(|| decode(&original, format, max_pixels));
+    let Some(Ok((image, orientation, icc))) = decoded else {
         return unreadable(strip_metadata(original, format));
     };
     let mut upright = image;
@@ -127,21 +128,35 @@ fn unreadable(bytes: Bytes) -> Processed {
     }
 }
 
+/// What `read` returns, or `None` if it panics. The decoders are other crates' parsers of
+/// hostile bytes, and one has panicked on a crafted file (zune-jpeg 0.5.15's AVX2 IDCT): a
+/// file a decoder cannot get through is kept undecoded, like any other it cannot read.
+fn unpanicked<T>(read: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)).ok()
+}
+
 /// The dimensions an image's header declares, read without decoding it.
 fn header_dimensions(bytes: &[u8], format: ImageFormat) -> Option<(u32, u32)> {
-    let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(format);
-    reader.into_dimensions().ok()
+    unpanicked(|| {
+        let mut reader = ImageReader::new(Cursor::new(bytes));
+        reader.set_format(format);
+        reader.into_dimensions().ok()
+    })
+    .flatten()
 }
 
 /// The orientation an image's metadata gives, read from its headers without decoding pixels.
 fn header_orientation(bytes: &[u8], format: ImageFormat) -> Orientation {
-    let mut reader = ImageReader::new(Cursor::new(bytes));
-    reader.set_format(format);
-    reader
-        .into_decoder()
-        .and_then(|mut decoder| decoder.orientation())
-        .unwrap_or(Orientation::NoTransforms)
+    unpanicked(|| {
+        let mut reader = ImageReader::new(Cursor::new(bytes));
+        reader.set_format(format);
+        reader
+            .into_decoder()
+            .and_then(|mut decoder| decoder.orientation())
+            .ok()
+    })
+    .flatten()
+    .unwrap_or(Orientation::NoTransforms)
 }
 
 /// A JPEG that is not decoded keeps its orientation, alone, in a minimal EXIF block (a TIFF
@@ -368,6 +383,18 @@ mod tests {
         assert_eq!(done.dimensions, Some((64, 48)));
         assert!(done.thumbnail.is_some());
         assert!(image::load_from_memory(&done.bytes).is_ok());
+    }
+
+    #[test]
+    fn a_file_that_makes_the_decoder_panic_is_kept_undecoded() {
+        // Found by fuzzing (`fuzz/regressions/upload_image/`): a crafted JPEG on which
+        // zune-jpeg 0.5.15's AVX2 IDCT unwraps a `None`.
+        let hostile = include_bytes!("../../fuzz/regressions/upload_image/jpeg-decoder-panics");
+        assert_eq!(sniff(hostile), "image/jpeg");
+        let done = process(Bytes::from_static(hostile), ImageFormat::Jpeg, 1 << 16);
+        assert_eq!(done.dimensions, None);
+        assert!(done.thumbnail.is_none());
+        assert_eq!(sniff(&done.bytes), "image/jpeg");
     }
 
     #[test]

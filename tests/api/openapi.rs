@@ -3,7 +3,10 @@
 //! against a real server and checks that each answer has a documented status, content type and
 //! schema, that input the document calls invalid is refused, that no answer is a 5xx, and that
 //! operations declared as needing a caller refuse requests without one. It runs as a bearer-token
-//! caller, as a cookie-session caller (with its CSRF token) and anonymously.
+//! caller, as a cookie-session caller (with its CSRF token) and anonymously, and as a second
+//! user: both users share a direct conversation, a group, messages in each and an upload, and
+//! the generated requests name them (each user's name, the real message, group and upload ids)
+//! most of the time, so that routes naming another user or an id reach real data, not only 404s.
 //!
 //! The executable is `$LINKUP_SCHEMATHESIS`, else `schemathesis` or `st` on the PATH. Without it
 //! the test is skipped, unless `LINKUP_REQUIRE_TOOLS=1` (CI, the test-runner script) makes that a
@@ -18,7 +21,7 @@ use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use tokio::process::Command;
 
-use crate::support::{Client, TestApp, assert_error};
+use crate::support::{Client, TestApp, assert_error, id};
 
 /// The checks, by the names of schemathesis 4.32's `--checks`.
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,\
@@ -66,11 +69,98 @@ struct Run {
     selection: &'static [&'static str],
 }
 
+/// What the two users of the run share: the ids schemathesis is told to name.
+struct Shared {
+    people: [&'static str; 2],
+    messages: Vec<i64>,
+    group: i64,
+    upload: String,
+}
+
+impl Shared {
+    /// carol and dave write to each other, carol creates a group with dave where both write,
+    /// and carol uploads a file and sends it to dave in a reply.
+    async fn make(app: &TestApp, carol: &Client, dave: &Client) -> Shared {
+        // The document's examples: carol (password123) marks message 1, from dave.
+        let first = id(&dave.send_created("carol", "hello-1", "hello").await);
+        let second = id(&carol.send_created("dave", "hello-2", "hi dave").await);
+        let group = carol.create_group_ok("Atlas", &["dave"]).await;
+        let third = carol.group_send_ok(group, "group-1").await;
+        let fourth = dave.group_send_ok(group, "group-2").await;
+        let response = carol
+            .http
+            .post(format!("{}/api/uploads?filename=notes.txt", app.url))
+            .bearer_auth(carol.bearer.as_deref().expect("token"))
+            .body("meeting notes")
+            .send()
+            .await
+            .expect("upload sent");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let upload: Value = response.json().await.expect("upload body");
+        let upload = upload["id"].as_str().expect("upload id").to_owned();
+        let send = json!({"client_id": "with-file", "body": "the notes", "reply_to": first,
+                          "attachments": [upload]});
+        let (status, sent) = carol.post("/api/conversations/dave/messages", send).await;
+        assert_eq!(status, StatusCode::CREATED, "{sent}");
+        Shared {
+            people: ["carol", "dave"],
+            messages: vec![first, second, third, fourth, id(&sent)],
+            group,
+            upload,
+        }
+    }
+
+    /// The schemathesis.toml of every run: dictionaries of the real names and ids, which the
+    /// path parameters and body fields that name a user, a message, a group or an upload take
+    /// nine times out of ten (the other time, a generated value).
+    fn config(&self) -> String {
+        format!(
+            r#"[dictionaries.people]
+values = {people}
+[dictionaries.messages]
+values = {messages}
+[dictionaries.groups]
+values = [{group}]
+[dictionaries.uploads]
+values = [{upload}]
+
+[parameters]
+"path.username" = {{ dictionary = "people", probability = 0.9 }}
+"body.members[*]" = {{ dictionary = "people", probability = 0.9 }}
+"body.usernames[*]" = {{ dictionary = "people", probability = 0.9 }}
+"body.message_ids[*]" = {{ dictionary = "messages", probability = 0.9 }}
+"body.up_to_id" = {{ dictionary = "messages", probability = 0.9 }}
+"body.reply_to" = {{ dictionary = "messages", probability = 0.9 }}
+"body.attachments[*]" = {{ dictionary = "uploads", probability = 0.9 }}
+
+[[operations]]
+include-path-regex = '^/api/messages/\{{id\}}'
+parameters = {{ "path.id" = {{ dictionary = "messages", probability = 0.9 }} }}
+
+[[operations]]
+include-path-regex = '^/api/groups/\{{id\}}'
+parameters = {{ "path.id" = {{ dictionary = "groups", probability = 0.9 }} }}
+
+[[operations]]
+include-path-regex = '^/api/uploads/\{{id\}}'
+parameters = {{ "path.id" = {{ dictionary = "uploads", probability = 0.9 }} }}
+"#,
+            people = json!(self.people),
+            messages = json!(self.messages),
+            group = self.group,
+            upload = json!(self.upload),
+        )
+    }
+}
+
 impl Run {
-    /// Runs schemathesis against `url`; returns the failure report, if any.
-    async fn failure(&self, tool: &Path, url: &str) -> Option<String> {
-        // schemathesis keeps caches (`.hypothesis`, `.schemathesis`) in its working directory.
+    /// Runs schemathesis against `url` with `config` as its schemathesis.toml; returns the
+    /// failure report, if any.
+    async fn failure(&self, tool: &Path, url: &str, config: &str) -> Option<String> {
+        // schemathesis keeps caches (`.hypothesis`, `.schemathesis`) in its working directory,
+        // and reads its configuration from there.
         let workdir = tempfile::tempdir().expect("working directory");
+        std::fs::write(workdir.path().join("schemathesis.toml"), config).expect("config written");
         let mut command = Command::new(tool);
         command
             .args(["run", &format!("{url}/api/openapi.json")])
@@ -135,9 +225,8 @@ fn bearer(client: &Client) -> String {
 #[tokio::test]
 async fn schemathesis_finds_the_server_as_documented() {
     let Some(tool) = schemathesis() else { return };
-    // The document's examples: carol (password123) logs in and marks message 1, from dave.
     let (app, [carol, dave]) = TestApp::with_token_users(["carol", "dave"]).await;
-    dave.send_created("carol", "hello-1", "hello").await;
+    let shared = Shared::make(&app, &carol, &dave).await;
     let (cookie, csrf) = session(&app, "carol").await;
     let logout = app.token_client("carol").await;
     let runs = [
@@ -146,6 +235,11 @@ async fn schemathesis_finds_the_server_as_documented() {
             headers: vec![bearer(&carol)],
             // Logging out would revoke the token the rest of the run uses.
             selection: &["--exclude-path", "/api/auth/logout"],
+        },
+        Run {
+            caller: "the other user, on the routes that name a user or an id",
+            headers: vec![bearer(&dave)],
+            selection: &["--include-path-regex", r"\{(username|id)\}"],
         },
         Run {
             caller: "a cookie-session caller",
@@ -173,7 +267,8 @@ async fn schemathesis_finds_the_server_as_documented() {
             selection: &["--include-path", "/api/auth/logout"],
         },
     ];
-    let failures = join_all(runs.iter().map(|run| run.failure(&tool, &app.url))).await;
+    let config = shared.config();
+    let failures = join_all(runs.iter().map(|run| run.failure(&tool, &app.url, &config))).await;
     let failures: Vec<String> = failures.into_iter().flatten().collect();
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     app.stop().await;

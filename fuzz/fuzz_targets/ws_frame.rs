@@ -1,0 +1,4 @@
+//! `linkup_fuzz::ws_frame` on every input (see `fuzz/src/lib.rs`).
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| linkup_fuzz::ws_frame(data));
