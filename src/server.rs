@@ -243,8 +243,12 @@ fn max_connections(config: &Config) -> usize {
         })
 }
 
+/// The longest connection timeout honoured (a year): a longer one would overflow the clock
+/// each connection adds it to, and panic the accept loop at the first connection.
+const LONGEST_TIMEOUT_SECS: u64 = 365 * 86_400;
+
 fn timeouts(config: &Config) -> Timeouts {
-    let secs = |s: u64| Duration::from_secs(s.max(1));
+    let secs = |s: u64| Duration::from_secs(s.clamp(1, LONGEST_TIMEOUT_SECS));
     Timeouts {
         header: secs(config.header_timeout_secs),
         body: secs(config.body_timeout_secs),
@@ -284,4 +288,22 @@ fn spawn_housekeeping(state: AppState) -> JoinHandle<()> {
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::listener::watch::Watch;
+
+    #[test]
+    fn huge_timeouts_are_capped_instead_of_overflowing_the_clock() {
+        let mut config = Config::for_tests("/nonexistent");
+        config.header_timeout_secs = u64::MAX;
+        config.body_timeout_secs = u64::MAX;
+        config.keepalive_timeout_secs = u64::MAX;
+        // Each connection's clock adds these to the time now.
+        let watch = Watch::new(timeouts(&config));
+        watch.request_started();
+        watch.request_finished();
+    }
 }

@@ -8,7 +8,10 @@
 //! keep-alive timeout. While a request is handled there is none (its body has a timeout of its
 //! own, between bytes; see `service`), and an upgraded connection (a WebSocket) has none for
 //! good: sockets have their own ping rule. A read that passes the deadline fails with
-//! `TimedOut`, and hyper closes the connection.
+//! `TimedOut`, and hyper closes the connection. Answers are timed too: a write the client
+//! takes no byte of within the body timeout fails the same way, so a client that stops
+//! reading (a "slow read") cannot hold its connection while a request of its waits to be
+//! answered; a WebSocket's writes have their own timeout.
 
 use std::io;
 use std::pin::Pin;
@@ -143,6 +146,11 @@ impl Watch {
         self.update(|state, _| state.cut = true);
     }
 
+    /// Whether writes are timed: not once the connection is a WebSocket.
+    fn writes_timed(&self) -> bool {
+        self.state.lock().is_ok_and(|state| !state.upgraded)
+    }
+
     /// The deadline now, or `Err` if the connection was cut.
     fn deadline(&self) -> Result<Option<Instant>, ()> {
         match self.state.lock() {
@@ -177,6 +185,10 @@ pub struct Conn {
     watch: Arc<Watch>,
     /// Allocated the first time a read waits with a deadline, then reset.
     timer: Option<Pin<Box<Sleep>>>,
+    /// Allocated the first time a write waits for the client, then reset.
+    write_timer: Option<Pin<Box<Sleep>>>,
+    /// A write is waiting for the client to take bytes (its timer runs).
+    write_waiting: bool,
     /// Where the next byte read lies, for the escaper.
     line: Line,
     /// Escaped bytes that did not fit the last read's buffer, handed out first.
@@ -191,6 +203,8 @@ impl Conn {
             stream,
             watch,
             timer: None,
+            write_timer: None,
+            write_waiting: false,
             line: Line::Elsewhere,
             pending: Vec::new(),
             read_any: false,
@@ -213,6 +227,38 @@ impl Conn {
             let fit = bytes.len().min(buf.remaining());
             buf.put_slice(&bytes[..fit]);
             self.pending = bytes[fit..].to_vec();
+        }
+    }
+
+    /// The outcome of a write: one that waits for the client starts the body timeout (unless
+    /// it runs already); one that goes through stops it. A write still waiting when the
+    /// timeout runs out fails, and the connection is cut.
+    fn written<T>(
+        &mut self,
+        cx: &mut Context<'_>,
+        outcome: Poll<io::Result<T>>,
+    ) -> Poll<io::Result<T>> {
+        if outcome.is_ready() {
+            self.write_waiting = false;
+            return outcome;
+        }
+        if !self.watch.writes_timed() {
+            return Poll::Pending;
+        }
+        let limit = self.watch.timeouts.body;
+        let timer = self
+            .write_timer
+            .get_or_insert_with(|| Box::pin(sleep_until(Instant::now() + limit)));
+        if !self.write_waiting {
+            timer.as_mut().reset(Instant::now() + limit);
+            self.write_waiting = true;
+        }
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.watch.cut();
+                Poll::Ready(Err(timed_out()))
+            }
+            Poll::Pending => Poll::Pending,
         }
     }
 }
@@ -276,7 +322,8 @@ impl AsyncWrite for Conn {
         if this.watch.deadline().is_err() {
             return Poll::Ready(Err(timed_out()));
         }
-        Pin::new(&mut this.stream).poll_write(cx, buf)
+        let outcome = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.written(cx, outcome)
     }
 
     fn poll_write_vectored(
@@ -288,7 +335,8 @@ impl AsyncWrite for Conn {
         if this.watch.deadline().is_err() {
             return Poll::Ready(Err(timed_out()));
         }
-        Pin::new(&mut this.stream).poll_write_vectored(cx, bufs)
+        let outcome = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.written(cx, outcome)
     }
 
     fn is_write_vectored(&self) -> bool {

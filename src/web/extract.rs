@@ -141,14 +141,17 @@ impl FromRequestParts<AppState> for ClientAddress {
             .extensions
             .get::<ConnectInfo<std::net::SocketAddr>>()
             .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
-        let forwarded = parts
+        // Read lossily, never skipped: a proxy appends its hop to the line the client sent,
+        // and bytes the client put there that are not ASCII must not hide that hop.
+        let forwarded: Vec<String> = parts
             .headers
             .get_all("x-forwarded-for")
             .iter()
-            .filter_map(|v| v.to_str().ok());
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
         Ok(client_address(
             peer,
-            forwarded,
+            forwarded.iter().map(String::as_str),
             &state.settings.trusted_proxies,
         ))
     }

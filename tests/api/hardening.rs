@@ -194,6 +194,42 @@ async fn a_slow_but_steady_upload_is_served() {
     app.stop().await;
 }
 
+/// The server's count of its open connections, from `/metrics` (this request's included).
+async fn open_connections(app: &TestApp) -> i64 {
+    let response = reqwest::get(format!("{}/metrics", app.url)).await.unwrap();
+    let text = response.text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix("linkup_open_connections "))
+        .and_then(|value| value.trim().parse().ok())
+        .expect("the open connections gauge")
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_answers_is_cut_off() {
+    let app = TestApp::spawn_with(|c| {
+        c.body_timeout_secs = 1;
+        c.keepalive_timeout_secs = 1;
+    })
+    .await;
+    // A small receive window, many answers asked for at once (pipelined), none read: the
+    // server's writes stall with requests still to answer (a "slow read").
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stalled = socket.connect(app.server.addr()).await.unwrap();
+    let requests = "GET /api/openapi.json HTTP/1.1\r\nHost: linkup\r\n\r\n".repeat(200);
+    stalled.write_all(requests.as_bytes()).await.unwrap();
+    let started = Instant::now();
+    while open_connections(&app).await > 1 {
+        assert!(
+            started.elapsed() < CUT_WAIT,
+            "a client that reads nothing keeps its connection"
+        );
+        sleep(Duration::from_millis(200)).await;
+    }
+    drop(stalled);
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_and_a_busy_one_is_not() {
     let app = TestApp::spawn_with(|c| c.keepalive_timeout_secs = 1).await;

@@ -273,6 +273,36 @@ async fn behind_a_trusted_proxy_the_client_is_the_hop_the_proxy_added() {
 }
 
 #[tokio::test]
+async fn bytes_a_client_put_before_the_proxys_hop_do_not_hide_it() {
+    let app = spawn_with_default_limits(|c| {
+        c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+    })
+    .await;
+    app.signup("alice").await;
+    let proxy = client_from(&app, "127.0.0.1");
+    let guesses = (0..36)
+        .map(|_| forwarded(&proxy, "203.0.113.5", "wrong-guess"))
+        .collect();
+    Burst::send(guesses)
+        .await
+        .assert_limited_to(30, StatusCode::UNAUTHORIZED);
+    // A proxy appends its hop to the header the client sent, on the same line (nginx's
+    // `$proxy_add_x_forwarded_for`); bytes there that are not ASCII must not hide the hop and
+    // give the same client a fresh bucket.
+    let garbled = header::HeaderValue::from_bytes(b"caf\xe9, 203.0.113.5").unwrap();
+    let more = (0..20)
+        .map(|_| guess(&proxy, "/api/auth/login").header("x-forwarded-for", garbled.clone()))
+        .collect();
+    let burst = Burst::send(more).await;
+    assert!(
+        burst.statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "the same client's guesses, counted afresh: {:?}",
+        burst.statuses
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn an_untrusted_peer_cannot_pick_its_address() {
     let app = spawn_with_default_limits(|c| {
         c.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
