@@ -1,8 +1,8 @@
 //! Accounts, reports and operators (v2 safety): a report keeps the message as it was and holds
 //! its attachments' bytes until housekeeping forgets it; who may report what; a suspended or
 //! deleted account has no session, token or login; a reset password logs in once within its
-//! time; what a deletion undoes and the account's retirement; one export an hour; expired
-//! sessions forgotten.
+//! time; what a deletion undoes and the account's retirement; one export an hour (expired
+//! sessions and tokens: `sessions`).
 
 use crate::calls::*;
 
@@ -254,19 +254,6 @@ async fn one_export_an_hour(store: &dyn Store) {
     );
 }
 
-async fn housekeeping_forgets_expired_sessions_only(store: &dyn Store) {
-    let [bob] = users(store, ["bob"]).await;
-    let now = Timestamp::now();
-    create_session(store, b"short", &bob, "csrf", at(now, HOUR)).await;
-    create_session(store, b"long", &bob, "csrf", at(now, DAY)).await;
-    purge(store, at(now, HOUR), Timestamp(0)).await;
-    assert!(
-        session(store, b"short", now).await.is_none(),
-        "expired: gone"
-    );
-    assert!(session(store, b"long", now).await.is_some());
-}
-
 stories!(
     a_report_keeps_the_message_as_it_was_and_holds_its_bytes,
     only_a_member_who_can_see_a_live_message_of_anothers_reports_it,
@@ -276,5 +263,4 @@ stories!(
     a_footprint_lists_what_a_deletion_undoes,
     a_retired_account_is_renamed_and_its_name_held,
     one_export_an_hour,
-    housekeeping_forgets_expired_sessions_only,
 );
