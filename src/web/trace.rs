@@ -42,29 +42,9 @@ pub fn redacted(uri: &Uri) -> String {
 /// Whether a raw query parameter name decodes to `access_token` (any case, `+` or `%XX`
 /// escapes included), so a disguised name is redacted too.
 fn is_token_name(raw: &str) -> bool {
-    let decoded: Vec<u8> = percent_decode(raw.replace('+', " ").as_bytes());
+    let spaced = raw.replace('+', " ");
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(&spaced).collect();
     decoded.eq_ignore_ascii_case(b"access_token")
-}
-
-fn percent_decode(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
