@@ -179,7 +179,9 @@ impl Drop for Slot {
 }
 
 /// An accepted TCP stream that fails its reads once its watch's deadline has passed, and
-/// escapes raw non-ASCII bytes in request lines (`escape`).
+/// escapes raw non-ASCII bytes in request lines (`escape`). A connection that opens with the
+/// HTTP/2 preface fails its read there, and hyper closes it unserved: the server speaks
+/// HTTP/1.1 only.
 pub struct Conn {
     stream: TcpStream,
     watch: Arc<Watch>,
@@ -193,7 +195,8 @@ pub struct Conn {
     line: Line,
     /// Escaped bytes that did not fit the last read's buffer, handed out first.
     pending: Vec<u8>,
-    read_any: bool,
+    /// How far the connection's first bytes follow the HTTP/2 preface.
+    preface: Preface,
     _slot: Slot,
 }
 
@@ -207,7 +210,7 @@ impl Conn {
             write_waiting: false,
             line: Line::Elsewhere,
             pending: Vec::new(),
-            read_any: false,
+            preface: Preface::START,
             _slot: slot,
         }
     }
@@ -217,10 +220,17 @@ impl Conn {
     }
 
     /// Bytes were read into `buf` after `before`: tell the watch, and escape a request line.
-    fn arrived(&mut self, buf: &mut ReadBuf<'_>, before: usize) {
+    /// Fails on the HTTP/2 preface.
+    fn arrived(&mut self, buf: &mut ReadBuf<'_>, before: usize) -> io::Result<()> {
+        if self.preface.seen(&buf.filled()[before..]) {
+            buf.set_filled(before);
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "HTTP/2 is not served (HTTP/1.1 only)",
+            ));
+        }
         let starts_request = self.watch.bytes_arrived();
-        let first = !std::mem::replace(&mut self.read_any, true);
-        let (line, escaped) = escape(&buf.filled()[before..], self.line, starts_request, first);
+        let (line, escaped) = escape(&buf.filled()[before..], self.line, starts_request);
         self.line = line;
         if let Some(bytes) = escaped {
             buf.set_filled(before);
@@ -228,6 +238,7 @@ impl Conn {
             buf.put_slice(&bytes[..fit]);
             self.pending = bytes[fit..].to_vec();
         }
+        Ok(())
     }
 
     /// The outcome of a write: one that waits for the client starts the body timeout (unless
@@ -285,12 +296,10 @@ impl AsyncRead for Conn {
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before {
-                    this.arrived(buf, before);
-                }
-                Poll::Ready(Ok(()))
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                Poll::Ready(this.arrived(buf, before))
             }
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
             Poll::Pending => {
                 this.watch.reader.register(cx.waker());
