@@ -2,7 +2,11 @@
 //! it. hyper refuses such a line with a bare `400` (no body), before any of our code runs;
 //! escaped, the address reaches the router like any other, and one that is not UTF-8 under
 //! `/api/` or `/ws/` gets its JSON error there (`web::utf8`). Only request lines are touched,
-//! never headers, bodies, HTTP/2 or upgraded connections.
+//! never headers, bodies or upgraded connections.
+//!
+//! The server speaks HTTP/1.1 only (HTTP/2 belongs to the TLS proxy in front): `Preface`
+//! follows a connection's first bytes, and the stream closes one that opens with the HTTP/2
+//! preface before hyper sees it.
 
 /// Where the bytes being read are, for the escaper.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,30 +15,47 @@ pub enum Line {
     Elsewhere,
     /// Inside a request line, up to its `\n`.
     Request,
-    /// An HTTP/2 connection (its preface was seen): binary, never touched.
-    Off,
 }
 
 /// The HTTP/2 connection preface's first line.
 const PREFACE: &[u8] = b"PRI * HTTP/2.0";
 
+/// How much of the HTTP/2 preface's first line a connection's first bytes have matched so
+/// far, however the reads split them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preface {
+    /// The first bytes so far, all of them a beginning of the line.
+    Matched(usize),
+    /// They differ from the line: an HTTP/1 connection.
+    No,
+}
+
+impl Preface {
+    /// A connection that has sent nothing yet.
+    pub const START: Preface = Preface::Matched(0);
+
+    /// Follows the next bytes read; true once the whole line has been seen (an HTTP/2
+    /// connection, to be closed).
+    pub fn seen(&mut self, bytes: &[u8]) -> bool {
+        let Preface::Matched(done) = *self else {
+            return false;
+        };
+        let rest = &PREFACE[done..];
+        let more = rest.len().min(bytes.len());
+        if bytes[..more] != rest[..more] {
+            *self = Preface::No;
+            return false;
+        }
+        *self = Preface::Matched(done + more);
+        done + more == PREFACE.len()
+    }
+}
+
 /// Escapes the non-ASCII bytes of `bytes` that lie in a request line, given where the first
 /// of them lies; returns the new position, and the rewritten bytes if anything changed.
 /// `starts_request` says these bytes are the first of a request.
-pub fn escape(
-    bytes: &[u8],
-    mut line: Line,
-    starts_request: bool,
-    first_of_connection: bool,
-) -> (Line, Option<Vec<u8>>) {
-    if line == Line::Off {
-        return (line, None);
-    }
+pub fn escape(bytes: &[u8], mut line: Line, starts_request: bool) -> (Line, Option<Vec<u8>>) {
     if starts_request {
-        let prefix = &bytes[..bytes.len().min(PREFACE.len())];
-        if first_of_connection && PREFACE.starts_with(prefix) {
-            return (Line::Off, None);
-        }
         // The rest of a body hyper is draining after its answer looks like no request line.
         line = if looks_like_a_method(bytes) {
             Line::Request
@@ -81,7 +102,7 @@ mod tests {
     #[test]
     fn only_the_request_line_is_escaped() {
         let request = b"GET /api/\xff\xfe?q=\xc3 HTTP/1.1\r\nX-Name: caf\xe9\r\n\r\n";
-        let (line, out) = escape(request, Line::Elsewhere, true, true);
+        let (line, out) = escape(request, Line::Elsewhere, true);
         assert_eq!(line, Line::Elsewhere);
         assert_eq!(
             out.unwrap(),
@@ -91,14 +112,14 @@ mod tests {
 
     #[test]
     fn a_line_split_across_reads_is_escaped_to_its_end() {
-        let (line, out) = escape(b"GET /a\xff", Line::Elsewhere, true, true);
+        let (line, out) = escape(b"GET /a\xff", Line::Elsewhere, true);
         assert_eq!((line, out.unwrap()), (Line::Request, b"GET /a%FF".to_vec()));
-        let (line, out) = escape(b"\xff HTTP/1.1\r\n\xff", line, false, false);
+        let (line, out) = escape(b"\xff HTTP/1.1\r\n\xff", line, false);
         assert_eq!(
             (line, out.unwrap()),
             (Line::Elsewhere, b"%FF HTTP/1.1\r\n\xff".to_vec())
         );
-        let (line, out) = escape(b"body \xff", line, false, false);
+        let (line, out) = escape(b"body \xff", line, false);
         assert_eq!((line, out), (Line::Elsewhere, None));
     }
 
@@ -109,23 +130,54 @@ mod tests {
             b"{\"a\": \"\xc3\xa9\"}",
             b"Hello \xff\n",
         ] {
-            let (line, out) = escape(bytes, Line::Elsewhere, true, false);
+            let (line, out) = escape(bytes, Line::Elsewhere, true);
             assert_eq!((line, out), (Line::Elsewhere, None));
         }
     }
 
     #[test]
-    fn http2_and_plain_lines_are_left_alone() {
-        let (line, out) = escape(
-            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff",
-            Line::Elsewhere,
-            true,
-            true,
-        );
-        assert_eq!((line, out), (Line::Off, None));
-        let (line, out) = escape(b"\xff\xff", Line::Off, true, false);
-        assert_eq!((line, out), (Line::Off, None));
-        let (line, out) = escape(b"GET / HTTP/1.1\r\n", Line::Elsewhere, true, true);
+    fn plain_lines_are_left_alone() {
+        let (line, out) = escape(b"GET / HTTP/1.1\r\n", Line::Elsewhere, true);
         assert_eq!((line, out), (Line::Elsewhere, None));
+    }
+
+    #[test]
+    fn the_http2_preface_is_seen_however_it_is_split() {
+        let mut whole = Preface::START;
+        assert!(whole.seen(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"));
+        let mut pieces = Preface::START;
+        assert!(!pieces.seen(b"P"));
+        assert!(!pieces.seen(b"RI * HT"));
+        assert!(pieces.seen(b"TP/2.0\r\n"));
+        let mut byte_by_byte = Preface::START;
+        let seen: Vec<bool> = PREFACE.iter().map(|b| byte_by_byte.seen(&[*b])).collect();
+        assert_eq!(seen.iter().filter(|seen| **seen).count(), 1);
+        assert_eq!(seen.last(), Some(&true));
+    }
+
+    #[test]
+    fn a_beginning_of_the_preface_is_still_http1() {
+        // "P" or "PR" alone, then a request line that goes another way: HTTP/1, escaped.
+        let mut preface = Preface::START;
+        assert!(!preface.seen(b"P"));
+        let (line, out) = escape(b"P", Line::Elsewhere, true);
+        assert_eq!((line, out), (Line::Request, None));
+        assert!(!preface.seen(b"UT /api/\xff HTTP/1.1\r\n"));
+        assert_eq!(preface, Preface::No);
+        let (line, out) = escape(b"UT /api/\xff HTTP/1.1\r\n", line, false);
+        assert_eq!(
+            (line, out.unwrap()),
+            (Line::Elsewhere, b"UT /api/%FF HTTP/1.1\r\n".to_vec())
+        );
+        let mut preface = Preface::START;
+        assert!(!preface.seen(b"PR"));
+        assert!(!preface.seen(b"I * HTTP/1.1\r\n"));
+        assert!(
+            !preface.seen(b"PRI * HTTP/2.0"),
+            "only the first bytes count"
+        );
+        let mut preface = Preface::START;
+        assert!(!preface.seen(b"GET / HTTP/1.1\r\n"));
+        assert!(!preface.seen(b"PRI * HTTP/2.0\r\n"));
     }
 }

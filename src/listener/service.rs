@@ -71,7 +71,7 @@ impl Service<Request> for Watched {
         let handled = Handled(self.watch.clone());
         let (mut parts, body) = request.into_parts();
         parts.extensions.insert(ConnectInfo(self.peer));
-        // An HTTP/2 WebSocket is a CONNECT answered 200 (HTTP/1.1's is a 101).
+        // hyper hands the connection over after a 101 (a WebSocket), or a 2xx to a CONNECT.
         let connect = parts.method == Method::CONNECT;
         let body = Body::new(Timed::new(body, self.watch.clone()));
         let answer = self.router.call(Request::from_parts(parts, body));
@@ -129,6 +129,7 @@ impl http_body::Body for Tracked {
 
 /// A request body whose next piece must come within the body timeout of the last one (or of
 /// the handler's first wait for it); otherwise reading it fails and the connection is cut.
+/// Its end is told to the watch: bytes after it begin the next request.
 struct Timed {
     body: Body,
     watch: Arc<Watch>,
@@ -141,6 +142,9 @@ struct Timed {
 impl Timed {
     fn new(body: Body, watch: Arc<Watch>) -> Timed {
         let limit = watch.timeouts().body;
+        if http_body::Body::is_end_stream(&body) {
+            watch.request_read();
+        }
         Timed {
             body,
             watch,
@@ -163,6 +167,10 @@ impl http_body::Body for Timed {
         match Pin::new(&mut this.body).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.waiting = false;
+                let last = matches!(frame, Some(Ok(_))) && this.body.is_end_stream();
+                if frame.is_none() || last {
+                    this.watch.request_read();
+                }
                 Poll::Ready(frame)
             }
             Poll::Pending => {

@@ -4,7 +4,8 @@
 //! The connection's byte stream (`Conn`) and the requests it carries (`service`) share one
 //! `Watch`. While no request is being handled, the stream has a deadline: a new connection, or
 //! an idle one that has started sending the next request, must finish the headers within the
-//! header timeout; an idle keep-alive connection that sends nothing is closed after the
+//! header timeout (from the end of the last answer if the next request began while it was
+//! handled); an idle keep-alive connection that sends nothing is closed after the
 //! keep-alive timeout. While a request is handled there is none (its body has a timeout of its
 //! own, between bytes; see `service`), and an upgraded connection (a WebSocket) has none for
 //! good: sockets have their own ping rule. A read that passes the deadline fails with
@@ -26,7 +27,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, Sleep, sleep_until};
 
-use super::escape::{Line, escape};
+use super::escape::{Line, Preface, escape};
 
 /// How long a client may take, at each step of a request.
 #[derive(Debug, Clone, Copy)]
@@ -49,8 +50,13 @@ pub struct Watch {
 }
 
 struct State {
-    /// Requests being handled (HTTP/1: 0 or 1; HTTP/2 may have several).
+    /// Requests being handled (0 or 1: HTTP/1 answers one request at a time).
     in_flight: usize,
+    /// The request being handled was read to the end of its body: bytes arriving now begin
+    /// the next request.
+    read_through: bool,
+    /// Bytes of the next request arrived while this one was handled.
+    next_begun: bool,
     /// No byte of the next request has arrived since the last response.
     between: bool,
     /// A request was answered on this connection already.
@@ -71,6 +77,8 @@ impl Watch {
             timeouts,
             state: Mutex::new(State {
                 in_flight: 0,
+                read_through: false,
+                next_begun: false,
                 between: true,
                 answered: false,
                 deadline: Some(Instant::now() + timeouts.header),
@@ -93,12 +101,21 @@ impl Watch {
     }
 
     /// Bytes arrived: if they begin a request, its headers are now due (and true is returned).
+    /// Those of a next request that arrive while one is handled start its clock when that one
+    /// is answered (`request_finished`).
     fn bytes_arrived(&self) -> bool {
-        if let Ok(mut state) = self.state.lock()
-            && state.between
-            && state.in_flight == 0
-            && !state.upgraded
-        {
+        let Ok(mut state) = self.state.lock() else {
+            return false;
+        };
+        if state.upgraded {
+            return false;
+        }
+        if state.in_flight > 0 {
+            let begins = state.read_through && !state.next_begun;
+            state.next_begun |= begins;
+            return begins;
+        }
+        if state.between {
             state.between = false;
             let due = Instant::now() + self.timeouts.header;
             // A new connection's first headers are due within the header timeout of the
@@ -116,9 +133,18 @@ impl Watch {
     pub fn request_started(&self) {
         self.update(|state, _| {
             state.in_flight += 1;
+            state.read_through = false;
+            state.next_begun = false;
             state.between = false;
             state.deadline = None;
         });
+    }
+
+    /// The request being handled was read to the end of its body (or has none).
+    pub fn request_read(&self) {
+        if let Ok(mut state) = self.state.lock() {
+            state.read_through = true;
+        }
     }
 
     /// A request was answered (its response sent, or abandoned).
@@ -127,8 +153,15 @@ impl Watch {
             state.in_flight = state.in_flight.saturating_sub(1);
             state.answered = true;
             if state.in_flight == 0 && !state.upgraded {
-                state.between = true;
-                state.deadline = Some(Instant::now() + timeouts.keepalive);
+                // A next request begun meanwhile has its headers due within the header
+                // timeout; otherwise the connection may idle for the keep-alive timeout.
+                state.between = !state.next_begun;
+                let wait = if state.next_begun {
+                    timeouts.header
+                } else {
+                    timeouts.keepalive
+                };
+                state.deadline = Some(Instant::now() + wait);
             }
         });
     }
@@ -179,7 +212,9 @@ impl Drop for Slot {
 }
 
 /// An accepted TCP stream that fails its reads once its watch's deadline has passed, and
-/// escapes raw non-ASCII bytes in request lines (`escape`).
+/// escapes raw non-ASCII bytes in request lines (`escape`). A connection that opens with the
+/// HTTP/2 preface fails its read there, and hyper closes it unserved: the server speaks
+/// HTTP/1.1 only.
 pub struct Conn {
     stream: TcpStream,
     watch: Arc<Watch>,
@@ -193,7 +228,8 @@ pub struct Conn {
     line: Line,
     /// Escaped bytes that did not fit the last read's buffer, handed out first.
     pending: Vec<u8>,
-    read_any: bool,
+    /// How far the connection's first bytes follow the HTTP/2 preface.
+    preface: Preface,
     _slot: Slot,
 }
 
@@ -207,7 +243,7 @@ impl Conn {
             write_waiting: false,
             line: Line::Elsewhere,
             pending: Vec::new(),
-            read_any: false,
+            preface: Preface::START,
             _slot: slot,
         }
     }
@@ -217,10 +253,17 @@ impl Conn {
     }
 
     /// Bytes were read into `buf` after `before`: tell the watch, and escape a request line.
-    fn arrived(&mut self, buf: &mut ReadBuf<'_>, before: usize) {
+    /// Fails on the HTTP/2 preface.
+    fn arrived(&mut self, buf: &mut ReadBuf<'_>, before: usize) -> io::Result<()> {
+        if self.preface.seen(&buf.filled()[before..]) {
+            buf.set_filled(before);
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "HTTP/2 is not served (HTTP/1.1 only)",
+            ));
+        }
         let starts_request = self.watch.bytes_arrived();
-        let first = !std::mem::replace(&mut self.read_any, true);
-        let (line, escaped) = escape(&buf.filled()[before..], self.line, starts_request, first);
+        let (line, escaped) = escape(&buf.filled()[before..], self.line, starts_request);
         self.line = line;
         if let Some(bytes) = escaped {
             buf.set_filled(before);
@@ -228,6 +271,7 @@ impl Conn {
             buf.put_slice(&bytes[..fit]);
             self.pending = bytes[fit..].to_vec();
         }
+        Ok(())
     }
 
     /// The outcome of a write: one that waits for the client starts the body timeout (unless
@@ -285,12 +329,10 @@ impl AsyncRead for Conn {
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
-            Poll::Ready(Ok(())) => {
-                if buf.filled().len() > before {
-                    this.arrived(buf, before);
-                }
-                Poll::Ready(Ok(()))
+            Poll::Ready(Ok(())) if buf.filled().len() > before => {
+                Poll::Ready(this.arrived(buf, before))
             }
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(())),
             Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
             Poll::Pending => {
                 this.watch.reader.register(cx.waker());
@@ -391,5 +433,34 @@ mod tests {
         assert!(!watch.bytes_arrived(), "frames begin no request");
         watch.cut();
         assert!(watch.deadline().is_err());
+    }
+
+    #[test]
+    fn a_next_request_begun_during_an_answer_has_the_header_timeout() {
+        let watch = Watch::new(TIMEOUTS);
+        assert!(watch.bytes_arrived());
+        watch.request_started();
+        assert!(
+            !watch.bytes_arrived(),
+            "bytes before the end of the body are the body"
+        );
+        watch.request_read();
+        assert!(watch.bytes_arrived(), "bytes past the body begin a request");
+        assert!(!watch.bytes_arrived(), "more bytes of that request");
+        assert_eq!(deadline(&watch), None, "none while the answer is written");
+        watch.request_finished();
+        assert!(
+            deadline(&watch).is_some_and(|d| d <= TIMEOUTS.header),
+            "its headers are due within the header timeout, not the keep-alive one"
+        );
+        assert!(!watch.bytes_arrived(), "its clock runs already");
+        watch.request_started();
+        watch.request_read();
+        watch.request_finished();
+        let idle = deadline(&watch).expect("idle keep-alive");
+        assert!(
+            idle > TIMEOUTS.header,
+            "nothing begun: the keep-alive timeout"
+        );
     }
 }

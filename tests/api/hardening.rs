@@ -1,6 +1,6 @@
 //! Robustness against slow, idle, garbage and hostile clients: header, body and keep-alive
-//! timeouts (with a client that is served meanwhile), the connection cap, bounded metrics
-//! labels, the WebSocket frame rules and socket cap, JSON errors for paths that are not UTF-8,
+//! timeouts (with a client that is served meanwhile), the connection cap, HTTP/2 refused,
+//! bounded metrics labels, the WebSocket frame rules and socket cap, JSON errors for paths that are not UTF-8,
 //! and a forged bus message. Timeouts are set to a second or two so the tests stay quick; no
 //! test asserts a duration, only that a client was cut off or served.
 
@@ -292,6 +292,43 @@ async fn connections_over_the_cap_are_refused_at_once_while_those_open_are_serve
         );
         sleep(Duration::from_millis(50)).await;
     }
+    app.stop().await;
+}
+
+/// What an HTTP/2 client with prior knowledge opens with: the preface, then its SETTINGS frame.
+const H2_OPENING: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0";
+
+#[tokio::test]
+async fn http2_is_closed_unserved_while_http1_is_served() {
+    let app = TestApp::spawn().await;
+    let mut whole = raw(&app).await;
+    whole.write_all(H2_OPENING).await.unwrap();
+    // In pieces too, however the server's reads split them.
+    let mut pieces = raw(&app).await;
+    for piece in [&H2_OPENING[..1], &H2_OPENING[1..7], &H2_OPENING[7..]] {
+        if pieces.write_all(piece).await.is_err() {
+            break;
+        }
+        sleep(Duration::from_millis(50)).await;
+    }
+    for h2 in [&mut whole, &mut pieces] {
+        let got = read_to_close(h2).await;
+        assert!(got.is_empty(), "no SETTINGS frame, nothing at all: {got:?}");
+    }
+    let mut plain = raw(&app).await;
+    let (status, _) = exchange(&mut plain, HEALTH).await.expect("served");
+    assert_eq!(status, 200);
+    // A request line that begins like the preface is HTTP/1, its raw bytes escaped.
+    let mut like = raw(&app).await;
+    like.write_all(b"P").await.unwrap();
+    sleep(Duration::from_millis(50)).await;
+    like.write_all(b"UT /api/\xff HTTP/1.1\r\nHost: linkup\r\nContent-Length: 0\r\n\r\n")
+        .await
+        .unwrap();
+    let (status, body) = read_response(&mut like).await.expect("an answer");
+    assert!((400..500).contains(&status), "{status} {body}");
+    let body: Value = serde_json::from_str(&body).expect("a JSON error");
+    assert!(body["error"]["code"].is_string(), "{body}");
     app.stop().await;
 }
 
