@@ -114,6 +114,79 @@ impl Change {
     }
 }
 
+impl Change {
+    /// The change a stored record describes (`None` for a record no change writes).
+    fn from_record(record: &SystemRecord) -> Option<Change> {
+        let text = |key: &str| {
+            record
+                .details
+                .get(key)
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        let target = || record.targets.first().cloned();
+        Some(match record.event.as_str() {
+            "created" => Change::Created {
+                title: text("title")?,
+                members: record.targets.clone(),
+            },
+            "members_added" => Change::MembersAdded {
+                added: record.targets.clone(),
+            },
+            "member_removed" => Change::MemberRemoved { removed: target()? },
+            "member_left" => Change::MemberLeft {
+                new_owner: text("new_owner"),
+            },
+            "renamed" => Change::Renamed {
+                title: text("title")?,
+                old_title: text("old_title")?,
+            },
+            "description_changed" => Change::DescriptionChanged {
+                description: text("description")?,
+            },
+            "role_changed" => Change::RoleChanged {
+                member: target()?,
+                role: serde_json::from_value(record.details.get("role")?.clone()).ok()?,
+            },
+            "settings_changed" => Change::SettingsChanged {
+                settings: record.details.get("settings")?.as_object()?.clone(),
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// The record and body of a system message once the account named `old` is renamed `new`
+/// (a deleted account), or `None` when it does not name `old`: its actor, targets and new
+/// owner are renamed and the body written again from the renamed record.
+pub fn renamed(record: &SystemRecord, old: &str, new: &str) -> Option<(SystemRecord, String)> {
+    let rename = |name: &str| {
+        if name == old {
+            new.to_owned()
+        } else {
+            name.to_owned()
+        }
+    };
+    let owner_named = record.details.get("new_owner").and_then(Value::as_str) == Some(old);
+    if record.actor != old && !record.targets.iter().any(|t| t == old) && !owner_named {
+        return None;
+    }
+    let mut change = Change::from_record(record)?;
+    match &mut change {
+        Change::Created { members: names, .. } | Change::MembersAdded { added: names } => {
+            names.iter_mut().for_each(|n| *n = rename(n));
+        }
+        Change::MemberRemoved { removed: name } | Change::RoleChanged { member: name, .. } => {
+            *name = rename(name);
+        }
+        Change::MemberLeft { new_owner } => {
+            *new_owner = new_owner.as_deref().map(rename);
+        }
+        _ => {}
+    }
+    Some(change.record(&rename(&record.actor)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +205,53 @@ mod tests {
             serde_json::to_value(&record).unwrap(),
             json!({"event": "member_left", "actor": "alice", "targets": [], "new_owner": null})
         );
+    }
+
+    #[test]
+    fn a_renamed_account_is_renamed_in_every_record_that_names_it() {
+        let changes = [
+            Change::Created {
+                title: "alice's team".into(),
+                members: vec!["bob".into(), "alice".into()],
+            },
+            Change::MembersAdded {
+                added: vec!["alice".into(), "carol".into()],
+            },
+            Change::MemberRemoved {
+                removed: "alice".into(),
+            },
+            Change::MemberLeft {
+                new_owner: Some("alice".into()),
+            },
+            Change::RoleChanged {
+                member: "alice".into(),
+                role: Role::Admin,
+            },
+        ];
+        for change in changes {
+            let (record, _) = change.record("bob");
+            let (renamed_record, body) = renamed(&record, "alice", "deleted-x1").unwrap();
+            let text = serde_json::to_string(&renamed_record).unwrap();
+            assert!(!text.contains("\"alice\""), "{text}");
+            assert!(body.contains("deleted-x1"), "{body}");
+            assert!(
+                !body.replace("alice's team", "").contains("alice"),
+                "{body}"
+            );
+            let expected = {
+                let again = Change::from_record(&renamed_record).unwrap();
+                again.record("bob").1
+            };
+            assert_eq!(body, expected);
+        }
+        let (record, body) = Change::Renamed {
+            title: "New".into(),
+            old_title: "Old".into(),
+        }
+        .record("alice");
+        let (again, again_body) = renamed(&record, "alice", "deleted-x1").unwrap();
+        assert_eq!(again.actor, "deleted-x1");
+        assert_eq!(again_body, body.replace("alice", "deleted-x1"));
+        assert_eq!(renamed(&record, "carol", "deleted-x2"), None);
     }
 }

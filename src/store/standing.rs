@@ -6,6 +6,7 @@
 use crate::domain::Message;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::input::Username;
+use crate::domain::message::SystemRecord;
 use crate::domain::time::Timestamp;
 
 /// An account's status, as stored in `users.status`.
@@ -94,6 +95,23 @@ pub struct Retirement {
     pub retired_until: Timestamp,
     pub remove_uploads: bool,
     pub at: Timestamp,
+}
+
+/// The system messages naming a retired account, rewritten under its new name: `(id, body,
+/// record as stored)` for each of `messages` (`(id, record as stored)`) that names `old`.
+pub fn renamed_system_messages(
+    messages: Vec<(i64, String)>,
+    old: &str,
+    new: &str,
+) -> Vec<(i64, String, String)> {
+    messages
+        .into_iter()
+        .filter_map(|(id, stored)| {
+            let record: SystemRecord = serde_json::from_str(&stored).ok()?;
+            let (record, body) = crate::domain::group_change::renamed(&record, old, new)?;
+            Some((id, body, serde_json::to_string(&record).ok()?))
+        })
+        .collect()
 }
 
 /// The copy of a message a report keeps: what it was (body, sender, times, attachments'

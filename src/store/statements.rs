@@ -231,6 +231,14 @@ pub const CURRENT_GROUPS: &str = "SELECT m.conversation_id FROM conversation_mem
 pub const RETIRE_USER: &str = "UPDATE users SET username = $1, display_name = $2, \
      password_hash = '', reset_hash = NULL, status = 2 WHERE id = $3";
 
+/// The system messages of the groups user `$1` is or was a member of: id and record.
+pub const SYSTEM_MESSAGES_OF_MEMBER: &str = "SELECT m.id, m.system FROM messages m \
+     JOIN conversation_members cm ON cm.conversation_id = m.conversation_id \
+     WHERE cm.user_id = $1 AND m.kind = 1 AND m.system IS NOT NULL ORDER BY m.id";
+
+/// Rewrites system message `$3` with body `$1` and record `$2`.
+pub const REWRITE_SYSTEM_MESSAGE: &str = "UPDATE messages SET body = $1, system = $2 WHERE id = $3";
+
 /// Holds username `$1` from sign-up until `$2`.
 pub const HOLD_USERNAME: &str = "INSERT INTO retired_usernames (username, until) VALUES ($1, $2) \
      ON CONFLICT (username) DO UPDATE SET until = excluded.until";

@@ -5,6 +5,7 @@
 //! sessions and tokens: `sessions`).
 
 use crate::calls::*;
+use linkup::domain::MessageKind;
 
 const HOUR: i64 = 3_600_000;
 const DAY: i64 = 24 * HOUR;
@@ -254,6 +255,53 @@ async fn one_export_an_hour(store: &dyn Store) {
     );
 }
 
+async fn a_retired_account_is_renamed_in_the_system_messages_of_its_groups(store: &dyn Store) {
+    let [alice, bob, carol] = users(store, ["alice", "bob", "carol"]).await;
+    let now = Timestamp::now();
+    let group = group_of(store, &alice, "Alice circle", &[&bob]).await;
+    change(store, &alice, group, GroupEdit::Add(vec![carol.clone()]))
+        .await
+        .expect("carol added");
+    change(
+        store,
+        &alice,
+        group,
+        GroupEdit::SetRole(bob.clone(), Role::Admin),
+    )
+    .await
+    .expect("bob made an admin");
+    change(store, &alice, group, GroupEdit::Leave)
+        .await
+        .expect("alice left");
+    set_status(store, &alice, AccountStatus::Deleted).await;
+    try_retire(store, &alice, "deleted-ab12cd34", at(now, 30 * DAY), false)
+        .await
+        .expect("retired");
+
+    let page = try_history_of(store, &bob, group, None, 100)
+        .await
+        .expect("bob's history");
+    let system: Vec<_> = page
+        .messages
+        .iter()
+        .filter(|m| m.kind == MessageKind::System)
+        .collect();
+    assert_eq!(system.len(), 4, "created, added, role, left");
+    for message in &system {
+        let record = serde_json::to_string(&message.system).expect("a record");
+        let body = message.body.replace("Alice circle", "");
+        assert!(!record.contains("\"alice\""), "{record}");
+        assert!(!body.contains("alice"), "{}", message.body);
+        assert_eq!(message.sender, "deleted-ab12cd34");
+    }
+    assert_eq!(
+        system[0].body,
+        "deleted-ab12cd34 created the group \"Alice circle\" with bob"
+    );
+    assert_eq!(system[2].body, "deleted-ab12cd34 made bob an admin");
+    assert!(system[3].body.starts_with("deleted-ab12cd34 left"));
+}
+
 stories!(
     a_report_keeps_the_message_as_it_was_and_holds_its_bytes,
     only_a_member_who_can_see_a_live_message_of_anothers_reports_it,
@@ -262,5 +310,6 @@ stories!(
     a_reset_password_logs_in_once_within_its_time,
     a_footprint_lists_what_a_deletion_undoes,
     a_retired_account_is_renamed_and_its_name_held,
+    a_retired_account_is_renamed_in_the_system_messages_of_its_groups,
     one_export_an_hour,
 );

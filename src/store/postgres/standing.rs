@@ -14,12 +14,13 @@ use crate::domain::code;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::error::Refusal;
-use crate::store::standing::kept_message;
+use crate::store::standing::{kept_message, renamed_system_messages};
 use crate::store::statements::{
     ACCOUNT_STATUS, CLAIM_EXPORT, CURRENT_GROUPS, END_SESSIONS, END_TOKENS, HOLD_UPLOAD,
     HOLD_USERNAME, INSERT_REPORT, LAST_EXPORT, LOGIN_STANDING, PURGE_REPORTS, PURGE_RETIRED,
     REACTED_BY, RELEASE_REPORTED, REPORTED, REPORTS, REPORTS_BY, RESET_PASSWORD, RETIRE_USER,
-    SET_ACCOUNT_STATUS, SPEND_RESET, UNDELETED_BY, UPLOADS_GONE, USERNAME_RETIRED,
+    REWRITE_SYSTEM_MESSAGE, SET_ACCOUNT_STATUS, SPEND_RESET, SYSTEM_MESSAGES_OF_MEMBER,
+    UNDELETED_BY, UPLOADS_GONE, USERNAME_RETIRED,
 };
 use crate::store::{
     AccountStatus, Admission, Footprint, NewReport, Report, ReportSummary, Retirement, StoreError,
@@ -285,6 +286,22 @@ pub async fn retire_account(
         .await
         .map_err(failure)?;
     end_access(conn, r.user).await?;
+    let system: Vec<(i64, String)> = sqlx::query_as(SYSTEM_MESSAGES_OF_MEMBER)
+        .bind(r.user.0)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(failure)?;
+    for (id, body, record) in
+        renamed_system_messages(system, &r.old_username, r.new_username.as_str())
+    {
+        sqlx::query(REWRITE_SYSTEM_MESSAGE)
+            .bind(body)
+            .bind(record)
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .map_err(failure)?;
+    }
     if r.remove_uploads {
         sqlx::query(UPLOADS_GONE)
             .bind(r.at.millis())

@@ -13,12 +13,13 @@ use crate::domain::code;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::error::Refusal;
-use crate::store::standing::kept_message;
+use crate::store::standing::{kept_message, renamed_system_messages};
 use crate::store::statements::{
     ACCOUNT_STATUS, CLAIM_EXPORT, CURRENT_GROUPS, END_SESSIONS, END_TOKENS, HOLD_UPLOAD,
     HOLD_USERNAME, INSERT_REPORT, LAST_EXPORT, LOGIN_STANDING, PURGE_REPORTS, PURGE_RETIRED,
     REACTED_BY, RELEASE_REPORTED, REPORTED, REPORTS, REPORTS_BY, RESET_PASSWORD, RETIRE_USER,
-    SET_ACCOUNT_STATUS, SPEND_RESET, UNDELETED_BY, UPLOADS_GONE, USERNAME_RETIRED,
+    REWRITE_SYSTEM_MESSAGE, SET_ACCOUNT_STATUS, SPEND_RESET, SYSTEM_MESSAGES_OF_MEMBER,
+    UNDELETED_BY, UPLOADS_GONE, USERNAME_RETIRED,
 };
 use crate::store::{
     AccountStatus, Admission, Footprint, NewReport, Report, ReportSummary, Retirement, StoreError,
@@ -243,6 +244,19 @@ pub fn retire_account(conn: &Connection, retirement: &Retirement) -> Result<(), 
     )
     .map_err(other)?;
     end_access(conn, r.user)?;
+    let system = conn
+        .prepare(SYSTEM_MESSAGES_OF_MEMBER)
+        .and_then(|mut s| {
+            s.query_map([r.user.0], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<Result<Vec<(i64, String)>, _>>()
+        })
+        .map_err(other)?;
+    for (id, body, record) in
+        renamed_system_messages(system, &r.old_username, r.new_username.as_str())
+    {
+        conn.execute(REWRITE_SYSTEM_MESSAGE, params![body, record, id])
+            .map_err(other)?;
+    }
     if r.remove_uploads {
         conn.execute(UPLOADS_GONE, params![r.at.millis(), r.user.0])
             .map_err(other)?;
