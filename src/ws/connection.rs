@@ -2,16 +2,19 @@
 //!
 //! The task owns the socket and its hub subscription. It subscribes *before* replaying, and
 //! remembers the last cursor it sent: a pushed event at or below it is skipped (no duplicate at
-//! the seam), and one above `last + 1` means something was missed, so the gap is read back from
-//! the store first (no loss). Pushes wait in a bounded queue; when it overflows, the hub drops
-//! this subscriber and the socket closes with 1013 so the client reconnects with `?since`.
+//! the seam), and one above `last + 1` waits briefly for the pushes before it, then the gap
+//! left is read back from the store (no loss). A `receipt` frame is stored in a task beside
+//! the loop (`receipts`), so pushes keep flowing while it waits for the writer. Pushes wait in
+//! a bounded queue; when it overflows, the hub drops this subscriber and the socket closes
+//! with 1013 so the client reconnects with `?since`.
 //!
 //! An idle socket costs what its task's future reserves, so the loop keeps its waiting state
 //! small: one timer for pings, typing expiry and the session's end, and the large, rarely
 //! taken steps (replay, handling pushes and client frames, the opening snapshot) boxed, so
 //! their space is allocated only while they run. A test bounds the future's size.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, close_code};
@@ -22,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use super::frames;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::delivery::Subscription;
+use crate::delivery::{Push, Subscription};
 use crate::domain::User;
 use crate::domain::error::Error;
 use crate::domain::ids::{ConversationId, Cursor, UserId};
@@ -30,6 +33,7 @@ use crate::presence;
 
 mod inbound;
 mod outbound;
+mod receipts;
 
 /// How long one outgoing frame may take before the peer is considered stuck.
 const SEND_TIMEOUT: Duration = Duration::from_secs(10);
@@ -101,6 +105,13 @@ pub struct Connection {
     revoked: CancellationToken,
     /// Frames written to the socket's buffer since the last flush.
     unflushed: bool,
+    /// Receipt frames being stored or waiting their turn (stored beside the loop).
+    receipts: receipts::Receipts,
+    /// Pushed events that arrived ahead of an earlier one of the user's stream, by cursor:
+    /// they wait (until `held_until`) for the earlier one's push before the gap is read back
+    /// from the store (see `outbound`).
+    held: BTreeMap<i64, Arc<Push>>,
+    held_until: Option<Instant>,
 }
 
 impl Connection {
@@ -122,6 +133,9 @@ impl Connection {
             last_heard: Instant::now(),
             revoked: CancellationToken::new(),
             unflushed: false,
+            receipts: receipts::Receipts::default(),
+            held: BTreeMap::new(),
+            held_until: None,
         }
     }
 
@@ -146,6 +160,7 @@ impl Connection {
             let outcome = match self.serve(&mut subscription).await {
                 Ok(ending) | Err(ending) => ending,
             };
+            self.detach_receipts();
             self.stop_all_typing().await;
             let close = WsMessage::Close(Some(CloseFrame {
                 code: outcome.code,
@@ -184,8 +199,9 @@ impl Connection {
                 return Ok(ending);
             }
             let typing_deadline = self.typing.values().min().map(|t| *t + TYPING_TTL);
-            // One timer for the next of: ping, typing expiry, session expiry.
-            let wake = [expires, typing_deadline]
+            // One timer for the next of: ping, typing expiry, session expiry, the wait for a
+            // gap in the pushed events to fill.
+            let wake = [expires, typing_deadline, self.held_until]
                 .into_iter()
                 .flatten()
                 .fold(next_ping, Instant::min);
@@ -193,7 +209,7 @@ impl Connection {
                 _ = shutdown.cancelled() => return Ok(SHUTTING_DOWN),
                 _ = subscription.revoked.cancelled() => return Ok(LOGGED_OUT),
                 push = subscription.pushes.recv() => match push {
-                    Some(push) => Box::pin(self.on_pushes(&push, subscription)).await?,
+                    Some(push) => Box::pin(self.on_pushes(push, subscription)).await?,
                     None => return Ok(Ending { code: close_code::AGAIN, reason: "too slow: reconnect with ?since=<last cursor>" }),
                 },
                 frame = self.socket.recv() => match frame {
@@ -211,10 +227,18 @@ impl Connection {
                     Some(Err(err)) => return Err(read_error(&err)),
                     None => return Err(Ending { code: close_code::NORMAL, reason: "" }),
                 },
+                stored = receipts::stored(&mut self.receipts), if self.receipts.storing() => {
+                    Box::pin(self.on_receipt_stored(stored)).await?;
+                    // Its `status` events are queued by now: they leave in this turn's write.
+                    Box::pin(self.drain_pushes(subscription, 0)).await?;
+                }
                 () = sleep_until(wake) => {
                     let now = Instant::now();
                     if expires.is_some_and(|at| at <= now) {
                         return Ok(Ending { code: CLOSE_SESSION_ENDED, reason: "session expired" });
+                    }
+                    if self.held_until.is_some_and(|at| at <= now) {
+                        Box::pin(self.fill_gap()).await?;
                     }
                     if typing_deadline.is_some_and(|at| at <= now) {
                         Box::pin(self.expire_typing()).await;

@@ -164,8 +164,88 @@ async fn unread_of(store: &dyn Store, me: &User) -> i64 {
         .sum()
 }
 
+/// Receipts of many members arriving together (one writer job on SQLite stores all that
+/// waited together) give what the same receipts give one at a time: each reader's marks move
+/// and their stream gets one event, the sender hears of each and, once, that every member has
+/// the messages; a receipt among them naming what its reader cannot see fails alone.
+async fn receipts_arriving_together_each_count_once_and_a_bad_one_fails_alone(store: &dyn Store) {
+    let [alice, stranger] = users(store, ["alice", "stranger"]).await;
+    let mut readers = Vec::new();
+    for n in 0..8 {
+        readers.push(user(store, &format!("reader{n}")).await);
+    }
+    let members: Vec<&User> = readers.iter().collect();
+    let group = group_of(store, &alice, "Crowd", &members).await;
+    let m1 = try_send_to_group(store, &alice, group, "a1", "one")
+        .await
+        .expect("sent");
+    let m2 = try_send_to_group(store, &alice, group, "a2", "two")
+        .await
+        .expect("sent");
+    let (m1, m2) = (m1.message.id, m2.message.id);
+    let (first, second) = ([m1], [m2]);
+
+    let mut receipts = vec![
+        mark(store, &stranger, &first, MessageStatus::Delivered),
+        mark(store, &alice, &first, MessageStatus::Delivered),
+    ];
+    for reader in &readers {
+        receipts.push(mark(store, reader, &second, MessageStatus::Delivered));
+    }
+    let outcomes = futures_util::future::join_all(receipts).await;
+    assert!(
+        matches!(outcomes[0], Err(StoreError::NotFound)),
+        "{:?}",
+        outcomes[0]
+    );
+    assert!(
+        matches!(outcomes[1], Err(StoreError::NotFound)),
+        "{:?}",
+        outcomes[1]
+    );
+    for (reader, outcome) in readers.iter().zip(&outcomes[2..]) {
+        let outcome = outcome.as_ref().expect("marked");
+        assert_eq!(outcome.updated, [m1, m2], "{}", reader.username);
+        let moves = status_moves(&all_events(store, reader).await);
+        assert_eq!(
+            moves,
+            [(
+                vec![m1, m2],
+                MessageStatus::Delivered,
+                reader.username.clone()
+            )],
+            "one event in {}'s own stream",
+            reader.username
+        );
+    }
+    let told: Vec<(Vec<MessageId>, MessageStatus, bool)> = all_events(store, &alice)
+        .await
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Status {
+                message_ids,
+                status,
+                all,
+                ..
+            } => Some((message_ids, status, all)),
+            _ => None,
+        })
+        .collect();
+    let each = (vec![m1, m2], MessageStatus::Delivered, false);
+    let every = (vec![m1, m2], MessageStatus::Delivered, true);
+    assert_eq!(told.iter().filter(|t| **t == each).count(), 7, "{told:?}");
+    assert_eq!(told.iter().filter(|t| **t == every).count(), 1, "{told:?}");
+    assert_eq!(told.len(), 8, "{told:?}");
+    assert_eq!(
+        status_moves(&all_events(store, &stranger).await),
+        [],
+        "the refused receipt left nothing"
+    );
+}
+
 stories! {
     a_receipt_covers_every_earlier_message_from_the_other,
     one_s_own_message_is_a_position_for_read_up_to_only,
     message_info_tells_the_sender_when_each_receipt_covered_it,
+    receipts_arriving_together_each_count_once_and_a_bad_one_fails_alone,
 }

@@ -26,10 +26,12 @@ mod safety;
 pub mod schema;
 mod sends;
 mod standing;
+mod statuses;
 mod uploads;
 mod writer;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use deadpool_sqlite::{Config as PoolConfig, Hook, HookError, Pool, Runtime};
@@ -95,7 +97,9 @@ impl Default for SqliteOptions {
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Writer,
+    writer: Arc<Writer>,
+    /// Receipts waiting for the writer, stored together (`statuses`).
+    statuses: statuses::Statuses,
     checkpointer: Checkpointer,
     readers: Pool,
 }
@@ -121,12 +125,12 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::Other(e.to_string()))??;
         let restart = WalRestart::default();
-        let writer = Writer::start(
+        let writer = Arc::new(Writer::start(
             conn,
             options.queue_depth,
             options.max_batch,
             restart.clone(),
-        );
+        ));
         let checkpointer =
             Checkpointer::start(&path, CHECKPOINT_INTERVAL, restart, RESTART_FRAMES)?;
         let readers = PoolConfig::new(&path)
@@ -149,6 +153,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             path,
             writer,
+            statuses: statuses::Statuses::default(),
             checkpointer,
             readers,
         })
@@ -266,9 +271,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_status(&self, change: StatusChange) -> Result<StatusOutcome, StoreError> {
-        self.writer
-            .write(move |c| receipts::set_status(c, &change))
-            .await
+        self.statuses.set_status(&self.writer, change).await
     }
 
     async fn read_up_to(&self, request: ReadUpTo) -> Result<StatusOutcome, StoreError> {

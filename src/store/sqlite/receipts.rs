@@ -6,8 +6,12 @@
 //! conversation, the reader's marks move to the newest position named, each advance is logged
 //! (`receipt_log`, for "message info"), and the status events `store::receipts::route` decides
 //! are appended with the users' next cursors.
+//!
+//! Receipts that waited for the writer together are stored by one job (`set_statuses`): where
+//! each group's members stand is read once for all of them (every member's row) and kept up to
+//! date as each receipt moves its reader, instead of being read again for each receipt.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -20,6 +24,7 @@ use crate::domain::MessageKind;
 use crate::domain::MessageStatus;
 use crate::domain::event::UserEvent;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
+use crate::domain::receipt::Marks;
 use crate::domain::time::Timestamp;
 use crate::store::receipts::{Lowest, Moved, Others, Receipt, route};
 use crate::store::records::KIND_STATUS;
@@ -49,7 +54,96 @@ fn named(
         .map_err(other)
 }
 
-/// Moves the reader's marks in one conversation forward to `up_to` and records the events.
+/// Receipts of one conversation in one run from which its members' rows are read once for all
+/// of them; fewer read the two lowest marks each time (`standing_of_others`), which reads less.
+const ROSTER_FROM: usize = 4;
+
+/// Where the members of the conversations many receipts of a run touch stand, each read once
+/// (every member's row) and kept up to date as the receipts move their readers.
+#[derive(Default)]
+struct Rosters {
+    /// The conversations worth it (`ROSTER_FROM`).
+    worth: HashSet<ConversationId>,
+    kept: HashMap<ConversationId, Roster>,
+}
+
+struct Roster {
+    group: bool,
+    /// Every member, past ones too: their marks, and whether they are current.
+    members: HashMap<UserId, (Marks, bool)>,
+}
+
+impl Rosters {
+    fn of(
+        &mut self,
+        conn: &Connection,
+        conversation: ConversationId,
+    ) -> Result<&mut Roster, StoreError> {
+        Ok(match self.kept.entry(conversation) {
+            std::collections::hash_map::Entry::Occupied(kept) => kept.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(Roster::read(conn, conversation)?)
+            }
+        })
+    }
+}
+
+impl Roster {
+    fn read(conn: &Connection, conversation: ConversationId) -> Result<Roster, StoreError> {
+        let group = conn
+            .prepare_cached("SELECT kind = 'group' FROM conversations WHERE id = ?1")
+            .and_then(|mut s| {
+                s.query_row(params![conversation.0], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(other)?
+            .unwrap_or(false);
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT user_id, delivered_id, read_id, left_id IS NULL \
+                 FROM conversation_members WHERE conversation_id = ?1",
+            )
+            .map_err(other)?;
+        let members = stmt
+            .query_map(params![conversation.0], |r| {
+                let marks = Marks {
+                    delivered: r.get(1)?,
+                    read: r.get(2)?,
+                };
+                Ok((UserId(r.get(0)?), (marks, r.get::<_, bool>(3)?)))
+            })
+            .map_err(other)?
+            .collect::<Result<HashMap<_, _>, _>>()
+            .map_err(other)?;
+        Ok(Roster { group, members })
+    }
+
+    /// Where the current members other than `reader` stand (see `standing_of_others`).
+    fn others(&self, reader: UserId, senders: &[UserId]) -> Others {
+        let current: Vec<(UserId, Marks)> = self
+            .members
+            .iter()
+            .filter(|(user, (_, current))| *current && **user != reader)
+            .map(|(user, (marks, _))| (*user, *marks))
+            .collect();
+        let mut concerned: Vec<UserId> = senders
+            .iter()
+            .copied()
+            .filter(|sender| current.iter().any(|(user, _)| user == sender))
+            .collect();
+        concerned.sort();
+        concerned.dedup();
+        Others {
+            lowest: Lowest::of(&current),
+            count: current.len(),
+            current: concerned,
+        }
+    }
+}
+
+/// Moves the reader's marks in one conversation forward to `up_to` and records the events;
+/// with `rosters`, where the members stand is taken from (and kept up to date in) them.
+#[allow(clippy::too_many_arguments)]
 fn advance(
     conn: &Connection,
     reader: &User,
@@ -58,9 +152,21 @@ fn advance(
     up_to: MessageId,
     live_max: usize,
     at: Timestamp,
+    rosters: Option<&mut Rosters>,
 ) -> Result<StatusOutcome, StoreError> {
-    let (_, group, before) =
-        standing(conn, conversation, reader.id)?.ok_or(StoreError::NotFound)?;
+    let mut rosters = rosters.filter(|r| r.worth.contains(&conversation));
+    let (group, before) = match rosters.as_deref_mut() {
+        Some(rosters) => {
+            let roster = rosters.of(conn, conversation)?;
+            let (marks, _) = roster.members.get(&reader.id).ok_or(StoreError::NotFound)?;
+            (roster.group, *marks)
+        }
+        None => {
+            let (_, group, before) =
+                standing(conn, conversation, reader.id)?.ok_or(StoreError::NotFound)?;
+            (group, before)
+        }
+    };
     let after = before.advanced(status, up_to.0);
     let mut outcome = StatusOutcome {
         up_to: Some(up_to),
@@ -107,6 +213,11 @@ fn advance(
         ])
     })
     .map_err(other)?;
+    if let Some(rosters) = rosters.as_deref_mut()
+        && let Some((marks, _)) = rosters.of(conn, conversation)?.members.get_mut(&reader.id)
+    {
+        *marks = after;
+    }
     let mut log = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO receipt_log (conversation_id, user_id, status, up_to_id, at) \
@@ -128,11 +239,17 @@ fn advance(
             .map_err(other)?;
         }
     }
-    let others = if group {
-        let senders: Vec<UserId> = moved.iter().map(|m| m.sender).collect();
-        standing_of_others(conn, conversation, reader.id, &senders, live_max)?
-    } else {
-        Others::default()
+    let others = match (group, rosters) {
+        (false, _) => Others::default(),
+        (true, Some(rosters)) => {
+            let roster = rosters.of(conn, conversation)?;
+            let senders: Vec<UserId> = moved.iter().map(|m| m.sender).collect();
+            roster.others(reader.id, &senders)
+        }
+        (true, None) => {
+            let senders: Vec<UserId> = moved.iter().map(|m| m.sender).collect();
+            standing_of_others(conn, conversation, reader.id, &senders, live_max)?
+        }
     };
     outcome.updated = moved.iter().map(|m| m.id).collect();
     let receipt = Receipt {
@@ -235,9 +352,53 @@ fn standing_of_others(
     })
 }
 
-/// Moves the reader's marks forward to the newest position named in each conversation;
-/// `NotFound` if any id is not a message the reader can see, or is their own.
-pub fn set_status(conn: &Connection, change: &StatusChange) -> Result<StatusOutcome, StoreError> {
+/// Stores receipts in order, as if each were a job of its own: each is its outcome, or
+/// `NotFound` (then it changed nothing) when it names an id that is not a message its reader
+/// can see, or is their own; any other failure fails them all (the job is rolled back).
+pub fn set_statuses(
+    conn: &Connection,
+    changes: &[&StatusChange],
+) -> Result<Vec<Result<StatusOutcome, StoreError>>, StoreError> {
+    // Where each change goes first (receipts change no one's visible range, so this reads what
+    // each would have read in its turn), to see which conversations many of them touch.
+    let mut resolved = Vec::with_capacity(changes.len());
+    let mut touching: HashMap<ConversationId, usize> = HashMap::new();
+    for change in changes {
+        match positions(conn, change) {
+            Ok(newest) => {
+                for conversation in newest.keys() {
+                    *touching.entry(*conversation).or_default() += 1;
+                }
+                resolved.push(Some(newest));
+            }
+            Err(StoreError::NotFound) => resolved.push(None),
+            Err(err) => return Err(err),
+        }
+    }
+    let mut rosters = Rosters {
+        worth: touching
+            .into_iter()
+            .filter(|(_, receipts)| *receipts >= ROSTER_FROM)
+            .map(|(conversation, _)| conversation)
+            .collect(),
+        kept: HashMap::new(),
+    };
+    let mut outcomes = Vec::with_capacity(changes.len());
+    for (change, newest) in changes.iter().zip(resolved) {
+        outcomes.push(match newest {
+            Some(newest) => Ok(apply(conn, change, newest, Some(&mut rosters))?),
+            None => Err(StoreError::NotFound),
+        });
+    }
+    Ok(outcomes)
+}
+
+/// The newest position a change names in each conversation, changing nothing; `NotFound` if
+/// any id is not a message the reader can see, or is their own.
+fn positions(
+    conn: &Connection,
+    change: &StatusChange,
+) -> Result<BTreeMap<ConversationId, MessageId>, StoreError> {
     let mut newest: BTreeMap<ConversationId, MessageId> = BTreeMap::new();
     for id in &change.message_ids {
         match named(conn, change.reader.id, *id)? {
@@ -251,6 +412,16 @@ pub fn set_status(conn: &Connection, change: &StatusChange) -> Result<StatusOutc
             None => return Err(StoreError::NotFound),
         }
     }
+    Ok(newest)
+}
+
+/// Moves the reader's marks to `newest` (see `positions`) and records the events.
+fn apply(
+    conn: &Connection,
+    change: &StatusChange,
+    newest: BTreeMap<ConversationId, MessageId>,
+    mut rosters: Option<&mut Rosters>,
+) -> Result<StatusOutcome, StoreError> {
     let mut outcome = StatusOutcome {
         up_to: change.message_ids.iter().max().copied(),
         ..StatusOutcome::default()
@@ -264,6 +435,7 @@ pub fn set_status(conn: &Connection, change: &StatusChange) -> Result<StatusOutc
             up_to,
             change.live_max,
             change.at,
+            rosters.as_deref_mut(),
         )?;
         outcome.updated.extend(moved.updated);
         outcome.events.extend(moved.events);
@@ -284,6 +456,7 @@ pub fn read_up_to(conn: &Connection, req: &ReadUpTo) -> Result<StatusOutcome, St
             req.up_to,
             req.live_max,
             req.at,
+            None,
         ),
         _ => Err(StoreError::NotFound),
     }

@@ -12,8 +12,8 @@ use crate::domain::ids::ConversationId;
 use crate::domain::input::{self, Username};
 use crate::domain::{MessageId, MessageStatus, User};
 use crate::messages::{self, Draft, Target};
+use crate::presence;
 use crate::ws::frames::{self, ClientFrame, ServerFrame};
-use crate::{presence, receipts};
 
 /// What a received frame asks for once checked.
 enum Admitted {
@@ -167,12 +167,9 @@ impl Connection {
                 status,
                 message_ids,
             } => {
-                let result = match receipt(&status, &message_ids) {
-                    Ok((status, ids)) => receipts::mark(&self.app, &user, ids, status).await,
-                    Err(error) => Err(error),
-                };
-                match result {
-                    Ok(_) => Ok(()),
+                // Stored beside the loop (see `receipts`): pushes keep flowing meanwhile.
+                match receipt(&status, &message_ids) {
+                    Ok((status, ids)) => self.queue_receipt(status, ids).await,
                     Err(error) => self.send_error(&error, None).await,
                 }
             }

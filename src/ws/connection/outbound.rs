@@ -1,8 +1,17 @@
-//! What the server sends on a socket: the replay from the cursor, live pushes in cursor order
-//! (a gap read back from the store first), the signals and events this socket's scope covers,
-//! and the presence snapshot it opens with.
+//! What the server sends on a socket: the replay from the cursor, live pushes in cursor order,
+//! the signals and events this socket's scope covers, and the presence snapshot it opens with.
+//!
+//! Pushes of one user's stream can arrive out of cursor order: two commits (a send and a
+//! receipt, say) are published by the tasks that made them, whichever runs first. An event
+//! ahead of the next cursor is held for up to `GAP_WAIT` for the earlier ones' pushes; only if
+//! they do not come (a node that died between commit and publish, a lost bus message) is the
+//! gap read back from the store. Either way nothing is skipped and nothing goes out twice.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::close_code;
+use tokio::time::Instant;
 
 use super::{CLOSE_NOT_A_MEMBER, Connection, Ending, PUSHES_PER_TURN, Scope};
 use crate::delivery::Push;
@@ -10,11 +19,17 @@ use crate::delivery::Subscription;
 use crate::domain::event::{Ephemeral, Event};
 use crate::{presence, sync};
 
+/// How long a pushed event ahead of the next cursor waits for the earlier ones' pushes before
+/// the gap is read back from the store.
+const GAP_WAIT: Duration = Duration::from_millis(25);
+/// Events held at most, waiting for a gap to fill (more: read the gap back at once).
+const MAX_HELD: usize = 256;
+
 impl Connection {
     /// Handles `first` and the pushes already queued behind it, up to a turn's worth.
     pub(super) async fn on_pushes(
         &mut self,
-        first: &Push,
+        first: Arc<Push>,
         subscription: &mut Subscription,
     ) -> Result<(), Ending> {
         self.on_push(first).await?;
@@ -33,7 +48,7 @@ impl Connection {
                 break;
             }
             match subscription.pushes.try_recv() {
-                Ok(push) => self.on_push(&push).await?,
+                Ok(push) => self.on_push(push).await?,
                 Err(_) => break,
             }
         }
@@ -58,37 +73,73 @@ impl Connection {
         }
     }
 
-    async fn on_push(&mut self, push: &Push) -> Result<(), Ending> {
-        match push {
+    async fn on_push(&mut self, push: Arc<Push>) -> Result<(), Ending> {
+        match &*push {
             Push::Stored(event) => {
                 let cursor = event.cursor();
                 if cursor <= self.last {
                     return Ok(());
                 }
                 if self.last.0.checked_add(1) != Some(cursor.0) {
-                    // Something this socket has not seen committed before `event`: read it back.
-                    self.catch_up().await?;
-                    if cursor <= self.last {
-                        return Ok(());
+                    // Something committed before `event` has not been pushed here yet: hold
+                    // `event` until it is (or the wait ends and the gap is read back).
+                    self.held.insert(cursor.0, push.clone());
+                    if self.held.len() > MAX_HELD {
+                        return self.fill_gap().await;
                     }
-                    // Past the end of the stream the store has: not a stored event (a forged or
-                    // garbled bus message). The store is the truth; `last` does not move.
-                    tracing::warn!(
-                        cursor = cursor.0,
-                        last = self.last.0,
-                        "dropped a pushed event the store does not have"
-                    );
+                    self.held_until
+                        .get_or_insert_with(|| Instant::now() + GAP_WAIT);
                     return Ok(());
                 }
-                self.emit(event).await
+                self.emit(event).await?;
+                self.release_held().await
             }
             Push::Signal(signal) if self.in_scope_signal(signal) => {
                 let text = serde_json::to_string(signal).unwrap_or_default();
                 self.send_text(text).await
             }
             Push::Signal(_) => Ok(()),
-            Push::Resync => self.catch_up().await,
+            Push::Resync => self.fill_gap().await,
         }
+    }
+
+    /// Sends the held events that now follow on from `last`, and forgets those at or below it.
+    async fn release_held(&mut self) -> Result<(), Ending> {
+        while let Some(entry) = self.held.first_entry() {
+            let cursor = *entry.key();
+            if cursor > self.last.0 && self.last.0.checked_add(1) != Some(cursor) {
+                break;
+            }
+            let push = entry.remove();
+            if let (true, Push::Stored(event)) = (cursor > self.last.0, &*push) {
+                self.emit(event).await?;
+            }
+        }
+        if self.held.is_empty() {
+            self.held_until = None;
+        }
+        Ok(())
+    }
+
+    /// Reads the gap before the held events back from the store (the pushes that would fill it
+    /// did not come), then sends what follows on.
+    pub(super) async fn fill_gap(&mut self) -> Result<(), Ending> {
+        self.catch_up().await?;
+        self.release_held().await?;
+        // Held events were committed before they were pushed, so the store had them: any still
+        // held lie past the end of the stream it has (a forged or garbled bus message). The
+        // store is the truth; `last` does not move.
+        if let Some((cursor, _)) = self.held.last_key_value() {
+            tracing::warn!(
+                cursor,
+                last = self.last.0,
+                held = self.held.len(),
+                "dropped pushed events the store does not have"
+            );
+        }
+        self.held.clear();
+        self.held_until = None;
+        Ok(())
     }
 
     /// Sends a stored event if this socket's scope covers it; advances the cursor either way.
