@@ -36,7 +36,18 @@ async fn run_throughput(args: &[&str]) -> throughput::ThroughputReport {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn throughput_counts_every_message_once() {
-    let report = run_throughput(&["--duration", "2s", "throughput", "--pairs", "4"]).await;
+    // The server runs in this process: its pid is ours, so the server's CPU is read too.
+    let pid = std::process::id().to_string();
+    let report = run_throughput(&[
+        "--duration",
+        "2s",
+        "--server-pid",
+        &pid,
+        "throughput",
+        "--pairs",
+        "4",
+    ])
+    .await;
 
     assert!(report.sent > 0, "{report:?}");
     assert_eq!(report.acked, report.sent, "{report:?}");
@@ -51,6 +62,23 @@ async fn throughput_counts_every_message_once() {
     let json: serde_json::Value = serde_json::to_value(&report).expect("report serializes");
     assert_eq!(json["lost"], 0);
     assert!(json["deliver_latency_ms"]["p99.9"].is_number(), "{json}");
+    // CPU over the window: the bench worked, and (same process) the server reading agrees.
+    let cpu = report.cpu;
+    assert!(cpu.wall_s >= 2.0 && cpu.bench_s > 0.0, "{cpu:?}");
+    let server = cpu.server_s.expect("the server's pid was given");
+    assert!((server - cpu.bench_s).abs() < 0.1, "{cpu:?}");
+    assert!(json["cpu"]["server_s"].is_number(), "{json}");
+}
+
+#[test]
+fn server_pid_is_read_before_or_after_the_scenario() {
+    for argv in [
+        ["bench", "--server-pid", "42", "connections"],
+        ["bench", "connections", "--server-pid", "42"],
+    ] {
+        let args = BenchArgs::parse_from(argv).expect("bench arguments parse");
+        assert_eq!(args.target.server_pid, Some(42), "{argv:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,6 +161,11 @@ async fn group_delivers_every_message_to_every_other_member_once() {
 
     assert_eq!((report.users, report.senders), (8, 2), "{report:?}");
     assert!(report.sent > 0, "{report:?}");
+    // No --server-pid: the bench's own CPU only.
+    assert!(
+        report.cpu.bench_s > 0.0 && report.cpu.server_s.is_none(),
+        "{report:?}"
+    );
     assert_eq!(report.acked, report.sent, "{report:?}");
     // Each message reaches the 3 members other than its sender, each once.
     assert_eq!(report.deliveries, report.acked * 3, "{report:?}");

@@ -35,9 +35,6 @@ pub struct ConnectionsArgs {
     /// Handshakes in flight at once.
     #[arg(long, default_value_t = 128)]
     pub concurrency: usize,
-    /// The server's process id, to read its memory from /proc (local servers only).
-    #[arg(long)]
-    pub server_pid: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -71,7 +68,7 @@ pub async fn run(target: &Target, args: &ConnectionsArgs) -> anyhow::Result<Conn
     let client_file_limit = raise_file_limit();
     let per_user = args.per_user.max(1);
     let people = users::users(target, args.connections.div_ceil(per_user)).await?;
-    let server_rss_before = args.server_pid.and_then(vm_rss_kib);
+    let server_rss_before = target.args.server_pid.and_then(vm_rss_kib);
     let client_rss_before = vm_rss_kib(std::process::id());
     let opened = Arc::new(AtomicU64::new(0));
     let dropped = Arc::new(AtomicU64::new(0));
@@ -119,7 +116,7 @@ pub async fn run(target: &Target, args: &ConnectionsArgs) -> anyhow::Result<Conn
     let connect_s = started.elapsed().as_secs_f64();
     // Let the server finish registering the last sockets before reading its memory.
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let server_rss_after = args.server_pid.and_then(vm_rss_kib);
+    let server_rss_after = target.args.server_pid.and_then(vm_rss_kib);
     let client_rss_after = vm_rss_kib(std::process::id());
     let held = Instant::now();
     tokio::time::sleep(target.args.duration).await;

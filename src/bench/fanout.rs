@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Target;
+use super::cpu::{CpuClock, CpuUse};
 use super::histogram::Latencies;
 use super::member::{Member, Slot};
 use super::outbox::{Address, Outbox, Schedule};
@@ -52,6 +53,8 @@ pub struct Outcome {
     pub last_member: Latencies,
     pub errors: ErrorCounts,
     pub verdict: Verdict,
+    /// CPU time over the window and the drain.
+    pub cpu: CpuUse,
 }
 
 /// Creates the users and groups of `shape`, opens a socket for every member and runs `plan`.
@@ -67,6 +70,7 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
     let live = Arc::new(Live::default());
     let stop = CancellationToken::new();
     let progress = Progress::spinner(target.args.quiet, tally::progress_line(live.clone()));
+    let cpu_clock = CpuClock::start(target.args.server_pid);
     let clock = Instant::now();
     let measured_from = clock + plan.warmup;
     let end = measured_from + plan.duration;
@@ -119,6 +123,7 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
         live.delivered.load(Ordering::Relaxed) >= expected
     })
     .await;
+    let cpu = cpu_clock.stop();
     stop.cancel();
     let mut members: Vec<MemberOutcome> = Vec::with_capacity(people.len());
     for task in tasks {
@@ -135,6 +140,7 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
         shape,
         members,
         verdict,
+        cpu,
     ))
 }
 
@@ -189,8 +195,10 @@ fn summarize(
     shape: &Shape,
     members: Vec<MemberOutcome>,
     verdict: Verdict,
+    cpu: CpuUse,
 ) -> Outcome {
     let mut outcome = Outcome {
+        cpu,
         window: end - clock,
         warmup: measured_from - clock,
         drain: Duration::ZERO,

@@ -10,6 +10,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Target;
+use super::cpu::CpuUse;
 use super::fanout::{self, Outcome};
 use super::histogram::Summary;
 use super::plan::{Mode, Plan};
@@ -100,6 +101,8 @@ pub struct GroupReport {
     pub missed_live: u64,
     /// (message, member) stored but never acknowledged to its sender.
     pub stored_unacked: u64,
+    /// CPU time of the bench (and of the server, with `--server-pid`) over the window and drain.
+    pub cpu: CpuUse,
 }
 
 /// Runs the group scenario.
@@ -165,6 +168,7 @@ fn report(target: &Target, shape: &Shape, plan: &Plan, outcome: Outcome) -> Grou
         live_duplicates: outcome.live_duplicates,
         missed_live: outcome.verdict.missed_live,
         stored_unacked: outcome.verdict.stored_unacked,
+        cpu: outcome.cpu,
     }
 }
 
@@ -203,7 +207,8 @@ impl Tabular for GroupReport {
                 "missed live",
                 format!("{} (stored, not pushed)", self.missed_live),
             )
-            .row("stored unacked", self.stored_unacked.to_string());
+            .row("stored unacked", self.stored_unacked.to_string())
+            .row("cpu", self.cpu.line(self.deliveries, "delivery"));
         if self.error_codes.contains_key("rate_limited") {
             t.row(
                 "hint",

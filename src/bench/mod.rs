@@ -9,6 +9,7 @@
 //! ever measured here, never asserted.
 
 pub mod connections;
+pub mod cpu;
 mod fanout;
 pub mod group;
 pub mod histogram;
@@ -86,6 +87,10 @@ pub struct TargetArgs {
     /// one address per 10,000 sockets.
     #[arg(long, global = true)]
     pub sources: Option<usize>,
+    /// The server's process id, when it runs on this machine: `connections` and `uploads` read
+    /// its memory from /proc, `throughput`, `latency` and `group` its CPU time.
+    #[arg(long, global = true)]
+    pub server_pid: Option<u32>,
 }
 
 impl TargetArgs {
@@ -100,6 +105,7 @@ impl TargetArgs {
             users_file: None,
             setup_concurrency: 8,
             sources: None,
+            server_pid: None,
         }
     }
 }

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::Target;
+use super::cpu::{CpuClock, CpuUse};
 use super::histogram::Latencies;
 use super::plan::{DRAIN, Plan};
 use super::progress::Progress;
@@ -44,6 +45,8 @@ pub struct Outcome {
     pub deliver: Latencies,
     pub errors: ErrorCounts,
     pub verdict: Verdict,
+    /// CPU time over the window and the drain.
+    pub cpu: CpuUse,
 }
 
 /// Creates the users of `pairs` pairs, opens their sockets and runs `plan`.
@@ -59,6 +62,7 @@ pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<O
     let live = Arc::new(Live::default());
     let stop = CancellationToken::new();
     let progress = Progress::spinner(target.args.quiet, tally::progress_line(live.clone()));
+    let cpu_clock = CpuClock::start(target.args.server_pid);
     let clock = Instant::now();
     let measured_from = clock + plan.warmup;
     let end = measured_from + plan.duration;
@@ -104,6 +108,7 @@ pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<O
     while live.delivered.load(Relaxed) < acked && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let cpu = cpu_clock.stop();
     stop.cancel();
     let mut received_by: Vec<RecipientOutcome> = Vec::with_capacity(pairs);
     for task in receiving {
@@ -128,6 +133,7 @@ pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<O
         sent_by,
         received_by,
         verdict,
+        cpu,
     ))
 }
 
@@ -138,8 +144,10 @@ fn summarize(
     sent_by: Vec<SenderOutcome>,
     received_by: Vec<RecipientOutcome>,
     verdict: Verdict,
+    cpu: CpuUse,
 ) -> Outcome {
     let mut outcome = Outcome {
+        cpu,
         window: end - clock,
         warmup: measured_from - clock,
         drain: Duration::ZERO,

@@ -8,6 +8,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::Target;
+use super::cpu::CpuUse;
 use super::histogram::Summary;
 use super::pairs::{self, Outcome};
 use super::plan::{Mode, Plan};
@@ -65,6 +66,8 @@ pub struct ThroughputReport {
     pub duplicates: u64,
     pub missed_live: u64,
     pub stored_unacked: u64,
+    /// CPU time of the bench (and of the server, with `--server-pid`) over the window and drain.
+    pub cpu: CpuUse,
 }
 
 /// Runs the throughput scenario.
@@ -121,6 +124,7 @@ pub fn report(
         duplicates: outcome.duplicates,
         missed_live: outcome.verdict.missed_live,
         stored_unacked: outcome.verdict.stored_unacked,
+        cpu: outcome.cpu,
     }
 }
 
@@ -158,7 +162,8 @@ impl Tabular for ThroughputReport {
             "missed live",
             format!("{} (stored, not pushed)", self.missed_live),
         )
-        .row("stored unacked", self.stored_unacked.to_string());
+        .row("stored unacked", self.stored_unacked.to_string())
+        .row("cpu", self.cpu.line(self.delivered, "delivery"));
         if self.error_codes.contains_key("rate_limited") {
             t.row(
                 "hint",

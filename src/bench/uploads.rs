@@ -35,9 +35,6 @@ pub struct UploadsArgs {
     /// Each photo's width in pixels (its height is three quarters of it).
     #[arg(long, default_value_t = 2000)]
     pub image_side: u32,
-    /// The server's process id, to read its memory from /proc (local servers only).
-    #[arg(long)]
-    pub server_pid: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -61,9 +58,9 @@ pub async fn run(target: &Target, args: &UploadsArgs) -> anyhow::Result<UploadsR
     anyhow::ensure!(args.file_mib > 0, "--file-mib must be positive");
     let people = users::users(target, 1).await?;
     let token = people[0].token.clone();
-    let rss_before = args.server_pid.and_then(vm_rss_kib);
+    let rss_before = target.args.server_pid.and_then(vm_rss_kib);
     let peak = Arc::new(AtomicU64::new(rss_before.unwrap_or(0)));
-    let watcher = args.server_pid.map(|pid| {
+    let watcher = target.args.server_pid.map(|pid| {
         let peak = peak.clone();
         tokio::spawn(async move {
             loop {
@@ -103,7 +100,7 @@ pub async fn run(target: &Target, args: &UploadsArgs) -> anyhow::Result<UploadsR
     if let Some(watcher) = watcher {
         watcher.abort();
     }
-    let rss_peak = args.server_pid.map(|_| peak.load(Ordering::Relaxed));
+    let rss_peak = target.args.server_pid.map(|_| peak.load(Ordering::Relaxed));
     let files = files.load(Ordering::Relaxed);
 
     let photo = Bytes::from(photo(args.image_side)?);
@@ -146,7 +143,7 @@ pub async fn run(target: &Target, args: &UploadsArgs) -> anyhow::Result<UploadsR
         thumbnails_per_s: per_second(args.images as u64, images_s),
         server_rss_before_kib: rss_before,
         server_rss_peak_kib: rss_peak,
-        server_rss_after_kib: args.server_pid.and_then(vm_rss_kib),
+        server_rss_after_kib: target.args.server_pid.and_then(vm_rss_kib),
     })
 }
 
