@@ -178,6 +178,11 @@ export class MembersPanel {
 
   paintMembers(members, role) {
     this.membersTitle.textContent = members.length === 1 ? '1 member' : `${members.length} members`;
+    // Rows are drawn again only when what they show changed: a row replaced under the pointer
+    // between press and release loses the click, and one replaced under the keyboard its focus.
+    const shown = JSON.stringify([role, members.map(({ user, role: r }) => [user.username, user.display_name, r])]);
+    if (shown === this.membersShown) return;
+    this.membersShown = shown;
     this.members.replaceChildren(...members.map((member) => this.memberRow(member, role)));
   }
 
