@@ -190,6 +190,46 @@ async fn group_delivers_every_message_to_every_other_member_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_offline_are_stored_every_message_and_pushed_none() {
+    // 2 groups × 4 members, half of each online: the two senders of each group, who each get
+    // the other's messages live; the other two members' messages are only in /api/sync.
+    let report = run_group(&[
+        "--duration",
+        "2s",
+        "group",
+        "--groups",
+        "2",
+        "--members",
+        "4",
+        "--senders",
+        "2",
+        "--in-flight",
+        "4",
+        "--online",
+        "50",
+    ])
+    .await;
+
+    assert_eq!((report.users, report.online), (8, 2), "{report:?}");
+    assert!(report.acked > 0, "{report:?}");
+    assert_eq!(report.deliveries, report.acked, "{report:?}");
+    assert_eq!(report.expected_deliveries, report.acked, "{report:?}");
+    assert_eq!(
+        report.last_member_latency_ms.count, report.acked,
+        "{report:?}"
+    );
+    // The verdict read every member's stream, the offline ones too: each stream holds one
+    // message event per message (its own group's), plus nothing else of the run.
+    assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
+    assert_eq!(
+        (report.missed_live, report.stored_unacked),
+        (0, 0),
+        "{report:?}"
+    );
+    assert_eq!(report.errors, 0, "{report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn users_in_several_groups_get_each_group_once_in_open_loop() {
     // 2 groups × 4 members over 6 users: users 0 and 1 are in both groups, on one socket.
     let report = run_group(&[

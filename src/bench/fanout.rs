@@ -1,5 +1,6 @@
-//! The engine behind `group`: G groups of N members (`roster`), every member a user online on
-//! one `/ws/notifications/` socket that carries all its groups (`member`). The first S members
+//! The engine behind `group`: G groups of N members (`roster`), every member online a user on
+//! one `/ws/notifications/` socket that carries all its groups (`member`); members offline
+//! (`--online`) open none, and are only checked through `/api/sync`. The first S members
 //! of each group send into it: closed loop, the group's `in_flight` sends shared among them, or
 //! open loop, a total rate spread evenly over every (sender, group). A message to a group of N
 //! is N−1 deliveries, one to each other member.
@@ -63,7 +64,12 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
     let people = users::users(target, shape.users).await?;
     let groups = roster::create(target, &people, shape).await?;
     let starts = users::latest_cursors(target, &people).await?;
-    let sockets = socket::open_all(target, &people, Some(&starts), 0, people.len()).await?;
+    let online: Vec<usize> = (0..people.len()).filter(|&u| shape.is_online(u)).collect();
+    let sockets = {
+        let present: Vec<_> = online.iter().map(|&u| people[u].clone()).collect();
+        let since: Vec<i64> = online.iter().map(|&u| starts[u]).collect();
+        socket::open_all(target, &present, Some(&since), 0, present.len()).await?
+    };
     let groups_of = memberships(&groups, people.len());
     let mut slots_of = slots(shape, plan.mode, &groups, people.len());
     let tag = users::run_tag();
@@ -78,8 +84,9 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
     let senders_left = Arc::new(AtomicUsize::new(sending_members));
     let total_slots = (shape.groups * shape.senders) as f64;
 
-    let mut tasks = Vec::with_capacity(people.len());
-    for (u, (ws, user)) in sockets.into_iter().zip(&people).enumerate() {
+    let mut tasks = Vec::with_capacity(online.len());
+    for (&u, ws) in online.iter().zip(sockets) {
+        let user = &people[u];
         let (first, slots) = std::mem::take(&mut slots_of[u]);
         let schedule = match plan.mode {
             Mode::Open { rate } if !slots.is_empty() => {
@@ -111,23 +118,24 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
             senders_left: senders_left.clone(),
             stop: stop.clone(),
         };
-        tasks.push(tokio::spawn(member.run()));
+        tasks.push((u, tokio::spawn(member.run())));
     }
 
     wait_until(end + DRAIN + Duration::from_secs(2), || {
         senders_left.load(Ordering::Acquire) == 0
     })
     .await;
-    let expected = live.acked.load(Ordering::Relaxed) * (shape.members as u64 - 1);
+    let expected = live.acked.load(Ordering::Relaxed) * (shape.online as u64 - 1);
     wait_until(Instant::now() + DRAIN, || {
         live.delivered.load(Ordering::Relaxed) >= expected
     })
     .await;
     let cpu = cpu_clock.stop();
     stop.cancel();
-    let mut members: Vec<MemberOutcome> = Vec::with_capacity(people.len());
-    for task in tasks {
-        members.push(task.await?);
+    // Each user's outcome; an offline user's is empty.
+    let mut members: Vec<Option<MemberOutcome>> = (0..people.len()).map(|_| None).collect();
+    for (u, task) in tasks {
+        members[u] = Some(task.await?);
     }
     progress.finish().await;
 
@@ -193,7 +201,7 @@ fn summarize(
     measured_from: Instant,
     end: Instant,
     shape: &Shape,
-    members: Vec<MemberOutcome>,
+    members: Vec<Option<MemberOutcome>>,
     verdict: Verdict,
     cpu: CpuUse,
 ) -> Outcome {
@@ -215,7 +223,7 @@ fn summarize(
     // Each timed message: how many other members got it, and the latest of them.
     let mut by_message: HashMap<i64, (usize, u64)> = HashMap::new();
     let mut last = end;
-    for m in members {
+    for m in members.into_iter().flatten() {
         outcome.sent += m.sends.sent;
         outcome.acked += m.sends.acked.len() as u64;
         outcome.ack.merge(&m.sends.ack);
@@ -231,7 +239,7 @@ fn summarize(
             *entry = (entry.0 + 1, entry.1.max(arrival.micros));
         }
     }
-    let others = shape.members - 1;
+    let others = shape.online - 1;
     for &(got, latest) in by_message.values() {
         if got == others {
             outcome.last_member.record_micros(latest);

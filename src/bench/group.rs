@@ -1,5 +1,5 @@
-//! `linkup bench group`: G groups of N members, every member online on one notifications
-//! socket, a few members of each group sending into it, closed loop (`--in-flight`
+//! `linkup bench group`: G groups of N members, every member (or the share `--online` names)
+//! online on one notifications socket, a few members of each group sending into it, closed loop (`--in-flight`
 //! unacknowledged sends per group) or open loop (`--rate` messages/s in total). Reports
 //! messages sent, member deliveries/s (a message to N members is N−1 deliveries), send → each
 //! member and send → last member latency, and what must be 0 on a healthy server: **lost**
@@ -45,6 +45,10 @@ pub struct GroupArgs {
     /// Size of each message body in bytes (it starts with the send timestamp).
     #[arg(long, default_value_t = 64)]
     pub body_bytes: usize,
+    /// Percentage of each group's members online (its first members, senders always among
+    /// them); the others open no socket, so their messages are stored and never pushed.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub online: u8,
     /// Members send no `delivered` receipts (by default they do, batched, up to the newest
     /// message of each group).
     #[arg(long)]
@@ -58,10 +62,12 @@ pub struct GroupReport {
     pub url: String,
     pub groups: usize,
     pub members: usize,
-    /// Users online, one socket each.
+    /// Users in the run.
     pub users: usize,
     /// Members of each group who send.
     pub senders: usize,
+    /// Members of each group online, each on one socket.
+    pub online: usize,
     /// `closed` or `open`.
     pub mode: &'static str,
     /// Per group.
@@ -117,6 +123,9 @@ pub async fn run(target: &Target, args: &GroupArgs) -> anyhow::Result<GroupRepor
         members: args.members,
         users: args.users.unwrap_or(args.groups * args.members),
         senders,
+        online: (args.members * usize::from(args.online))
+            .div_ceil(100)
+            .max(senders),
     };
     let plan = Plan {
         mode,
@@ -143,6 +152,7 @@ fn report(target: &Target, shape: &Shape, plan: &Plan, outcome: Outcome) -> Grou
         members: shape.members,
         users: shape.users,
         senders: shape.senders,
+        online: shape.online,
         mode,
         in_flight,
         rate,
@@ -154,7 +164,7 @@ fn report(target: &Target, shape: &Shape, plan: &Plan, outcome: Outcome) -> Grou
         sent: outcome.sent,
         acked: outcome.acked,
         deliveries: outcome.delivered,
-        expected_deliveries: outcome.acked * (shape.members as u64 - 1),
+        expected_deliveries: outcome.acked * (shape.online as u64 - 1),
         sent_per_s: per_second(outcome.sent, window),
         acked_per_s: per_second(outcome.acked, window),
         deliveries_per_s: per_second(outcome.delivered, window + drain),
@@ -185,10 +195,10 @@ impl Tabular for GroupReport {
             .row(
                 "deliveries",
                 format!(
-                    "{}  (of {} = acked × {} other members)",
+                    "{}  (of {} = acked × {} other members online)",
                     rate_line(self.deliveries, self.deliveries_per_s),
                     thousands(self.expected_deliveries),
-                    self.members - 1
+                    self.online - 1
                 ),
             )
             .row("ack latency", self.ack_latency_ms.line())
@@ -227,17 +237,25 @@ impl GroupReport {
         } else {
             ""
         };
+        let online = if self.online < self.members {
+            format!(
+                "{} of {} users online",
+                self.groups * self.online,
+                self.users
+            )
+        } else {
+            format!("{} users online", self.users)
+        };
         let load = match (self.in_flight, self.rate) {
             (Some(k), _) => format!("closed loop, {k} in flight per group"),
             (_, Some(rate)) => format!("open loop, {rate} msg/s in total"),
             _ => String::new(),
         };
         format!(
-            "{} groups × {} members ({} users online{shared}), {} senders a group, {load}, \
+            "{} groups × {} members ({online}{shared}), {} senders a group, {load}, \
              {} B bodies, receipts {}",
             self.groups,
             self.members,
-            self.users,
             self.senders,
             self.body_bytes,
             if self.receipts { "on" } else { "off" }

@@ -25,6 +25,9 @@ pub struct Shape {
     pub users: usize,
     /// Members of each group who send in it.
     pub senders: usize,
+    /// Members of each group online (the first of its members, senders included); the others
+    /// never open a socket, and their messages wait in their streams.
+    pub online: usize,
 }
 
 impl Shape {
@@ -42,7 +45,23 @@ impl Shape {
             (1..=self.members).contains(&self.senders),
             "--senders must be between 1 and --members"
         );
+        anyhow::ensure!(
+            (self.senders..=self.members).contains(&self.online),
+            "--online leaves {} of {} members online: at least the {} senders must be",
+            self.online,
+            self.members,
+            self.senders
+        );
+        anyhow::ensure!(
+            self.online == self.members || self.users == self.groups * self.members,
+            "--online below 100 needs every user in one group (no --users)"
+        );
         Ok(())
+    }
+
+    /// Whether user `u` of the run is online (see `online`; with every member online, all are).
+    pub fn is_online(&self, u: usize) -> bool {
+        self.online == self.members || u % self.members < self.online
     }
 
     /// The members of group `g`, as indexes into the run's users, its owner first.
@@ -112,6 +131,7 @@ mod tests {
             members: 3,
             users: 6,
             senders: 1,
+            online: 3,
         };
         assert_eq!(distinct.members_of(1), vec![3, 4, 5]);
         let shared = Shape {
@@ -136,5 +156,25 @@ mod tests {
             .check()
             .is_err()
         );
+    }
+
+    #[test]
+    fn the_first_members_of_each_group_are_the_ones_online() {
+        let half = Shape {
+            groups: 2,
+            members: 4,
+            users: 8,
+            senders: 1,
+            online: 2,
+        };
+        assert!(half.check().is_ok());
+        let online: Vec<usize> = (0..8).filter(|&u| half.is_online(u)).collect();
+        assert_eq!(online, vec![0, 1, 4, 5]);
+        // Senders are always online, and which users are online is only defined when each
+        // user is in one group.
+        let refused = |shape: Shape| shape.check().expect_err("refused").to_string();
+        assert!(refused(Shape { senders: 3, ..half }).contains("--online"));
+        assert!(refused(Shape { users: 6, ..half }).contains("--online"));
+        assert!((0..8).all(|u| Shape { online: 4, ..half }.is_online(u)));
     }
 }

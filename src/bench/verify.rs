@@ -66,7 +66,12 @@ pub async fn check(
             async move {
                 let (stored, events_read) = stored(target, recipient, starts[i], ours).await?;
                 let acked = sent_by[i].sends.acked.iter().map(|a| a.id);
-                Ok::<_, anyhow::Error>(judge(acked, &stored, &received_by[i].ids, events_read))
+                Ok::<_, anyhow::Error>(judge(
+                    acked,
+                    &stored,
+                    Some(&received_by[i].ids),
+                    events_read,
+                ))
             }
         })
         .buffered(CONCURRENCY)
@@ -83,11 +88,11 @@ pub async fn check_groups(
     starts: &[i64],
     groups_of: &[Vec<i64>],
     tag: &str,
-    members: &[MemberOutcome],
+    members: &[Option<MemberOutcome>],
 ) -> anyhow::Result<Verdict> {
     let prefix = format!("{tag}-");
     let mut acked_in: HashMap<i64, Vec<i64>> = HashMap::new();
-    for acked in members.iter().flat_map(|m| &m.sends.acked) {
+    for acked in members.iter().flatten().flat_map(|m| &m.sends.acked) {
         acked_in
             .entry(acked.conversation_id)
             .or_default()
@@ -106,7 +111,8 @@ pub async fn check_groups(
                     .filter_map(|g| acked_in.get(g))
                     .flatten()
                     .copied();
-                Ok::<_, anyhow::Error>(judge(acked, &stored, &members[u].seen, events_read))
+                let live = members[u].as_ref().map(|m| &m.seen);
+                Ok::<_, anyhow::Error>(judge(acked, &stored, live, events_read))
             }
         })
         .buffered(CONCURRENCY)
@@ -153,11 +159,12 @@ async fn stored(
 }
 
 /// One stream's verdict: `acked` are the messages it must hold, `stored` what it holds (with
-/// how many copies of each), `live` what its socket delivered.
+/// how many copies of each), `live` what its socket delivered (`None` for a member offline,
+/// who has no socket to miss anything on).
 fn judge(
     acked: impl Iterator<Item = i64>,
     stored: &HashMap<i64, u32>,
-    live: &HashSet<i64>,
+    live: Option<&HashSet<i64>>,
     events_read: u64,
 ) -> Verdict {
     let mut verdict = Verdict {
@@ -173,7 +180,7 @@ fn judge(
         expected += 1;
         if !stored.contains_key(&id) {
             verdict.lost += 1;
-        } else if !live.contains(&id) {
+        } else if live.is_some_and(|live| !live.contains(&id)) {
             verdict.missed_live += 1;
         }
     }
@@ -190,7 +197,7 @@ mod tests {
     fn a_stream_is_judged_against_what_was_acked() {
         let stored: HashMap<i64, u32> = [(1, 1), (2, 2), (4, 1), (5, 1)].into();
         let live: HashSet<i64> = [1, 2].into();
-        let v = judge([1, 2, 3, 4].into_iter(), &stored, &live, 9);
+        let v = judge([1, 2, 3, 4].into_iter(), &stored, Some(&live), 9);
         assert_eq!(
             (
                 v.lost,
@@ -201,5 +208,12 @@ mod tests {
             ),
             (1, 1, 1, 1, 9)
         );
+    }
+
+    #[test]
+    fn an_offline_stream_misses_nothing_live_but_can_lose() {
+        let stored: HashMap<i64, u32> = [(1, 1), (2, 1)].into();
+        let v = judge([1, 2, 3].into_iter(), &stored, None, 2);
+        assert_eq!((v.lost, v.duplicates, v.missed_live), (1, 0, 0));
     }
 }
