@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::directory::Directory;
+use crate::domain::event::UserEvent;
 use crate::domain::{Ephemeral, Event, UserId};
 
 /// What the delivery hub queues for a socket.
@@ -21,7 +22,9 @@ use crate::domain::{Ephemeral, Event, UserId};
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Push {
-    Stored(Event),
+    /// A stored event, and for a message event the JSON of its message when it was made once
+    /// for every member it goes to alike (`Hub::deliver_events`): only the cursor differs.
+    Stored(Event, Option<Arc<str>>),
     Signal(Ephemeral),
     /// Pushes may have been lost (the bus lost its subscription): catch up from the store.
     Resync,
@@ -173,6 +176,48 @@ impl Hub {
         }
     }
 
+    /// Queues each stored event for every subscriber of its user. A message event's message is
+    /// serialised once for a run of events that carry it alike (a group message, one event per
+    /// member), and only when someone here subscribes to one of them; the map is locked once.
+    pub fn deliver_events(&self, events: impl IntoIterator<Item = UserEvent>) {
+        let Ok(mut map) = self.subscribers.lock() else {
+            return;
+        };
+        let mut last: Option<Arc<Push>> = None;
+        for UserEvent { user, event } in events {
+            let Some(entries) = map.get_mut(&user) else {
+                continue;
+            };
+            let json = match (&event, last.as_deref()) {
+                (
+                    Event::Message { message, .. },
+                    Some(Push::Stored(
+                        Event::Message {
+                            message: before, ..
+                        },
+                        json,
+                    )),
+                ) if message == before => json.clone(),
+                (Event::Message { message, .. }, _) => {
+                    serde_json::to_string(message).ok().map(Arc::from)
+                }
+                _ => None,
+            };
+            let push = Arc::new(Push::Stored(event, json));
+            entries.retain(|entry| match entry.queue.try_send(push.clone()) {
+                Ok(()) => true,
+                Err(_) => {
+                    entry.overflowed.store(true, Ordering::Release);
+                    false
+                }
+            });
+            if entries.is_empty() {
+                map.remove(&user);
+            }
+            last = Some(push);
+        }
+    }
+
     /// Tells every subscriber here to catch up from the store (pushes may have been lost).
     pub fn resync_all(&self) {
         let push = Arc::new(Push::Resync);
@@ -288,6 +333,61 @@ mod tests {
             from: "bob".into(),
             active: true,
         }))
+    }
+
+    fn message_event(user: i64, cursor: i64, body: &str) -> UserEvent {
+        let message = serde_json::from_value(serde_json::json!({
+            "id": 7, "seq": 3, "conversation_id": 2, "kind": "text", "sender": "ann",
+            "recipient": null, "client_id": "c-1", "body": body,
+            "created_at": "2023-11-14T22:13:20Z", "status": "sent", "edited_at": null,
+            "deleted": false, "deleted_by": null, "reply_to": null, "system": null
+        }))
+        .expect("a message");
+        UserEvent {
+            user: UserId(user),
+            event: Event::Message {
+                cursor: crate::domain::ids::Cursor(cursor),
+                message,
+            },
+        }
+    }
+
+    fn stored(push: &Push) -> (&Event, Option<&Arc<str>>) {
+        match push {
+            Push::Stored(event, json) => (event, json.as_ref()),
+            other => panic!("not a stored event: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_message_alike_for_several_members_is_serialised_once_for_them() {
+        let hub = Arc::new(Hub::default());
+        let (mut a, _) = hub.subscribe(UserId(1), vec![1], 4, 8).unwrap();
+        let (mut b, _) = hub.subscribe(UserId(2), vec![2], 4, 8).unwrap();
+        let (mut c, _) = hub.subscribe(UserId(3), vec![3], 4, 8).unwrap();
+        // User 9 has no socket here; user 3 sees the message otherwise (the sender's copy).
+        hub.deliver_events([
+            message_event(9, 5, "hi"),
+            message_event(1, 10, "hi"),
+            message_event(2, 20, "hi"),
+            message_event(3, 30, "hi, as the sender sees it"),
+        ]);
+        let (a, b, c) = (
+            a.pushes.try_recv().unwrap(),
+            b.pushes.try_recv().unwrap(),
+            c.pushes.try_recv().unwrap(),
+        );
+        let ((a_event, a_json), (b_event, b_json)) = (stored(&a), stored(&b));
+        assert_eq!(a_event.cursor(), crate::domain::ids::Cursor(10));
+        assert_eq!(b_event.cursor(), crate::domain::ids::Cursor(20));
+        let (a_json, b_json) = (a_json.unwrap(), b_json.unwrap());
+        assert!(Arc::ptr_eq(a_json, b_json), "one text for both");
+        let Event::Message { message, .. } = a_event else {
+            unreachable!()
+        };
+        assert_eq!(a_json.as_ref(), serde_json::to_string(message).unwrap());
+        let (_, c_json) = stored(&c);
+        assert!(c_json.unwrap().contains("as the sender sees it"));
     }
 
     #[test]

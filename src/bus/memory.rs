@@ -23,9 +23,7 @@ impl MemoryBus {
 #[async_trait]
 impl Bus for MemoryBus {
     async fn publish(&self, events: Vec<UserEvent>) {
-        for UserEvent { user, event } in events {
-            self.hub.deliver(user, Arc::new(Push::Stored(event)));
-        }
+        self.hub.deliver_events(events);
     }
 
     async fn signal(&self, users: Vec<UserId>, signal: Ephemeral) {

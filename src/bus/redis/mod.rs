@@ -135,10 +135,7 @@ impl RedisBus {
 #[async_trait]
 impl Bus for RedisBus {
     async fn publish(&self, events: Vec<UserEvent>) {
-        for UserEvent { user, event } in &events {
-            self.hub
-                .deliver(*user, Arc::new(Push::Stored(event.clone())));
-        }
+        self.hub.deliver_events(events.iter().cloned());
         self.send(Body::Events(wire::share(events)));
     }
 

@@ -83,17 +83,21 @@ pub fn deliver(hub: &Hub, body: Body) {
     match body {
         Body::Events(shared) => {
             for Shared { event, to } in shared {
-                for (user, cursor) in to {
-                    if !plausible(user, cursor) {
+                let plausible_ones = to.into_iter().filter(|&(user, cursor)| {
+                    let ok = plausible(user, cursor);
+                    if !ok {
                         tracing::warn!(
                             user = user.0,
                             cursor = cursor.0,
                             "dropped a bus event with an impossible cursor"
                         );
-                        continue;
                     }
-                    hub.deliver(user, Arc::new(Push::Stored(event.at(cursor))));
-                }
+                    ok
+                });
+                hub.deliver_events(plausible_ones.map(|(user, cursor)| UserEvent {
+                    user,
+                    event: event.at(cursor),
+                }));
             }
         }
         Body::Signal { users, signal } => {

@@ -65,7 +65,7 @@ impl Connection {
                     reason: "store unavailable; reconnect",
                 })?;
             for event in &page.events {
-                self.emit(event).await?;
+                self.emit(event, None).await?;
             }
             if !page.has_more {
                 return Ok(());
@@ -75,7 +75,7 @@ impl Connection {
 
     async fn on_push(&mut self, push: Arc<Push>) -> Result<(), Ending> {
         match &*push {
-            Push::Stored(event) => {
+            Push::Stored(event, json) => {
                 let cursor = event.cursor();
                 if cursor <= self.last {
                     return Ok(());
@@ -91,7 +91,7 @@ impl Connection {
                         .get_or_insert_with(|| Instant::now() + GAP_WAIT);
                     return Ok(());
                 }
-                self.emit(event).await?;
+                self.emit(event, json.as_deref()).await?;
                 self.release_held().await
             }
             Push::Signal(signal) if self.in_scope_signal(signal) => {
@@ -111,8 +111,8 @@ impl Connection {
                 break;
             }
             let push = entry.remove();
-            if let (true, Push::Stored(event)) = (cursor > self.last.0, &*push) {
-                self.emit(event).await?;
+            if let (true, Push::Stored(event, json)) = (cursor > self.last.0, &*push) {
+                self.emit(event, json.as_deref()).await?;
             }
         }
         if self.held.is_empty() {
@@ -143,12 +143,13 @@ impl Connection {
     }
 
     /// Sends a stored event if this socket's scope covers it; advances the cursor either way.
-    async fn emit(&mut self, event: &Event) -> Result<(), Ending> {
+    /// Sends `event`, whose message's JSON `message_json` may already hold (see `Push`).
+    async fn emit(&mut self, event: &Event, message_json: Option<&str>) -> Result<(), Ending> {
         self.last = event.cursor();
         if !self.in_scope(event) {
             return Ok(());
         }
-        let text = serde_json::to_string(event).unwrap_or_default();
+        let text = frame_text(event, message_json);
         self.send_text(text).await?;
         if self.ends_scope(event) {
             return Err(Ending {
@@ -237,5 +238,53 @@ impl Connection {
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// The text of `event`'s frame. A message event whose message's JSON was made once for every
+/// member it goes to is put together around it, with this socket's cursor: the same JSON value
+/// `serde_json` makes of the whole event, without serialising the message again.
+fn frame_text(event: &Event, message_json: Option<&str>) -> String {
+    match (event, message_json) {
+        (Event::Message { cursor, .. }, Some(message)) => {
+            format!(
+                r#"{{"type":"message","cursor":{},"message":{message}}}"#,
+                cursor.0
+            )
+        }
+        _ => serde_json::to_string(event).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Message;
+    use crate::domain::ids::Cursor;
+
+    fn message() -> Message {
+        serde_json::from_value(serde_json::json!({
+            "id": 7, "seq": 3, "conversation_id": 2, "kind": "text", "sender": "ann",
+            "recipient": null, "client_id": "c-1", "body": "quote \" and \\ and é ✓",
+            "created_at": "2023-11-14T22:13:20Z", "status": "sent", "edited_at": null,
+            "deleted": false, "deleted_by": null, "reply_to": null, "system": null
+        }))
+        .expect("a message")
+    }
+
+    #[test]
+    fn a_shared_message_frame_is_the_events_own_json() {
+        let event = Event::Message {
+            cursor: Cursor(41),
+            message: message(),
+        };
+        let shared = serde_json::to_string(&message()).unwrap();
+        let put_together: serde_json::Value =
+            serde_json::from_str(&frame_text(&event, Some(&shared))).unwrap();
+        assert_eq!(put_together, serde_json::to_value(&event).unwrap());
+        assert_eq!(
+            frame_text(&event, None),
+            serde_json::to_string(&event).unwrap()
+        );
     }
 }
