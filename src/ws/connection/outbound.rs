@@ -143,7 +143,8 @@ impl Connection {
     }
 
     /// Sends a stored event if this socket's scope covers it; advances the cursor either way.
-    /// Sends `event`, whose message's JSON `message_json` may already hold (see `Push`).
+    /// `message_json`, when given, is the JSON of its message, made once for every member it
+    /// went to (see `Push`).
     async fn emit(&mut self, event: &Event, message_json: Option<&str>) -> Result<(), Ending> {
         self.last = event.cursor();
         if !self.in_scope(event) {
