@@ -97,6 +97,18 @@ impl Drop for Subscription {
     }
 }
 
+/// Queues `push` for each of a user's subscribers; one whose queue is full is marked overflowed
+/// and dropped.
+fn queue(entries: &mut Vec<Entry>, push: &Arc<Push>) {
+    entries.retain(|entry| match entry.queue.try_send(push.clone()) {
+        Ok(()) => true,
+        Err(_) => {
+            entry.overflowed.store(true, Ordering::Release);
+            false
+        }
+    });
+}
+
 impl Hub {
     /// A hub that also forgets a user from `directory` when it closes all their sockets.
     pub fn with_directory(directory: Arc<Directory>) -> Hub {
@@ -164,13 +176,7 @@ impl Hub {
         let Some(entries) = map.get_mut(&user) else {
             return;
         };
-        entries.retain(|entry| match entry.queue.try_send(push.clone()) {
-            Ok(()) => true,
-            Err(_) => {
-                entry.overflowed.store(true, Ordering::Release);
-                false
-            }
-        });
+        queue(entries, &push);
         if entries.is_empty() {
             map.remove(&user);
         }
@@ -204,13 +210,7 @@ impl Hub {
                 _ => None,
             };
             let push = Arc::new(Push::Stored(event, json));
-            entries.retain(|entry| match entry.queue.try_send(push.clone()) {
-                Ok(()) => true,
-                Err(_) => {
-                    entry.overflowed.store(true, Ordering::Release);
-                    false
-                }
-            });
+            queue(entries, &push);
             if entries.is_empty() {
                 map.remove(&user);
             }
@@ -227,13 +227,7 @@ impl Hub {
         for entries in map.values_mut() {
             // A subscriber that cannot take the marker is dropped: its socket closes and the
             // client catches up when it reconnects.
-            entries.retain(|entry| match entry.queue.try_send(push.clone()) {
-                Ok(()) => true,
-                Err(_) => {
-                    entry.overflowed.store(true, Ordering::Release);
-                    false
-                }
-            });
+            queue(entries, &push);
         }
         map.retain(|_, entries| !entries.is_empty());
     }
