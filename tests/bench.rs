@@ -142,22 +142,24 @@ async fn run_group(args: &[&str]) -> group::GroupReport {
     report
 }
 
+/// 2 s of 2 groups × 4 members, 2 senders a group keeping 4 sends in flight.
+const TWO_GROUPS_OF_FOUR: [&str; 11] = [
+    "--duration",
+    "2s",
+    "group",
+    "--groups",
+    "2",
+    "--members",
+    "4",
+    "--senders",
+    "2",
+    "--in-flight",
+    "4",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn group_delivers_every_message_to_every_other_member_once() {
-    let report = run_group(&[
-        "--duration",
-        "2s",
-        "group",
-        "--groups",
-        "2",
-        "--members",
-        "4",
-        "--senders",
-        "2",
-        "--in-flight",
-        "4",
-    ])
-    .await;
+    let report = run_group(&TWO_GROUPS_OF_FOUR).await;
 
     assert_eq!((report.users, report.senders), (8, 2), "{report:?}");
     assert!(report.sent > 0, "{report:?}");
@@ -193,22 +195,7 @@ async fn group_delivers_every_message_to_every_other_member_once() {
 async fn members_offline_are_stored_every_message_and_pushed_none() {
     // 2 groups × 4 members, half of each online: the two senders of each group, who each get
     // the other's messages live; the other two members' messages are only in /api/sync.
-    let report = run_group(&[
-        "--duration",
-        "2s",
-        "group",
-        "--groups",
-        "2",
-        "--members",
-        "4",
-        "--senders",
-        "2",
-        "--in-flight",
-        "4",
-        "--online",
-        "50",
-    ])
-    .await;
+    let report = run_group(&[&TWO_GROUPS_OF_FOUR[..], &["--online", "50"]].concat()).await;
 
     assert_eq!((report.users, report.online), (8, 2), "{report:?}");
     assert!(report.acked > 0, "{report:?}");

@@ -1,6 +1,6 @@
-//! The engine behind `group`: G groups of N members (`roster`), every member online a user on
-//! one `/ws/notifications/` socket that carries all its groups (`member`); members offline
-//! (`--online`) open none, and are only checked through `/api/sync`. The first S members
+//! The engine behind `group`: G groups of N members (`roster`), each member online (all of
+//! them unless `--online` says less) a user on one `/ws/notifications/` socket that carries all
+//! its groups (`member`); members offline open none, and are only checked through `/api/sync`. The first S members
 //! of each group send into it: closed loop, the group's `in_flight` sends shared among them, or
 //! open loop, a total rate spread evenly over every (sender, group). A message to a group of N
 //! is N−1 deliveries, one to each other member.

@@ -1,6 +1,6 @@
 //! `linkup bench group`: G groups of N members, every member (or the share `--online` names)
-//! online on one notifications socket, a few members of each group sending into it, closed loop (`--in-flight`
-//! unacknowledged sends per group) or open loop (`--rate` messages/s in total). Reports
+//! online on one notifications socket, a few members of each group sending into it, closed
+//! loop (`--in-flight` unacknowledged sends per group) or open loop (`--rate` messages/s in total). Reports
 //! messages sent, member deliveries/s (a message to N members is N−1 deliveries), send → each
 //! member and send → last member latency, and what must be 0 on a healthy server: **lost**
 //! (acknowledged, but missing from a member's `/api/sync`) and **duplicates** (one id twice in a
