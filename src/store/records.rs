@@ -35,8 +35,27 @@ impl StatusData {
         serde_json::to_string(self).map_err(|e| StoreError::Other(e.to_string()))
     }
 
+    /// Reads a stored payload, v1's included: v1 recorded neither `up_to_id` nor `all`, and had
+    /// direct conversations only, whose status events list every id they mark (the last is
+    /// the one marked up to) and go to both parties (`all`).
     pub fn decode(text: &str) -> Result<Self, StoreError> {
-        serde_json::from_str(text).map_err(|e| StoreError::Other(e.to_string()))
+        let stored: StoredStatus =
+            serde_json::from_str(text).map_err(|e| StoreError::Other(e.to_string()))?;
+        let up_to_id = match stored.up_to_id {
+            Some(id) => id,
+            None => stored.message_ids.iter().copied().max().ok_or_else(|| {
+                StoreError::Other("a status event with neither ids nor up_to_id".into())
+            })?,
+        };
+        Ok(StatusData {
+            conversation_id: stored.conversation_id,
+            message_ids: stored.message_ids,
+            up_to_id,
+            status: stored.status,
+            by: stored.by,
+            all: stored.all.unwrap_or(true),
+            at: stored.at,
+        })
     }
 
     /// The event this payload makes at `cursor`.
@@ -52,6 +71,18 @@ impl StatusData {
             at: Timestamp(self.at),
         }
     }
+}
+
+/// A status event's payload as any version stored it (see `StatusData::decode`).
+#[derive(Deserialize)]
+struct StoredStatus {
+    conversation_id: ConversationId,
+    message_ids: Vec<MessageId>,
+    up_to_id: Option<MessageId>,
+    status: MessageStatus,
+    by: String,
+    all: Option<bool>,
+    at: i64,
 }
 
 /// The stored payload of a reaction event.
@@ -273,5 +304,28 @@ mod tests {
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_prefix("a_b"), "a\\_b%");
         assert_eq!(like_prefix("50%"), "50\\%%");
+    }
+
+    #[test]
+    fn status_payloads_of_every_version_decode() {
+        let v2 = StatusData {
+            conversation_id: ConversationId(7),
+            message_ids: Vec::new(),
+            up_to_id: MessageId(40),
+            status: MessageStatus::Read,
+            by: "bob".into(),
+            all: false,
+            at: 5,
+        };
+        let again = StatusData::decode(&v2.encode().unwrap()).unwrap();
+        assert_eq!((again.up_to_id, again.all), (MessageId(40), false));
+
+        let v1 = r#"{"conversation_id":1,"message_ids":[3,9,4],"status":"read","by":"bob","at":2}"#;
+        let old = StatusData::decode(v1).unwrap();
+        assert_eq!((old.up_to_id, old.all), (MessageId(9), true));
+        assert_eq!(old.message_ids, [MessageId(3), MessageId(9), MessageId(4)]);
+
+        let nothing = r#"{"conversation_id":1,"message_ids":[],"status":"read","by":"b","at":2}"#;
+        assert!(StatusData::decode(nothing).is_err());
     }
 }

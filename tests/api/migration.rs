@@ -47,13 +47,24 @@ enum Previous {
     Postgres(String),
 }
 
+/// A receipt as v1 recorded it: a status event's payload had neither `up_to_id` nor `all`.
+const V1_STATUS_EVENTS: &str = r#"
+    INSERT INTO events (user_id, cursor, kind, message_id, data, created_at)
+        VALUES (1, 3, 2, NULL, '{"conversation_id":1,"message_ids":[1,2],"status":"delivered","by":"bob","at":21}', 21),
+               (2, 3, 2, NULL, '{"conversation_id":1,"message_ids":[1,2],"status":"delivered","by":"bob","at":21}', 21);"#;
+
 async fn previous_version(storage: &TestStore) -> Previous {
+    previous_version_with(storage, "").await
+}
+
+/// The previous version's rows, and `more` rows after them.
+async fn previous_version_with(storage: &TestStore, more: &str) -> Previous {
     match BACKEND {
         Backend::Sqlite => {
             let path = storage.dir.path().join("linkup.db");
             let mut conn = rusqlite::Connection::open(&path).expect("database file");
             assert_eq!(sqlite::schema::migrate_to(&mut conn, 2).unwrap(), [1, 2]);
-            conn.execute_batch(PREVIOUS_VERSION_ROWS)
+            conn.execute_batch(&format!("{PREVIOUS_VERSION_ROWS}{more}"))
                 .expect("version-2 rows");
             Previous::Sqlite(path)
         }
@@ -61,10 +72,12 @@ async fn previous_version(storage: &TestStore) -> Previous {
             let url = storage.database_url().expect("a PostgreSQL test store");
             let pool = sqlx::PgPool::connect(&url).await.expect("pool");
             assert_eq!(postgres::schema::migrate_to(&pool, 1).await.unwrap(), [1]);
-            sqlx::raw_sql(PREVIOUS_VERSION_ROWS)
-                .execute(&pool)
-                .await
-                .expect("version-1 rows");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "{PREVIOUS_VERSION_ROWS}{more}"
+            )))
+            .execute(&pool)
+            .await
+            .expect("version-1 rows");
             sqlx::raw_sql(POSTGRES_SEQUENCES)
                 .execute(&pool)
                 .await
@@ -212,4 +225,54 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
         10,
         "the time of its first message"
     );
+}
+
+/// v1's status events read back as v2 ones: `up_to_id` is the last id they list, and `all` is
+/// true, as for every status event of a direct conversation.
+#[tokio::test]
+async fn status_events_recorded_by_v1_read_back() {
+    let storage = TestStore::new(BACKEND).await;
+    let previous = previous_version_with(&storage, V1_STATUS_EVENTS).await;
+    let store = open(&previous).await;
+    for user in [UserId(1), UserId(2)] {
+        let page = store
+            .events_since(user, Cursor(2), 10)
+            .await
+            .expect("v1's events read back");
+        let statuses: Vec<_> = page
+            .events
+            .iter()
+            .map(|event| match event {
+                linkup::domain::Event::Status {
+                    cursor,
+                    message_ids,
+                    up_to_id,
+                    status,
+                    by,
+                    all,
+                    ..
+                } => (
+                    *cursor,
+                    message_ids.clone(),
+                    *up_to_id,
+                    *status,
+                    by.clone(),
+                    *all,
+                ),
+                other => panic!("not a status event: {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            [(
+                Cursor(3),
+                vec![MessageId(1), MessageId(2)],
+                MessageId(2),
+                MessageStatus::Delivered,
+                "bob".to_owned(),
+                true
+            )]
+        );
+    }
+    store.close().await;
 }
