@@ -1,21 +1,24 @@
 //! This process's registry of live subscribers (one per open socket), by user, and of the
 //! credentials they were opened with (so a logout can close them).
 //!
-//! Delivery never waits: each subscriber has a bounded queue filled with `try_send`. A full
-//! queue marks the subscriber as overflowed and drops it from the registry; its socket closes
-//! and the client catches up from its cursor. Nothing is ever silently skipped.
+//! Delivery never waits: each subscriber has a bounded queue (`mailbox`) filled with
+//! `try_send`. A full queue marks the subscriber as overflowed and drops it from the registry;
+//! its socket closes and the client catches up from its cursor. Nothing is ever silently
+//! skipped.
+
+pub mod mailbox;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::directory::Directory;
 use crate::domain::event::UserEvent;
 use crate::domain::{Ephemeral, Event, UserId};
+use mailbox::mailbox;
 
 /// What the delivery hub queues for a socket.
 // A stored event is what nearly every push carries: boxing it would allocate once per push.
@@ -32,8 +35,7 @@ pub enum Push {
 
 struct Entry {
     id: u64,
-    queue: mpsc::Sender<Arc<Push>>,
-    overflowed: Arc<AtomicBool>,
+    queue: mailbox::Sender<Arc<Push>>,
     /// The subscriber's revocation token, so all of a user's sockets can be closed at once.
     revoked: CancellationToken,
 }
@@ -64,8 +66,7 @@ pub struct Subscription {
     user: UserId,
     id: u64,
     credential: Vec<u8>,
-    pub pushes: mpsc::Receiver<Arc<Push>>,
-    overflowed: Arc<AtomicBool>,
+    pub pushes: mailbox::Receiver<Arc<Push>>,
     /// Cancelled when the credential the socket was opened with is revoked (logout).
     pub revoked: CancellationToken,
     /// Set once removed from the hub, so `Drop` does not remove twice.
@@ -75,7 +76,7 @@ pub struct Subscription {
 impl Subscription {
     /// True once a push could not be queued: the receiver must resynchronise from the store.
     pub fn overflowed(&self) -> bool {
-        self.overflowed.load(Ordering::Acquire)
+        self.pushes.overflowed()
     }
 
     pub fn user(&self) -> UserId {
@@ -100,13 +101,7 @@ impl Drop for Subscription {
 /// Queues `push` for each of a user's subscribers; one whose queue is full is marked overflowed
 /// and dropped.
 fn queue(entries: &mut Vec<Entry>, push: &Arc<Push>) {
-    entries.retain(|entry| match entry.queue.try_send(push.clone()) {
-        Ok(()) => true,
-        Err(_) => {
-            entry.overflowed.store(true, Ordering::Release);
-            false
-        }
-    });
+    entries.retain(|entry| entry.queue.try_send(push.clone()).is_ok());
 }
 
 impl Hub {
@@ -129,9 +124,8 @@ impl Hub {
         capacity: usize,
         cap: usize,
     ) -> Result<(Subscription, bool), AtCap> {
-        let (queue, pushes) = mpsc::channel(capacity.max(1));
+        let (queue, pushes) = mailbox(capacity);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let overflowed = Arc::new(AtomicBool::new(false));
         let revoked = CancellationToken::new();
         let mut first = false;
         if let Ok(mut map) = self.subscribers.lock() {
@@ -146,7 +140,6 @@ impl Hub {
             entries.push(Entry {
                 id,
                 queue,
-                overflowed: overflowed.clone(),
                 revoked: revoked.clone(),
             });
         }
@@ -161,7 +154,6 @@ impl Hub {
             id,
             credential,
             pushes,
-            overflowed,
             revoked,
             removed: false,
         };
@@ -393,9 +385,9 @@ mod tests {
         assert!(!first);
         let (mut b, _) = hub.subscribe(UserId(2), vec![3], 4, 8).unwrap();
         hub.deliver(UserId(1), typing());
-        assert!(a1.pushes.try_recv().is_ok());
-        assert!(a2.pushes.try_recv().is_ok());
-        assert!(b.pushes.try_recv().is_err());
+        assert!(a1.pushes.try_recv().is_some());
+        assert!(a2.pushes.try_recv().is_some());
+        assert!(b.pushes.try_recv().is_none());
         assert!(!a1.finish());
         assert!(a2.finish());
     }

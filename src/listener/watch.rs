@@ -218,7 +218,8 @@ impl Drop for Slot {
 pub struct Conn {
     stream: TcpStream,
     watch: Arc<Watch>,
-    /// Allocated the first time a read waits with a deadline, then reset.
+    /// Allocated when a read waits with a deadline, then reset; dropped when a read waits
+    /// without one.
     timer: Option<Pin<Box<Sleep>>>,
     /// Allocated the first time a write waits for the client, then reset.
     write_timer: Option<Pin<Box<Sleep>>>,
@@ -337,6 +338,9 @@ impl AsyncRead for Conn {
             Poll::Pending => {
                 this.watch.reader.register(cx.waker());
                 let Some(deadline) = deadline else {
+                    // No deadline while a request is handled, nor ever again on a WebSocket:
+                    // an idle socket holds no timer.
+                    this.timer = None;
                     return Poll::Pending;
                 };
                 let timer = this

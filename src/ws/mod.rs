@@ -25,10 +25,12 @@ use connection::{Connection, Scope};
 
 /// The largest frame or message a client may send; more closes the socket with 1009.
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
-/// Each socket's read buffer, allocated at the upgrade and held while the socket is open (most
-/// of an idle socket's memory). It also bounds one read from the socket; client frames are a
-/// few hundred bytes, and a larger frame grows the buffer as needed.
-const READ_BUFFER_BYTES: usize = 2 * 1024;
+/// Each socket's read buffer, allocated at the upgrade and held while the socket is open (the
+/// largest part of an idle socket's memory). It also bounds one read from the socket: client
+/// frames are a few hundred bytes, so one read takes one or two of them; a larger frame grows
+/// the buffer to its length and takes a read per 512 bytes. 2 KiB cost 1.5 KiB more a socket
+/// and no throughput (BENCHMARKS.md, *Memory per idle socket*).
+const READ_BUFFER_BYTES: usize = 512;
 /// Outgoing frames gather in the socket's buffer until it is flushed (once per turn of the
 /// connection loop) or holds this much; the buffer only grows on sockets that write a lot.
 const WRITE_BUFFER_BYTES: usize = 8 * 1024;

@@ -48,8 +48,8 @@ impl Connection {
                 break;
             }
             match subscription.pushes.try_recv() {
-                Ok(push) => self.on_push(push).await?,
-                Err(_) => break,
+                Some(push) => self.on_push(push).await?,
+                None => break,
             }
         }
         Ok(())
