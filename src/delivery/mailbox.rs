@@ -2,10 +2,10 @@
 //! the socket's task.
 //!
 //! Every open socket holds one, so it is made to cost little while the socket is idle: one
-//! allocation of about a hundred bytes, and a buffer only while pushes wait (given back when a
-//! burst has drained). A tokio channel reserves its first block of 32 slots and the channel's
-//! state up front, about 800 bytes a socket. The hub is the only sender and the socket's task
-//! the only receiver.
+//! allocation of about a hundred bytes, and a buffer once pushes have come (a drained one keeps
+//! at most 16 slots, 128 bytes; a larger one is given back). A tokio channel reserves its first
+//! block of 32 slots and the channel's state up front, about 800 bytes a socket. The hub is the
+//! only sender and the socket's task the only receiver.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -123,6 +123,15 @@ impl<T> Receiver<T> {
     }
 }
 
+impl<T> Drop for Receiver<T> {
+    /// Nothing is queued for a receiver that is gone: the sender's next push fails.
+    fn drop(&mut self) {
+        let mut queue = self.0.lock();
+        queue.closed = true;
+        queue.items = VecDeque::new();
+    }
+}
+
 impl<T> Queue<T> {
     fn pop(&mut self) -> Option<T> {
         let item = self.items.pop_front();
@@ -165,6 +174,13 @@ mod tests {
         drop(sender);
         let outcome = waiting.await.unwrap();
         assert_eq!(outcome, (Some("a"), Some("b"), None, false));
+    }
+
+    #[test]
+    fn pushes_to_a_receiver_that_is_gone_fail() {
+        let (sender, receiver) = mailbox(4);
+        drop(receiver);
+        assert_eq!(sender.try_send(1), Err(Full));
     }
 
     #[test]

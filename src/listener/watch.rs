@@ -179,9 +179,14 @@ impl Watch {
         self.update(|state, _| state.cut = true);
     }
 
+    /// Whether the connection was handed over to a WebSocket.
+    fn is_websocket(&self) -> bool {
+        self.state.lock().is_ok_and(|state| state.upgraded)
+    }
+
     /// Whether writes are timed: not once the connection is a WebSocket.
     fn writes_timed(&self) -> bool {
-        self.state.lock().is_ok_and(|state| !state.upgraded)
+        !self.is_websocket()
     }
 
     /// The deadline now, or `Err` if the connection was cut.
@@ -218,8 +223,8 @@ impl Drop for Slot {
 pub struct Conn {
     stream: TcpStream,
     watch: Arc<Watch>,
-    /// Allocated when a read waits with a deadline, then reset; dropped when a read waits
-    /// without one.
+    /// Allocated the first time a read waits with a deadline, then reset; dropped once the
+    /// connection is a WebSocket.
     timer: Option<Pin<Box<Sleep>>>,
     /// Allocated the first time a write waits for the client, then reset.
     write_timer: Option<Pin<Box<Sleep>>>,
@@ -338,9 +343,10 @@ impl AsyncRead for Conn {
             Poll::Pending => {
                 this.watch.reader.register(cx.waker());
                 let Some(deadline) = deadline else {
-                    // No deadline while a request is handled, nor ever again on a WebSocket:
-                    // an idle socket holds no timer.
-                    this.timer = None;
+                    // A WebSocket never has a deadline again: an idle socket holds no timer.
+                    if this.watch.is_websocket() {
+                        this.timer = None;
+                    }
                     return Poll::Pending;
                 };
                 let timer = this

@@ -36,7 +36,7 @@ impl StatusData {
     }
 
     /// Reads a stored payload, v1's included: v1 recorded neither `up_to_id` nor `all`, and had
-    /// direct conversations only, whose status events list every id they mark (the last is
+    /// direct conversations only, whose status events list every id they mark (the largest is
     /// the one marked up to) and go to both parties (`all`).
     pub fn decode(text: &str) -> Result<Self, StoreError> {
         let stored: StoredStatus =

@@ -47,11 +47,12 @@ enum Previous {
     Postgres(String),
 }
 
-/// A receipt as v1 recorded it: a status event's payload had neither `up_to_id` nor `all`.
+/// Bob's receipt for the second message as v1 recorded it: a status event's payload had
+/// neither `up_to_id` nor `all`.
 const V1_STATUS_EVENTS: &str = r#"
     INSERT INTO events (user_id, cursor, kind, message_id, data, created_at)
-        VALUES (1, 3, 2, NULL, '{"conversation_id":1,"message_ids":[1,2],"status":"delivered","by":"bob","at":21}', 21),
-               (2, 3, 2, NULL, '{"conversation_id":1,"message_ids":[1,2],"status":"delivered","by":"bob","at":21}', 21);"#;
+        VALUES (1, 3, 2, NULL, '{"conversation_id":1,"message_ids":[2],"status":"delivered","by":"bob","at":21}', 21),
+               (2, 3, 2, NULL, '{"conversation_id":1,"message_ids":[2],"status":"delivered","by":"bob","at":21}', 21);"#;
 
 async fn previous_version(storage: &TestStore) -> Previous {
     previous_version_with(storage, "").await
@@ -227,7 +228,7 @@ async fn the_newest_schema_goes_on_from_the_rows_of_the_previous_one() {
     );
 }
 
-/// v1's status events read back as v2 ones: `up_to_id` is the last id they list, and `all` is
+/// v1's status events read back as v2 ones: `up_to_id` is the largest id they list, and `all` is
 /// true, as for every status event of a direct conversation.
 #[tokio::test]
 async fn status_events_recorded_by_v1_read_back() {
@@ -266,7 +267,7 @@ async fn status_events_recorded_by_v1_read_back() {
             statuses,
             [(
                 Cursor(3),
-                vec![MessageId(1), MessageId(2)],
+                vec![MessageId(2)],
                 MessageId(2),
                 MessageStatus::Delivered,
                 "bob".to_owned(),
