@@ -280,9 +280,11 @@ pub const UNBLOCK: &str = "DELETE FROM blocks WHERE blocker_id = $1 AND blocked_
 pub const BLOCKED_BY: &str = "SELECT u.id, u.username, u.display_name FROM blocks b \
      JOIN users u ON u.id = b.blocked_id WHERE b.blocker_id = $1 ORDER BY b.created_at, u.username";
 
-/// Whether users `$1` and `$2` block each other, either way.
+/// Whether users `$1` and `$2` block each other, either way: two primary-key lookups (one
+/// `OR` inside a single `EXISTS` made SQLite build a row set for every direct send).
 pub const BLOCKED_EITHER_WAY: &str = "SELECT EXISTS (SELECT 1 FROM blocks \
-     WHERE (blocker_id = $1 AND blocked_id = $2) OR (blocker_id = $2 AND blocked_id = $1))";
+     WHERE blocker_id = $1 AND blocked_id = $2) \
+     OR EXISTS (SELECT 1 FROM blocks WHERE blocker_id = $2 AND blocked_id = $1)";
 
 /// Everyone user `$1` blocks or is blocked by.
 pub const BLOCK_PEERS: &str = "SELECT blocked_id FROM blocks WHERE blocker_id = $1 \
