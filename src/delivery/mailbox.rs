@@ -37,7 +37,8 @@ pub struct Sender<T>(Arc<Shared<T>>);
 /// The socket's end.
 pub struct Receiver<T>(Arc<Shared<T>>);
 
-/// The queue held `capacity` pushes already: this one was not queued, and the queue is closed.
+/// A push not queued: the queue held `capacity` pushes already (it is closed from then on),
+/// or it was closed before (its receiver is gone, or an earlier push overflowed it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 

@@ -19,7 +19,8 @@ pub const KIND_UPDATED: i64 = 3;
 pub const KIND_REACTION: i64 = 4;
 
 /// The stored payload of a status event (message events reference their message instead).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Written with `encode`, read only with `decode`, which also reads v1's payloads.
+#[derive(Debug, Clone, Serialize)]
 pub struct StatusData {
     pub conversation_id: ConversationId,
     pub message_ids: Vec<MessageId>,
