@@ -99,11 +99,11 @@ mod tests {
     #[test]
     fn a_user_is_read_once_then_counted_on() {
         let mut cursors = Cursors::default();
-        let mut reads = 0;
-        let mut next = |cursors: &mut Cursors| {
+        let reads = std::cell::Cell::new(0);
+        let next = |cursors: &mut Cursors| {
             cursors
                 .take_next(UserId(7), || {
-                    reads += 1;
+                    reads.set(reads.get() + 1);
                     Ok(Cursor(41))
                 })
                 .unwrap()
@@ -112,8 +112,7 @@ mod tests {
         assert_eq!(next(&mut cursors), Cursor(43));
         cursors.forget();
         assert_eq!(next(&mut cursors), Cursor(42));
-        drop(next);
-        assert_eq!(reads, 2);
+        assert_eq!(reads.get(), 2);
     }
 
     #[test]
