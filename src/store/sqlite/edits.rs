@@ -10,7 +10,6 @@ use super::events::append_event;
 use super::marks::show;
 use super::messages::message_by_id;
 use super::ranges::visible_to;
-use super::tx::WriteTx;
 use super::{other, reactions, replies, uploads};
 use crate::domain::MessageKind;
 use crate::domain::event::UserEvent;
@@ -28,7 +27,7 @@ use crate::store::{Changed, MessageChange, MessageEdit, StoreError};
 
 /// Applies one change (or answers that it changes nothing); runs inside the writer's open
 /// transaction.
-pub fn change_message(conn: &WriteTx, change: &MessageChange) -> Result<Changed, StoreError> {
+pub fn change_message(conn: &Connection, change: &MessageChange) -> Result<Changed, StoreError> {
     let actor = change.actor.id;
     let target = target(conn, change.message, actor)?.ok_or(StoreError::NotFound)?;
     if target.judge(change)? == Verdict::Unchanged {

@@ -1,34 +1,40 @@
 //! Users' event streams on SQLite: appending an event with the user's next cursor, reading a
 //! stream after a cursor, and a user's newest cursor.
 //!
-//! The writer serialises all writes, so "take the last cursor, then write it + 1" is safe:
-//! cursors come out gap-free and in commit order. No counter column holds them: the last one
-//! is read from the end of the user's events (where a counter row would cost a page of its own
-//! in every commit), once, then remembered by the writer (`tx::Cursors`).
+//! The writer serialises all writes, so "read the last cursor, then write it + 1" is safe:
+//! cursors come out gap-free and in commit order. No counter column holds them: the next one
+//! is read from the end of the user's events, the index page the append dirties anyway, where
+//! a counter row would cost a page of its own in every commit.
 
 use rusqlite::{Connection, params};
 
 use super::marks::show;
 use super::messages::{MESSAGE_COLUMNS, message_from_row};
 use super::other;
-use super::tx::WriteTx;
 use crate::domain::ids::{Cursor, MessageId, UserId};
 use crate::domain::time::Timestamp;
 use crate::store::records::{KIND_MESSAGE, KIND_UPDATED, event_messages, stored_event};
 use crate::store::statements::LAST_CURSOR;
 use crate::store::{EventPage, StoreError};
 
-/// Appends an event to `user`'s stream with the next cursor (the writer remembers where each
-/// stream it has written ends, and reads it from the index only for a user it does not know).
+/// The cursor `user`'s next event gets.
+fn next_cursor(conn: &Connection, user: UserId) -> Result<Cursor, StoreError> {
+    conn.prepare_cached("SELECT COALESCE(MAX(cursor), 0) + 1 FROM events WHERE user_id = ?1")
+        .and_then(|mut s| s.query_row([user.0], |r| r.get(0)))
+        .map(Cursor)
+        .map_err(other)
+}
+
+/// Appends an event to `user`'s stream with the next cursor (on the writer thread only).
 pub fn append_event(
-    conn: &WriteTx,
+    conn: &Connection,
     user: UserId,
     kind: i64,
     message: Option<MessageId>,
     data: Option<&str>,
     at: Timestamp,
 ) -> Result<Cursor, StoreError> {
-    let cursor = conn.take_next_cursor(user, |c| last_cursor(c, user))?;
+    let cursor = next_cursor(conn, user)?;
     conn.prepare_cached(
         "INSERT INTO events (user_id, cursor, kind, message_id, data, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )

@@ -11,7 +11,6 @@ use super::events::append_event;
 use super::messages::message_by_id;
 use super::other;
 use super::safety;
-use super::tx::WriteTx;
 use crate::domain::event::{Event, UserEvent};
 use crate::domain::group::{Creation, Group, History, Role};
 use crate::domain::group_change::Change;
@@ -145,7 +144,7 @@ pub fn members(
 /// Writes the system message of `change` by `actor` with the next seq, and its event for each
 /// of `audience`; returns it as stored (without a viewer's status) and the events.
 pub fn post_system(
-    conn: &WriteTx,
+    conn: &Connection,
     id: ConversationId,
     actor: &User,
     change: &Change,
@@ -258,7 +257,7 @@ fn created_before(
 }
 
 /// Creates the group (or answers its retry); runs inside the writer's transaction.
-pub fn create_group(conn: &WriteTx, new: &NewGroup) -> Result<GroupWrite, StoreError> {
+pub fn create_group(conn: &Connection, new: &NewGroup) -> Result<GroupWrite, StoreError> {
     let named: Vec<String> = new.members.iter().map(|u| u.username.clone()).collect();
     let asked = Creation::new(&new.title, &new.description, new.settings, &named);
     if let Some((id, creation)) = created_before(conn, new)? {

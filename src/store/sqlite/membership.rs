@@ -14,7 +14,6 @@ use super::groups::{
 use super::marks::others;
 use super::other;
 use super::safety;
-use super::tx::WriteTx;
 use crate::domain::event::UserEvent;
 use crate::domain::group::{Info, Role};
 use crate::domain::group_change::Change;
@@ -31,7 +30,7 @@ use crate::store::receipts::{completions_on_exit, exit_events};
 use crate::store::records::KIND_STATUS;
 
 /// Applies one change to a group; runs inside the writer's transaction.
-pub fn change_group(conn: &WriteTx, req: &GroupRequest) -> Result<GroupWrite, StoreError> {
+pub fn change_group(conn: &Connection, req: &GroupRequest) -> Result<GroupWrite, StoreError> {
     let id = req.group;
     let row = group_row(conn, id)?.ok_or(StoreError::NotFound)?;
     let actor = standing(conn, id, req.actor.id)?;
@@ -118,7 +117,7 @@ pub fn change_group(conn: &WriteTx, req: &GroupRequest) -> Result<GroupWrite, St
 
 /// Writes the system message of `change` with an event for each of `audience`.
 fn post(
-    conn: &WriteTx,
+    conn: &Connection,
     req: &GroupRequest,
     change: &Change,
     audience: &[UserId],
@@ -160,7 +159,7 @@ fn set_role(
 
 /// Adds the users who are not current members, with one `members_added` message.
 fn add(
-    conn: &WriteTx,
+    conn: &Connection,
     req: &GroupRequest,
     row: &GroupRow,
     role: Role,
@@ -197,7 +196,7 @@ fn add(
 
 /// The actor leaves; an owner hands the group to the longest-serving admin, else member.
 fn leave(
-    conn: &WriteTx,
+    conn: &Connection,
     req: &GroupRequest,
     _row: &GroupRow,
     role: Role,
@@ -238,7 +237,7 @@ fn leave(
 /// current member, them included; then their range closes, what the group is now is kept for
 /// them, and the senders whose messages they held back are told those are complete.
 fn exit(
-    conn: &WriteTx,
+    conn: &Connection,
     req: &GroupRequest,
     member: &User,
     change: Change,

@@ -27,7 +27,6 @@ pub mod schema;
 mod sends;
 mod standing;
 mod statuses;
-mod tx;
 mod uploads;
 mod writer;
 
@@ -53,7 +52,6 @@ use crate::domain::input::{ClientId, Username};
 use crate::domain::time::Timestamp;
 use crate::domain::upload::{Upload, UploadId};
 use checkpoint::{Checkpointer, RESTART_FRAMES, WalRestart};
-use tx::WriteTx;
 use writer::Writer;
 // -- Authentication (auth) --
 use super::{NewToken, TokenInfo, TokenRecord};
@@ -257,7 +255,7 @@ impl Store for SqliteStore {
     async fn send_messages(&self, requests: Vec<SendRequest>) -> Vec<Result<Sent, StoreError>> {
         let ops = requests
             .into_iter()
-            .map(|request| move |c: &WriteTx| sends::send_message(c, &request))
+            .map(|request| move |c: &Connection| sends::send_message(c, &request))
             .collect();
         self.writer.write_all(ops).await
     }

@@ -20,7 +20,6 @@ use super::events::append_event;
 use super::marks::standing;
 use super::other;
 use super::ranges::visible_to;
-use super::tx::WriteTx;
 use crate::domain::MessageKind;
 use crate::domain::MessageStatus;
 use crate::domain::event::UserEvent;
@@ -146,7 +145,7 @@ impl Roster {
 /// with `rosters`, where the members stand is taken from (and kept up to date in) them.
 #[allow(clippy::too_many_arguments)]
 fn advance(
-    conn: &WriteTx,
+    conn: &Connection,
     reader: &User,
     conversation: ConversationId,
     status: MessageStatus,
@@ -357,7 +356,7 @@ fn standing_of_others(
 /// `NotFound` (then it changed nothing) when it names an id that is not a message its reader
 /// can see, or is their own; any other failure fails them all (the job is rolled back).
 pub fn set_statuses(
-    conn: &WriteTx,
+    conn: &Connection,
     changes: &[&StatusChange],
 ) -> Result<Vec<Result<StatusOutcome, StoreError>>, StoreError> {
     // Where each change goes first (receipts change no one's visible range, so this reads what
@@ -418,7 +417,7 @@ fn positions(
 
 /// Moves the reader's marks to `newest` (see `positions`) and records the events.
 fn apply(
-    conn: &WriteTx,
+    conn: &Connection,
     change: &StatusChange,
     newest: BTreeMap<ConversationId, MessageId>,
     mut rosters: Option<&mut Rosters>,
@@ -447,7 +446,7 @@ fn apply(
 
 /// Marks read every message from others in the conversation up to `up_to`, an id of that
 /// conversation inside the reader's range.
-pub fn read_up_to(conn: &WriteTx, req: &ReadUpTo) -> Result<StatusOutcome, StoreError> {
+pub fn read_up_to(conn: &Connection, req: &ReadUpTo) -> Result<StatusOutcome, StoreError> {
     match named(conn, req.reader.id, req.up_to)? {
         Some((conversation, _, _)) if conversation == req.conversation => advance(
             conn,

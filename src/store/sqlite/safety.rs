@@ -7,7 +7,6 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::accounts::user_from_row;
 use super::events::append_event;
 use super::other;
-use super::tx::WriteTx;
 use crate::domain::event::UserEvent;
 use crate::domain::ids::{ConversationId, MessageId, UserId};
 use crate::domain::time::Timestamp;
@@ -213,7 +212,7 @@ fn direct_states(
 
 /// `user` accepts `other`'s request; the withheld read receipts go to `other` as one event.
 pub fn accept_request(
-    conn: &WriteTx,
+    conn: &Connection,
     user: &User,
     other_id: UserId,
     at: Timestamp,

@@ -8,7 +8,7 @@
 //! stored message and writes nothing; the same `client_id` with another body or recipient is
 //! `Conflict`.
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::conversations::{last_seq, open_direct_conversation};
 use super::events::append_event;
@@ -18,7 +18,6 @@ use super::messages::message_by_id;
 use super::other;
 use super::replies::{blind_to, reply_target};
 use super::safety;
-use super::tx::WriteTx;
 use super::uploads::{self, attach_all, carried};
 use crate::domain::event::{Event, UserEvent};
 use crate::domain::group_rules;
@@ -27,7 +26,7 @@ use crate::store::records::{KIND_MESSAGE, Stored, for_sender, new_message};
 use crate::store::{Destination, SendRequest, Sent, StoreError};
 
 /// Stores one message (or answers its retry); runs inside the writer's open transaction.
-pub fn send_message(conn: &WriteTx, req: &SendRequest) -> Result<Sent, StoreError> {
+pub fn send_message(conn: &Connection, req: &SendRequest) -> Result<Sent, StoreError> {
     let existing: Option<(i64, i64, Option<i64>, Stored)> = conn
         .prepare_cached(
             "SELECT id, conversation_id, recipient_id, body, reply_to_id, deleted FROM messages \

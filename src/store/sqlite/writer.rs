@@ -11,7 +11,6 @@
 //! job in its own SAVEPOINT (which is why a job is an `Fn`: it may run twice, the first run
 //! leaving nothing behind).
 
-use std::cell::RefCell;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
 
@@ -19,13 +18,12 @@ use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::checkpoint::WalRestart;
-use super::tx::{Cursors, WriteTx};
 use crate::store::StoreError;
 
 /// A unit of work for the writer thread.
 trait Job: Send {
     /// Runs the work inside the open transaction; false if it failed and must be rolled back.
-    fn apply(&mut self, tx: &WriteTx) -> bool;
+    fn apply(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
 }
@@ -39,10 +37,10 @@ struct Pending<T, F> {
 impl<T, F> Job for Pending<T, F>
 where
     T: Send,
-    F: Fn(&WriteTx) -> Result<T, StoreError> + Send,
+    F: Fn(&Connection) -> Result<T, StoreError> + Send,
 {
-    fn apply(&mut self, tx: &WriteTx) -> bool {
-        let outcome = (self.op)(tx);
+    fn apply(&mut self, conn: &Connection) -> bool {
+        let outcome = (self.op)(conn);
         let ok = outcome.is_ok();
         self.outcome = Some(outcome);
         ok
@@ -92,7 +90,7 @@ impl Writer {
     pub async fn write<T, F>(&self, op: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: Fn(&WriteTx) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let sender = self.sender()?;
         let answer = enqueue(&sender, op).await?;
@@ -104,7 +102,7 @@ impl Writer {
     pub async fn write_all<T, F>(&self, ops: Vec<F>) -> Vec<Result<T, StoreError>>
     where
         T: Send + 'static,
-        F: Fn(&WriteTx) -> Result<T, StoreError> + Send + 'static,
+        F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let sender = match self.sender() {
             Ok(sender) => sender,
@@ -150,7 +148,7 @@ type Answer<T> = oneshot::Receiver<Result<T, StoreError>>;
 async fn enqueue<T, F>(sender: &mpsc::Sender<Box<dyn Job>>, op: F) -> Result<Answer<T>, StoreError>
 where
     T: Send + 'static,
-    F: Fn(&WriteTx) -> Result<T, StoreError> + Send + 'static,
+    F: Fn(&Connection) -> Result<T, StoreError> + Send + 'static,
 {
     let (reply, answer) = oneshot::channel();
     let job: Box<dyn Job> = Box::new(Pending {
@@ -178,7 +176,6 @@ fn run(
     restart: WalRestart,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
-    let cursors = RefCell::new(Cursors::default());
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -190,7 +187,7 @@ fn run(
         if restart.take() {
             copy_the_rest_of_the_log(&conn);
         }
-        let commit = commit_batch(&WriteTx::new(&conn, &cursors), &mut batch);
+        let commit = commit_batch(&conn, &mut batch);
         if let Err(err) = &commit {
             tracing::error!(error = %err, jobs = batch.len(), "SQLite batch failed to commit");
         }
@@ -214,11 +211,11 @@ fn copy_the_rest_of_the_log(conn: &Connection) {
     }
 }
 
-fn commit_batch(tx: &WriteTx, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
-    if run_batch(tx, batch, Isolation::Shared)? {
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
+    if run_batch(conn, batch, Isolation::Shared)? {
         return Ok(());
     }
-    run_batch(tx, batch, Isolation::Savepoints).map(|_| ())
+    run_batch(conn, batch, Isolation::Savepoints).map(|_| ())
 }
 
 /// How the jobs of a batch are kept apart.
@@ -231,13 +228,12 @@ enum Isolation {
 }
 
 /// Runs the batch in one transaction and commits it; false (with everything rolled back) if a
-/// job failed under `Isolation::Shared`. Whatever is rolled back, the cursor memo forgets.
+/// job failed under `Isolation::Shared`.
 fn run_batch(
-    tx: &WriteTx,
+    conn: &Connection,
     batch: &mut [Box<dyn Job>],
     isolation: Isolation,
 ) -> Result<bool, StoreError> {
-    let conn: &Connection = tx;
     let unavailable = |e: rusqlite::Error| StoreError::Unavailable(e.to_string());
     // Prepared once per connection and reused: these run for every batch.
     let run = |sql: &str| {
@@ -250,14 +246,13 @@ fn run_batch(
     let result = (|| {
         for job in batch.iter_mut() {
             if isolation == Isolation::Shared {
-                if !job.apply(tx) {
+                if !job.apply(conn) {
                     return Ok(false);
                 }
                 continue;
             }
             run("SAVEPOINT job")?;
-            if !job.apply(tx) {
-                tx.forget_cursors();
+            if !job.apply(conn) {
                 run("ROLLBACK TO job")?;
             }
             run("RELEASE job")?;
@@ -265,7 +260,6 @@ fn run_batch(
         run("COMMIT").map(|_| true)
     })();
     if !matches!(result, Ok(true)) {
-        tx.forget_cursors();
         let _ = conn.execute_batch("ROLLBACK");
     }
     result
@@ -274,11 +268,6 @@ fn run_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{Cursor, UserId};
-    use crate::domain::time::Timestamp;
-    use crate::store::records::KIND_STATUS;
-    use crate::store::sqlite::events::append_event;
-    use crate::store::sqlite::schema;
 
     fn writer(dir: &tempfile::TempDir) -> Writer {
         let conn = Connection::open(dir.path().join("w.db")).unwrap();
@@ -298,8 +287,8 @@ mod tests {
     }
 
     /// A job that inserts `n`, then fails (after writing) if `fails`.
-    fn inserts(n: i64, fails: bool) -> impl Fn(&WriteTx) -> Result<i64, StoreError> {
-        move |c: &WriteTx| {
+    fn inserts(n: i64, fails: bool) -> impl Fn(&Connection) -> Result<i64, StoreError> {
+        move |c: &Connection| {
             c.execute("INSERT INTO t (n) VALUES (?1)", [n])
                 .map_err(super::super::other)?;
             if fails {
@@ -332,83 +321,6 @@ mod tests {
         assert!(results.iter().all(Result::is_ok));
         writer.close().await;
         assert_eq!(stored(&dir), (1..=40).collect::<Vec<i64>>());
-    }
-
-    /// A writer on a database of the real schema holding one user, and that user.
-    fn events_writer(dir: &tempfile::TempDir) -> (Writer, UserId) {
-        let mut conn = Connection::open(dir.path().join("w.db")).unwrap();
-        schema::configure_writer(&conn).unwrap();
-        schema::migrate(&mut conn).unwrap();
-        conn.execute(
-            "INSERT INTO users (id, username, display_name, password_hash, created_at) \
-             VALUES (7, 'ada', 'Ada', '', 0)",
-            [],
-        )
-        .unwrap();
-        (
-            Writer::start(conn, 64, 64, WalRestart::default()),
-            UserId(7),
-        )
-    }
-
-    /// A job that appends an event to `user`'s stream, then fails (after writing) if `fails`.
-    fn appends(user: UserId, fails: bool) -> impl Fn(&WriteTx) -> Result<Cursor, StoreError> {
-        move |c: &WriteTx| {
-            let cursor = append_event(c, user, KIND_STATUS, None, None, Timestamp(0))?;
-            if fails {
-                return Err(StoreError::Conflict(format!("append {cursor} fails")));
-            }
-            Ok(cursor)
-        }
-    }
-
-    fn cursors_stored(dir: &tempfile::TempDir, user: UserId) -> Vec<i64> {
-        let conn = Connection::open(dir.path().join("w.db")).unwrap();
-        let mut query = conn
-            .prepare("SELECT cursor FROM events WHERE user_id = ?1 ORDER BY cursor")
-            .unwrap();
-        query
-            .query_map([user.0], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
-    }
-
-    #[tokio::test]
-    async fn an_append_rolled_back_leaves_no_gap_in_the_cursors() {
-        let dir = tempfile::tempdir().unwrap();
-        let (writer, user) = events_writer(&dir);
-        let ops = vec![
-            appends(user, false),
-            appends(user, true),
-            appends(user, false),
-        ];
-        let results = writer.write_all(ops).await;
-        assert_eq!(results[0].as_ref().ok(), Some(&Cursor(1)));
-        assert!(matches!(results[1], Err(StoreError::Conflict(_))));
-        assert_eq!(results[2].as_ref().ok(), Some(&Cursor(2)));
-        // The next batch goes on from what was committed, not from what was rolled back.
-        assert_eq!(writer.write(appends(user, false)).await.unwrap(), Cursor(3));
-        writer.close().await;
-        assert_eq!(cursors_stored(&dir, user), [1, 2, 3]);
-    }
-
-    #[tokio::test]
-    async fn a_cursor_taken_behind_the_writers_back_is_not_given_again() {
-        let dir = tempfile::tempdir().unwrap();
-        let (writer, user) = events_writer(&dir);
-        assert_eq!(writer.write(appends(user, false)).await.unwrap(), Cursor(1));
-        // Another process appends to the same stream: the writer's memo no longer holds its end.
-        Connection::open(dir.path().join("w.db"))
-            .unwrap()
-            .execute(
-                "INSERT INTO events (user_id, cursor, kind, created_at) VALUES (?1, 2, 2, 0)",
-                [user.0],
-            )
-            .unwrap();
-        assert_eq!(writer.write(appends(user, false)).await.unwrap(), Cursor(3));
-        writer.close().await;
-        assert_eq!(cursors_stored(&dir, user), [1, 2, 3]);
     }
 
     /// Frames in the log of the database at `path` (copying them, which changes nothing else).
