@@ -8,6 +8,10 @@
 //! at a time. The writes land on the pages of thousands of different users, so a batch shares
 //! few of them: this is what a busy server with many people online costs the writer.
 //!
+//! `sqlite_group_send` is the store's side of the group fan-out: one group of 256 members,
+//! four of them sending 16 messages at a time, each send storing an event in every member's
+//! stream (256 member-deliveries a send, counted as its throughput). No receipts.
+//!
 //! `cargo bench --bench store`
 
 use std::sync::Arc;
@@ -17,10 +21,12 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use linkup::domain::MessageStatus;
 use linkup::domain::User;
+use linkup::domain::group::{Description, Settings, Title};
+use linkup::domain::ids::ConversationId;
 use linkup::domain::input::{Body, ClientId, Username};
 use linkup::domain::time::Timestamp;
 use linkup::store::sqlite::{SqliteOptions, SqliteStore};
-use linkup::store::{Destination, NewUser, SendRequest, StatusChange, Store};
+use linkup::store::{Destination, NewGroup, NewUser, SendRequest, StatusChange, Store};
 
 /// Conversations the sends are spread over (pairs of users).
 const PAIRS: usize = 16;
@@ -196,5 +202,90 @@ fn many_users(c: &mut Criterion) {
     runtime.block_on(fixture.store.close());
 }
 
-criterion_group!(benches, send_message, many_users);
+/// Members of the group of `sqlite_group_send`, and those of them who send.
+const GROUP_MEMBERS: usize = 256;
+const GROUP_SENDERS: usize = 4;
+
+/// A group of every user of `fixture` (`GROUP_MEMBERS` of them), created by the first.
+async fn group_of_all(fixture: &Fixture) -> ConversationId {
+    let users: Vec<User> = fixture
+        .pairs
+        .iter()
+        .flat_map(|(a, b)| [a.clone(), b.clone()])
+        .collect();
+    let new = NewGroup {
+        creator: users[0].clone(),
+        client_id: ClientId::parse("bench-group").expect("valid client id"),
+        title: Title::parse("Bench").expect("valid title"),
+        description: Description::default(),
+        settings: Settings::default(),
+        members: users[1..].to_vec(),
+        only_retry: false,
+        at: Timestamp::now(),
+        requests: false,
+    };
+    let written = fixture
+        .store
+        .create_group(new)
+        .await
+        .expect("group created");
+    written.group.expect("the group").id
+}
+
+/// One round of group sends: `tasks` concurrent sends to `group`, from its first senders.
+async fn group_round(
+    fixture: &Fixture,
+    group: ConversationId,
+    tasks: usize,
+    body: &Body,
+) -> Duration {
+    let started = Instant::now();
+    let mut handles = Vec::with_capacity(tasks);
+    for t in 0..tasks {
+        let mut request = fixture.request(t % (GROUP_SENDERS / 2), body);
+        if t % 2 == 1 {
+            request.sender = request.recipient().cloned().expect("a direct send");
+        }
+        request.to = Destination::Group(group);
+        let store = fixture.store.clone();
+        handles.push(tokio::spawn(
+            async move { store.send_message(request).await },
+        ));
+    }
+    for handle in handles {
+        handle.await.expect("task").expect("group send stored");
+    }
+    started.elapsed()
+}
+
+fn group_send(c: &mut Criterion) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (fixture, group) = runtime.block_on(async {
+        let fixture = fixture_of(GROUP_MEMBERS / 2).await;
+        let group = group_of_all(&fixture).await;
+        (fixture, group)
+    });
+    let body = Body::parse(&"x".repeat(64), 4096).expect("valid body");
+    let mut group_bench = c.benchmark_group("sqlite_group_send");
+    group_bench
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(10));
+    let tasks = 16;
+    group_bench.throughput(Throughput::Elements((tasks * GROUP_MEMBERS) as u64));
+    group_bench.bench_function("256_members/16_in_flight", |b| {
+        b.iter_custom(|rounds| {
+            runtime.block_on(async {
+                let mut total = Duration::ZERO;
+                for _ in 0..rounds {
+                    total += group_round(&fixture, group, tasks, &body).await;
+                }
+                total
+            })
+        })
+    });
+    group_bench.finish();
+    runtime.block_on(fixture.store.close());
+}
+
+criterion_group!(benches, send_message, many_users, group_send);
 criterion_main!(benches);
