@@ -232,7 +232,8 @@ async fn group_of_all(fixture: &Fixture) -> ConversationId {
     written.group.expect("the group").id
 }
 
-/// One round of group sends: `tasks` concurrent sends to `group`, from its first senders.
+/// One round of group sends: `tasks` concurrent sends to `group`, taking turns among its first
+/// `GROUP_SENDERS` members (the users of the first pairs, both sides).
 async fn group_round(
     fixture: &Fixture,
     group: ConversationId,
