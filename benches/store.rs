@@ -88,15 +88,20 @@ impl Fixture {
 
 /// One round: `tasks` concurrent sends, each in its own task; returns how long it took.
 async fn round(fixture: &Fixture, tasks: usize, body: &Body) -> Duration {
+    let requests = (0..tasks).map(|t| fixture.request(t, body)).collect();
+    all_at_once(fixture, requests).await
+}
+
+/// Stores every send at once, each in its own task; returns how long they took together.
+async fn all_at_once(fixture: &Fixture, requests: Vec<SendRequest>) -> Duration {
     let started = Instant::now();
-    let mut handles = Vec::with_capacity(tasks);
-    for t in 0..tasks {
-        let request = fixture.request(t, body);
-        let store = fixture.store.clone();
-        handles.push(tokio::spawn(
-            async move { store.send_message(request).await },
-        ));
-    }
+    let handles: Vec<_> = requests
+        .into_iter()
+        .map(|request| {
+            let store = fixture.store.clone();
+            tokio::spawn(async move { store.send_message(request).await })
+        })
+        .collect();
     for handle in handles {
         handle.await.expect("task").expect("send stored");
     }
@@ -240,23 +245,17 @@ async fn group_round(
     tasks: usize,
     body: &Body,
 ) -> Duration {
-    let started = Instant::now();
-    let mut handles = Vec::with_capacity(tasks);
-    for t in 0..tasks {
-        let mut request = fixture.request(t % (GROUP_SENDERS / 2), body);
-        if t % 2 == 1 {
-            request.sender = request.recipient().cloned().expect("a direct send");
-        }
-        request.to = Destination::Group(group);
-        let store = fixture.store.clone();
-        handles.push(tokio::spawn(
-            async move { store.send_message(request).await },
-        ));
-    }
-    for handle in handles {
-        handle.await.expect("task").expect("group send stored");
-    }
-    started.elapsed()
+    let requests = (0..tasks)
+        .map(|t| {
+            let mut request = fixture.request(t % (GROUP_SENDERS / 2), body);
+            if t % 2 == 1 {
+                request.sender = request.recipient().cloned().expect("a direct send");
+            }
+            request.to = Destination::Group(group);
+            request
+        })
+        .collect();
+    all_at_once(fixture, requests).await
 }
 
 fn group_send(c: &mut Criterion) {
