@@ -86,6 +86,22 @@ impl Fixture {
     }
 }
 
+/// Runs `round` `rounds` times and adds up the times it reports (criterion's `iter_custom`:
+/// only what each round times is counted).
+fn summed<F, R>(runtime: &tokio::runtime::Runtime, rounds: u64, round: F) -> Duration
+where
+    F: Fn() -> R,
+    R: std::future::Future<Output = Duration>,
+{
+    runtime.block_on(async {
+        let mut total = Duration::ZERO;
+        for _ in 0..rounds {
+            total += round().await;
+        }
+        total
+    })
+}
+
 /// One round: `tasks` concurrent sends, each in its own task; returns how long it took.
 async fn round(fixture: &Fixture, tasks: usize, body: &Body) -> Duration {
     let requests = (0..tasks).map(|t| fixture.request(t, body)).collect();
@@ -152,15 +168,7 @@ fn send_message(c: &mut Criterion) {
             BenchmarkId::new("concurrent", tasks),
             &tasks,
             |b, &tasks| {
-                b.iter_custom(|rounds| {
-                    runtime.block_on(async {
-                        let mut total = Duration::ZERO;
-                        for _ in 0..rounds {
-                            total += round(&fixture, tasks, &body).await;
-                        }
-                        total
-                    })
-                })
+                b.iter_custom(|rounds| summed(&runtime, rounds, || round(&fixture, tasks, &body)))
             },
         );
     }
@@ -194,12 +202,8 @@ fn many_users(c: &mut Criterion) {
     group.throughput(Throughput::Elements(tasks as u64));
     group.bench_function("send_and_deliver/256", |b| {
         b.iter_custom(|rounds| {
-            runtime.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..rounds {
-                    total += round_with_receipts(&fixture, tasks, &body).await;
-                }
-                total
+            summed(&runtime, rounds, || {
+                round_with_receipts(&fixture, tasks, &body)
             })
         })
     });
@@ -274,12 +278,8 @@ fn group_send(c: &mut Criterion) {
     group_bench.throughput(Throughput::Elements((tasks * GROUP_MEMBERS) as u64));
     group_bench.bench_function("256_members/16_in_flight", |b| {
         b.iter_custom(|rounds| {
-            runtime.block_on(async {
-                let mut total = Duration::ZERO;
-                for _ in 0..rounds {
-                    total += group_round(&fixture, group, tasks, &body).await;
-                }
-                total
+            summed(&runtime, rounds, || {
+                group_round(&fixture, group, tasks, &body)
             })
         })
     });
