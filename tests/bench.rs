@@ -101,6 +101,83 @@ async fn open_loop_throughput_sends_on_schedule_and_loses_nothing() {
     assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
 }
 
+/// One reading of the server's `/metrics`: sockets open, messages stored.
+async fn sockets_and_messages(client: &reqwest::Client, url: &str) -> (u64, u64) {
+    let text = client
+        .get(format!("{url}/metrics"))
+        .send()
+        .await
+        .expect("metrics answer")
+        .text()
+        .await
+        .expect("metrics read");
+    let value = |name: &str| {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    };
+    (
+        value("linkup_open_sockets"),
+        value("linkup_messages_stored_total"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_socket_closes_while_messages_are_in_flight() {
+    // Open loop, 2 sends a second per sender, their schedules staggered: the first sender's
+    // last send comes at 0.5 s, the last sender's at 0.875 s. None may leave before the others' last messages are stored, or the
+    // server would see users going offline in the middle of the measured load.
+    let pairs = 4;
+    let (server, _dir, args) = server_and_args(&[
+        "--duration",
+        "1s",
+        "throughput",
+        "--pairs",
+        "4",
+        "--rate",
+        "8",
+    ])
+    .await;
+    let Scenario::Throughput(scenario) = &args.scenario else {
+        unreachable!("parsed as throughput")
+    };
+    let target = Target::connect(&args.target)
+        .await
+        .expect("server reachable");
+    let url = server.url();
+    let watching = tokio::spawn(async move {
+        let client = reqwest::Client::new();
+        let mut readings = Vec::new();
+        loop {
+            let reading = sockets_and_messages(&client, &url).await;
+            readings.push(reading);
+            if reading.1 >= 8 {
+                return readings;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    });
+    let report = throughput::run(&target, scenario)
+        .await
+        .expect("bench runs");
+    let readings = watching.await.expect("watcher ends");
+    server.stop().await.expect("server stops");
+
+    assert_eq!(report.sent, 8, "{report:?}");
+    let during: Vec<_> = readings
+        .iter()
+        .filter(|(_, stored)| (1..8).contains(stored))
+        .collect();
+    assert!(
+        during.len() > 10,
+        "too few readings during the run: {readings:?}"
+    );
+    assert!(
+        during.iter().all(|(open, _)| *open == 2 * pairs),
+        "a socket closed while messages were in flight: {readings:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn warm_up_sends_are_checked_but_not_timed() {
     let report = run_throughput(&[

@@ -117,7 +117,7 @@ impl Member {
         if !left {
             self.senders_left.fetch_sub(1, Ordering::AcqRel);
         }
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(None)).await;
+        socket::close(self.ws).await;
         out.sends = self.outbox.finish();
         out
     }

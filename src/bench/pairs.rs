@@ -6,7 +6,8 @@
 //! its body, so the recipient measures send→deliver latency with no clock shared over the
 //! wire. Senders count acks (and their latency); recipients count deliveries, duplicates (the
 //! same message id twice on one socket) and latency. After the measured window senders stop,
-//! wait for their last acks, recipients wait for the last deliveries, and `verify` checks every
+//! wait for their last acks, recipients wait for the last deliveries, every socket closes
+//! together (no user goes offline while messages are in flight), and `verify` checks every
 //! acknowledged message against the recipient's `/api/sync`.
 
 use std::sync::Arc;
@@ -100,8 +101,11 @@ pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<O
     }
 
     let mut sent_by: Vec<SenderOutcome> = Vec::with_capacity(pairs);
+    let mut still_open = Vec::with_capacity(pairs);
     for task in sending {
-        sent_by.push(task.await?);
+        let (outcome, ws) = task.await?;
+        sent_by.push(outcome);
+        still_open.push(ws);
     }
     let acked: u64 = sent_by.iter().map(|s| s.sends.acked.len() as u64).sum();
     let deadline = Instant::now() + DRAIN;
@@ -110,9 +114,19 @@ pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<O
     }
     let cpu = cpu_clock.stop();
     stop.cancel();
+    // Every socket closes only now: a sender leaving as soon as its own last send was
+    // acknowledged would make the server see users go offline (a write each, and presence to
+    // their contacts) while the others' last messages are still in flight.
+    let closing: Vec<_> = still_open
+        .into_iter()
+        .map(|ws| tokio::spawn(socket::close(ws)))
+        .collect();
     let mut received_by: Vec<RecipientOutcome> = Vec::with_capacity(pairs);
     for task in receiving {
         received_by.push(task.await?);
+    }
+    for task in closing {
+        task.await?;
     }
     progress.finish().await;
 

@@ -73,7 +73,7 @@ impl Recipient {
                 }
             }
         }
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(None)).await;
+        socket::close(self.ws).await;
         out
     }
 

@@ -3,7 +3,6 @@
 //! `Outbox` that times each `ack`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::time::{Instant, sleep_until};
 
@@ -33,7 +32,7 @@ pub struct Sender {
 }
 
 impl Sender {
-    pub async fn run(mut self) -> SenderOutcome {
+    pub async fn run(mut self) -> (SenderOutcome, Ws) {
         let mut errors = ErrorCounts::new();
         let mut outbox = Outbox::new(
             self.tag.clone(),
@@ -62,7 +61,7 @@ impl Sender {
                     .await
                     .is_err()
                 {
-                    return self.finish(outbox, errors).await;
+                    return self.finish(outbox, errors);
                 }
             }
         }
@@ -100,7 +99,7 @@ impl Sender {
                     let Some(schedule) = schedule.as_mut() else { continue };
                     for _ in 0..schedule.take_due(Instant::now()) {
                         if outbox.send(&mut self.ws, &to, 0, &mut errors).await.is_err() {
-                            return self.finish(outbox, errors).await;
+                            return self.finish(outbox, errors);
                         }
                     }
                     sending = !schedule.done();
@@ -112,14 +111,16 @@ impl Sender {
                 }
             }
         }
-        self.finish(outbox, errors).await
+        self.finish(outbox, errors)
     }
 
-    async fn finish(mut self, outbox: Outbox, errors: ErrorCounts) -> SenderOutcome {
-        let _ = tokio::time::timeout(Duration::from_secs(1), self.ws.close(None)).await;
-        SenderOutcome {
+    /// The outcome, and the socket still open: the engine closes every sender's together once
+    /// the run is over, so that no user goes offline while others' messages are in flight.
+    fn finish(self, outbox: Outbox, errors: ErrorCounts) -> (SenderOutcome, Ws) {
+        let outcome = SenderOutcome {
             sends: outbox.finish(),
             errors,
-        }
+        };
+        (outcome, self.ws)
     }
 }

@@ -114,6 +114,11 @@ pub async fn send_text(ws: &mut Ws, text: String) -> anyhow::Result<()> {
         .context("sending a frame")
 }
 
+/// Closes the socket, waiting at most a second for the server's answer.
+pub async fn close(mut ws: Ws) {
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(None)).await;
+}
+
 /// What came out of a socket read.
 pub enum Read {
     Text(tokio_tungstenite::tungstenite::Utf8Bytes),
