@@ -125,8 +125,9 @@ async fn sockets_and_messages(client: &reqwest::Client, url: &str) -> (u64, u64)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_socket_closes_while_messages_are_in_flight() {
     // Open loop, 2 sends a second per sender, their schedules staggered: the first sender's
-    // last send comes at 0.5 s, the last sender's at 0.875 s. None may leave before the others' last messages are stored, or the
-    // server would see users going offline in the middle of the measured load.
+    // last send comes at 0.5 s, the last sender's at 0.875 s. None may leave before the
+    // others' last messages are stored, or the server would see users going offline in the
+    // middle of the measured load.
     let pairs = 4;
     let (server, _dir, args) = server_and_args(&[
         "--duration",
@@ -148,10 +149,12 @@ async fn no_socket_closes_while_messages_are_in_flight() {
     let watching = tokio::spawn(async move {
         let client = reqwest::Client::new();
         let mut readings = Vec::new();
+        // Until the last message is stored, or long after it should have been.
+        let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let reading = sockets_and_messages(&client, &url).await;
             readings.push(reading);
-            if reading.1 >= 8 {
+            if reading.1 >= 8 || tokio::time::Instant::now() > give_up {
                 return readings;
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
