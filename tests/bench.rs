@@ -20,6 +20,17 @@ async fn server_and_args(scenario: &[&str]) -> (Server, tempfile::TempDir, Bench
 
 /// Runs `linkup bench … throughput …` with `args` against a fresh server, and stops it.
 async fn run_throughput(args: &[&str]) -> throughput::ThroughputReport {
+    run_throughput_watched(args, |_| tokio::spawn(async {}))
+        .await
+        .0
+}
+
+/// The same, with `watch` started on the server's URL just before the run: its result comes
+/// back with the report.
+async fn run_throughput_watched<T: Send + 'static>(
+    args: &[&str],
+    watch: impl FnOnce(String) -> tokio::task::JoinHandle<T>,
+) -> (throughput::ThroughputReport, T) {
     let (server, _dir, args) = server_and_args(args).await;
     let Scenario::Throughput(scenario) = &args.scenario else {
         unreachable!("parsed as throughput")
@@ -27,11 +38,13 @@ async fn run_throughput(args: &[&str]) -> throughput::ThroughputReport {
     let target = Target::connect(&args.target)
         .await
         .expect("server reachable");
+    let watching = watch(server.url());
     let report = throughput::run(&target, scenario)
         .await
         .expect("bench runs");
+    let watched = watching.await.expect("the watcher ends");
     server.stop().await.expect("server stops");
-    report
+    (report, watched)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,6 +114,22 @@ async fn open_loop_throughput_sends_on_schedule_and_loses_nothing() {
     assert_eq!((report.lost, report.duplicates), (0, 0), "{report:?}");
 }
 
+/// Readings of the server's `/metrics` (sockets open, messages stored) every 5 ms, until
+/// `messages` are stored, or long after they should have been.
+async fn readings_until_stored(url: String, messages: u64) -> Vec<(u64, u64)> {
+    let client = reqwest::Client::new();
+    let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut readings = Vec::new();
+    loop {
+        let reading = sockets_and_messages(&client, &url).await;
+        readings.push(reading);
+        if reading.1 >= messages || tokio::time::Instant::now() > give_up {
+            return readings;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// One reading of the server's `/metrics`: sockets open, messages stored.
 async fn sockets_and_messages(client: &reqwest::Client, url: &str) -> (u64, u64) {
     let text = client
@@ -129,42 +158,19 @@ async fn no_socket_closes_while_messages_are_in_flight() {
     // others' last messages are stored, or the server would see users going offline in the
     // middle of the measured load.
     let pairs = 4;
-    let (server, _dir, args) = server_and_args(&[
-        "--duration",
-        "1s",
-        "throughput",
-        "--pairs",
-        "4",
-        "--rate",
-        "8",
-    ])
+    let (report, readings) = run_throughput_watched(
+        &[
+            "--duration",
+            "1s",
+            "throughput",
+            "--pairs",
+            "4",
+            "--rate",
+            "8",
+        ],
+        |url| tokio::spawn(readings_until_stored(url, 8)),
+    )
     .await;
-    let Scenario::Throughput(scenario) = &args.scenario else {
-        unreachable!("parsed as throughput")
-    };
-    let target = Target::connect(&args.target)
-        .await
-        .expect("server reachable");
-    let url = server.url();
-    let watching = tokio::spawn(async move {
-        let client = reqwest::Client::new();
-        let mut readings = Vec::new();
-        // Until the last message is stored, or long after it should have been.
-        let give_up = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            let reading = sockets_and_messages(&client, &url).await;
-            readings.push(reading);
-            if reading.1 >= 8 || tokio::time::Instant::now() > give_up {
-                return readings;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
-    });
-    let report = throughput::run(&target, scenario)
-        .await
-        .expect("bench runs");
-    let readings = watching.await.expect("watcher ends");
-    server.stop().await.expect("server stops");
 
     assert_eq!(report.sent, 8, "{report:?}");
     let during: Vec<_> = readings
