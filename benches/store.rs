@@ -18,7 +18,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main,
+};
 use linkup::domain::MessageStatus;
 use linkup::domain::User;
 use linkup::domain::group::{Description, Settings, Title};
@@ -36,6 +39,18 @@ struct Fixture {
     pairs: Vec<(User, User)>,
     next_id: AtomicU64,
     _dir: tempfile::TempDir,
+}
+
+/// A benchmark group of 20 samples over `measurement`: each sample runs the store for real, so
+/// criterion's default 100 would take minutes.
+fn benchmark_group<'a>(
+    c: &'a mut Criterion,
+    name: &str,
+    measurement: Duration,
+) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sample_size(20).measurement_time(measurement);
+    group
 }
 
 async fn fixture() -> Fixture {
@@ -158,10 +173,7 @@ fn send_message(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let fixture = runtime.block_on(fixture());
     let body = Body::parse(&"x".repeat(64), 4096).expect("valid body");
-    let mut group = c.benchmark_group("sqlite_send_message");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(5));
+    let mut group = benchmark_group(c, "sqlite_send_message", Duration::from_secs(5));
     for tasks in [1, 16, 256] {
         group.throughput(Throughput::Elements(tasks as u64));
         group.bench_with_input(
@@ -194,10 +206,7 @@ fn many_users(c: &mut Criterion) {
         fixture
     });
     let body = Body::parse(&"x".repeat(64), 4096).expect("valid body");
-    let mut group = c.benchmark_group("sqlite_many_users");
-    group
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(10));
+    let mut group = benchmark_group(c, "sqlite_many_users", Duration::from_secs(10));
     let tasks = 256;
     group.throughput(Throughput::Elements(tasks as u64));
     group.bench_function("send_and_deliver/256", |b| {
@@ -270,10 +279,7 @@ fn group_send(c: &mut Criterion) {
         (fixture, group)
     });
     let body = Body::parse(&"x".repeat(64), 4096).expect("valid body");
-    let mut group_bench = c.benchmark_group("sqlite_group_send");
-    group_bench
-        .sample_size(20)
-        .measurement_time(Duration::from_secs(10));
+    let mut group_bench = benchmark_group(c, "sqlite_group_send", Duration::from_secs(10));
     let tasks = 16;
     group_bench.throughput(Throughput::Elements((tasks * GROUP_MEMBERS) as u64));
     group_bench.bench_function("256_members/16_in_flight", |b| {
