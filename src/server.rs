@@ -42,15 +42,20 @@ pub struct Server {
     task: JoinHandle<anyhow::Result<()>>,
 }
 
-/// Opens the store the configuration selects, applying migrations.
-pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+/// Opens the store the configuration selects, applying migrations; its writer records its
+/// batches in `metrics`.
+pub async fn open_store(config: &Config, metrics: &Metrics) -> anyhow::Result<Arc<dyn Store>> {
     match config.store_location().map_err(anyhow::Error::msg)? {
         StoreLocation::Sqlite(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir)
                     .with_context(|| format!("creating the data directory {}", dir.display()))?;
             }
-            let store = SqliteStore::open(&path, SqliteOptions::default())
+            let options = SqliteOptions {
+                metrics: metrics.writer.clone(),
+                ..SqliteOptions::default()
+            };
+            let store = SqliteStore::open(&path, options)
                 .await
                 .with_context(|| format!("opening the SQLite database {}", path.display()))?;
             Ok(Arc::new(store))
@@ -73,6 +78,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 async fn build_state(
     config: &Config,
     store: Arc<dyn Store>,
+    metrics: Metrics,
     local: SocketAddr,
     serving: bool,
 ) -> anyhow::Result<AppState> {
@@ -122,7 +128,6 @@ async fn build_state(
         None => Blobs::local(&config.data_dir.join("uploads"))
             .context("opening the uploads directory under --data-dir")?,
     };
-    let metrics = Metrics::default();
     // Every store call the actions make is timed, under the call's name.
     let store: Arc<dyn Store> = Arc::new(Timed::new(store, metrics.store_latency.clone()));
     let app = App {
@@ -150,8 +155,9 @@ async fn build_state(
 /// The application without a listener, for `linkup admin` when no server answers on the admin
 /// socket: the same store and bus (Redis included) a server of this configuration uses.
 pub async fn open_app(config: &Config) -> anyhow::Result<AppState> {
-    let store = open_store(config).await?;
-    match build_state(config, store.clone(), config.bind, false).await {
+    let metrics = Metrics::default();
+    let store = open_store(config, &metrics).await?;
+    match build_state(config, store.clone(), metrics, config.bind, false).await {
         Ok(state) => Ok(state),
         Err(err) => {
             store.close().await;
@@ -163,7 +169,8 @@ pub async fn open_app(config: &Config) -> anyhow::Result<AppState> {
 impl Server {
     /// Opens the store, binds `config.bind` and starts serving in the background.
     pub async fn start(config: Config) -> anyhow::Result<Server> {
-        let store = open_store(&config).await?;
+        let metrics = Metrics::default();
+        let store = open_store(&config, &metrics).await?;
         let listener = TcpListener::bind(config.bind).await.with_context(|| {
             format!(
                 "cannot listen on {}: is another server using it? (--bind)",
@@ -171,7 +178,7 @@ impl Server {
             )
         })?;
         let addr = listener.local_addr()?;
-        let state = match build_state(&config, store.clone(), addr, true).await {
+        let state = match build_state(&config, store.clone(), metrics, addr, true).await {
             Ok(state) => state,
             Err(err) => {
                 store.close().await;

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::server::{Server, open_store};
 
 #[derive(Debug, Parser)]
@@ -105,7 +106,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
 }
 
 async fn migrate(config: Config) -> anyhow::Result<()> {
-    let store = open_store(&config).await?;
+    let store = open_store(&config, &Metrics::default()).await?;
     store.close().await;
     println!(
         "migrations are up to date ({:?})",

@@ -290,16 +290,41 @@ async fn sends_over_the_rate_limit_are_429_with_retry_after_and_not_stored() {
     app.stop().await;
 }
 
-/// How many times the server read a user by name from the store, from its `/metrics`.
-async fn user_reads(app: &TestApp) -> u64 {
+/// The value of the series `series` (name and labels) in the server's `/metrics`, 0 if absent.
+async fn metric(app: &TestApp, series: &str) -> f64 {
     let metrics = app.anonymous().get_ok("/metrics").await;
     let text = metrics.as_str().expect("metrics are text");
     text.lines()
-        .find(|l| {
-            l.starts_with("linkup_store_latency_seconds_count{operation=\"user_by_username\"}")
-        })
-        .and_then(|l| l.rsplit(' ').next())
-        .map_or(0, |n| n.parse().expect("a count"))
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |n| n.parse().expect("a number"))
+}
+
+/// How many times the server read a user by name from the store, from its `/metrics`.
+async fn user_reads(app: &TestApp) -> u64 {
+    metric(
+        app,
+        "linkup_store_latency_seconds_count{operation=\"user_by_username\"}",
+    )
+    .await as u64
+}
+
+#[tokio::test]
+async fn each_send_is_one_job_of_the_sqlite_writer_in_the_metrics() {
+    let (app, [alice, _bob]) = TestApp::with_users(["alice", "bob"]).await;
+    let jobs = || metric(&app, "linkup_sqlite_writer_job_seconds_count");
+    let batched = || metric(&app, "linkup_sqlite_writer_batch_jobs_sum");
+    let busy = || metric(&app, "linkup_sqlite_writer_batch_seconds_sum");
+    let (jobs_before, batched_before, busy_before) = (jobs().await, batched().await, busy().await);
+    alice.send_created("bob", "w-1", "one").await;
+    alice.send_created("bob", "w-2", "two").await;
+    // PostgreSQL has writers of its own, which these do not observe.
+    let expected = match crate::BACKEND {
+        crate::backend::Backend::Sqlite => 2.0,
+        crate::backend::Backend::Postgres => 0.0,
+    };
+    assert_eq!(jobs().await - jobs_before, expected);
+    assert_eq!(batched().await - batched_before, expected);
+    assert_eq!(busy().await > busy_before, expected > 0.0);
 }
 
 #[tokio::test]

@@ -51,6 +51,7 @@ use crate::domain::ids::{ConversationId, Cursor, MessageId, UserId};
 use crate::domain::input::{ClientId, Username};
 use crate::domain::time::Timestamp;
 use crate::domain::upload::{Upload, UploadId};
+use crate::metrics::WriterMetrics;
 use checkpoint::{Checkpointer, RESTART_FRAMES, WalRestart};
 use writer::Writer;
 // -- Authentication (auth) --
@@ -83,6 +84,8 @@ pub struct SqliteOptions {
     pub queue_depth: usize,
     /// The most writes committed together.
     pub max_batch: usize,
+    /// Where the writer records its batches (the server's `/metrics`).
+    pub metrics: WriterMetrics,
 }
 
 impl Default for SqliteOptions {
@@ -91,6 +94,7 @@ impl Default for SqliteOptions {
             readers: 4,
             queue_depth: 8192,
             max_batch: 512,
+            metrics: WriterMetrics::default(),
         }
     }
 }
@@ -130,6 +134,7 @@ impl SqliteStore {
             options.queue_depth,
             options.max_batch,
             restart.clone(),
+            options.metrics,
         ));
         let checkpointer =
             Checkpointer::start(&path, CHECKPOINT_INTERVAL, restart, RESTART_FRAMES)?;

@@ -10,14 +10,19 @@
 //! first runs without them, and only if a job fails is it rolled back and run again with each
 //! job in its own SAVEPOINT (which is why a job is an `Fn`: it may run twice, the first run
 //! leaving nothing behind).
+//!
+//! Each batch is recorded in `WriterMetrics` (jobs, time busy, each job's wait from queued to
+//! committed): how full the writer is, read from `/metrics` while a load runs.
 
 use std::sync::Mutex;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use rusqlite::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use super::checkpoint::WalRestart;
+use crate::metrics::WriterMetrics;
 use crate::store::StoreError;
 
 /// A unit of work for the writer thread.
@@ -26,10 +31,13 @@ trait Job: Send {
     fn apply(&mut self, conn: &Connection) -> bool;
     /// Answers the caller once the batch's fate is known.
     fn finish(self: Box<Self>, commit: Result<(), StoreError>);
+    /// When the job was queued.
+    fn queued(&self) -> Instant;
 }
 
 struct Pending<T, F> {
     op: F,
+    queued: Instant,
     outcome: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Result<T, StoreError>>,
 }
@@ -57,6 +65,10 @@ where
         // The caller may have gone away (request cancelled); the write stands regardless.
         let _ = self.reply.send(result);
     }
+
+    fn queued(&self) -> Instant {
+        self.queued
+    }
 }
 
 /// Handle to the writer thread. Cloning is not needed: the store owns one.
@@ -68,17 +80,19 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer thread on an already configured and migrated connection; it starts
-    /// the log over when the checkpoint thread asks through `restart`.
+    /// the log over when the checkpoint thread asks through `restart`, and records its batches
+    /// in `metrics`.
     pub fn start(
         conn: Connection,
         queue_depth: usize,
         max_batch: usize,
         restart: WalRestart,
+        metrics: WriterMetrics,
     ) -> Self {
         let (tx, rx) = mpsc::channel(queue_depth);
         let thread = std::thread::Builder::new()
             .name("linkup-sqlite-writer".into())
-            .spawn(move || run(conn, rx, max_batch, restart))
+            .spawn(move || run(conn, rx, max_batch, restart, metrics))
             .expect("spawning the SQLite writer thread");
         Writer {
             queue: Mutex::new(Some(tx)),
@@ -153,6 +167,7 @@ where
     let (reply, answer) = oneshot::channel();
     let job: Box<dyn Job> = Box::new(Pending {
         op,
+        queued: Instant::now(),
         outcome: None,
         reply,
     });
@@ -174,6 +189,7 @@ fn run(
     mut queue: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     restart: WalRestart,
+    metrics: WriterMetrics,
 ) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     while let Some(first) = queue.blocking_recv() {
@@ -184,6 +200,7 @@ fn run(
                 Err(_) => break,
             }
         }
+        let started = Instant::now();
         if restart.take() {
             copy_the_rest_of_the_log(&conn);
         }
@@ -191,7 +208,15 @@ fn run(
         if let Err(err) = &commit {
             tracing::error!(error = %err, jobs = batch.len(), "SQLite batch failed to commit");
         }
+        let done = Instant::now();
+        metrics.batch_jobs.observe(batch.len() as f64);
+        metrics
+            .batch_seconds
+            .observe(done.duration_since(started).as_secs_f64());
         for job in batch.drain(..) {
+            metrics
+                .job_seconds
+                .observe(done.duration_since(job.queued()).as_secs_f64());
             job.finish(commit.clone());
         }
     }
@@ -270,10 +295,14 @@ mod tests {
     use super::*;
 
     fn writer(dir: &tempfile::TempDir) -> Writer {
+        recording(dir, WriterMetrics::default())
+    }
+
+    fn recording(dir: &tempfile::TempDir, metrics: WriterMetrics) -> Writer {
         let conn = Connection::open(dir.path().join("w.db")).unwrap();
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY)")
             .unwrap();
-        Writer::start(conn, 64, 64, WalRestart::default())
+        Writer::start(conn, 64, 64, WalRestart::default(), metrics)
     }
 
     fn stored(dir: &tempfile::TempDir) -> Vec<i64> {
@@ -323,6 +352,26 @@ mod tests {
         assert_eq!(stored(&dir), (1..=40).collect::<Vec<i64>>());
     }
 
+    #[tokio::test]
+    async fn every_batch_and_every_job_is_recorded_failed_ones_too() {
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = WriterMetrics::default();
+        let writer = recording(&dir, metrics.clone());
+        let ops: Vec<_> = (1..=40).map(|n| inserts(n, n == 7)).collect();
+        writer.write_all(ops).await;
+        writer.write(inserts(41, false)).await.unwrap();
+        writer.close().await;
+
+        assert_eq!(metrics.job_seconds.count(), 41);
+        assert_eq!(metrics.batch_jobs.sum(), 41.0);
+        let batches = metrics.batch_jobs.count();
+        assert!((2..=41).contains(&batches), "{batches} batches");
+        assert_eq!(metrics.batch_seconds.count(), batches);
+        // A job is queued before its batch starts, so it waits at least as long as its batch runs.
+        assert!(metrics.job_seconds.sum() >= metrics.batch_seconds.sum());
+        assert!(metrics.batch_seconds.sum() > 0.0);
+    }
+
     /// Frames in the log of the database at `path` (copying them, which changes nothing else).
     fn frames_in_log(path: &std::path::Path) -> i64 {
         let conn = Connection::open(path).unwrap();
@@ -341,7 +390,7 @@ mod tests {
         )
         .unwrap();
         let restart = WalRestart::default();
-        let writer = Writer::start(conn, 64, 64, restart.clone());
+        let writer = Writer::start(conn, 64, 64, restart.clone(), WriterMetrics::default());
         for n in 0..20 {
             writer.write(inserts(n, false)).await.unwrap();
         }
