@@ -81,6 +81,13 @@ async fn throughput_counts_every_message_once() {
     let server = cpu.server_s.expect("the server's pid was given");
     assert!((server - cpu.bench_s).abs() < 0.1, "{cpu:?}");
     assert!(json["cpu"]["server_s"].is_number(), "{json}");
+    // The server's SQLite writer over the same window: each send was a job of its own.
+    let writer = report.writer.expect("a SQLite server reports its writer");
+    let jobs = writer.commits_per_s * cpu.wall_s * writer.jobs_per_commit;
+    assert!(jobs.round() >= report.acked as f64, "{writer:?}");
+    assert!(writer.busy > 0.0 && writer.busy <= 1.0, "{writer:?}");
+    assert!(writer.job_p99_ms_at_most >= writer.job_p50_ms_at_most, "{writer:?}");
+    assert!(json["writer"]["busy"].is_number(), "{json}");
 }
 
 #[test]

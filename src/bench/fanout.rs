@@ -32,6 +32,7 @@ use super::socket;
 use super::tally::{self, Live, MemberOutcome};
 use super::users;
 use super::verify::{self, Verdict};
+use super::writer::{WriterReading, WriterUse};
 
 /// What a run measured, before it is shaped into a report.
 pub struct Outcome {
@@ -56,6 +57,8 @@ pub struct Outcome {
     pub verdict: Verdict,
     /// CPU time over the window and the drain.
     pub cpu: CpuUse,
+    /// The server's SQLite writer over the window and the drain.
+    pub writer: Option<WriterUse>,
 }
 
 /// Creates the users and groups of `shape`, opens a socket for every member and runs `plan`.
@@ -76,6 +79,7 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
     let live = Arc::new(Live::default());
     let stop = CancellationToken::new();
     let progress = Progress::spinner(target.args.quiet, tally::progress_line(live.clone()));
+    let writer_before = WriterReading::read(target).await;
     let cpu_clock = CpuClock::start(target.args.server_pid);
     let clock = Instant::now();
     let measured_from = clock + plan.warmup;
@@ -131,6 +135,10 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
     })
     .await;
     let cpu = cpu_clock.stop();
+    let writer = match (writer_before, WriterReading::read(target).await) {
+        (Some(before), Some(after)) => before.until(&after, cpu.wall_s),
+        _ => None,
+    };
     stop.cancel();
     // Each user's outcome; an offline user's is empty.
     let mut members: Vec<Option<MemberOutcome>> = (0..people.len()).map(|_| None).collect();
@@ -141,15 +149,10 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
 
     let verdict =
         verify::check_groups(target, &people, &starts, &groups_of, &tag, &members).await?;
-    Ok(summarize(
-        clock,
-        measured_from,
-        end,
-        shape,
-        members,
-        verdict,
-        cpu,
-    ))
+    Ok(Outcome {
+        writer,
+        ..summarize(clock, measured_from, end, shape, members, verdict, cpu)
+    })
 }
 
 /// Polls `done` every 5 ms until it holds or `deadline` passes.
@@ -207,6 +210,7 @@ fn summarize(
 ) -> Outcome {
     let mut outcome = Outcome {
         cpu,
+        writer: None,
         window: end - clock,
         warmup: measured_from - clock,
         drain: Duration::ZERO,

@@ -18,6 +18,7 @@ use super::report::{
     ErrorCounts, Table, Tabular, errors_line, per_second, rate_line, thousands, window_line,
 };
 use super::roster::Shape;
+use super::writer::{self, WriterUse};
 
 #[derive(Debug, Clone, Args)]
 pub struct GroupArgs {
@@ -109,6 +110,8 @@ pub struct GroupReport {
     pub stored_unacked: u64,
     /// CPU time of the bench (and of the server, with `--server-pid`) over the window and drain.
     pub cpu: CpuUse,
+    /// The server's SQLite writer over the window and drain (absent on PostgreSQL).
+    pub writer: Option<WriterUse>,
 }
 
 /// Runs the group scenario.
@@ -179,6 +182,7 @@ fn report(target: &Target, shape: &Shape, plan: &Plan, outcome: Outcome) -> Grou
         missed_live: outcome.verdict.missed_live,
         stored_unacked: outcome.verdict.stored_unacked,
         cpu: outcome.cpu,
+        writer: outcome.writer,
     }
 }
 
@@ -218,7 +222,8 @@ impl Tabular for GroupReport {
                 format!("{} (stored, not pushed)", self.missed_live),
             )
             .row("stored unacked", self.stored_unacked.to_string())
-            .row("cpu", self.cpu.line(self.deliveries, "delivery"));
+            .row("cpu", self.cpu.line(self.deliveries, "delivery"))
+            .row("writer", writer::line(&self.writer));
         if self.error_codes.contains_key("rate_limited") {
             t.row(
                 "hint",

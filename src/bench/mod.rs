@@ -32,6 +32,7 @@ pub mod throughput;
 pub mod uploads;
 pub mod users;
 mod verify;
+pub mod writer;
 
 use std::path::PathBuf;
 use std::time::Duration;

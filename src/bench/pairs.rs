@@ -29,6 +29,7 @@ use super::socket;
 use super::tally::{self, Live, RecipientOutcome, SenderOutcome};
 use super::users;
 use super::verify::{self, Verdict};
+use super::writer::{WriterReading, WriterUse};
 
 /// What a run measured, before it is shaped into a report.
 pub struct Outcome {
@@ -48,6 +49,8 @@ pub struct Outcome {
     pub verdict: Verdict,
     /// CPU time over the window and the drain.
     pub cpu: CpuUse,
+    /// The server's SQLite writer over the window and the drain.
+    pub writer: Option<WriterUse>,
 }
 
 /// Creates the users of `pairs` pairs, opens their sockets and runs `plan`.
@@ -63,6 +66,7 @@ pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<O
     let live = Arc::new(Live::default());
     let stop = CancellationToken::new();
     let progress = Progress::spinner(target.args.quiet, tally::progress_line(live.clone()));
+    let writer_before = WriterReading::read(target).await;
     let cpu_clock = CpuClock::start(target.args.server_pid);
     let clock = Instant::now();
     let measured_from = clock + plan.warmup;
@@ -113,6 +117,10 @@ pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<O
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let cpu = cpu_clock.stop();
+    let writer = match (writer_before, WriterReading::read(target).await) {
+        (Some(before), Some(after)) => before.until(&after, cpu.wall_s),
+        _ => None,
+    };
     stop.cancel();
     // Every socket closes only now: a sender leaving as soon as its own last send was
     // acknowledged would make the server see users go offline (a write each, and presence to
@@ -140,15 +148,18 @@ pub async fn run(target: &Target, pairs: usize, plan: &Plan) -> anyhow::Result<O
         &received_by,
     )
     .await?;
-    Ok(summarize(
-        clock,
-        measured_from,
-        end,
-        sent_by,
-        received_by,
-        verdict,
-        cpu,
-    ))
+    Ok(Outcome {
+        writer,
+        ..summarize(
+            clock,
+            measured_from,
+            end,
+            sent_by,
+            received_by,
+            verdict,
+            cpu,
+        )
+    })
 }
 
 fn summarize(
@@ -162,6 +173,7 @@ fn summarize(
 ) -> Outcome {
     let mut outcome = Outcome {
         cpu,
+        writer: None,
         window: end - clock,
         warmup: measured_from - clock,
         drain: Duration::ZERO,

@@ -13,6 +13,7 @@ use super::histogram::Summary;
 use super::pairs::{self, Outcome};
 use super::plan::{Mode, Plan};
 use super::report::{ErrorCounts, Table, Tabular, errors_line, per_second, rate_line, window_line};
+use super::writer::{self, WriterUse};
 
 #[derive(Debug, Clone, Args)]
 pub struct ThroughputArgs {
@@ -68,6 +69,8 @@ pub struct ThroughputReport {
     pub stored_unacked: u64,
     /// CPU time of the bench (and of the server, with `--server-pid`) over the window and drain.
     pub cpu: CpuUse,
+    /// The server's SQLite writer over the window and drain (absent on PostgreSQL).
+    pub writer: Option<WriterUse>,
 }
 
 /// Runs the throughput scenario.
@@ -125,6 +128,7 @@ pub fn report(
         missed_live: outcome.verdict.missed_live,
         stored_unacked: outcome.verdict.stored_unacked,
         cpu: outcome.cpu,
+        writer: outcome.writer,
     }
 }
 
@@ -163,7 +167,8 @@ impl Tabular for ThroughputReport {
             format!("{} (stored, not pushed)", self.missed_live),
         )
         .row("stored unacked", self.stored_unacked.to_string())
-        .row("cpu", self.cpu.line(self.delivered, "delivery"));
+        .row("cpu", self.cpu.line(self.delivered, "delivery"))
+        .row("writer", writer::line(&self.writer));
         if self.error_codes.contains_key("rate_limited") {
             t.row(
                 "hint",
