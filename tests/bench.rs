@@ -86,7 +86,10 @@ async fn throughput_counts_every_message_once() {
     let jobs = writer.commits_per_s * cpu.wall_s * writer.jobs_per_commit;
     assert!(jobs.round() >= report.acked as f64, "{writer:?}");
     assert!(writer.busy > 0.0 && writer.busy <= 1.0, "{writer:?}");
-    assert!(writer.job_p99_ms_at_most >= writer.job_p50_ms_at_most, "{writer:?}");
+    assert!(
+        writer.job_p99_ms_at_most >= writer.job_p50_ms_at_most,
+        "{writer:?}"
+    );
     assert!(json["writer"]["busy"].is_number(), "{json}");
 }
 

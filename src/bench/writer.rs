@@ -118,7 +118,7 @@ impl WriterReading {
 }
 
 impl WriterUse {
-    /// `busy 91 % · 1,350 commits/s · 4.7 jobs a commit · jobs queued→committed p50 ≤ 0.8 ms,
+    /// `busy 91 % · 1350 commits/s · 4.7 jobs a commit · jobs queued→committed p50 ≤ 0.8 ms,
     /// p99 ≤ 6.4 ms`.
     pub fn line(&self) -> String {
         format!(
