@@ -129,9 +129,13 @@ pub async fn run(target: &Target, shape: &Shape, plan: &Plan) -> anyhow::Result<
         senders_left.load(Ordering::Acquire) == 0
     })
     .await;
-    let expected = live.acked.load(Ordering::Relaxed) * (shape.online as u64 - 1);
+    // Every other online member gets each acked message, and its sender gets it back on its own
+    // socket too: both are checked, so the drain waits for both before the sockets stop reading.
+    let acked = live.acked.load(Ordering::Relaxed);
+    let expected = acked * (shape.online as u64 - 1);
     wait_until(Instant::now() + DRAIN, || {
         live.delivered.load(Ordering::Relaxed) >= expected
+            && live.echoed.load(Ordering::Relaxed) >= acked
     })
     .await;
     let cpu = cpu_clock.stop();

@@ -209,6 +209,7 @@ impl Member {
             return None;
         }
         if message.sender == self.me {
+            self.live.echoed.fetch_add(1, Ordering::Relaxed);
             return None;
         }
         let now = Instant::now();

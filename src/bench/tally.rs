@@ -17,6 +17,9 @@ pub struct Live {
     pub sent: AtomicU64,
     pub acked: AtomicU64,
     pub delivered: AtomicU64,
+    /// In a group, a sender's own messages pushed back to its socket (the other members'
+    /// copies count in `delivered`).
+    pub echoed: AtomicU64,
     pub errors: AtomicU64,
 }
 
