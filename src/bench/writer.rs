@@ -49,6 +49,12 @@ impl WriterReading {
 
     /// From the Prometheus text exposition.
     fn parse(text: &str) -> Option<WriterReading> {
+        let (batches, jobs, busy, waits) = (
+            format!("{BATCH_JOBS}_count"),
+            format!("{BATCH_JOBS}_sum"),
+            format!("{BATCH_SECONDS}_sum"),
+            format!("{JOB_SECONDS}_bucket"),
+        );
         let mut reading = WriterReading::default();
         let mut seen = false;
         for line in text.lines().filter(|l| !l.starts_with('#')) {
@@ -58,14 +64,14 @@ impl WriterReading {
             let Ok(value) = value.parse::<f64>() else {
                 continue;
             };
-            if series == format!("{BATCH_JOBS}_count") {
+            if series == batches {
                 reading.batches = value;
                 seen = true;
-            } else if series == format!("{BATCH_JOBS}_sum") {
+            } else if series == jobs {
                 reading.jobs = value;
-            } else if series == format!("{BATCH_SECONDS}_sum") {
+            } else if series == busy {
                 reading.busy_s = value;
-            } else if let Some(labels) = series.strip_prefix(&format!("{JOB_SECONDS}_bucket")) {
+            } else if let Some(labels) = series.strip_prefix(waits.as_str()) {
                 let bound = labels
                     .strip_prefix("{le=\"")
                     .and_then(|l| l.strip_suffix("\"}"))?;
