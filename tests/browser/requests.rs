@@ -72,6 +72,10 @@ async fn requests_are_listed_apart_with_accept_decline_and_block() {
     desktop
         .click("#requests li[data-username=spam] .request-actions .secondary")
         .await;
+    // The rows below a handled request move up when it leaves: click the next one once they have.
+    desktop
+        .wait_for("!document.querySelector('#requests li[data-username=spam]')")
+        .await;
     // The group request: Accept moves it to the chats too.
     desktop
         .click("#requests li[data-kind=group] .request-actions .primary")
